@@ -1,0 +1,10 @@
+/**
+ * Every benchmark `npm run bench` knows, in the order it runs and prints them.
+ *
+ * To add one: write `kernel/src/bench/suites/<area>.ts` exporting `Benchmark`s, then add one import
+ * and spread/list them below. Benchmarks import the simulator from `../..` paths inside
+ * `kernel/src`, so they run against the compiled `kernel/dist`.
+ */
+import type { Benchmark } from "./types.js";
+
+export const benchmarks: readonly Benchmark[] = [];

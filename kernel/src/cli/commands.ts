@@ -1,0 +1,10 @@
+/**
+ * The registry of `mmulab` subcommands, in the order `mmulab --help` lists them.
+ *
+ * To add a command: write `kernel/src/cli/commands/<name>.ts` exporting a `Command`, then add one
+ * import and one entry below.
+ */
+import type { Command } from "./command.js";
+import { helpCommand } from "./commands/help.js";
+
+export const commands: readonly Command[] = [helpCommand];

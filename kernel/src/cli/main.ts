@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/** Entry point of the `mmulab` binary (`node kernel/dist/cli/main.js`, or `npx mmulab`). */
+import { readFileSync } from "node:fs";
+import { runCli } from "./cli.js";
+import { processIO } from "./command.js";
+import { commands } from "./commands.js";
+
+function packageVersion(): string {
+  // Two levels up from both src/cli/ and dist/cli/ is the kernel package root.
+  const url = new URL("../../package.json", import.meta.url);
+  const pkg = JSON.parse(readFileSync(url, "utf8")) as { version?: unknown };
+  return typeof pkg.version === "string" ? pkg.version : "0.0.0";
+}
+
+process.exitCode = await runCli(process.argv.slice(2), processIO, commands, packageVersion());

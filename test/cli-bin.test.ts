@@ -1,0 +1,28 @@
+// Runs the built `mmulab` binary the way a user does (the pretest bootstrap builds kernel/dist).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const bin = fileURLToPath(new URL("../node_modules/.bin/mmulab", import.meta.url));
+const built = fileURLToPath(new URL("../kernel/dist/cli/main.js", import.meta.url));
+
+function mmulab(...args: string[]) {
+  return spawnSync(bin, args, { cwd: root, encoding: "utf8" });
+}
+
+describe.runIf(existsSync(built))("the mmulab binary", () => {
+  it("prints help and exits 0", () => {
+    const r = mmulab("--help");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("Usage: mmulab <command>");
+    expect(r.stdout).toContain("help");
+  });
+
+  it("exits 2 naming an unknown command", () => {
+    const r = mmulab("no-such-command");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown command 'no-such-command'");
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Typed errors for the whole simulator.
+ *
+ * Every error that comes from bad input names the parameter, the value it got and the range it
+ * accepts, so that a notebook user can fix the call without reading our source (fast-check's
+ * "fc.integer maximum value should be …" is the model). Errors are thrown before any state is
+ * changed, so a rejected call leaves the simulation as it was.
+ */
+
+/** Base class: `instanceof MmulabError` catches everything the simulator throws on purpose. */
+export class MmulabError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A parameter outside its accepted range or of the wrong kind. */
+export class ParameterError extends MmulabError {
+  readonly parameter: string;
+  readonly value: unknown;
+  readonly accepted: string;
+  constructor(parameter: string, value: unknown, accepted: string, context?: string) {
+    super(
+      `${context ? `${context}: ` : ""}${parameter} = ${describe(value)} is not accepted; ` +
+        `expected ${accepted}`,
+    );
+    this.parameter = parameter;
+    this.value = value;
+    this.accepted = accepted;
+  }
+}
+
+/** A name (profile, backend, scenario, host …) that is not one of the known ones. */
+export class UnknownNameError extends ParameterError {
+  readonly valid: readonly string[];
+  constructor(parameter: string, value: string, valid: readonly string[], context?: string) {
+    super(parameter, value, `one of ${valid.map((v) => JSON.stringify(v)).join(", ")}`, context);
+    this.valid = valid;
+  }
+}
+
+/** A process yielded something the engine does not know how to wait for. */
+export class InvalidYieldError extends MmulabError {
+  readonly process: string;
+  readonly yielded: unknown;
+  constructor(processName: string, yielded: unknown) {
+    super(
+      `process "${processName}" yielded ${describe(yielded)}; a process may yield a delay in ` +
+        `nanoseconds (a non-negative integer), spin(signal, predicate), waitFor(event) or ` +
+        `another Process`,
+    );
+    this.process = processName;
+    this.yielded = yielded;
+  }
+}
+
+/** An operation that the modelled kernel forbids in the current state (e.g. a waiting
+ * cross-call with interrupts disabled, which the kernel WARNs about because it can deadlock). */
+export class KernelStateError extends MmulabError {
+  readonly operation: string;
+  constructor(operation: string, reason: string) {
+    super(`${operation}: ${reason}`);
+    this.operation = operation;
+  }
+}
+
+/** The simulation was stopped from outside (notebook interrupt, budget). */
+export class SimulationStopped extends MmulabError {}
+
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")
+    return String(value);
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "function") return `a function ${value.name || "(anonymous)"}`;
+  try {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Checks that `value` is an integer in [min, max]; throws a ParameterError naming it otherwise. */
+export function checkInt(
+  parameter: string,
+  value: unknown,
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+  context?: string,
+): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const range =
+      max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    throw new ParameterError(parameter, value, range, context);
+  }
+  return value;
+}
+
+/** Checks that `value` is a finite number in [min, max]. */
+export function checkNumber(
+  parameter: string,
+  value: unknown,
+  min: number,
+  max: number = Number.POSITIVE_INFINITY,
+  context?: string,
+): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    const range =
+      max === Number.POSITIVE_INFINITY ? `a number >= ${min}` : `a number from ${min} to ${max}`;
+    throw new ParameterError(parameter, value, range, context);
+  }
+  return value;
+}

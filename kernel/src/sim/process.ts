@@ -1,0 +1,219 @@
+/**
+ * Processes: kernel code paths written as generator functions.
+ *
+ * A process yields to the engine to
+ *   - spend time: `yield 250` (integer nanoseconds),
+ *   - spin until a condition holds: `yield spin(signal, () => csd.done)`,
+ *   - wait for an event or another process: `yield waitFor(ev)`, `yield otherProcess`,
+ * and nested kernel functions compose with `yield*`, so a model of `tlb_finish_mmu` reads like
+ * the C: one statement per kernel step.
+ *
+ * A process can be suspended from outside and later continued: an interrupt taken by the CPU it
+ * runs on, or the host descheduling the vCPU. While suspended it makes no progress: a pending
+ * delay keeps its remaining time, a spin does not notice its condition, and an event that fires
+ * is remembered until the process continues.
+ */
+import { InvalidYieldError } from "./errors.js";
+import { SimEvent, type Signal, type SpinWaiter } from "./event.js";
+import type { Simulation } from "./simulation.js";
+
+/** What a process may yield. */
+export type Yieldable = number | Spin | WaitFor | SimEvent<unknown> | Process<unknown>;
+
+/** A kernel code path: `function* tlb_finish_mmu(...): Kfn<void> { ... }`. */
+export type Kfn<R = void> = Generator<Yieldable, R, unknown>;
+
+export class Spin {
+  readonly kind = "spin" as const;
+  constructor(
+    readonly signal: Signal,
+    readonly until: () => boolean,
+  ) {}
+}
+
+export class WaitFor {
+  readonly kind = "wait" as const;
+  constructor(readonly event: SimEvent<unknown>) {}
+}
+
+/** Busy-wait until `until()` is true; it is re-checked whenever `signal` is notified. */
+export function spin(signal: Signal, until: () => boolean): Spin {
+  return new Spin(signal, until);
+}
+
+/** Block until the event has been triggered; the yield evaluates to its value. */
+export function waitFor<T>(event: SimEvent<T>): WaitFor {
+  return new WaitFor(event as SimEvent<unknown>);
+}
+
+type State = "scheduled" | "spinning" | "waiting" | "done";
+
+export class Process<R = unknown> implements SpinWaiter {
+  readonly name: string;
+  readonly id: number;
+  /** Triggered with the generator's return value when it finishes. */
+  readonly done: SimEvent<R>;
+  private readonly sim: Simulation;
+  private readonly gen: Kfn<R>;
+  private state: State = "scheduled";
+  /** Bumped to cancel a pending resume (suspension, or a resume arriving another way). */
+  private epoch = 0;
+  private resumeAt = 0;
+  private remaining = 0;
+  private suspendDepth = 0;
+  private spinning: Spin | null = null;
+  private waitingOn: SimEvent<unknown> | null = null;
+  private eventArrived = false;
+  private sendValue: unknown = undefined;
+  private readonly resumeCb: (epoch: number) => void;
+
+  constructor(sim: Simulation, id: number, name: string, gen: Kfn<R>) {
+    this.sim = sim;
+    this.id = id;
+    this.name = name;
+    this.gen = gen;
+    this.done = new SimEvent<R>(`${name}.done`);
+    this.resumeCb = (epoch: number) => {
+      if (epoch === this.epoch) this.run();
+    };
+  }
+
+  get finished(): boolean {
+    return this.state === "done";
+  }
+
+  get suspended(): boolean {
+    return this.suspendDepth > 0;
+  }
+
+  /** Where the process is: for tests and the explorer's state hash. */
+  get status(): "scheduled" | "spinning" | "waiting" | "done" | "suspended" {
+    return this.suspendDepth > 0 && this.state !== "done" ? "suspended" : this.state;
+  }
+
+  /** Starts the process `delay` ns from now (engine use). */
+  start(delay: number, priority: number): void {
+    this.resumeAt = this.sim.now + delay;
+    this.sim.queue.push(this.resumeAt, priority, this.resumeCb, this.epoch);
+  }
+
+  /** Stops all progress until the matching `unsuspend()`. Nests. */
+  suspend(): void {
+    if (this.state === "done") return;
+    if (this.suspendDepth++ > 0) return;
+    if (this.state === "scheduled") {
+      this.remaining = this.resumeAt - this.sim.now;
+      this.epoch++;
+    }
+  }
+
+  unsuspend(): void {
+    if (this.state === "done") return;
+    if (this.suspendDepth === 0) throw new Error(`process "${this.name}" is not suspended`);
+    if (--this.suspendDepth > 0) return;
+    switch (this.state) {
+      case "scheduled":
+        this.wake(this.remaining);
+        break;
+      case "spinning":
+        if (this.spinning!.until()) {
+          this.spinning!.signal.remove(this);
+          this.spinning = null;
+          this.state = "scheduled";
+          this.wake(0);
+        }
+        break;
+      case "waiting":
+        if (this.eventArrived) {
+          this.state = "scheduled";
+          this.wake(0);
+        }
+        break;
+    }
+  }
+
+  /** SpinWaiter: called by Signal.notify(). */
+  recheck(): boolean {
+    if (this.state !== "spinning") return true;
+    if (this.suspendDepth > 0) return false;
+    if (!this.spinning!.until()) return false;
+    this.spinning = null;
+    this.state = "scheduled";
+    this.wake(0);
+    return true;
+  }
+
+  private wake(delay: number): void {
+    this.resumeAt = this.sim.now + delay;
+    this.sim.queue.push(this.resumeAt, this.sim.priorityNormal, this.resumeCb, ++this.epoch);
+  }
+
+  private onEvent(ev: SimEvent<unknown>): void {
+    if (this.state !== "waiting" || this.waitingOn !== ev) return;
+    this.sendValue = ev.value;
+    this.waitingOn = null;
+    if (this.suspendDepth > 0) {
+      this.eventArrived = true;
+      return;
+    }
+    this.state = "scheduled";
+    this.wake(0);
+  }
+
+  /** Advances the generator until it blocks. */
+  private run(): void {
+    const sim = this.sim;
+    sim.current = this;
+    sim.steps++;
+    try {
+      for (;;) {
+        const send = this.sendValue;
+        this.sendValue = undefined;
+        const r = this.gen.next(send);
+        if (r.done) {
+          this.state = "done";
+          this.done.succeed(r.value);
+          return;
+        }
+        const y = r.value;
+        if (typeof y === "number") {
+          if (!(y >= 0 && y <= Number.MAX_SAFE_INTEGER && Math.floor(y) === y))
+            throw new InvalidYieldError(this.name, y);
+          this.resumeAt = sim.now + y;
+          sim.queue.push(this.resumeAt, sim.priorityNormal, this.resumeCb, ++this.epoch);
+          return;
+        }
+        if (y instanceof Spin) {
+          if (y.until()) continue;
+          this.state = "spinning";
+          this.spinning = y;
+          y.signal.add(this);
+          return;
+        }
+        const ev =
+          y instanceof WaitFor
+            ? y.event
+            : y instanceof SimEvent
+              ? y
+              : y instanceof Process
+                ? y.done
+                : null;
+        if (ev === null) throw new InvalidYieldError(this.name, y);
+        if (ev.triggered) {
+          this.sendValue = ev.value;
+          continue;
+        }
+        this.state = "waiting";
+        this.waitingOn = ev;
+        this.eventArrived = false;
+        ev.then(() => this.onEvent(ev));
+        return;
+      }
+    } catch (e) {
+      this.state = "done";
+      throw e;
+    } finally {
+      sim.current = null;
+    }
+  }
+}

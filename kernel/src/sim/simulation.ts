@@ -1,0 +1,179 @@
+/**
+ * The engine: one `Simulation` owns the clock, the event queue, the random source and the trace.
+ * Everything a run touches hangs off it, so two simulations never share state.
+ *
+ * Time is an integer number of nanoseconds (a float64 holds integers exactly up to 2^53 ns, about
+ * 104 days of simulated time). Events at the same time run in (priority, sequence) order, which
+ * makes a run a pure function of its seed and inputs.
+ */
+import { checkInt, MmulabError, ParameterError, SimulationStopped } from "./errors.js";
+import { EventQueue, MAX_PRIORITY, type EventCallback } from "./event-queue.js";
+import { SimEvent, Signal } from "./event.js";
+import { Process, type Kfn } from "./process.js";
+import { Rng } from "./rng.js";
+import { Trace } from "./trace.js";
+
+export interface SimulationOptions {
+  /** Seed of the simulation's random source, 0 … 2^32−1. Default 1. */
+  seed?: number;
+  /** Record a trace (default true). Off for benchmarks and large sweeps. */
+  trace?: boolean;
+}
+
+export interface RunResult {
+  /** Simulated time at the end, ns. */
+  readonly now: number;
+  /** Events processed by this call. */
+  readonly events: number;
+  /** Why the run returned. */
+  readonly reason: "idle" | "until" | "stopped" | "event-budget";
+}
+
+/** Priorities: lower runs first among events at the same time. */
+export const Priority = {
+  /** Hardware that must be seen before software at the same instant (interrupt delivery). */
+  URGENT: 0,
+  NORMAL: 64,
+  /** Bookkeeping that must observe everything else at that instant. */
+  LATE: MAX_PRIORITY,
+} as const;
+
+export class Simulation {
+  now = 0;
+  readonly queue = new EventQueue();
+  readonly rng: Rng;
+  readonly trace: Trace;
+  readonly seed: number;
+  readonly priorityNormal = Priority.NORMAL;
+  /** The process whose generator is running right now, if any. */
+  current: Process<unknown> | null = null;
+  /** Generator resumptions so far (the benchmark's "process steps"). */
+  steps = 0;
+  /** Events fired so far. */
+  eventsFired = 0;
+  private nextPid = 1;
+  private stopRequest: string | null = null;
+
+  constructor(options: SimulationOptions = {}) {
+    const seed = options.seed ?? 1;
+    checkInt("seed", seed, 0, 2 ** 32 - 1, "Simulation");
+    this.seed = seed;
+    this.rng = new Rng(seed);
+    this.trace = new Trace(() => this.now, options.trace ?? true);
+  }
+
+  /** Runs `fn(arg)` after `delay` ns. */
+  schedule(delay: number, fn: EventCallback, priority: number = Priority.NORMAL, arg = 0): void {
+    checkInt("delay", delay, 0, Number.MAX_SAFE_INTEGER - this.now, "Simulation.schedule (ns)");
+    checkInt("priority", priority, 0, MAX_PRIORITY, "Simulation.schedule");
+    this.queue.push(this.now + delay, priority, fn, arg);
+  }
+
+  /** Starts a process `delay` ns from now. Start-up is URGENT so that a process created at time t
+   * takes its first step before ordinary events at t, as SimPy's Initialize does. */
+  process<R>(name: string, gen: Kfn<R>, delay = 0): Process<R> {
+    checkInt(
+      "delay",
+      delay,
+      0,
+      Number.MAX_SAFE_INTEGER - this.now,
+      `Simulation.process("${name}") (ns)`,
+    );
+    if (
+      gen === null ||
+      typeof gen !== "object" ||
+      typeof (gen as { next?: unknown }).next !== "function"
+    )
+      throw new ParameterError(
+        "gen",
+        gen,
+        "a generator object (call the generator function)",
+        `Simulation.process("${name}")`,
+      );
+    const p = new Process<R>(this, this.nextPid++, name, gen);
+    p.start(delay, Priority.URGENT);
+    return p;
+  }
+
+  event<T = void>(name?: string): SimEvent<T> {
+    return new SimEvent<T>(name);
+  }
+
+  signal(name?: string): Signal {
+    return new Signal(name);
+  }
+
+  /** Asks a running `run()` to return at the next event boundary (notebook interrupt). */
+  stop(reason = "stopped"): void {
+    this.stopRequest = reason;
+  }
+
+  /**
+   * Processes events until the queue is empty, simulated time would pass `until`, `maxEvents`
+   * have fired, or `stop()` is called. Time never moves past `until`.
+   */
+  run(options: { until?: number; maxEvents?: number } = {}): RunResult {
+    const until = options.until ?? Number.POSITIVE_INFINITY;
+    if (until !== Number.POSITIVE_INFINITY)
+      checkInt("until", until, this.now, Number.MAX_SAFE_INTEGER, "Simulation.run (ns)");
+    const maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
+    if (maxEvents !== Number.POSITIVE_INFINITY)
+      checkInt("maxEvents", maxEvents, 1, Number.MAX_SAFE_INTEGER, "Simulation.run");
+    this.stopRequest = null;
+    const q = this.queue;
+    let n = 0;
+    let reason: RunResult["reason"] = "idle";
+    for (;;) {
+      if (q.length === 0) break;
+      if (q.peekTime() > until) {
+        reason = "until";
+        break;
+      }
+      if (n >= maxEvents) {
+        reason = "event-budget";
+        break;
+      }
+      if (this.stopRequest !== null) {
+        reason = "stopped";
+        break;
+      }
+      const slot = q.pop();
+      this.now = q.slotTime(slot);
+      const fn = q.slotFn(slot);
+      const arg = q.slotArg(slot);
+      q.release(slot);
+      n++;
+      fn(arg);
+    }
+    if (reason === "until") this.now = until;
+    this.eventsFired += n;
+    return { now: this.now, events: n, reason };
+  }
+
+  /** Runs until `proc` finishes and returns its result; throws if the queue empties first. */
+  runUntilDone<R>(proc: Process<R>, options: { maxEvents?: number } = {}): R {
+    const q = this.queue;
+    let n = 0;
+    const max = options.maxEvents ?? Number.POSITIVE_INFINITY;
+    this.stopRequest = null;
+    while (!proc.finished) {
+      if (q.length === 0)
+        throw new MmulabError(
+          `process "${proc.name}" is blocked forever (${proc.status}) and nothing else is scheduled`,
+        );
+      if (this.stopRequest !== null) throw new SimulationStopped(`stopped: ${this.stopRequest}`);
+      if (n++ >= max)
+        throw new SimulationStopped(
+          `event budget of ${max} exhausted before "${proc.name}" finished`,
+        );
+      const slot = q.pop();
+      this.now = q.slotTime(slot);
+      const fn = q.slotFn(slot);
+      const arg = q.slotArg(slot);
+      q.release(slot);
+      fn(arg);
+    }
+    this.eventsFired += n;
+    return proc.done.value;
+  }
+}

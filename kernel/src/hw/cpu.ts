@@ -1,0 +1,248 @@
+/**
+ * A CPU: what runs on it, its interrupt flag, and the interrupts waiting for that flag.
+ *
+ * Invariant (x86, SDM vol. 3 §6.8.1): while RFLAGS.IF = 0 a maskable interrupt stays pending in
+ * the local APIC; it is taken at the first instruction after IF becomes 1 again. The kernel's
+ * IPI-based TLB shootdown relies on exactly this: a sender spinning in `csd_lock_wait` cannot
+ * get past a target that has interrupts off (reference/kernel.md §2.4), which is what keeps an
+ * IRQ-off `gup_fast` walk safe on native x86.
+ *
+ * A CPU runs one context at a time: a task (a kernel code path started with `run`) or an
+ * interrupt handler that has suspended the task. Handlers run with IF = 0, as the interrupt gate
+ * leaves them; interrupts that arrive meanwhile are taken one after another before the task
+ * continues. A vCPU can also be descheduled by its host (`hostPreempt`): then nothing on it makes
+ * progress and nothing is delivered, whatever its IF says.
+ */
+import { KernelStateError } from "../sim/errors.js";
+import type { Process, Kfn } from "../sim/process.js";
+import type { OpenSpan } from "../sim/trace.js";
+import type { Machine } from "./machine.js";
+
+/** The interrupt vectors the model uses (arch/x86/include/asm/irq_vectors.h). */
+export type Vector = "CALL_FUNCTION" | "CALL_FUNCTION_SINGLE" | "RESCHEDULE" | "LOCAL_TIMER";
+
+/** A queued cross-call (kernel/smp.c `struct __call_single_data`). */
+export interface Csd {
+  readonly func: (cpu: Cpu) => Kfn<void>;
+  readonly name: string;
+  /** CSD_FLAG_LOCK cleared: the sender's csd_lock_wait may return. */
+  done: boolean;
+  readonly onDone: () => void;
+}
+
+/** What the CPU is executing, as the scheduling-clock tick sees it (RCU counts a tick from user
+ * mode or idle as a quiescent state). */
+export type CpuMode = "user" | "kernel" | "idle";
+
+export interface CpuStats {
+  /** Interrupts taken, by vector (the /proc/interrupts CAL/RES/LOC rows). */
+  readonly irqs: Record<Vector, number>;
+  /** Total time spent with IF = 0, ns (handlers included). */
+  irqOffNs: number;
+  /** Longest IF = 0 stretch, ns. */
+  maxIrqOffNs: number;
+}
+
+export class Cpu {
+  readonly id: number;
+  readonly machine: Machine;
+  /** The task context, if any (running or suspended by an interrupt or the host). */
+  task: Process<unknown> | null = null;
+  /** Cross-calls queued for this CPU (kernel/smp.c `call_single_queue`). */
+  readonly callSingleQueue: Csd[] = [];
+  /** preempt_count's preemption-disable depth (rcu_read_lock_sched readers use it). */
+  preemptCount = 0;
+  /** Mode of the task context; a CPU without a task is idle. Tasks set it (a workload returning
+   * to user space sets "user"; kernel paths run in "kernel", the default). */
+  taskMode: CpuMode = "kernel";
+  /** Context switches on this CPU (a task ending and the next one starting counts). */
+  contextSwitches = 0;
+  readonly stats: CpuStats = {
+    irqs: { CALL_FUNCTION: 0, CALL_FUNCTION_SINGLE: 0, RESCHEDULE: 0, LOCAL_TIMER: 0 },
+    irqOffNs: 0,
+    maxIrqOffNs: 0,
+  };
+  private ifFlag = true;
+  private irqDepth = 0;
+  private irqProc: Process<unknown> | null = null;
+  /** Contexts held while an asynchronous interrupt runs; continued when it returns. */
+  private heldByIrq: Process<unknown>[] = [];
+  /** Interrupt request register: vectors raised and not yet taken, in arrival order. */
+  private readonly pending: Vector[] = [];
+  /** Arrow ids of IPIs waiting to be handled, by vector (so the trace links send to handler). */
+  private readonly pendingFlows = new Map<Vector, number[]>();
+  private readonly waitingTasks: { name: string; gen: Kfn<unknown> }[] = [];
+  private irqOffSpan: OpenSpan | null = null;
+  private irqOffSince = 0;
+  private preempted = false;
+
+  constructor(machine: Machine, id: number) {
+    this.machine = machine;
+    this.id = id;
+  }
+
+  /** RFLAGS.IF. */
+  get irqsEnabled(): boolean {
+    return this.ifFlag;
+  }
+
+  /** True inside a hard interrupt handler (in_irq()). */
+  get inIrq(): boolean {
+    return this.irqDepth > 0;
+  }
+
+  /** True while the host has this vCPU descheduled. */
+  get hostPreempted(): boolean {
+    return this.preempted;
+  }
+
+  /** Vectors raised and not yet taken. */
+  get pendingVectors(): readonly Vector[] {
+    return this.pending;
+  }
+
+  /** What an interrupt arriving now would find the CPU doing. */
+  get mode(): CpuMode {
+    return this.task === null ? "idle" : this.taskMode;
+  }
+
+  /** Nothing runs and no interrupt is pending or in progress: the idle loop. */
+  get idle(): boolean {
+    return this.task === null && this.irqProc === null && this.waitingTasks.length === 0;
+  }
+
+  /**
+   * Starts a task on this CPU, or queues it behind the current one (first come, first served).
+   * The scheduler proper arrives with the workloads; this is enough for scripted scenarios.
+   */
+  run<R>(name: string, gen: Kfn<R>): void {
+    if (this.task !== null) {
+      this.waitingTasks.push({ name, gen: gen as Kfn<unknown> });
+      return;
+    }
+    this.startTask(name, gen as Kfn<unknown>);
+  }
+
+  private startTask(name: string, gen: Kfn<unknown>): void {
+    const p = this.machine.sim.process(`cpu${this.id}/${name}`, gen);
+    this.task = p;
+    this.taskMode = "kernel";
+    if (this.irqProc !== null) {
+      p.suspend();
+      this.heldByIrq.push(p);
+    }
+    if (this.preempted) p.suspend();
+    p.done.then(() => {
+      if (this.task === p) this.task = null;
+      // Leaving a task is a context switch (to the next task or to idle): RCU's quiescent state.
+      this.contextSwitches++;
+      this.machine.notifyContextSwitch(this);
+      const next = this.waitingTasks.shift();
+      if (next) this.startTask(next.name, next.gen);
+    });
+  }
+
+  /** Sets IF; only the irqflags functions and the interrupt path call this. */
+  setIF(on: boolean): void {
+    if (on === this.ifFlag) return;
+    const sim = this.machine.sim;
+    this.ifFlag = on;
+    if (!on) {
+      this.irqOffSince = sim.now;
+      this.irqOffSpan = sim.trace.begin(this.id, "mmulab:irqs_off", undefined, "irq");
+    } else {
+      const d = sim.now - this.irqOffSince;
+      this.stats.irqOffNs += d;
+      if (d > this.stats.maxIrqOffNs) this.stats.maxIrqOffNs = d;
+      if (this.irqOffSpan) sim.trace.end(this.irqOffSpan);
+      this.irqOffSpan = null;
+    }
+  }
+
+  /** An interrupt can be taken right now. */
+  private deliverable(): boolean {
+    return this.ifFlag && this.irqDepth === 0 && !this.preempted;
+  }
+
+  /** The local APIC raises `vector` (called at delivery time by the APIC model). */
+  raise(vector: Vector, flowId?: number): void {
+    if (!this.pending.includes(vector)) this.pending.push(vector);
+    if (flowId !== undefined) {
+      const l = this.pendingFlows.get(vector);
+      if (l) l.push(flowId);
+      else this.pendingFlows.set(vector, [flowId]);
+    }
+    if (this.deliverable() && this.irqProc === null) this.takeAsyncInterrupt();
+  }
+
+  /** Interrupts the task (if any) and runs the handlers in their own context. */
+  private takeAsyncInterrupt(): void {
+    if (this.task !== null && !this.task.finished) {
+      this.task.suspend();
+      this.heldByIrq.push(this.task);
+    }
+    const self = this;
+    this.irqProc = this.machine.sim.process(
+      `cpu${this.id}/irq`,
+      (function* () {
+        yield* self.handlePending();
+        self.irqProc = null;
+        const held = self.heldByIrq;
+        self.heldByIrq = [];
+        for (const p of held) p.unsuspend();
+      })(),
+    );
+  }
+
+  /**
+   * Takes every pending interrupt, one after another, as the CPU does when IF goes to 1 with
+   * requests waiting. Called from `local_irq_enable`/`restore` inline (the handler runs on the
+   * enabling context's stack, as on x86) and from the asynchronous path.
+   */
+  *handlePending(): Kfn<void> {
+    if (this.pending.length === 0) return;
+    if (!this.ifFlag) throw new KernelStateError("handlePending", `cpu${this.id} has IRQs off`);
+    const sim = this.machine.sim;
+    const costs = this.machine.costs;
+    this.setIF(false);
+    this.irqDepth++;
+    try {
+      while (this.pending.length > 0) {
+        const v = this.pending.shift()!;
+        const flows = this.pendingFlows.get(v) ?? [];
+        this.pendingFlows.delete(v);
+        this.stats.irqs[v]++;
+        const span = sim.trace.begin(this.id, "mmulab:ipi_handler", { vector: v });
+        for (const f of flows) sim.trace.flowEnd(this.id, "ipi:ipi_send_cpumask", f);
+        yield this.machine.jitter(costs.irqEntryNs);
+        yield* this.machine.vectorHandler(v)(this);
+        yield this.machine.jitter(costs.irqExitNs);
+        sim.trace.end(span);
+      }
+    } finally {
+      this.irqDepth--;
+      this.setIF(true);
+    }
+  }
+
+  /** The host deschedules this vCPU: the task and any handler stop where they are. */
+  hostPreempt(): void {
+    if (this.preempted)
+      throw new KernelStateError("hostPreempt", `vcpu${this.id} is already preempted`);
+    this.preempted = true;
+    if (this.irqProc !== null) this.irqProc.suspend();
+    if (this.task !== null && !this.task.finished) this.task.suspend();
+    this.machine.sim.trace.instant(this.id, "kvm:kvm_vcpu_preempted");
+  }
+
+  /** The host runs this vCPU again; interrupts that arrived meanwhile are taken if IF allows. */
+  hostResume(): void {
+    if (!this.preempted)
+      throw new KernelStateError("hostResume", `vcpu${this.id} is not preempted`);
+    this.preempted = false;
+    this.machine.sim.trace.instant(this.id, "kvm:kvm_vcpu_resumed");
+    if (this.task !== null && !this.task.finished) this.task.unsuspend();
+    if (this.irqProc !== null) this.irqProc.unsuspend();
+    else if (this.deliverable() && this.pending.length > 0) this.takeAsyncInterrupt();
+  }
+}

@@ -1,0 +1,5 @@
+export * from "./costs.js";
+export * from "./cpu.js";
+export * from "./irqflags.js";
+export * from "./machine.js";
+export * from "./smp.js";

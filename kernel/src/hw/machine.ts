@@ -1,0 +1,130 @@
+/**
+ * A machine: N CPUs, their local APICs, and the cost model they share. Construction only builds
+ * the parts; nothing is scheduled until a caller starts work (gem5's rule: first events in
+ * start(), never in a constructor).
+ */
+import { checkInt, KernelStateError, ParameterError } from "../sim/errors.js";
+import type { Kfn } from "../sim/process.js";
+import { Priority, type Simulation } from "../sim/simulation.js";
+import { resolveCosts, type CostModel } from "./costs.js";
+import { Cpu, type Vector } from "./cpu.js";
+
+/** Largest machine the model accepts (x86 NR_CPUS upper range is far higher; this keeps mistakes
+ * like passing a byte count from allocating millions of CPUs). */
+export const MAX_CPUS = 1024;
+
+export interface MachineParams {
+  /** Number of CPUs, 1 … MAX_CPUS. */
+  readonly nrCpus: number;
+  /** Cost overrides; defaults from costs.md (see hw/costs.ts). */
+  readonly costs?: Partial<CostModel>;
+}
+
+export type VectorHandler = (cpu: Cpu) => Kfn<void>;
+
+export class Machine {
+  readonly sim: Simulation;
+  readonly cpus: readonly Cpu[];
+  readonly costs: CostModel;
+  private readonly handlers = new Map<Vector, VectorHandler>();
+  /** IPIs sent, counted per target (what `ipi:ipi_send_cpumask` would show). */
+  ipisSent = 0;
+  private readonly contextSwitchListeners: ((cpu: Cpu) => void)[] = [];
+
+  constructor(sim: Simulation, params: MachineParams) {
+    checkInt("nrCpus", params.nrCpus, 1, MAX_CPUS, "Machine");
+    this.sim = sim;
+    this.costs = resolveCosts(params.costs);
+    const cpus: Cpu[] = [];
+    for (let i = 0; i < params.nrCpus; i++) cpus.push(new Cpu(this, i));
+    this.cpus = cpus;
+    this.handlers.set("CALL_FUNCTION", flushCallSingleQueue);
+    this.handlers.set("CALL_FUNCTION_SINGLE", flushCallSingleQueue);
+    this.handlers.set("RESCHEDULE", function* () {
+      // scheduler_ipi(): the interesting part (need_resched) belongs to the scheduler model.
+    });
+  }
+
+  get nrCpus(): number {
+    return this.cpus.length;
+  }
+
+  /** The CPU with this id; a typed error for anything else. */
+  cpu(id: number): Cpu {
+    checkInt("cpu", id, 0, this.cpus.length - 1, "Machine.cpu (CPU id)");
+    return this.cpus[id]!;
+  }
+
+  /** Ids of all online CPUs (every CPU: hotplug is not modelled). */
+  onlineMask(): number[] {
+    return this.cpus.map((c) => c.id);
+  }
+
+  /** Calls `fn` on every context switch (rcu_note_context_switch hooks in here). */
+  onContextSwitch(fn: (cpu: Cpu) => void): void {
+    this.contextSwitchListeners.push(fn);
+  }
+
+  notifyContextSwitch(cpu: Cpu): void {
+    for (const fn of this.contextSwitchListeners) fn(cpu);
+  }
+
+  /** Installs the handler for a vector (the RCU model takes LOCAL_TIMER, for instance). */
+  setVectorHandler(vector: Vector, handler: VectorHandler): void {
+    this.handlers.set(vector, handler);
+  }
+
+  vectorHandler(vector: Vector): VectorHandler {
+    const h = this.handlers.get(vector);
+    if (!h) throw new KernelStateError("do_IRQ", `no handler installed for vector ${vector}`);
+    return h;
+  }
+
+  /** A latency with the model's jitter applied, drawn from the simulation's random source. */
+  jitter(ns: number): number {
+    return this.sim.rng.jitter(ns, this.costs.jitter);
+  }
+
+  /**
+   * The local APIC sends `vector` to each target (arch_send_call_function_ipi_mask). Each target
+   * sees the request after the delivery latency; sending costs the sender time, charged by the
+   * caller (see smp.ts), not here.
+   */
+  sendIpi(from: Cpu, targets: readonly number[], vector: Vector): void {
+    for (const t of targets) {
+      if (t === from.id)
+        throw new ParameterError(
+          "targets",
+          t,
+          "CPU ids other than the sender's",
+          "Machine.sendIpi",
+        );
+      const target = this.cpu(t);
+      this.ipisSent++;
+      const flow = this.sim.trace.flowStart(from.id, "ipi:ipi_send_cpumask", { target: t, vector });
+      this.sim.schedule(
+        this.jitter(this.costs.ipiDeliveryNs),
+        () => target.raise(vector, flow),
+        Priority.URGENT,
+      );
+    }
+  }
+}
+
+/**
+ * generic_smp_call_function_single_interrupt → flush_smp_call_function_queue (kernel/smp.c):
+ * runs every queued csd. A synchronous csd is unlocked after its function returns, so the
+ * waiting sender sees completion only once the work is done.
+ */
+function* flushCallSingleQueue(cpu: Cpu): Kfn<void> {
+  const sim = cpu.machine.sim;
+  while (cpu.callSingleQueue.length > 0) {
+    const csd = cpu.callSingleQueue.shift()!;
+    const span = sim.trace.begin(cpu.id, "csd:csd_function_entry", { func: csd.name });
+    yield cpu.machine.jitter(cpu.machine.costs.csdCallNs);
+    yield* csd.func(cpu);
+    sim.trace.end(span);
+    csd.done = true;
+    csd.onDone();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Cross-calls (kernel/smp.c, v4.14): smp_call_function_many, smp_call_function and
+ * smp_call_function_single.
+ *
+ * The sender queues a csd on each target's call_single_queue, sends the IPI (only to targets
+ * whose queue was empty: a non-empty queue already has an IPI on its way), and with `wait`
+ * spins in csd_lock_wait until every target has run the function. A target with IRQs off holds
+ * the sender for as long as it keeps them off: the property native TLB shootdown — and
+ * therefore gup_fast's safety on bare-metal x86 — rests on (reference/kernel.md §2.4).
+ *
+ * The kernel WARNs when a waiting cross-call is made with IRQs disabled, because two CPUs doing
+ * that to each other deadlock; the model refuses it with a KernelStateError.
+ */
+import { checkInt, KernelStateError } from "../sim/errors.js";
+import { spin, type Kfn } from "../sim/process.js";
+import type { Csd, Cpu } from "./cpu.js";
+
+export type SmpFunc = (cpu: Cpu) => Kfn<void>;
+
+export interface CrossCallResult {
+  /** CPUs the function was sent to. */
+  readonly targets: readonly number[];
+  /** Time the sender spent in csd_lock_wait, ns (0 without wait). */
+  readonly waitedNs: number;
+}
+
+function funcName(func: SmpFunc): string {
+  return func.name || "anonymous";
+}
+
+export function* smp_call_function_many(
+  cpu: Cpu,
+  mask: readonly number[],
+  func: SmpFunc,
+  wait: boolean,
+): Kfn<CrossCallResult> {
+  const m = cpu.machine;
+  const sim = m.sim;
+  if (!cpu.irqsEnabled && wait)
+    throw new KernelStateError(
+      "smp_call_function_many",
+      `called on cpu${cpu.id} with IRQs disabled and wait=1 (the kernel WARNs: it can deadlock)`,
+    );
+  for (const id of mask) checkInt("mask[]", id, 0, m.nrCpus - 1, "smp_call_function_many (CPU id)");
+  const targets = [...new Set(mask)].filter((id) => id !== cpu.id).sort((a, b) => a - b);
+  if (targets.length === 0) return { targets, waitedNs: 0 };
+
+  const signal = sim.signal(`csd_lock_wait cpu${cpu.id}`);
+  let outstanding = targets.length;
+  const needIpi: number[] = [];
+  for (const t of targets) {
+    const target = m.cpus[t]!;
+    const csd: Csd = {
+      func,
+      name: funcName(func),
+      done: false,
+      onDone: () => {
+        outstanding--;
+        signal.notify();
+      },
+    };
+    if (target.callSingleQueue.length === 0) needIpi.push(t);
+    target.callSingleQueue.push(csd);
+  }
+  yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
+  m.sendIpi(cpu, needIpi, targets.length === 1 ? "CALL_FUNCTION_SINGLE" : "CALL_FUNCTION");
+  if (!wait) return { targets, waitedNs: 0 };
+  const span = sim.trace.begin(cpu.id, "mmulab:csd_lock_wait", {
+    targets: targets.join(","),
+    func: funcName(func),
+  });
+  const t0 = sim.now;
+  yield spin(signal, () => outstanding === 0);
+  sim.trace.end(span);
+  return { targets, waitedNs: sim.now - t0 };
+}
+
+/** All online CPUs but the caller. */
+export function* smp_call_function(cpu: Cpu, func: SmpFunc, wait: boolean): Kfn<CrossCallResult> {
+  return yield* smp_call_function_many(cpu, cpu.machine.onlineMask(), func, wait);
+}
+
+export function* smp_call_function_single(
+  cpu: Cpu,
+  target: number,
+  func: SmpFunc,
+  wait: boolean,
+): Kfn<CrossCallResult> {
+  checkInt("target", target, 0, cpu.machine.nrCpus - 1, "smp_call_function_single (CPU id)");
+  if (target === cpu.id) {
+    // The kernel runs the function locally with IRQs off.
+    const was = cpu.irqsEnabled;
+    cpu.setIF(false);
+    yield* func(cpu);
+    if (was) cpu.setIF(true);
+    return { targets: [], waitedNs: 0 };
+  }
+  return yield* smp_call_function_many(cpu, [target], func, wait);
+}

@@ -117,10 +117,10 @@ export class Cpu {
    */
   run<R>(name: string, gen: Kfn<R>): void {
     if (this.task !== null) {
-      this.waitingTasks.push({ name, gen: gen as Kfn<unknown> });
+      this.waitingTasks.push({ name, gen: gen });
       return;
     }
-    this.startTask(name, gen as Kfn<unknown>);
+    this.startTask(name, gen);
   }
 
   private startTask(name: string, gen: Kfn<unknown>): void {
@@ -132,7 +132,7 @@ export class Cpu {
       this.heldByIrq.push(p);
     }
     if (this.preempted) p.suspend();
-    p.done.then(() => {
+    p.exited.then(() => {
       if (this.task === p) this.task = null;
       // Leaving a task is a context switch (to the next task or to idle): RCU's quiescent state.
       this.contextSwitches++;
@@ -181,17 +181,15 @@ export class Cpu {
       this.task.suspend();
       this.heldByIrq.push(this.task);
     }
-    const self = this;
-    this.irqProc = this.machine.sim.process(
-      `cpu${this.id}/irq`,
-      (function* () {
-        yield* self.handlePending();
-        self.irqProc = null;
-        const held = self.heldByIrq;
-        self.heldByIrq = [];
-        for (const p of held) p.unsuspend();
-      })(),
-    );
+    this.irqProc = this.machine.sim.process(`cpu${this.id}/irq`, this.asyncIrq());
+  }
+
+  private *asyncIrq(): Kfn<void> {
+    yield* this.handlePending();
+    this.irqProc = null;
+    const held = this.heldByIrq;
+    this.heldByIrq = [];
+    for (const p of held) p.unsuspend();
   }
 
   /**

@@ -83,7 +83,7 @@ export class EventQueue {
     const heap = this.heap;
     const times = this.times;
     const keys = this.keys;
-    const key = this.keys[slot]!;
+    const key = this.keys[slot];
     let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;

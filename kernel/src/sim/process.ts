@@ -43,7 +43,7 @@ export function spin(signal: Signal, until: () => boolean): Spin {
 
 /** Block until the event has been triggered; the yield evaluates to its value. */
 export function waitFor<T>(event: SimEvent<T>): WaitFor {
-  return new WaitFor(event as SimEvent<unknown>);
+  return new WaitFor(event);
 }
 
 type State = "scheduled" | "spinning" | "waiting" | "done";
@@ -53,6 +53,11 @@ export class Process<R = unknown> implements SpinWaiter {
   readonly id: number;
   /** Triggered with the generator's return value when it finishes. */
   readonly done: SimEvent<R>;
+  /** Triggered when the process ends either way (returned or threw); the CPU uses it to free
+   * itself. A thrown error also propagates out of `Simulation.run`. */
+  readonly exited: SimEvent<void>;
+  /** The error the generator threw, if it did. */
+  error: unknown = undefined;
   private readonly sim: Simulation;
   private readonly gen: Kfn<R>;
   private state: State = "scheduled";
@@ -73,6 +78,7 @@ export class Process<R = unknown> implements SpinWaiter {
     this.name = name;
     this.gen = gen;
     this.done = new SimEvent<R>(`${name}.done`);
+    this.exited = new SimEvent<void>(`${name}.exited`);
     this.resumeCb = (epoch: number) => {
       if (epoch === this.epoch) this.run();
     };
@@ -173,6 +179,7 @@ export class Process<R = unknown> implements SpinWaiter {
         if (r.done) {
           this.state = "done";
           this.done.succeed(r.value);
+          this.exited.succeed();
           return;
         }
         const y = r.value;
@@ -211,6 +218,8 @@ export class Process<R = unknown> implements SpinWaiter {
       }
     } catch (e) {
       this.state = "done";
+      this.error = e;
+      this.exited.succeed();
       throw e;
     } finally {
       sim.current = null;

@@ -161,7 +161,8 @@ export class Simulation {
         throw new MmulabError(
           `process "${proc.name}" is blocked forever (${proc.status}) and nothing else is scheduled`,
         );
-      if (this.stopRequest !== null) throw new SimulationStopped(`stopped: ${this.stopRequest}`);
+      if (this.stopRequest !== null)
+        throw new SimulationStopped(`stopped: ${String(this.stopRequest)}`);
       if (n++ >= max)
         throw new SimulationStopped(
           `event budget of ${max} exhausted before "${proc.name}" finished`,

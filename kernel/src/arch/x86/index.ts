@@ -1,0 +1,2 @@
+export * from "./pgtable.js";
+export * from "./tlb.js";

@@ -1,0 +1,74 @@
+/**
+ * x86 page-table freeing hooks (arch/x86/mm/pgtable.c, arch/x86/include/asm/tlb.h).
+ *
+ * The seed patch is these few lines: ___pte_free_tlb … ___p4d_free_tlb switch from
+ * tlb_remove_page (freed after the flush IPI) to tlb_remove_table (freed after an RCU-sched grace
+ * period), and x86 gets __tlb_remove_table = free_page_and_swap_cache. v4.19 made the choice a
+ * paravirt hook (native keeps tlb_remove_page); v6.15 made tlb_remove_table unconditional again
+ * for INVLPGB. `X86Behaviour.tableFreeVia` selects which.
+ */
+import type { Cpu } from "../../hw/cpu.js";
+import { ParameterError } from "../../sim/errors.js";
+import type { Kfn } from "../../sim/process.js";
+import type { ArchMmuOps, Kernel } from "../../mm/kernel.js";
+import type { MmStruct } from "../../mm/mm-struct.js";
+import { tlb_remove_page, tlb_remove_table, type MmuGather } from "../../mm/mmu-gather.js";
+import type { TableLevel } from "../../mm/page-alloc.js";
+import {
+  nativeBackend,
+  X86Mmu,
+  x86_tlb_flush,
+  type FlushBackend,
+  type X86Behaviour,
+} from "./tlb.js";
+
+/** ___pte_free_tlb / ___pmd_free_tlb / ___pud_free_tlb / ___p4d_free_tlb (x86-64: no PAE
+ * need_flush_all). */
+export function* ___pXd_free_tlb(
+  x86: X86Mmu,
+  cpu: Cpu,
+  tlb: MmuGather,
+  pfn: number,
+  level: TableLevel,
+): Kfn<void> {
+  // pgtable_page_dtor, paravirt_release_pXd: bookkeeping only
+  void level;
+  const via = x86.behaviour.tableFreeVia;
+  const useTable =
+    via === "tlb_remove_table" || (via === "paravirt" && x86.backend.paravirtRemoveTable);
+  if (useTable) yield* tlb_remove_table(x86.k, cpu, tlb, pfn);
+  else yield* tlb_remove_page(x86.k, cpu, tlb, pfn);
+}
+
+/** x86 __tlb_remove_table (v4.14): free_page_and_swap_cache(table). */
+export function* __tlb_remove_table(x86: X86Mmu, cpu: Cpu, pfn: number, by: string): Kfn<void> {
+  void cpu;
+  x86.k.alloc.freePage(pfn, by);
+  yield x86.k.machine.jitter(x86.k.machine.costs.pageFreeNs);
+}
+
+/** Wires the x86 arch into a kernel: returns the X86Mmu holding per-CPU TLB state. */
+export function installX86(
+  k: Kernel,
+  behaviour: X86Behaviour,
+  backend: FlushBackend = nativeBackend,
+): X86Mmu {
+  if (behaviour.tableFreeVia !== "tlb_remove_page" && !k.behaviour.rcuTableFree)
+    throw new ParameterError(
+      "x86.tableFreeVia",
+      behaviour.tableFreeVia,
+      '"tlb_remove_page" when the kernel has no HAVE_RCU_TABLE_FREE (tlb_remove_table needs the table batch)',
+      "installX86",
+    );
+  const x86 = new X86Mmu(k, backend, behaviour);
+  const ops: ArchMmuOps = {
+    tlb_flush: (cpu: Cpu, tlb: MmuGather) => x86_tlb_flush(x86, cpu, tlb),
+    free_table_tlb: (cpu: Cpu, tlb: MmuGather, pfn: number, level: TableLevel) =>
+      ___pXd_free_tlb(x86, cpu, tlb, pfn, level),
+    __tlb_remove_table: (cpu: Cpu, pfn: number, by: string) =>
+      __tlb_remove_table(x86, cpu, pfn, by),
+    switch_mm: (cpu: Cpu, next: MmStruct | null) => x86.switch_mm(cpu, next),
+  };
+  k.arch = ops;
+  return x86;
+}

@@ -1,0 +1,263 @@
+/**
+ * Page-table teardown (mm/memory.c v4.14): free_pgtables → free_pgd_range → free_p4d_range →
+ * free_pud_range → free_pmd_range → free_pte_range, and pXd_free_tlb.
+ *
+ * Invariant: a table is cleared from its parent entry *before* it is queued for freeing
+ * (unlink, then queue), so no new walk can reach it afterwards; only a walker that read the
+ * parent entry earlier can — and that is what the flush IPI or the RCU grace period must wait
+ * for.
+ *
+ * The floor/ceiling rules keep a table that still maps part of a neighbouring VMA: a table is
+ * freed only if its whole span lies within [floor, ceiling), rounded the kernel's way (addresses
+ * are rounded to the level's mask; ceiling 0 means the top; "end − 1 > ceiling − 1" is an
+ * unsigned comparison in which 0 − 1 is the top).
+ */
+import type { Cpu } from "../hw/cpu.js";
+import type { Kfn } from "../sim/process.js";
+import type { Kernel } from "./kernel.js";
+import type { Vma } from "./mm-struct.js";
+import { __tlb_adjust_range, type MmuGather } from "./mmu-gather.js";
+import { FrameState, type TableLevel } from "./page-alloc.js";
+import {
+  alignDown,
+  decodeEntry,
+  levelShift,
+  minus1,
+  P4D_SIZE,
+  PAGE_SIZE,
+  pgdirShift,
+  PMD_SIZE,
+  PUD_SIZE,
+  tableIndex,
+} from "./pgtable.js";
+
+/** pXd_addr_end: the next boundary of a `size` region after addr, or end if that comes first. */
+function addrEnd(addr: number, end: number, size: number): number {
+  const boundary = alignDown(addr + size, size);
+  return minus1(boundary) < minus1(end) ? boundary : end;
+}
+
+/** Clears `parent[index]` and marks the child table unlinked (pXd_clear + bookkeeping). */
+function unlink(
+  k: Kernel,
+  tlb: MmuGather,
+  parentPfn: number,
+  index: number,
+  child: number,
+  level: TableLevel,
+  va: number,
+): void {
+  k.pt.clear(parentPfn, index);
+  k.alloc.setTableState(child, FrameState.UNLINKED, `${tlb.by} free_pgtables`);
+  tlb.mm.rememberDetached({ pfn: child, gen: k.alloc.generation(child), level, va });
+}
+
+/** pte_free_tlb / pmd_free_tlb / pud_free_tlb / p4d_free_tlb: widen the flush range by one page
+ * at the table's address (v4.20+: mark freed_tables), then the arch's ___pXd_free_tlb. */
+function* pXd_free_tlb(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  pfn: number,
+  level: TableLevel,
+  address: number,
+): Kfn<void> {
+  __tlb_adjust_range(tlb, address, PAGE_SIZE);
+  if (k.behaviour.freedTables) tlb.freed_tables = true;
+  yield* k.archOps.free_table_tlb(cpu, tlb, pfn, level);
+}
+
+/** free_pte_range: unlink the pte table from its pmd entry, then queue it. */
+function* free_pte_range(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  pmdTable: number,
+  pmdIndex: number,
+  addr: number,
+): Kfn<void> {
+  const e = decodeEntry(k.pt.entry(pmdTable, pmdIndex), "pmd");
+  if (e.kind !== "table") return;
+  unlink(k, tlb, pmdTable, pmdIndex, e.pfn, "pte", alignDown(addr, PMD_SIZE));
+  yield* pXd_free_tlb(k, cpu, tlb, e.pfn, "pte", addr);
+  tlb.mm.nr_ptes--;
+}
+
+function* free_pmd_range(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  pudTable: number,
+  pudIndex: number,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): Kfn<void> {
+  const pmd = decodeEntry(k.pt.entry(pudTable, pudIndex), "pud");
+  if (pmd.kind !== "table") return;
+  let start = addr;
+  do {
+    const next = addrEnd(addr, end, PMD_SIZE);
+    const idx = tableIndex(addr, "pmd", k.levels);
+    if (decodeEntry(k.pt.entry(pmd.pfn, idx), "pmd").kind === "table")
+      yield* free_pte_range(k, cpu, tlb, pmd.pfn, idx, addr);
+    addr = next;
+  } while (addr !== end);
+  yield k.machine.costs.pteReadNs;
+
+  start = alignDown(start, PUD_SIZE);
+  if (start < floor) return;
+  if (ceiling) {
+    ceiling = alignDown(ceiling, PUD_SIZE);
+    if (!ceiling) return;
+  }
+  if (minus1(end) > minus1(ceiling)) return;
+  unlink(k, tlb, pudTable, pudIndex, pmd.pfn, "pmd", start);
+  yield* pXd_free_tlb(k, cpu, tlb, pmd.pfn, "pmd", start);
+  tlb.mm.nr_pmds--;
+}
+
+function* free_pud_range(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  p4dTable: number,
+  p4dIndex: number,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): Kfn<void> {
+  const pud = decodeEntry(k.pt.entry(p4dTable, p4dIndex), k.levels === 5 ? "p4d" : "pgd");
+  if (pud.kind !== "table") return;
+  let start = addr;
+  do {
+    const next = addrEnd(addr, end, PUD_SIZE);
+    const idx = tableIndex(addr, "pud", k.levels);
+    if (decodeEntry(k.pt.entry(pud.pfn, idx), "pud").kind === "table")
+      yield* free_pmd_range(k, cpu, tlb, pud.pfn, idx, addr, next, floor, ceiling);
+    addr = next;
+  } while (addr !== end);
+
+  start = alignDown(start, P4D_SIZE);
+  if (start < floor) return;
+  if (ceiling) {
+    ceiling = alignDown(ceiling, P4D_SIZE);
+    if (!ceiling) return;
+  }
+  if (minus1(end) > minus1(ceiling)) return;
+  unlink(k, tlb, p4dTable, p4dIndex, pud.pfn, "pud", start);
+  yield* pXd_free_tlb(k, cpu, tlb, pud.pfn, "pud", start);
+  tlb.mm.nr_puds--;
+}
+
+/**
+ * free_p4d_range. With 4 levels the p4d is folded into the pgd: the "p4d entry" is the pgd
+ * entry itself, the loop runs once, and the final pgd_clear/p4d_free_tlb do nothing.
+ */
+function* free_p4d_range(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  pgdIndex: number,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): Kfn<void> {
+  const mm = tlb.mm;
+  if (k.levels === 4) {
+    yield* free_pud_range(k, cpu, tlb, mm.pgd, pgdIndex, addr, end, floor, ceiling);
+    return;
+  }
+  const p4d = decodeEntry(k.pt.entry(mm.pgd, pgdIndex), "pgd");
+  if (p4d.kind !== "table") return;
+  let start = addr;
+  do {
+    const next = addrEnd(addr, end, P4D_SIZE);
+    const idx = tableIndex(addr, "p4d", k.levels);
+    if (decodeEntry(k.pt.entry(p4d.pfn, idx), "p4d").kind === "table")
+      yield* free_pud_range(k, cpu, tlb, p4d.pfn, idx, addr, next, floor, ceiling);
+    addr = next;
+  } while (addr !== end);
+
+  const pgdirSize = 2 ** pgdirShift(k.levels);
+  start = alignDown(start, pgdirSize);
+  if (start < floor) return;
+  if (ceiling) {
+    ceiling = alignDown(ceiling, pgdirSize);
+    if (!ceiling) return;
+  }
+  if (minus1(end) > minus1(ceiling)) return;
+  unlink(k, tlb, mm.pgd, pgdIndex, p4d.pfn, "p4d", start);
+  yield* pXd_free_tlb(k, cpu, tlb, p4d.pfn, "p4d", start);
+  mm.nr_p4ds--;
+}
+
+/** free_pgd_range (v4.14): frees the tables wholly inside [addr, end) within [floor, ceiling). */
+export function* free_pgd_range(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  addr: number,
+  end: number,
+  floor: number,
+  ceiling: number,
+): Kfn<void> {
+  addr = alignDown(addr, PMD_SIZE);
+  if (addr < floor) {
+    addr += PMD_SIZE;
+    if (!addr) return;
+  }
+  if (ceiling) {
+    ceiling = alignDown(ceiling, PMD_SIZE);
+    if (!ceiling) return;
+  }
+  if (minus1(end) > minus1(ceiling)) end -= PMD_SIZE;
+  if (addr > minus1(end)) return;
+  const pgdirSize = 2 ** levelShift("pgd", k.levels);
+  do {
+    const next = addrEnd(addr, end, pgdirSize);
+    const idx = tableIndex(addr, "pgd", k.levels);
+    if (k.pt.entry(tlb.mm.pgd, idx) !== 0)
+      yield* free_p4d_range(k, cpu, tlb, idx, addr, next, floor, ceiling);
+    addr = next;
+  } while (addr !== end);
+}
+
+/**
+ * free_pgtables (v4.14): for each VMA of a detached chain, free the tables of its range, merging
+ * VMAs closer than PMD_SIZE into one call so a table shared by them is freed once. The last
+ * range's ceiling is the next mapping's start (or `ceiling`). On x86 hugetlb_free_pgd_range is
+ * free_pgd_range.
+ */
+export function* free_pgtables(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  chain: readonly Vma[],
+  floor: number,
+  ceiling: number,
+): Kfn<void> {
+  let i = 0;
+  while (i < chain.length) {
+    let vma = chain[i]!;
+    const addr = vma.start;
+    // unlink_anon_vmas / unlink_file_vma: rmap is not modelled.
+    if (vma.hugetlb) {
+      const next = chain[i + 1];
+      yield* free_pgd_range(k, cpu, tlb, addr, vma.end, floor, next ? next.start : ceiling);
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < chain.length && chain[j]!.start <= vma.end + PMD_SIZE && !chain[j]!.hugetlb) {
+      vma = chain[j]!;
+      j++;
+    }
+    const next = chain[j];
+    yield* free_pgd_range(k, cpu, tlb, addr, vma.end, floor, next ? next.start : ceiling);
+    i = j;
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The simulated kernel's shared state: one per simulation, passed to every kernel path (the
+ * model's stand-in for global kernel data). The layers above mm/ plug in through two narrow
+ * interfaces, as the C code does through arch hooks and the RCU API:
+ *   - ArchMmuOps: tlb_flush, the x86 ___pXd_free_tlb choice, __tlb_remove_table (arch/x86);
+ *   - RcuOps: call_rcu_sched / call_rcu (rcu/).
+ * Behaviour that differs between kernel versions is read from one `MmuGatherBehaviour` object,
+ * each field in one place (STYLE.md: a variant swaps one small function, never a copy).
+ */
+import type { Cpu } from "../hw/cpu.js";
+import type { Machine } from "../hw/machine.js";
+import type { Kfn } from "../sim/process.js";
+import type { Simulation } from "../sim/simulation.js";
+import { MmStruct } from "./mm-struct.js";
+import { Signal } from "../sim/event.js";
+import type { MmuGather } from "./mmu-gather.js";
+import { UafOracle } from "./oracle.js";
+import { PageAllocator, type AllocatorParams, type TableLevel } from "./page-alloc.js";
+import { PageTableStore, taskSize, type PgtableLevels } from "./pgtable.js";
+import { checkInt, ParameterError, UnknownNameError } from "../sim/errors.js";
+
+/** Version-dependent mmu_gather behaviour (reference/kernel.md §1, §4, §6 item 12). */
+export interface MmuGatherBehaviour {
+  /** CONFIG_HAVE_RCU_TABLE_FREE (MMU_GATHER_RCU_TABLE_FREE since v5.6): tlb_remove_table
+   * batches tables and frees them after an RCU grace period. Off: there is no table batch and
+   * tlb_remove_table is tlb_remove_page (x86 up to v4.13). */
+  readonly rcuTableFree: boolean;
+  /** v4.14–v4.18: tlb_remove_table frees at once when mm_users < 2 (removed in v4.19). */
+  readonly mmUsersShortcut: boolean;
+  /** v4.19+ HAVE_RCU_TABLE_INVALIDATE: tlb_table_invalidate() flushes the TLB before the batch
+   * goes to RCU and before tlb_remove_table_one frees. */
+  readonly tableInvalidate: boolean;
+  /** Where tlb_table_flush runs: "tlbonly" — end of tlb_flush_mmu_tlbonly, after tlb_flush
+   * (v4.14); "free" — in tlb_flush_mmu_free (v4.19+). */
+  readonly tableFlushIn: "tlbonly" | "free";
+  /** v4.20+: mmu_gather.freed_tables, passed to flush_tlb_mm_range. */
+  readonly freedTables: boolean;
+  /** v6.14 with CONFIG_PT_RECLAIM: tlb_remove_table_one frees the single table through
+   * call_rcu instead of an IPI broadcast. */
+  readonly ptReclaimFallback: boolean;
+}
+
+/** v4.14 as merged: the default for mm-level tests. */
+export const V4_14_GATHER: MmuGatherBehaviour = Object.freeze({
+  rcuTableFree: true,
+  mmUsersShortcut: true,
+  tableInvalidate: false,
+  tableFlushIn: "tlbonly",
+  freedTables: false,
+  ptReclaimFallback: false,
+});
+
+/** Rejects combinations the kernel never had (as Kconfig would with #error). */
+export function checkGatherBehaviour(b: MmuGatherBehaviour): MmuGatherBehaviour {
+  if (b.tableInvalidate && b.tableFlushIn === "tlbonly")
+    throw new ParameterError(
+      "behaviour.tableInvalidate",
+      true,
+      'false when tableFlushIn is "tlbonly" (tlb_table_invalidate calls tlb_flush_mmu_tlbonly, which would hand the batch over again; v4.19 moved tlb_table_flush to tlb_flush_mmu_free)',
+      "MmuGatherBehaviour",
+    );
+  if (!b.rcuTableFree && (b.mmUsersShortcut || b.tableInvalidate || b.ptReclaimFallback))
+    throw new ParameterError(
+      "behaviour.rcuTableFree",
+      false,
+      "true when mmUsersShortcut, tableInvalidate or ptReclaimFallback is set (they are parts of HAVE_RCU_TABLE_FREE)",
+      "MmuGatherBehaviour",
+    );
+  return Object.freeze({ ...b });
+}
+
+export interface ArchMmuOps {
+  /** The arch's tlb_flush(tlb) (x86: flush_tlb_mm_range over the gathered range). */
+  tlb_flush(cpu: Cpu, tlb: MmuGather): Kfn<void>;
+  /** x86 ___pte_free_tlb … ___p4d_free_tlb: the arch half of pXd_free_tlb, which picks
+   * tlb_remove_table or tlb_remove_page for the table. */
+  free_table_tlb(cpu: Cpu, tlb: MmuGather, pfn: number, level: TableLevel): Kfn<void>;
+  /** __tlb_remove_table(table): x86 free_page_and_swap_cache. */
+  __tlb_remove_table(cpu: Cpu, pfn: number, by: string): Kfn<void>;
+  /** switch_mm_irqs_off: make `next` the CPU's address space (null: init_mm, kernel only). */
+  switch_mm(cpu: Cpu, next: MmStruct | null): void;
+}
+
+export interface RcuOps {
+  /** call_rcu_sched (≤ v4.19) or call_rcu (v4.20+): run `fn` on `cpu` after a grace period. */
+  call_rcu(cpu: Cpu, fn: (cpu: Cpu) => Kfn<void>, name: string): Kfn<void>;
+}
+
+/** What the seed patch's table could not show: where table frees went. */
+export interface MmStats {
+  /** Page-table pages freed at once (tlb_remove_page path, mm_users shortcut, fallback). */
+  tablesFreedDirect: number;
+  /** Page-table pages freed by an RCU callback. */
+  tablesFreedRcu: number;
+  /** Table batches handed to RCU (call_rcu_sched calls). */
+  tableBatches: number;
+  /** tlb_remove_table_one calls (batch page allocation failed). */
+  removeTableOne: number;
+  /** Tables freed through the mm_users < 2 shortcut. */
+  mmUsersShortcuts: number;
+  /** Data pages freed by mmu_gather. */
+  pagesFreed: number;
+  /** tlb_flush calls that reached flush_tlb_mm_range. */
+  tlbFlushes: number;
+  /** Page faults handled. */
+  faults: number;
+  /** Tables currently handed to RCU and not yet freed; and the peak. */
+  pendingRcuTables: number;
+  peakPendingRcuTables: number;
+}
+
+export interface KernelParams {
+  readonly levels?: PgtableLevels;
+  readonly behaviour?: MmuGatherBehaviour;
+  readonly allocator?: AllocatorParams;
+}
+
+export class Kernel {
+  readonly sim: Simulation;
+  readonly machine: Machine;
+  readonly alloc: PageAllocator;
+  readonly pt: PageTableStore;
+  readonly oracle: UafOracle;
+  readonly levels: PgtableLevels;
+  readonly behaviour: MmuGatherBehaviour;
+  /** Set by the arch layer before any teardown runs. */
+  arch: ArchMmuOps | null = null;
+  /** Set by the RCU layer; required when behaviour.rcuTableFree. */
+  rcu: RcuOps | null = null;
+  readonly mms = new Map<number, MmStruct>();
+  readonly stats: MmStats = {
+    tablesFreedDirect: 0,
+    tablesFreedRcu: 0,
+    tableBatches: 0,
+    removeTableOne: 0,
+    mmUsersShortcuts: 0,
+    pagesFreed: 0,
+    tlbFlushes: 0,
+    faults: 0,
+    pendingRcuTables: 0,
+    peakPendingRcuTables: 0,
+  };
+  private nextMm = 1;
+  /** Woken whenever an mmap_sem is released. */
+  readonly mmapSemSignal = new Signal("mmap_sem");
+
+  constructor(machine: Machine, params: KernelParams = {}) {
+    const levels = params.levels ?? 4;
+    if (levels !== 4 && levels !== 5)
+      throw new ParameterError("levels", levels, "4 or 5 (CONFIG_PGTABLE_LEVELS)", "Kernel");
+    this.sim = machine.sim;
+    this.machine = machine;
+    this.levels = levels;
+    this.behaviour = checkGatherBehaviour(params.behaviour ?? V4_14_GATHER);
+    this.alloc = new PageAllocator(machine.sim, params.allocator);
+    this.pt = new PageTableStore(this.alloc);
+    this.oracle = new UafOracle(machine.sim, this.alloc);
+  }
+
+  get archOps(): ArchMmuOps {
+    if (this.arch === null)
+      throw new ParameterError(
+        "kernel.arch",
+        null,
+        "arch ops installed (e.g. installX86(kernel, …))",
+        "Kernel",
+      );
+    return this.arch;
+  }
+
+  get rcuOps(): RcuOps {
+    if (this.rcu === null)
+      throw new ParameterError(
+        "kernel.rcu",
+        null,
+        "RCU ops installed: this profile frees page tables through RCU",
+        "Kernel",
+      );
+    return this.rcu;
+  }
+
+  /** mm_alloc + mm_init + pgd_alloc. */
+  mm_alloc(): MmStruct {
+    const id = this.nextMm++;
+    const pgd = this.pt.allocTable("pgd", id, "GFP_KERNEL", "pgd_alloc");
+    // mmap_base: below the stack gap, as arch_pick_mmap_layout does without randomisation.
+    const base = taskSize(this.levels) - 2 ** 40;
+    const mm = new MmStruct(id, this.levels, pgd, base);
+    this.mms.set(id, mm);
+    return mm;
+  }
+
+  /** The mm with this id; a typed error for unknown ids. */
+  mm(id: number): MmStruct {
+    checkInt("mm", id, 1, Number.MAX_SAFE_INTEGER, "Kernel.mm");
+    const mm = this.mms.get(id);
+    if (!mm)
+      throw new UnknownNameError("mm", String(id), [...this.mms.keys()].map(String), "Kernel.mm");
+    return mm;
+  }
+
+  /** Bookkeeping for the RCU-pending peak. */
+  pendingRcu(delta: number): void {
+    this.stats.pendingRcuTables += delta;
+    if (this.stats.pendingRcuTables > this.stats.peakPendingRcuTables)
+      this.stats.peakPendingRcuTables = this.stats.pendingRcuTables;
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Page faults and unmapping (mm/memory.c v4.14): handle_mm_fault populating the tables, and
+ * unmap_vmas → zap_pte_range gathering the unmapped pages into an mmu_gather.
+ *
+ * zap_pte_range's order matters for the race (reference/kernel.md §1.5): when the gather fills
+ * up, the TLB flush (and in v4.14 the table batch hand-off inside it) runs before the PTE lock is
+ * dropped, and the pages are freed only after.
+ */
+import type { Cpu } from "../hw/cpu.js";
+import { MmulabError, ParameterError } from "../sim/errors.js";
+import type { Kfn } from "../sim/process.js";
+import type { Kernel } from "./kernel.js";
+import type { MmStruct, Vma } from "./mm-struct.js";
+import { VMA_PAGE_BYTES } from "./mm-struct.js";
+import {
+  __tlb_adjust_range,
+  __tlb_remove_page_size,
+  tlb_flush_mmu_free,
+  tlb_flush_mmu_tlbonly,
+  type MmuGather,
+} from "./mmu-gather.js";
+import {
+  alignDown,
+  decodeEntry,
+  isPageAligned,
+  PAGE_SIZE,
+  PMD_SIZE,
+  PUD_SIZE,
+  tableIndex,
+  tableLevels,
+} from "./pgtable.js";
+
+/** A fault the model cannot satisfy (no VMA): SIGSEGV. */
+export class SegvError extends MmulabError {
+  readonly addr: number;
+  constructor(mm: number, addr: number) {
+    super(`SIGSEGV: mm ${mm} has no mapping at 0x${addr.toString(16)}`);
+    this.addr = addr;
+  }
+}
+
+export interface FaultResult {
+  /** A new data page was mapped (false: it was already present). */
+  readonly mapped: boolean;
+  /** Page tables allocated by this fault. */
+  readonly tablesAllocated: number;
+  /** Time the fault takes, ns. */
+  readonly costNs: number;
+}
+
+/**
+ * handle_mm_fault's table-building part, run as one step (the model holds mmap_sem for read:
+ * nothing can free these tables meanwhile). Allocates missing tables top down
+ * (__p4d_alloc, __pud_alloc, __pmd_alloc, __pte_alloc) and maps a data page, or a huge leaf in a
+ * 2M/1G VMA. Exported separately from the timed `handle_mm_fault` so the fault benchmark
+ * measures table building, not generator overhead.
+ */
+export function faultIn(k: Kernel, mm: MmStruct, addr: number): FaultResult {
+  const vma = mm.vmaAt(addr);
+  if (vma === null) throw new SegvError(mm.id, addr);
+  const pt = k.pt;
+  const costs = k.machine.costs;
+  let tables = 0;
+  let table = mm.pgd;
+  const levels = tableLevels(k.levels);
+  for (let li = 0; li < levels.length - 1; li++) {
+    const level = levels[li]!;
+    const idx = tableIndex(addr, level, k.levels);
+    const childLevel = levels[li + 1]!;
+    // A huge VMA maps a leaf at pud (1G) or pmd (2M) level instead of descending.
+    if (
+      (childLevel === "pmd" && vma.pageSize === "1G") ||
+      (childLevel === "pte" && vma.pageSize === "2M")
+    ) {
+      const raw = pt.entry(table, idx);
+      if (raw !== 0)
+        return {
+          mapped: false,
+          tablesAllocated: tables,
+          costNs: costs.faultBaseNs + tables * costs.pageAllocNs,
+        };
+      const data = pt.allocData(mm.id, "handle_mm_fault");
+      pt.setLeaf(table, idx, data, true);
+      mm.rss += VMA_PAGE_BYTES[vma.pageSize] / PAGE_SIZE;
+      k.stats.faults++;
+      return {
+        mapped: true,
+        tablesAllocated: tables,
+        costNs: costs.faultBaseNs + (tables + 1) * costs.pageAllocNs,
+      };
+    }
+    const raw = pt.entry(table, idx);
+    if (raw === 0) {
+      const child = pt.allocTable(childLevel, mm.id, "GFP_KERNEL", "handle_mm_fault");
+      pt.setTable(table, idx, child);
+      tables++;
+      if (childLevel === "pte") mm.nr_ptes++;
+      else if (childLevel === "pmd") mm.nr_pmds++;
+      else if (childLevel === "pud") mm.nr_puds++;
+      else mm.nr_p4ds++;
+      table = child;
+    } else {
+      const e = decodeEntry(raw, level);
+      if (e.kind !== "table")
+        throw new MmulabError(
+          `mm ${mm.id}: ${level} entry for 0x${addr.toString(16)} is a huge leaf inside a 4K VMA`,
+        );
+      table = e.pfn;
+    }
+  }
+  const idx = tableIndex(addr, "pte", k.levels);
+  k.stats.faults++;
+  if (pt.entry(table, idx) !== 0)
+    return {
+      mapped: false,
+      tablesAllocated: tables,
+      costNs: costs.faultBaseNs + tables * costs.pageAllocNs,
+    };
+  const data = pt.allocData(mm.id);
+  pt.setLeaf(table, idx, data);
+  mm.rss++;
+  return {
+    mapped: true,
+    tablesAllocated: tables,
+    costNs: costs.faultBaseNs + (tables + 1) * costs.pageAllocNs,
+  };
+}
+
+/** handle_mm_fault as a timed kernel path. */
+export function* handle_mm_fault(
+  k: Kernel,
+  cpu: Cpu,
+  mm: MmStruct,
+  addr: number,
+): Kfn<FaultResult> {
+  if (!isPageAligned(alignDown(addr, PAGE_SIZE)) || addr < 0)
+    throw new ParameterError("addr", addr, "a non-negative user address", "handle_mm_fault");
+  const r = faultIn(k, mm, alignDown(addr, PAGE_SIZE));
+  k.sim.trace.instant(cpu.id, "exceptions:page_fault_user", {
+    address: `0x${addr.toString(16)}`,
+    mm: mm.id,
+  });
+  yield k.machine.jitter(r.costNs);
+  return r;
+}
+
+/**
+ * zap_pte_range (v4.14) for one pte table: clear each present pte, widen the flush range
+ * (tlb_remove_tlb_entry), queue the page. If the gather is full, flush the TLB while still
+ * "under the PTE lock", then free after it, and continue where it stopped.
+ */
+function* zap_pte_range(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  pteTable: number,
+  addr: number,
+  end: number,
+): Kfn<void> {
+  const costs = k.machine.costs;
+  for (;;) {
+    let forceFlush = false;
+    let zapped = 0;
+    while (addr !== end) {
+      const idx = tableIndex(addr, "pte", k.levels);
+      const raw = k.pt.entry(pteTable, idx);
+      if (raw !== 0) {
+        const page = raw - 1;
+        k.pt.clear(pteTable, idx);
+        tlb.mm.rss--;
+        zapped++;
+        __tlb_adjust_range(tlb, addr, PAGE_SIZE);
+        if (__tlb_remove_page_size(k, tlb, page)) {
+          forceFlush = true;
+          addr += PAGE_SIZE;
+          break;
+        }
+      }
+      addr += PAGE_SIZE;
+    }
+    if (zapped > 0) yield zapped * costs.zapPteNs;
+    if (forceFlush) yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);
+    // pte_unmap_unlock
+    if (forceFlush) yield* tlb_flush_mmu_free(k, cpu, tlb);
+    if (!forceFlush || addr === end) return;
+  }
+}
+
+/** Zaps a huge leaf (zap_huge_pmd / __unmap_hugepage_range's per-page step). */
+function* zap_huge(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  table: number,
+  idx: number,
+  addr: number,
+  size: number,
+): Kfn<void> {
+  const raw = k.pt.clear(table, idx);
+  const page = -raw - 1;
+  tlb.mm.rss -= size / PAGE_SIZE;
+  __tlb_adjust_range(tlb, addr, size);
+  if (__tlb_remove_page_size(k, tlb, page)) {
+    yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);
+    yield* tlb_flush_mmu_free(k, cpu, tlb);
+  }
+  yield k.machine.costs.zapPteNs;
+}
+
+/**
+ * unmap_page_range → zap_p4d_range → zap_pud_range → zap_pmd_range → zap_pte_range for one
+ * VMA's intersection with [start, end). Huge leaves must be unmapped whole (the model's huge
+ * VMAs behave like hugetlbfs: munmap rejects a range that splits a huge page).
+ */
+function* unmap_page_range(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  vma: Vma,
+  start: number,
+  end: number,
+): Kfn<void> {
+  const mm = tlb.mm;
+  const levels = tableLevels(k.levels);
+  // Walk top down recursively over the present entries only.
+  const self = function* walk(table: number, li: number, lo: number, hi: number): Kfn<void> {
+    const level = levels[li]!;
+    if (level === "pte") {
+      yield* zap_pte_range(k, cpu, tlb, table, lo, hi);
+      return;
+    }
+    const size =
+      2 **
+      (level === "pgd"
+        ? k.levels === 5
+          ? 48
+          : 39
+        : level === "p4d"
+          ? 39
+          : level === "pud"
+            ? 30
+            : 21);
+    let addr = lo;
+    while (addr < hi) {
+      const next = Math.min(alignDown(addr, size) + size, hi);
+      const idx = tableIndex(addr, level, k.levels);
+      const e = decodeEntry(k.pt.entry(table, idx), level);
+      if (e.kind === "table") yield* walk(e.pfn, li + 1, addr, next);
+      else if (e.kind === "leaf") {
+        const leafSize = level === "pud" ? PUD_SIZE : PMD_SIZE;
+        yield* zap_huge(k, cpu, tlb, table, idx, alignDown(addr, leafSize), leafSize);
+      }
+      addr = next;
+    }
+  };
+  yield* self(mm.pgd, 0, Math.max(start, vma.start), Math.min(end, vma.end));
+}
+
+/** unmap_vmas: zap every VMA of the chain within [start, end). */
+export function* unmap_vmas(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  chain: readonly Vma[],
+  start: number,
+  end: number,
+): Kfn<void> {
+  for (const vma of chain) {
+    if (vma.end <= start || vma.start >= end) continue;
+    yield* unmap_page_range(k, cpu, tlb, vma, start, end);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * struct mm_struct and struct vm_area_struct, reduced to what page-table freeing needs
+ * (include/linux/mm_types.h, v4.14).
+ *
+ * mm_users counts users of the address space (threads, and use_mm() borrowers); mm_count counts
+ * references to the struct itself (lazy-TLB CPUs hold one). v4.14's tlb_remove_table frees at
+ * once when mm_users < 2 — the shortcut that ignores a lazy CPU or a use_mm() borrower; the
+ * counters are kept exactly so that mistake can be reproduced. mm_cpumask holds the CPUs that
+ * may have the mm's translations cached: the targets of a remote TLB flush.
+ */
+import type { PgtableLevels } from "./pgtable.js";
+import type { TableLevel } from "./page-alloc.js";
+
+/** How a VMA's pages are mapped: 4 KiB through pte tables, or huge leaves at pmd/pud level. */
+export type VmaPageSize = "4K" | "2M" | "1G";
+
+export const VMA_PAGE_BYTES: Record<VmaPageSize, number> = {
+  "4K": 4096,
+  "2M": 2 ** 21,
+  "1G": 2 ** 30,
+};
+
+export class Vma {
+  start: number;
+  end: number;
+  readonly pageSize: VmaPageSize;
+  readonly name: string;
+  constructor(start: number, end: number, pageSize: VmaPageSize, name: string) {
+    this.start = start;
+    this.end = end;
+    this.pageSize = pageSize;
+    this.name = name;
+  }
+  /** is_vm_hugetlb_page(): huge mappings are modelled as hugetlb VMAs. */
+  get hugetlb(): boolean {
+    return this.pageSize !== "4K";
+  }
+}
+
+/** A table that left the tree: kept so the export can show what a stale walker points to. */
+export interface DetachedTable {
+  readonly pfn: number;
+  readonly gen: number;
+  readonly level: TableLevel;
+  readonly va: number;
+}
+
+export class MmStruct {
+  readonly id: number;
+  readonly levels: PgtableLevels;
+  /** Frame of the pgd. */
+  readonly pgd: number;
+  mm_users = 1;
+  mm_count = 1;
+  /** CPUs that may hold this mm's translations (mm_cpumask). */
+  readonly cpumask = new Set<number>();
+  /** Sorted, non-overlapping. */
+  vmas: Vma[] = [];
+  /** inc/dec_tlb_flush_pending: mmu_gathers in progress on this mm. */
+  tlb_flush_pending = 0;
+  /** context.tlb_gen (v4.14): bumped by every flush request. */
+  tlb_gen = 0;
+  /** atomic_long nr_ptes and mm_nr_pmds (and puds): tables in use below the pgd. */
+  nr_ptes = 0;
+  nr_pmds = 0;
+  nr_puds = 0;
+  nr_p4ds = 0;
+  /** Data pages mapped (rss). */
+  rss = 0;
+  /** Set once exit_mmap has run. */
+  exited = false;
+  /** Set once the pgd has been freed (__mmdrop). */
+  dropped = false;
+  readonly detached: DetachedTable[] = [];
+  /** Next free address for mmap without a hint (top-down from mmap_base). */
+  mmapBase: number;
+  /** mmap_sem: readers inside, and whether a writer holds it. */
+  mmapSemReaders = 0;
+  mmapSemWriter = false;
+
+  constructor(id: number, levels: PgtableLevels, pgd: number, mmapBase: number) {
+    this.id = id;
+    this.levels = levels;
+    this.pgd = pgd;
+    this.mmapBase = mmapBase;
+  }
+
+  /** find_vma: the first VMA with end > addr. */
+  find_vma(addr: number): Vma | null {
+    for (const v of this.vmas) if (v.end > addr) return v;
+    return null;
+  }
+
+  /** The VMA containing addr, if any. */
+  vmaAt(addr: number): Vma | null {
+    const v = this.find_vma(addr);
+    return v && v.start <= addr ? v : null;
+  }
+
+  /** mm_tlb_flush_nested: another mmu_gather is batching on this mm at the same time. */
+  mm_tlb_flush_nested(): boolean {
+    return this.tlb_flush_pending > 1;
+  }
+
+  /** Tables below the pgd. */
+  get nrTables(): number {
+    return this.nr_ptes + this.nr_pmds + this.nr_puds + this.nr_p4ds;
+  }
+
+  rememberDetached(d: DetachedTable): void {
+    this.detached.push(d);
+    if (this.detached.length > 256) this.detached.shift();
+  }
+}

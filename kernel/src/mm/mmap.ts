@@ -1,0 +1,486 @@
+/**
+ * Address-space operations (mm/mmap.c, mm/madvise.c, fs/exec.c, kernel/fork.c; v4.14): mmap,
+ * munmap with VMA splitting, unmap_region, madvise(MADV_DONTNEED), exit_mmap, mmput/mmdrop and
+ * exec's shift_arg_pages — the callers that free page tables through an mmu_gather.
+ *
+ * munmap of space with nothing mapped is a no-op, as in Linux. Bad arguments (unaligned or
+ * out-of-range addresses, zero length) are rejected with a typed error before anything changes.
+ * Unlike Linux, an mmap with an address hint that overlaps an existing mapping is refused (as
+ * MAP_FIXED_NOREPLACE would) instead of silently placed elsewhere: a simulation script that
+ * names an address means that address. VMAs are not merged (vma_merge is not modelled): it does
+ * not change which tables free_pgtables frees, only how many VMAs there are.
+ */
+import type { Cpu } from "../hw/cpu.js";
+import { checkInt, MmulabError, ParameterError } from "../sim/errors.js";
+import { spin, type Kfn } from "../sim/process.js";
+import { free_pgd_range, free_pgtables } from "./free-pgtables.js";
+import type { Kernel } from "./kernel.js";
+import { handle_mm_fault } from "./memory.js";
+import { unmap_vmas } from "./memory.js";
+import { MmStruct, Vma, VMA_PAGE_BYTES, type VmaPageSize } from "./mm-struct.js";
+import { tlb_finish_mmu, tlb_gather_mmu } from "./mmu-gather.js";
+import {
+  alignDown,
+  decodeEntry,
+  FIRST_USER_ADDRESS,
+  PAGE_SIZE,
+  tableIndex,
+  tableLevels,
+  taskSize,
+  TLB_FLUSH_ALL,
+  USER_PGTABLES_CEILING,
+} from "./pgtable.js";
+
+/** vm.mmap_min_addr default. */
+export const MMAP_MIN_ADDR = 65536;
+
+export class MmapOverlapError extends MmulabError {
+  constructor(
+    readonly mm: number,
+    readonly addr: number,
+    readonly length: number,
+    readonly existing: Vma,
+  ) {
+    super(
+      `mmap: [0x${addr.toString(16)}, 0x${(addr + length).toString(16)}) overlaps mapping ` +
+        `"${existing.name}" [0x${existing.start.toString(16)}, 0x${existing.end.toString(16)}) in mm ${mm}; ` +
+        `pass fixed: "replace" for MAP_FIXED semantics (unmap what is there first)`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- mmap_sem
+
+/** down_read(&mm->mmap_sem). The task sleeps until no writer holds it. */
+export function* down_read(k: Kernel, mm: MmStruct): Kfn<void> {
+  yield spin(k.mmapSemSignal, () => !mm.mmapSemWriter);
+  mm.mmapSemReaders++;
+}
+export function up_read(k: Kernel, mm: MmStruct): void {
+  mm.mmapSemReaders--;
+  k.mmapSemSignal.notify();
+}
+/** down_write(&mm->mmap_sem). */
+export function* down_write(k: Kernel, mm: MmStruct): Kfn<void> {
+  yield spin(k.mmapSemSignal, () => !mm.mmapSemWriter && mm.mmapSemReaders === 0);
+  mm.mmapSemWriter = true;
+}
+export function up_write(k: Kernel, mm: MmStruct): void {
+  mm.mmapSemWriter = false;
+  k.mmapSemSignal.notify();
+}
+
+// ---------------------------------------------------------------- argument checks
+
+function checkAddrRange(
+  k: Kernel,
+  op: string,
+  addr: number,
+  length: number,
+  align: number,
+): { start: number; end: number } {
+  const top = taskSize(k.levels);
+  if (
+    typeof addr !== "number" ||
+    !Number.isInteger(addr) ||
+    addr % align !== 0 ||
+    addr < 0 ||
+    addr > top
+  )
+    throw new ParameterError(
+      "addr",
+      addr,
+      `a multiple of ${align} from 0 to 0x${top.toString(16)} (TASK_SIZE)`,
+      op,
+    );
+  checkInt("length", length, 1, top, op);
+  const len = Math.ceil(length / align) * align;
+  if (addr + len > top)
+    throw new ParameterError(
+      "length",
+      length,
+      `at most 0x${(top - addr).toString(16)} from addr 0x${addr.toString(16)} (TASK_SIZE)`,
+      op,
+    );
+  return { start: addr, end: addr + len };
+}
+
+function insertVma(mm: MmStruct, vma: Vma): void {
+  const i = mm.vmas.findIndex((v) => v.start > vma.start);
+  if (i < 0) mm.vmas.push(vma);
+  else mm.vmas.splice(i, 0, vma);
+}
+
+function overlapping(mm: MmStruct, start: number, end: number): Vma | null {
+  for (const v of mm.vmas) if (v.start < end && v.end > start) return v;
+  return null;
+}
+
+/** get_unmapped_area, top-down from mmap_base. */
+function getUnmappedArea(k: Kernel, mm: MmStruct, len: number, align: number): number {
+  let candidate = alignDown(mm.mmapBase - len, align);
+  for (;;) {
+    if (candidate < MMAP_MIN_ADDR)
+      throw new MmulabError(
+        `mmap: no room for 0x${len.toString(16)} bytes in mm ${mm.id} (ENOMEM)`,
+      );
+    const hit = overlapping(mm, candidate, candidate + len);
+    if (!hit) return candidate;
+    candidate = alignDown(hit.start - len, align);
+  }
+}
+
+export interface MmapOptions {
+  /** Address; without it the kernel picks one (top-down). */
+  readonly addr?: number;
+  readonly length: number;
+  /** 4K pages, or huge leaves of 2M (pmd) or 1G (pud). Default "4K". */
+  readonly pageSize?: VmaPageSize;
+  /** With `addr`: "replace" = MAP_FIXED (unmap what overlaps first); default refuses overlap. */
+  readonly fixed?: "replace";
+  /** MAP_POPULATE: fault every page in now. */
+  readonly populate?: boolean;
+  readonly name?: string;
+}
+
+/** mmap(2): creates a VMA (and with populate, faults it in). Returns the start address. */
+export function* sys_mmap(k: Kernel, cpu: Cpu, mm: MmStruct, opts: MmapOptions): Kfn<number> {
+  const pageSize = opts.pageSize ?? "4K";
+  if (!(pageSize in VMA_PAGE_BYTES))
+    throw new ParameterError("pageSize", pageSize, '"4K", "2M" or "1G"', "mmap");
+  const align = VMA_PAGE_BYTES[pageSize];
+  checkInt("length", opts.length, 1, taskSize(k.levels), "mmap");
+  if (mm.exited) throw new MmulabError(`mmap: mm ${mm.id} has exited`);
+  let start: number;
+  let end: number;
+  if (opts.addr !== undefined) {
+    ({ start, end } = checkAddrRange(k, "mmap", opts.addr, opts.length, align));
+    if (start < MMAP_MIN_ADDR)
+      throw new ParameterError(
+        "addr",
+        opts.addr,
+        `at least mmap_min_addr 0x${MMAP_MIN_ADDR.toString(16)}`,
+        "mmap",
+      );
+    const hit = overlapping(mm, start, end);
+    if (hit && opts.fixed !== "replace") throw new MmapOverlapError(mm.id, start, end - start, hit);
+  } else {
+    start = -1;
+    end = -1;
+  }
+  yield k.machine.costs.syscallNs;
+  yield* down_write(k, mm);
+  try {
+    if (opts.addr === undefined) {
+      const len = Math.ceil(opts.length / align) * align;
+      start = getUnmappedArea(k, mm, len, align);
+      end = start + len;
+    } else if (opts.fixed === "replace") {
+      yield* do_munmap(k, cpu, mm, start, end - start);
+    }
+    insertVma(mm, new Vma(start, end, pageSize, opts.name ?? `anon-${pageSize}`));
+  } finally {
+    up_write(k, mm);
+  }
+  if (opts.populate) {
+    yield* down_read(k, mm);
+    try {
+      for (let a = start; a < end; a += align) yield* handle_mm_fault(k, cpu, mm, a);
+    } finally {
+      up_read(k, mm);
+    }
+  }
+  return start;
+}
+
+/** A user access that faults: takes mmap_sem for read and runs handle_mm_fault. */
+export function* sys_touch(k: Kernel, cpu: Cpu, mm: MmStruct, addr: number): Kfn<boolean> {
+  yield* down_read(k, mm);
+  try {
+    const r = yield* handle_mm_fault(k, cpu, mm, addr);
+    return r.mapped;
+  } finally {
+    up_read(k, mm);
+  }
+}
+
+/** __split_vma: split the VMA containing addr at addr. */
+function splitVma(mm: MmStruct, vma: Vma, addr: number): void {
+  const tail = new Vma(addr, vma.end, vma.pageSize, vma.name);
+  vma.end = addr;
+  insertVma(mm, tail);
+}
+
+/**
+ * do_munmap (v4.14): split at the edges, detach the VMAs in range, then unmap_region with the
+ * neighbours as floor and ceiling. Nothing mapped in range: nothing happens.
+ */
+/** munmap's argument checks (EINVAL cases), done before anything changes. */
+function checkMunmap(
+  k: Kernel,
+  mm: MmStruct,
+  addr: number,
+  length: number,
+): { start: number; end: number } {
+  const { start, end } = checkAddrRange(k, "munmap", addr, length, PAGE_SIZE);
+  // Huge mappings cannot be split inside a huge page (hugetlbfs returns EINVAL).
+  for (const v of mm.vmas) {
+    if (v.end <= start || v.start >= end || !v.hugetlb) continue;
+    const sz = VMA_PAGE_BYTES[v.pageSize];
+    if ((start > v.start && start % sz !== 0) || (end < v.end && end % sz !== 0))
+      throw new ParameterError(
+        "addr/length",
+        `0x${start.toString(16)}+0x${(end - start).toString(16)}`,
+        `boundaries aligned to ${v.pageSize} inside the ${v.pageSize} mapping "${v.name}"`,
+        "munmap",
+      );
+  }
+  return { start, end };
+}
+
+/**
+ * do_munmap (v4.14): split at the edges, detach the VMAs in range, then unmap_region with the
+ * neighbours as floor and ceiling. Nothing mapped in range: nothing happens.
+ */
+export function* do_munmap(
+  k: Kernel,
+  cpu: Cpu,
+  mm: MmStruct,
+  addr: number,
+  length: number,
+): Kfn<void> {
+  const { start, end } = checkMunmap(k, mm, addr, length);
+  if (!overlapping(mm, start, end)) return;
+  const first = mm.vmas.find((v) => v.end > start)!;
+  if (first.start < start) splitVma(mm, first, start);
+  const last = [...mm.vmas].reverse().find((v) => v.start < end)!;
+  if (last.end > end) splitVma(mm, last, end);
+  const chain = mm.vmas.filter((v) => v.start >= start && v.end <= end);
+  mm.vmas = mm.vmas.filter((v) => !(v.start >= start && v.end <= end));
+  const prev = [...mm.vmas].reverse().find((v) => v.end <= start) ?? null;
+  const next = mm.vmas.find((v) => v.start >= end) ?? null;
+  yield* unmap_region(k, cpu, mm, chain, prev, next, start, end);
+}
+
+/** unmap_region (mm/mmap.c v4.14). */
+export function* unmap_region(
+  k: Kernel,
+  cpu: Cpu,
+  mm: MmStruct,
+  chain: readonly Vma[],
+  prev: Vma | null,
+  next: Vma | null,
+  start: number,
+  end: number,
+): Kfn<void> {
+  const tlb = tlb_gather_mmu(k, cpu, mm, start, end);
+  yield* unmap_vmas(k, cpu, tlb, chain, start, end);
+  yield* free_pgtables(
+    k,
+    cpu,
+    tlb,
+    chain,
+    prev ? prev.end : FIRST_USER_ADDRESS,
+    next ? next.start : USER_PGTABLES_CEILING,
+  );
+  yield* tlb_finish_mmu(k, cpu, tlb, start, end);
+}
+
+/** munmap(2). */
+export function* sys_munmap(
+  k: Kernel,
+  cpu: Cpu,
+  mm: MmStruct,
+  addr: number,
+  length: number,
+): Kfn<void> {
+  checkMunmap(k, mm, addr, length);
+  yield k.machine.costs.syscallNs;
+  yield* down_write(k, mm);
+  try {
+    const span = k.sim.trace.begin(cpu.id, "syscalls:sys_munmap", {
+      mm: mm.id,
+      addr: `0x${addr.toString(16)}`,
+      len: length,
+    });
+    yield* do_munmap(k, cpu, mm, addr, length);
+    k.sim.trace.end(span);
+  } finally {
+    up_write(k, mm);
+  }
+}
+
+/** madvise(MADV_DONTNEED) (v4.14: zap_page_range): unmap the pages, keep VMAs and tables. */
+export function* sys_madvise_dontneed(
+  k: Kernel,
+  cpu: Cpu,
+  mm: MmStruct,
+  addr: number,
+  length: number,
+): Kfn<void> {
+  const { start, end } = checkAddrRange(k, "madvise", addr, length, PAGE_SIZE);
+  yield k.machine.costs.syscallNs;
+  yield* down_read(k, mm);
+  try {
+    const chain = mm.vmas.filter((v) => v.start < end && v.end > start);
+    if (chain.some((v) => v.hugetlb))
+      throw new ParameterError(
+        "addr",
+        addr,
+        "a range without huge mappings (MADV_DONTNEED on hugetlb is EINVAL in v4.14)",
+        "madvise",
+      );
+    const tlb = tlb_gather_mmu(k, cpu, mm, start, end);
+    yield* unmap_vmas(k, cpu, tlb, chain, start, end);
+    yield* tlb_finish_mmu(k, cpu, tlb, start, end);
+  } finally {
+    up_read(k, mm);
+  }
+}
+
+/** exit_mmap (v4.14): fullmm gather over everything; mm_users is already 0 here. */
+export function* exit_mmap(k: Kernel, cpu: Cpu, mm: MmStruct): Kfn<void> {
+  const chain = mm.vmas;
+  const tlb = tlb_gather_mmu(k, cpu, mm, 0, TLB_FLUSH_ALL);
+  yield* unmap_vmas(k, cpu, tlb, chain, 0, TLB_FLUSH_ALL);
+  yield* free_pgtables(k, cpu, tlb, chain, FIRST_USER_ADDRESS, USER_PGTABLES_CEILING);
+  yield* tlb_finish_mmu(k, cpu, tlb, 0, TLB_FLUSH_ALL);
+  mm.vmas = [];
+  mm.exited = true;
+}
+
+/** mmget: another user (a thread, or use_mm). */
+export function mmget(mm: MmStruct): void {
+  if (mm.exited) throw new MmulabError(`mmget: mm ${mm.id} has exited`);
+  mm.mm_users++;
+}
+
+/** mmgrab: a reference to the struct only (lazy TLB). */
+export function mmgrab(mm: MmStruct): void {
+  mm.mm_count++;
+}
+
+/** mmput: drop a user; the last one tears the address space down and drops the struct ref. */
+export function* mmput(k: Kernel, cpu: Cpu, mm: MmStruct): Kfn<void> {
+  if (mm.mm_users <= 0)
+    throw new ParameterError(
+      "mm_users",
+      mm.mm_users,
+      "at least 1 (unbalanced mmput)",
+      `mm ${mm.id}`,
+    );
+  if (--mm.mm_users === 0) {
+    yield* exit_mmap(k, cpu, mm);
+    mmdrop(k, mm);
+  }
+}
+
+/** mmdrop: the last struct reference frees the pgd (pgd_free in __mmdrop). */
+export function mmdrop(k: Kernel, mm: MmStruct): void {
+  if (mm.mm_count <= 0)
+    throw new ParameterError(
+      "mm_count",
+      mm.mm_count,
+      "at least 1 (unbalanced mmdrop)",
+      `mm ${mm.id}`,
+    );
+  if (--mm.mm_count === 0) {
+    k.alloc.freePage(mm.pgd, "pgd_free");
+    mm.dropped = true;
+  }
+}
+
+/** Finds or builds the pte table for addr (no data page): move_page_tables' alloc_new_pmd. */
+function ptePath(k: Kernel, mm: MmStruct, addr: number, create: boolean): number {
+  let table = mm.pgd;
+  const levels = tableLevels(k.levels);
+  for (let li = 0; li < levels.length - 1; li++) {
+    const level = levels[li]!;
+    const idx = tableIndex(addr, level, k.levels);
+    const e = decodeEntry(k.pt.entry(table, idx), level);
+    if (e.kind === "table") {
+      table = e.pfn;
+      continue;
+    }
+    if (!create || e.kind === "leaf") return -1;
+    const childLevel = levels[li + 1]!;
+    const child = k.pt.allocTable(childLevel, mm.id, "GFP_KERNEL", "move_page_tables");
+    k.pt.setTable(table, idx, child);
+    if (childLevel === "pte") mm.nr_ptes++;
+    else if (childLevel === "pmd") mm.nr_pmds++;
+    else if (childLevel === "pud") mm.nr_puds++;
+    else mm.nr_p4ds++;
+    table = child;
+  }
+  return table;
+}
+
+export interface ExecOptions {
+  /** Pages of arguments and environment copied onto the new stack (copy_strings). Default 2. */
+  readonly argPages?: number;
+  /** Stack randomisation shift in bytes (page-aligned); default: drawn like randomize_stack_top
+   * (up to 16 GiB on x86-64) from the simulation's RNG. */
+  readonly stackShift?: number;
+}
+
+/**
+ * execve's address-space part: a new mm with a temporary stack at the top (bprm_mm_init),
+ * argument pages faulted in, then setup_arg_pages → shift_arg_pages moves the stack down by the
+ * randomisation offset (move_page_tables) and frees the old range's tables with free_pgd_range
+ * through an mmu_gather. The caller's old mm is released with mmput (exec_mmap), and the CPU
+ * switches to the new one. Returns the new mm.
+ */
+export function* do_execve(
+  k: Kernel,
+  cpu: Cpu,
+  oldMm: MmStruct | null,
+  opts: ExecOptions = {},
+): Kfn<MmStruct> {
+  const argPages = checkInt("argPages", opts.argPages ?? 2, 1, 512, "do_execve");
+  const shift =
+    opts.stackShift !== undefined
+      ? checkInt("stackShift", opts.stackShift, 0, 2 ** 34, "do_execve")
+      : k.sim.rng.int(0, 0x3fffff) * PAGE_SIZE;
+  if (shift % PAGE_SIZE !== 0)
+    throw new ParameterError("stackShift", shift, "a multiple of 4096", "do_execve");
+  const mm = k.mm_alloc();
+  const top = taskSize(k.levels);
+  const stack = new Vma(top - argPages * PAGE_SIZE, top, "4K", "[stack]");
+  mm.vmas = [stack];
+  yield k.machine.costs.syscallNs;
+  for (let a = stack.start; a < stack.end; a += PAGE_SIZE) yield* handle_mm_fault(k, cpu, mm, a);
+  if (shift > 0) yield* shift_arg_pages(k, cpu, mm, stack, shift);
+  // exec_mmap: switch to the new mm, release the old one.
+  k.archOps.switch_mm(cpu, mm);
+  mm.cpumask.add(cpu.id);
+  if (oldMm !== null) yield* mmput(k, cpu, oldMm);
+  return mm;
+}
+
+/** shift_arg_pages (fs/exec.c v4.14). */
+function* shift_arg_pages(k: Kernel, cpu: Cpu, mm: MmStruct, vma: Vma, shift: number): Kfn<void> {
+  const oldStart = vma.start;
+  const oldEnd = vma.end;
+  const length = oldEnd - oldStart;
+  const newStart = oldStart - shift;
+  const newEnd = oldEnd - shift;
+  // vma_adjust(vma, new_start, old_end): the VMA covers both ranges while the pages move.
+  vma.start = newStart;
+  // move_page_tables: move each present pte (top down, as the ranges may overlap)
+  for (let off = length - PAGE_SIZE; off >= 0; off -= PAGE_SIZE) {
+    const from = ptePath(k, mm, oldStart + off, false);
+    if (from < 0) continue;
+    const fi = tableIndex(oldStart + off, "pte", k.levels);
+    if (k.pt.entry(from, fi) === 0) continue;
+    const to = ptePath(k, mm, newStart + off, true);
+    k.pt.move(from, fi, to, tableIndex(newStart + off, "pte", k.levels));
+  }
+  yield Math.ceil(length / PAGE_SIZE) * k.machine.costs.zapPteNs;
+  const tlb = tlb_gather_mmu(k, cpu, mm, oldStart, oldEnd);
+  const next = mm.vmas.find((v) => v.start >= oldEnd) ?? null;
+  const ceiling = next ? next.start : USER_PGTABLES_CEILING;
+  if (newEnd > oldStart) yield* free_pgd_range(k, cpu, tlb, newEnd, oldEnd, newEnd, ceiling);
+  else yield* free_pgd_range(k, cpu, tlb, oldStart, oldEnd, newEnd, ceiling);
+  yield* tlb_finish_mmu(k, cpu, tlb, oldStart, oldEnd);
+  vma.end = newEnd;
+}

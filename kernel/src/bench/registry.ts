@@ -5,6 +5,8 @@
  * and spread/list them below. Benchmarks import the simulator from `../..` paths inside
  * `kernel/src`, so they run against the compiled `kernel/dist`.
  */
+import { mmBenchmarks } from "./suites/mm.js";
+import { simBenchmarks } from "./suites/sim.js";
 import type { Benchmark } from "./types.js";
 
-export const benchmarks: readonly Benchmark[] = [];
+export const benchmarks: readonly Benchmark[] = [...simBenchmarks, ...mmBenchmarks];

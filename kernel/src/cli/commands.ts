@@ -5,6 +5,7 @@
  * import and one entry below.
  */
 import type { Command } from "./command.js";
+import { demoCommand } from "./commands/demo.js";
 import { helpCommand } from "./commands/help.js";
 
-export const commands: readonly Command[] = [helpCommand];
+export const commands: readonly Command[] = [helpCommand, demoCommand];

@@ -6,7 +6,12 @@
  * `kernel/src`, so they run against the compiled `kernel/dist`.
  */
 import { mmBenchmarks } from "./suites/mm.js";
+import { raceBenchmarks } from "./suites/race.js";
 import { simBenchmarks } from "./suites/sim.js";
 import type { Benchmark } from "./types.js";
 
-export const benchmarks: readonly Benchmark[] = [...simBenchmarks, ...mmBenchmarks];
+export const benchmarks: readonly Benchmark[] = [
+  ...simBenchmarks,
+  ...mmBenchmarks,
+  ...raceBenchmarks,
+];

@@ -7,5 +7,6 @@
 import type { Command } from "./command.js";
 import { demoCommand } from "./commands/demo.js";
 import { helpCommand } from "./commands/help.js";
+import { raceMatrixCommand } from "./commands/race-matrix.js";
 
-export const commands: readonly Command[] = [helpCommand, demoCommand];
+export const commands: readonly Command[] = [helpCommand, demoCommand, raceMatrixCommand];

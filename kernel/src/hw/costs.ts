@@ -52,6 +52,25 @@ export interface CostModel {
   readonly zapPteNs: number;
   /** Fixed syscall cost (entry and exit, e.g. munmap). Default 300 ns. */
   readonly syscallNs: number;
+
+  // --- virtualisation (costs.md §1c; §2 "KVM PV flush / Hyper-V / Xen hypercall flush") ---
+  /** One hypercall round trip (VM exit and entry). Default 700 ns: VMCALL ≈ 1,530–1,560 cycles
+   * on Skylake-SP (kvm-unit-tests, Wanpeng Li 2020) ≈ 0.6 µs; costs.md §2 "≈ 1 exit (≈0.5–1 µs)". */
+  readonly hypercallNs: number;
+  /** Hypervisor-side work of a remote-flush hypercall, independent of the targets' IF: host IPIs
+   * to the pCPUs running target vCPUs. Default 1,500 ns (costs.md §2: "≈1–2 µs"). */
+  readonly pvFlushHostNs: number;
+  /** Per rep of a Hyper-V HvFlushVirtualAddressList (one GVA entry, ≤ 4096 pages). Default 50 ns
+   * [U: no primary figure; rep hypercalls return to the guest within 50 µs per chunk]. */
+  readonly hvFlushRepNs: number;
+  /** AMD INVLPGB broadcast issue, per flush. Default 200 ns [U]. */
+  readonly invlpgbNs: number;
+  /** TLBSYNC wait for the broadcast to complete. Default 500 ns [U]: costs.md §2 "initiator cost
+   * about a local flush plus TLBSYNC". */
+  readonly tlbsyncNs: number;
+  /** Host-side flush of a preempted vCPU's TLB at its next VM entry (KVM_VCPU_FLUSH_TLB in
+   * record_steal_time). Default 200 ns. */
+  readonly kvmEntryFlushNs: number;
 }
 
 export const DEFAULT_COSTS: CostModel = Object.freeze({
@@ -70,6 +89,12 @@ export const DEFAULT_COSTS: CostModel = Object.freeze({
   faultBaseNs: 1000,
   zapPteNs: 20,
   syscallNs: 300,
+  hypercallNs: 700,
+  pvFlushHostNs: 1500,
+  hvFlushRepNs: 50,
+  invlpgbNs: 200,
+  tlbsyncNs: 500,
+  kvmEntryFlushNs: 200,
 });
 
 /** Upper bound for any single cost: one simulated second is far beyond any modelled step. */

@@ -75,6 +75,7 @@ export class Cpu {
   private irqOffSpan: OpenSpan | null = null;
   private irqOffSince = 0;
   private preempted = false;
+  private stallSpan: OpenSpan | null = null;
 
   constructor(machine: Machine, id: number) {
     this.machine = machine;
@@ -223,14 +224,17 @@ export class Cpu {
     }
   }
 
-  /** The host deschedules this vCPU: the task and any handler stop where they are. */
-  hostPreempt(): void {
+  /**
+   * The CPU stops executing guest/kernel code whatever its IF says: the host deschedules this
+   * vCPU, or a VM exit, SMI or NMI holds it. The task and any handler stop where they are.
+   */
+  hostPreempt(reason = "preempted"): void {
     if (this.preempted)
-      throw new KernelStateError("hostPreempt", `vcpu${this.id} is already preempted`);
+      throw new KernelStateError("hostPreempt", `cpu${this.id} is already stalled`);
     this.preempted = true;
     if (this.irqProc !== null) this.irqProc.suspend();
     if (this.task !== null && !this.task.finished) this.task.suspend();
-    this.machine.sim.trace.instant(this.id, "kvm:kvm_vcpu_preempted");
+    this.stallSpan = this.machine.sim.trace.begin(this.id, "mmulab:cpu_stalled", { reason });
   }
 
   /** The host runs this vCPU again; interrupts that arrived meanwhile are taken if IF allows. */
@@ -238,7 +242,8 @@ export class Cpu {
     if (!this.preempted)
       throw new KernelStateError("hostResume", `vcpu${this.id} is not preempted`);
     this.preempted = false;
-    this.machine.sim.trace.instant(this.id, "kvm:kvm_vcpu_resumed");
+    if (this.stallSpan) this.machine.sim.trace.end(this.stallSpan);
+    this.stallSpan = null;
     if (this.task !== null && !this.task.finished) this.task.unsuspend();
     if (this.irqProc !== null) this.irqProc.unsuspend();
     else if (this.deliverable() && this.pending.length > 0) this.takeAsyncInterrupt();

@@ -3,3 +3,4 @@ export * from "./cpu.js";
 export * from "./irqflags.js";
 export * from "./machine.js";
 export * from "./smp.js";
+export * from "./host.js";

@@ -80,6 +80,18 @@ export class Machine {
     return h;
   }
 
+  /**
+   * An involuntary stall of `durationNs` starting `atNs` from now: a VM exit handled by the host,
+   * an SMI or a long NMI. The CPU makes no progress and takes no interrupt meanwhile, IF or not.
+   * (A host *descheduling* a vCPU is Host.preempt, which KVM's steal-time area also records.)
+   */
+  stallFor(cpu: Cpu, atNs: number, durationNs: number, reason = "vm-exit"): void {
+    checkInt("atNs", atNs, 0, Number.MAX_SAFE_INTEGER, "Machine.stallFor");
+    checkInt("durationNs", durationNs, 1, Number.MAX_SAFE_INTEGER, "Machine.stallFor");
+    this.sim.schedule(atNs, () => cpu.hostPreempt(reason));
+    this.sim.schedule(atNs + durationNs, () => cpu.hostResume());
+  }
+
   /** A latency with the model's jitter applied, drawn from the simulation's random source. */
   jitter(ns: number): number {
     return this.sim.rng.jitter(ns, this.costs.jitter);

@@ -104,6 +104,8 @@ export interface MmStats {
   tlbFlushes: number;
   /** Page faults handled. */
   faults: number;
+  /** gup_fast pins that failed because the page had been freed meanwhile (harmless). */
+  speculativePinFailures: number;
   /** Tables currently handed to RCU and not yet freed; and the peak. */
   pendingRcuTables: number;
   peakPendingRcuTables: number;
@@ -137,6 +139,7 @@ export class Kernel {
     pagesFreed: 0,
     tlbFlushes: 0,
     faults: 0,
+    speculativePinFailures: 0,
     pendingRcuTables: 0,
     peakPendingRcuTables: 0,
   };

@@ -197,7 +197,11 @@ function tlb_next_batch(k: Kernel, tlb: MmuGather): boolean {
     return true;
   }
   if (tlb.batch_count === MAX_GATHER_BATCH_COUNT) return false;
-  const frame = k.alloc.alloc({ kind: "batch" }, "GFP_NOWAIT", `${tlb.by} tlb_next_batch`);
+  const frame = k.alloc.alloc(
+    { kind: "batch", of: "pages" },
+    "GFP_NOWAIT",
+    `${tlb.by} tlb_next_batch`,
+  );
   if (frame < 0) return false;
   tlb.batch_count++;
   const b: MmuGatherBatch = { next: null, nr: 0, max: MAX_GATHER_BATCH, pages: [], frame };
@@ -240,7 +244,11 @@ export function* tlb_remove_table(k: Kernel, cpu: Cpu, tlb: MmuGather, table: nu
     return;
   }
   if (tlb.batch === null) {
-    const frame = k.alloc.alloc({ kind: "batch" }, "GFP_NOWAIT", `${tlb.by} tlb_remove_table`);
+    const frame = k.alloc.alloc(
+      { kind: "batch", of: "tables" },
+      "GFP_NOWAIT",
+      `${tlb.by} tlb_remove_table`,
+    );
     if (frame < 0) {
       yield* tlb_table_invalidate(k, cpu, tlb);
       yield* tlb_remove_table_one(k, cpu, tlb, table);

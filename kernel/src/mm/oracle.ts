@@ -28,8 +28,9 @@ export interface UafReport {
   readonly walker: string;
   /** Virtual address being translated. */
   readonly addr: number;
-  /** Level of the table the walker believed it was reading. */
-  readonly level: TableLevel;
+  /** Level of the table the walker believed it was reading, or "page" for a pin of a data
+   * page that had been freed (get_page on a freed page: the 2019 Babka race). */
+  readonly level: TableLevel | "page";
   readonly pfn: number;
   /** Generation the pointer was taken at, and the frame's generation at the read. */
   readonly expectedGen: number;
@@ -67,12 +68,37 @@ export class UafOracle {
   }
 
   /**
+   * Checks a pin (page_cache_get_speculative / get_page_unless_zero) of the data page a pte
+   * pointed to when it was read. A freed page fails the pin harmlessly in the kernel (refcount
+   * zero) but is still a use of freed memory, and a reused one would be pinned by mistake: both
+   * are reported. Returns true if the page is still the one the pte mapped.
+   */
+  checkPin(cpu: number, walker: string, ptr: TablePtr, addr: number): boolean {
+    this.reads++;
+    const st = this.alloc.stateOf(ptr.pfn);
+    if (this.alloc.generation(ptr.pfn) === ptr.gen && st === FrameState.DATA) return true;
+    this.report(cpu, walker, ptr, addr, "page");
+    return false;
+  }
+
+  /**
    * Checks one read through `ptr`. Returns true if safe; otherwise records a report and returns
    * false (the caller goes on reading whatever the frame now holds, as the CPU would).
    */
   checkRead(cpu: number, walker: string, ptr: TablePtr, addr: number, level: TableLevel): boolean {
     this.reads++;
     if (this.valid(ptr)) return true;
+    this.report(cpu, walker, ptr, addr, level);
+    return false;
+  }
+
+  private report(
+    cpu: number,
+    walker: string,
+    ptr: TablePtr,
+    addr: number,
+    level: TableLevel | "page",
+  ): void {
     const actualGen = this.alloc.generation(ptr.pfn);
     const kind = actualGen === ptr.gen ? "freed" : "reused";
     const now = this.sim.now;
@@ -102,6 +128,5 @@ export class UafOracle {
       history: [...this.alloc.history(ptr.pfn)],
       traceSlice,
     });
-    return false;
   }
 }

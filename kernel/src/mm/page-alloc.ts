@@ -53,7 +53,7 @@ export type Gfp = "GFP_KERNEL" | "GFP_NOWAIT";
 export type FrameUse =
   | { readonly kind: "table"; readonly level: TableLevel; readonly mm: number }
   | { readonly kind: "data"; readonly mm: number }
-  | { readonly kind: "batch" };
+  | { readonly kind: "batch"; readonly of?: "pages" | "tables" };
 
 export class AllocatorError extends MmulabError {}
 
@@ -94,6 +94,7 @@ export class PageAllocator {
   private nextNew = 0;
   private readonly histories = new Map<number, FrameHistoryItem[]>();
   private failNext = 0;
+  private failNextOf = { pages: 0, tables: 0 };
   private readonly historyOn: boolean;
   private readonly historyDepth: number;
   private readonly maxFrames: number;
@@ -157,10 +158,14 @@ export class PageAllocator {
     this.cap = cap;
   }
 
-  /** Makes the next `count` GFP_NOWAIT allocations fail (scripted fault injection). */
-  failNextNowait(count = 1): void {
+  /**
+   * Makes the next `count` GFP_NOWAIT allocations fail (scripted fault injection); with `of`,
+   * only batch pages for data pages (tlb_next_batch) or for tables (tlb_remove_table).
+   */
+  failNextNowait(count = 1, of?: "pages" | "tables"): void {
     checkInt("count", count, 0, Number.MAX_SAFE_INTEGER, "PageAllocator.failNextNowait");
-    this.failNext += count;
+    if (of === undefined) this.failNext += count;
+    else this.failNextOf[of] += count;
   }
 
   /**
@@ -170,6 +175,12 @@ export class PageAllocator {
    */
   alloc(use: FrameUse, gfp: Gfp, by?: string): number {
     if (gfp === "GFP_NOWAIT") {
+      const of = use.kind === "batch" ? use.of : undefined;
+      if (of !== undefined && this.failNextOf[of] > 0) {
+        this.failNextOf[of]--;
+        this.stats.nowaitFailures++;
+        return -1;
+      }
       if (this.failNext > 0) {
         this.failNext--;
         this.stats.nowaitFailures++;

@@ -12,7 +12,7 @@ export interface WalkStep {
   /** Pointer to the next table, a mapped page, or the end of the walk. */
   readonly next:
     | { readonly kind: "table"; readonly ptr: TablePtr; readonly level: TableLevel }
-    | { readonly kind: "page"; readonly pfn: number; readonly huge: boolean }
+    | { readonly kind: "page"; readonly pfn: number; readonly gen: number; readonly huge: boolean }
     | { readonly kind: "none" };
   /** False if this read was a use-after-free. */
   readonly safe: boolean;
@@ -30,7 +30,11 @@ export function walkStep(
   const safe = k.oracle.checkRead(cpu, walker, ptr, addr, level);
   const e = decodeEntry(k.pt.entry(ptr.pfn, tableIndex(addr, level, k.levels)), level);
   if (e.kind === "none") return { next: { kind: "none" }, safe };
-  if (e.kind === "leaf") return { next: { kind: "page", pfn: e.pfn, huge: e.huge }, safe };
+  if (e.kind === "leaf")
+    return {
+      next: { kind: "page", pfn: e.pfn, gen: k.alloc.generation(e.pfn), huge: e.huge },
+      safe,
+    };
   const levels = tableLevels(k.levels);
   const child = levels[levels.indexOf(level) + 1]!;
   return {

@@ -76,14 +76,14 @@ export class EventQueue {
     if (this.freeTop === 0) this.grow();
     const slot = this.freeSlots[--this.freeTop]!;
     this.times[slot] = time;
-    this.keys[slot] = priority * SEQ_SPAN + this.seq++;
+    const key = priority * SEQ_SPAN + this.seq++;
+    this.keys[slot] = key;
     this.fns[slot] = fn;
     this.args[slot] = arg;
     // sift up
     const heap = this.heap;
     const times = this.times;
     const keys = this.keys;
-    const key = this.keys[slot];
     let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;

@@ -1,2 +1,3 @@
 export * from "./pgtable.js";
 export * from "./tlb.js";
+export * from "./backends.js";

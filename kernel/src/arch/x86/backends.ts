@@ -1,0 +1,185 @@
+/**
+ * Paravirtual and broadcast remote-flush backends (pv_mmu_ops.flush_tlb_others, later
+ * pv_ops.mmu.flush_tlb_multi). None of them needs the target CPUs to take an interrupt, which is
+ * why each of them depends on RCU table freeing to keep gup_fast safe (the comment 9e52fc2b50de
+ * added to arch/x86/include/asm/tlb.h: "…issuing a hypercall. To keep software pagetable walkers
+ * safe in this case we switch to RCU based table free").
+ */
+import type { Cpu } from "../../hw/cpu.js";
+import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED, type Host } from "../../hw/host.js";
+import { local_irq_restore, local_irq_save } from "../../hw/irqflags.js";
+import type { Kfn } from "../../sim/process.js";
+import { PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
+import {
+  native_flush_tlb_others,
+  nativeBackend,
+  type FlushBackend,
+  type FlushTlbInfo,
+  type X86Mmu,
+} from "./tlb.js";
+
+/** Marks the targets' TLBs flushed by the hypervisor (what flush_tlb_func would have done). */
+function hypervisorFlushed(x86: X86Mmu, cpu: Cpu, targets: readonly number[], op: string): void {
+  x86.stats.remoteFlushesReceived += targets.length;
+  x86.k.sim.trace.instant(cpu.id, "mmulab:hypervisor_flush", { op, targets: targets.join(",") });
+}
+
+/**
+ * xen_flush_tlb_others (arch/x86/xen/mmu_pv.c, v4.14): one multicall, MMUEXT_INVLPG_MULTI if
+ * the range is at most one page, else MMUEXT_TLB_FLUSH_MULTI. Xen flushes the target vCPUs; their
+ * event-channel mask (the guest's virtual IF) plays no part, so the caller never waits for a
+ * walker. (The lazy-MMU multicall batching, xen_mc_issue, is not modelled.)
+ */
+export const xenPvBackend: FlushBackend = Object.freeze({
+  name: "xen-pv",
+  paravirtRemoveTable: true,
+  *flush_tlb_others(
+    x86: X86Mmu,
+    cpu: Cpu,
+    cpumask: readonly number[],
+    info: FlushTlbInfo,
+  ): Kfn<void> {
+    const targets = cpumask.filter((c) => c !== cpu.id);
+    if (targets.length === 0) return;
+    const one = info.end !== TLB_FLUSH_ALL && info.end - info.start <= PAGE_SIZE;
+    const op = one ? "MMUEXT_INVLPG_MULTI" : "MMUEXT_TLB_FLUSH_MULTI";
+    const m = x86.k.machine;
+    const span = x86.k.sim.trace.begin(cpu.id, "mmulab:hypercall", { op });
+    yield m.jitter(m.costs.hypercallNs + m.costs.pvFlushHostNs);
+    x86.k.sim.trace.end(span);
+    hypervisorFlushed(x86, cpu, targets, op);
+  },
+});
+
+export interface HypervParams {
+  /** HV_X64_EX_PROCESSOR_MASKS_RECOMMENDED: sparse VP sets, no 64-vCPU limit. Default true. */
+  readonly exProcessorMasks?: boolean;
+  /** Probability that the hypercall returns an error status (falls back to native). Default 0. */
+  readonly failureRate?: number;
+}
+
+/** HV_TLB_FLUSH_UNIT: one GVA list entry covers up to 4096 pages. */
+export const HV_TLB_FLUSH_UNIT = 4096 * PAGE_SIZE;
+/** Non-ex max_gvas = (PAGE_SIZE − sizeof(struct hv_flush_pcpu)) / sizeof(u64) = (4096 − 24) / 8. */
+export const HV_MAX_GVAS = 509;
+
+/**
+ * hyperv_flush_tlb_others / _ex (arch/x86/hyperv/mmu.c, v4.14, 2ffd9e33ce4a): with IRQs off on
+ * the caller, HvFlushVirtualAddressSpace for a full flush or more than 509 GVA entries, else
+ * HvFlushVirtualAddressList (a rep hypercall); falls back to native_flush_tlb_others when a
+ * target VP number is ≥ 64 without the ex masks, or on an error status. Per the TLFS, when the
+ * call returns the flushes have happened on the targets — without them running guest code.
+ */
+export function hypervBackend(params: HypervParams = {}): FlushBackend {
+  const ex = params.exProcessorMasks ?? true;
+  const failureRate = params.failureRate ?? 0;
+  return Object.freeze({
+    name: "hyperv",
+    paravirtRemoveTable: true,
+    *flush_tlb_others(
+      x86: X86Mmu,
+      cpu: Cpu,
+      cpumask: readonly number[],
+      info: FlushTlbInfo,
+    ): Kfn<void> {
+      const targets = cpumask.filter((c) => c !== cpu.id);
+      if (targets.length === 0) return;
+      if (!ex && targets.some((c) => c >= 64)) {
+        yield* native_flush_tlb_others(x86, cpu, cpumask, info);
+        return;
+      }
+      const m = x86.k.machine;
+      const flags = local_irq_save(cpu);
+      let op: string;
+      let reps = 0;
+      if (info.end === TLB_FLUSH_ALL) op = "HvFlushVirtualAddressSpace";
+      else {
+        const gvas = Math.ceil((info.end - info.start) / HV_TLB_FLUSH_UNIT);
+        if (gvas > HV_MAX_GVAS) op = "HvFlushVirtualAddressSpace";
+        else {
+          op = "HvFlushVirtualAddressList";
+          reps = gvas;
+        }
+      }
+      const span = x86.k.sim.trace.begin(cpu.id, "mmulab:hypercall", { op });
+      yield m.jitter(m.costs.hypercallNs + m.costs.pvFlushHostNs + reps * m.costs.hvFlushRepNs);
+      x86.k.sim.trace.end(span);
+      const failed = failureRate > 0 && x86.k.sim.rng.float() < failureRate;
+      yield* local_irq_restore(cpu, flags);
+      if (failed) {
+        yield* native_flush_tlb_others(x86, cpu, cpumask, info);
+        return;
+      }
+      hypervisorFlushed(x86, cpu, targets, op);
+    },
+  });
+}
+
+/**
+ * kvm_flush_tlb_others (arch/x86/kernel/kvm.c, v4.16, 858a43aae236): a target vCPU whose
+ * steal_time says KVM_VCPU_PREEMPTED is dropped from the mask after setting KVM_VCPU_FLUSH_TLB
+ * (the host flushes it at its next entry); the running ones get a native IPI and are waited for.
+ * So a walker on a preempted vCPU — preempted inside its IRQ-off walk — is not waited for.
+ */
+export function kvmPvBackend(host: Host): FlushBackend {
+  return Object.freeze({
+    name: "kvm-pv",
+    paravirtRemoveTable: true,
+    *flush_tlb_others(
+      x86: X86Mmu,
+      cpu: Cpu,
+      cpumask: readonly number[],
+      info: FlushTlbInfo,
+    ): Kfn<void> {
+      const flushmask: number[] = [];
+      for (const c of cpumask) {
+        const st = host.stealTime[c]!;
+        if (c !== cpu.id && st.preempted & KVM_VCPU_PREEMPTED) {
+          st.preempted |= KVM_VCPU_FLUSH_TLB;
+          x86.k.sim.trace.instant(cpu.id, "mmulab:kvm_flush_deferred", { vcpu: c });
+          continue;
+        }
+        flushmask.push(c);
+      }
+      yield* native_flush_tlb_others(x86, cpu, flushmask, info);
+    },
+  });
+}
+
+/** INVLPGB broadcast is used for an mm active on more than this many CPUs (consider_global_asid:
+ * mm_active_cpus_exceeds(mm, 3)). */
+export const INVLPGB_MIN_CPUS = 3;
+
+/**
+ * AMD INVLPGB (v6.15, CONFIG_BROADCAST_TLB_FLUSH): an mm active on more than 3 CPUs gets a global
+ * ASID and is flushed by invlpgb_flush_user_nr_nosync + __tlbsync — no IPI, no dependence on the
+ * targets' IF. Smaller mms keep the native IPI path. (The global-ASID assignment happens at
+ * context switch with some hysteresis in the kernel; the model decides at flush time.)
+ */
+export const invlpgbBackend: FlushBackend = Object.freeze({
+  name: "invlpgb",
+  paravirtRemoveTable: false,
+  *flush_tlb_others(
+    x86: X86Mmu,
+    cpu: Cpu,
+    cpumask: readonly number[],
+    info: FlushTlbInfo,
+  ): Kfn<void> {
+    if (info.mm.cpumask.size <= INVLPGB_MIN_CPUS) {
+      yield* native_flush_tlb_others(x86, cpu, cpumask, info);
+      return;
+    }
+    const m = x86.k.machine;
+    const span = x86.k.sim.trace.begin(cpu.id, "mmulab:invlpgb", { cpus: info.mm.cpumask.size });
+    yield m.jitter(m.costs.invlpgbNs + m.costs.tlbsyncNs);
+    x86.k.sim.trace.end(span);
+    hypervisorFlushed(
+      x86,
+      cpu,
+      cpumask.filter((c) => c !== cpu.id),
+      "INVLPGB+TLBSYNC",
+    );
+  },
+});
+
+export { nativeBackend };

@@ -1,0 +1,28 @@
+/** Race-matrix throughput: seeded trials simulated per second (trace off, as the matrix runs). */
+import { performance } from "node:perf_hooks";
+import { runTrial } from "../../experiments/scenarios.js";
+import type { Benchmark } from "../types.js";
+
+function trialsPerSecond(scenario: string, profile: string, backend: string, n: number): number {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++)
+    runTrial({ scenario, profile, backend, seed: 1 + i, trace: false, history: false });
+  return n / ((performance.now() - t0) / 1000);
+}
+
+export const raceBenchmarks: Benchmark[] = [
+  {
+    name: "race/trials-walker-vs-munmap",
+    unit: "trials/s",
+    target: null,
+    better: "higher",
+    run: () => trialsPerSecond("walker-vs-munmap", "v4.14", "xen-pv", 200),
+  },
+  {
+    name: "race/trials-preempted-walker",
+    unit: "trials/s",
+    target: null,
+    better: "higher",
+    run: () => trialsPerSecond("preempted-walker", "v4.19", "kvm-pv", 200),
+  },
+];

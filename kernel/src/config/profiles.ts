@@ -1,0 +1,254 @@
+/**
+ * Kernel-version profiles: what each version does when it frees page tables, as data plus the
+ * switches mm/ and arch/x86 read (reference/kernel.md §1, §2.5, §4, §6 item 18). A profile is
+ * resolved together with a flush backend, because since v4.19 the backend decides (through
+ * pv_mmu_ops.tlb_remove_table) whether tables are RCU-freed.
+ *
+ * Each profile names the commits behind its behaviour. Invalid combinations — a backend the
+ * version does not have — are refused with the reason, the way Kconfig would not offer them.
+ */
+import type { X86Behaviour } from "../arch/x86/tlb.js";
+import type { MmuGatherBehaviour } from "../mm/kernel.js";
+import type { Flavour } from "../rcu/params.js";
+import { MmulabError, UnknownNameError } from "../sim/errors.js";
+
+export const PROFILE_NAMES = ["v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.15"] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+export const BACKEND_NAMES = ["native", "xen-pv", "hyperv", "kvm-pv", "invlpgb"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Backends that replace the flush IPI with a hypercall (they select CONFIG_PARAVIRT). */
+export const PARAVIRT_BACKENDS: readonly BackendName[] = ["xen-pv", "hyperv", "kvm-pv"];
+
+export interface KernelProfile {
+  readonly name: ProfileName;
+  readonly title: string;
+  /** Commits that make this profile what it is. */
+  readonly commits: readonly string[];
+  /** When HAVE_RCU_TABLE_FREE (MMU_GATHER_RCU_TABLE_FREE) is selected on x86. */
+  readonly rcuTableFree: "never" | "if-paravirt" | "always";
+  readonly mmUsersShortcut: boolean;
+  readonly tableInvalidate: boolean;
+  readonly tableFlushIn: "tlbonly" | "free";
+  readonly freedTables: boolean;
+  readonly ptReclaimFallback: boolean;
+  /** What ___pXd_free_tlb calls when RCU table free is built in. */
+  readonly tableFreeVia: X86Behaviour["tableFreeVia"];
+  readonly skipLazyUnlessFreedTables: boolean;
+  /** The RCU the table batch waits for: call_rcu_sched before v4.20, call_rcu after. */
+  readonly rcuFlavour: Flavour;
+  /** Backends the version cannot have, with the reason. */
+  readonly unavailable: Readonly<Partial<Record<BackendName, string>>>;
+}
+
+const NO_INVLPGB =
+  "INVLPGB broadcast flush arrived in v6.15 (Rik van Riel's series, CONFIG_BROADCAST_TLB_FLUSH); this kernel has no INVLPGB support";
+
+export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.freeze({
+  "v4.13": {
+    name: "v4.13",
+    title: "v4.13: page tables freed by tlb_remove_page, after the flush (before the seed patch)",
+    commits: ["e585513b76f7 x86/mm/gup: switch GUP to the generic get_user_page_fast()"],
+    rcuTableFree: "never",
+    mmUsersShortcut: false,
+    tableInvalidate: false,
+    tableFlushIn: "tlbonly",
+    freedTables: false,
+    ptReclaimFallback: false,
+    tableFreeVia: "tlb_remove_page",
+    skipLazyUnlessFreedTables: false,
+    rcuFlavour: "sched",
+    // Xen PV has flushed by hypercall for years; Hyper-V (2ffd9e33ce4a) and KVM (858a43aae236)
+    // hooks applied to v4.13 show what they would have done without the seed patch.
+    unavailable: { invlpgb: NO_INVLPGB },
+  },
+  "v4.14-posted": {
+    name: "v4.14-posted",
+    title: "v4.14 as posted in the seed: select HAVE_RCU_TABLE_FREE if SMP && PARAVIRT",
+    commits: [
+      "seed: [PATCH] x86: enable RCU based table free when PARAVIRT (Vitaly Kuznetsov, 2017-08-23)",
+    ],
+    rcuTableFree: "if-paravirt",
+    mmUsersShortcut: true,
+    tableInvalidate: false,
+    tableFlushIn: "tlbonly",
+    freedTables: false,
+    ptReclaimFallback: false,
+    tableFreeVia: "tlb_remove_table",
+    skipLazyUnlessFreedTables: false,
+    rcuFlavour: "sched",
+    unavailable: { invlpgb: NO_INVLPGB },
+  },
+  "v4.14": {
+    name: "v4.14",
+    title:
+      "v4.14 as merged: HAVE_RCU_TABLE_FREE unconditional, with v4.14's three early-free paths",
+    commits: [
+      "9e52fc2b50de x86/mm: Enable RCU based page table freeing (CONFIG_HAVE_RCU_TABLE_FREE=y)",
+      "2ffd9e33ce4a x86/hyper-v: Use hypercall for remote TLB flush",
+    ],
+    rcuTableFree: "always",
+    mmUsersShortcut: true,
+    tableInvalidate: false,
+    tableFlushIn: "tlbonly",
+    freedTables: false,
+    ptReclaimFallback: false,
+    tableFreeVia: "tlb_remove_table",
+    skipLazyUnlessFreedTables: false,
+    rcuFlavour: "sched",
+    unavailable: { invlpgb: NO_INVLPGB },
+  },
+  "v4.19": {
+    name: "v4.19",
+    title:
+      "v4.19: RCU table free only for paravirt (pv_mmu_ops.tlb_remove_table), invalidate before free, no mm_users shortcut",
+    commits: [
+      "48a8b97cfd80 x86/mm: Only use tlb_remove_table() for paravirt",
+      "d86564a2f085 mm/tlb, x86/mm: Support invalidating TLB caches for RCU_TABLE_FREE",
+      "mm/tlb: Remove tlb_remove_table() non-concurrent condition",
+      "mm: move tlb_table_flush to tlb_flush_mmu_free",
+      "858a43aae236 KVM: X86: use paravirtualized TLB Shootdown (v4.16)",
+    ],
+    rcuTableFree: "if-paravirt",
+    mmUsersShortcut: false,
+    tableInvalidate: true,
+    tableFlushIn: "free",
+    freedTables: false,
+    ptReclaimFallback: false,
+    tableFreeVia: "paravirt",
+    skipLazyUnlessFreedTables: false,
+    rcuFlavour: "sched",
+    unavailable: { invlpgb: NO_INVLPGB },
+  },
+  "v5.10": {
+    name: "v5.10",
+    title:
+      "v5.10: unified RCU (call_rcu), freed_tables, lazy CPUs skipped unless tables were freed",
+    commits: [
+      "RCU flavour consolidation (v4.20)",
+      "016c4d92cd16 x86/mm: freed_tables in tlb_flush (v4.20)",
+      "MMU_GATHER_RCU_TABLE_FREE rename and tlb_needs_table_invalidate (v5.6)",
+    ],
+    rcuTableFree: "if-paravirt",
+    mmUsersShortcut: false,
+    tableInvalidate: true,
+    tableFlushIn: "free",
+    freedTables: true,
+    ptReclaimFallback: false,
+    tableFreeVia: "paravirt",
+    skipLazyUnlessFreedTables: true,
+    rcuFlavour: "unified",
+    unavailable: { invlpgb: NO_INVLPGB },
+  },
+  "v6.15": {
+    name: "v6.15",
+    title:
+      "v6.15: MMU_GATHER_RCU_TABLE_FREE unconditional for INVLPGB; PT_RECLAIM frees single tables by call_rcu",
+    commits: [
+      "a37259732a7d x86/mm: Make MMU_GATHER_RCU_TABLE_FREE unconditional",
+      "f2c5c2105827 x86/mm: Remove pv_ops.mmu.tlb_remove_table call",
+      "PT_RECLAIM: x86: mm: free page table pages by RCU instead of semi RCU (v6.14)",
+    ],
+    rcuTableFree: "always",
+    mmUsersShortcut: false,
+    tableInvalidate: true,
+    tableFlushIn: "free",
+    freedTables: true,
+    ptReclaimFallback: true,
+    tableFreeVia: "tlb_remove_table",
+    skipLazyUnlessFreedTables: true,
+    rcuFlavour: "unified",
+    unavailable: {},
+  },
+});
+
+export class IncompatibleBackendError extends MmulabError {
+  constructor(
+    readonly profile: ProfileName,
+    readonly backend: BackendName,
+    readonly reason: string,
+  ) {
+    super(`backend "${backend}" is not available on profile "${profile}": ${reason}`);
+  }
+}
+
+export function checkProfileName(name: string): ProfileName {
+  if (!(PROFILE_NAMES as readonly string[]).includes(name))
+    throw new UnknownNameError("profile", name, PROFILE_NAMES);
+  return name as ProfileName;
+}
+
+export function checkBackendName(name: string): BackendName {
+  if (!(BACKEND_NAMES as readonly string[]).includes(name))
+    throw new UnknownNameError("backend", name, BACKEND_NAMES);
+  return name as BackendName;
+}
+
+export interface ResolveOptions {
+  /** CONFIG_PARAVIRT. Default: set for the paravirt backends, clear for native and INVLPGB
+   * (a bare-metal build) — it only matters for the "if-paravirt" profiles. */
+  readonly paravirt?: boolean;
+  /** Counterfactual: force HAVE_RCU_TABLE_FREE on or off regardless of the version, to ask
+   * "what if" (e.g. INVLPGB without RCU table freeing). */
+  readonly rcuTableFree?: boolean;
+}
+
+export interface ResolvedProfile {
+  readonly profile: KernelProfile;
+  readonly backend: BackendName;
+  readonly paravirt: boolean;
+  /** HAVE_RCU_TABLE_FREE built in. */
+  readonly rcuTableFree: boolean;
+  readonly gather: MmuGatherBehaviour;
+  readonly x86: X86Behaviour;
+  readonly rcuFlavour: Flavour;
+}
+
+/** Profile × backend → the switches mm/ and arch/x86 read, or a typed refusal. */
+export function resolveProfile(
+  profileName: string,
+  backendName: string,
+  opts: ResolveOptions = {},
+): ResolvedProfile {
+  const profile = PROFILES[checkProfileName(profileName)];
+  const backend = checkBackendName(backendName);
+  const reason = profile.unavailable[backend];
+  if (reason !== undefined) throw new IncompatibleBackendError(profile.name, backend, reason);
+  const isPv = PARAVIRT_BACKENDS.includes(backend);
+  const paravirt = opts.paravirt ?? isPv;
+  if (isPv && !paravirt)
+    throw new IncompatibleBackendError(
+      profile.name,
+      backend,
+      "a paravirt flush backend needs CONFIG_PARAVIRT",
+    );
+  const built =
+    profile.rcuTableFree === "always" || (profile.rcuTableFree === "if-paravirt" && paravirt);
+  const rcuTableFree = opts.rcuTableFree ?? built;
+  const gather: MmuGatherBehaviour = {
+    rcuTableFree,
+    mmUsersShortcut: rcuTableFree && profile.mmUsersShortcut,
+    tableInvalidate: rcuTableFree && profile.tableInvalidate,
+    tableFlushIn: profile.tableFlushIn,
+    freedTables: profile.freedTables,
+    ptReclaimFallback: rcuTableFree && profile.ptReclaimFallback,
+  };
+  const x86: X86Behaviour = {
+    tableFreeVia: !rcuTableFree
+      ? "tlb_remove_page"
+      : profile.tableFreeVia === "tlb_remove_page"
+        ? "tlb_remove_table"
+        : profile.tableFreeVia,
+    skipLazyUnlessFreedTables: profile.skipLazyUnlessFreedTables,
+  };
+  return Object.freeze({
+    profile,
+    backend,
+    paravirt,
+    rcuTableFree,
+    gather,
+    x86,
+    rcuFlavour: profile.rcuFlavour,
+  });
+}

@@ -1,0 +1,195 @@
+/**
+ * The race matrix: kernel-version profiles × flush backends × scenarios, many seeded trials per
+ * cell, counting trials in which the use-after-free oracle saw a freed page table read. Cells
+ * are computed by running the simulator; nothing is looked up. Trial i of every cell uses seed
+ * S + i (common random numbers), so two cells differ only by the modelled mechanism.
+ */
+import type { TimelinePayload } from "../contract/mime.js";
+import {
+  BACKEND_NAMES,
+  checkBackendName,
+  checkProfileName,
+  PROFILE_NAMES,
+  resolveProfile,
+  type BackendName,
+  type ProfileName,
+} from "../config/profiles.js";
+import { checkInt } from "../sim/errors.js";
+import type { ChromeTrace } from "../sim/trace.js";
+import { checkScenarioName, runTrial, SCENARIO_NAMES, type ScenarioName } from "./scenarios.js";
+import { traceToTimeline } from "./timeline.js";
+
+export interface RaceMatrixOptions {
+  readonly profiles?: readonly string[];
+  readonly backends?: readonly string[];
+  readonly scenarios?: readonly string[];
+  /** Trials per cell, 1 … 100,000. Default 40. */
+  readonly trials?: number;
+  /** Seed of trial 0; trial i uses seed + i. Default 1. */
+  readonly seed?: number;
+  /** Keep an example trace and timeline for every cell with a use-after-free. Default true. */
+  readonly examples?: boolean;
+  /** Called after each cell (progress display). */
+  readonly onCell?: (done: number, total: number) => void;
+}
+
+/** How to replay the example trial of a cell with `runTrial` (fast-check style). */
+export interface ReplayLiteral {
+  readonly scenario: ScenarioName;
+  readonly profile: ProfileName;
+  readonly backend: BackendName;
+  readonly seed: number;
+}
+
+export interface RaceCellExample {
+  readonly replay: ReplayLiteral;
+  /** What the oracle saw first. */
+  readonly firstReport: {
+    readonly t: number;
+    readonly cpu: number;
+    readonly level: string;
+    readonly pfn: number;
+    readonly kind: string;
+    readonly history: readonly { t: number; what: string }[];
+  };
+  readonly timeline: TimelinePayload;
+  readonly chromeTrace: ChromeTrace;
+}
+
+export interface RaceCell {
+  readonly profile: ProfileName;
+  readonly backend: BackendName;
+  readonly scenario: ScenarioName;
+  readonly trials: number;
+  /** Trials with at least one use-after-free. */
+  readonly uaf: number;
+  /** HAVE_RCU_TABLE_FREE in this cell. */
+  readonly rcuTableFree: boolean;
+  readonly example?: RaceCellExample;
+}
+
+export interface SkippedCell {
+  readonly profile: ProfileName;
+  readonly backend: BackendName;
+  readonly reason: string;
+}
+
+export interface RaceMatrix {
+  readonly cells: readonly RaceCell[];
+  readonly skipped: readonly SkippedCell[];
+  readonly trials: number;
+  readonly seed: number;
+}
+
+export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
+  // Validate everything before running anything.
+  const profiles = (opts.profiles ?? PROFILE_NAMES).map(checkProfileName);
+  const backends = (opts.backends ?? BACKEND_NAMES).map(checkBackendName);
+  const scenarios = (opts.scenarios ?? SCENARIO_NAMES).map(checkScenarioName);
+  const trials = checkInt("trials", opts.trials ?? 40, 1, 100_000, "race-matrix");
+  const seed = checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1 - trials, "race-matrix");
+  const cells: RaceCell[] = [];
+  const skipped: SkippedCell[] = [];
+  const valid: [ProfileName, BackendName, boolean][] = [];
+  for (const p of profiles)
+    for (const b of backends) {
+      try {
+        valid.push([p, b, resolveProfile(p, b).rcuTableFree]);
+      } catch (e) {
+        skipped.push({
+          profile: p,
+          backend: b,
+          reason: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
+  const total = valid.length * scenarios.length;
+  for (const scenario of scenarios)
+    for (const [profile, backend, rcuTableFree] of valid) {
+      let uaf = 0;
+      let exampleSeed = -1;
+      for (let i = 0; i < trials; i++) {
+        const r = runTrial({
+          scenario,
+          profile,
+          backend,
+          seed: seed + i,
+          trace: false,
+          history: false,
+        });
+        if (r.uaf > 0) {
+          uaf++;
+          if (exampleSeed < 0) exampleSeed = seed + i;
+        }
+      }
+      let example: RaceCellExample | undefined;
+      if (exampleSeed >= 0 && (opts.examples ?? true))
+        example = makeExample({ scenario, profile, backend, seed: exampleSeed });
+      cells.push({
+        profile,
+        backend,
+        scenario,
+        trials,
+        uaf,
+        rcuTableFree,
+        ...(example ? { example } : {}),
+      });
+      opts.onCell?.(cells.length, total);
+    }
+  return { cells, skipped, trials, seed };
+}
+
+/** Re-runs one trial with tracing and frame histories on, for the cell's example. */
+export function makeExample(replay: ReplayLiteral): RaceCellExample {
+  const r = runTrial({ ...replay, trace: true, history: true });
+  const first = r.reports[0];
+  if (first === undefined)
+    throw new Error(`replay ${JSON.stringify(replay)} saw no use-after-free`);
+  const window = 50_000;
+  const timeline = traceToTimeline(r.system.sim.trace, {
+    nrCpus: r.system.m.nrCpus,
+    from: Math.max(0, first.t - 400_000),
+    to: first.t + window,
+    title: `${replay.scenario} on ${replay.profile} with ${replay.backend} (seed ${replay.seed})`,
+  });
+  return {
+    replay,
+    firstReport: {
+      t: first.t,
+      cpu: first.cpu,
+      level: first.level,
+      pfn: first.pfn,
+      kind: first.kind,
+      history: first.history.map((h) => ({ t: h.t, what: h.what })),
+    },
+    timeline,
+    chromeTrace: r.system.sim.trace.toChrome({ ...replay }),
+  };
+}
+
+/** Text table: one block per scenario, rows profiles, columns backends, "uaf/trials". */
+export function formatRaceMatrix(m: RaceMatrix): string {
+  const out: string[] = [];
+  const scenarios = [...new Set(m.cells.map((c) => c.scenario))];
+  const profiles = [...new Set(m.cells.map((c) => c.profile))];
+  const backends = [...new Set(m.cells.map((c) => c.backend))];
+  for (const s of scenarios) {
+    out.push(`${s}: trials with a use-after-free / trials (* = RCU table free)`);
+    out.push(["profile".padEnd(14), ...backends.map((b) => b.padStart(10))].join(""));
+    for (const p of profiles) {
+      const row = [p.padEnd(14)];
+      for (const b of backends) {
+        const c = m.cells.find((x) => x.scenario === s && x.profile === p && x.backend === b);
+        row.push((c ? `${c.uaf}/${c.trials}${c.rcuTableFree ? "*" : " "}` : "-").padStart(10));
+      }
+      out.push(row.join(""));
+    }
+    out.push("");
+  }
+  if (m.skipped.length > 0) {
+    out.push("not available:");
+    for (const s of m.skipped)
+      out.push(`  ${s.profile} × ${s.backend}: ${s.reason.replace(/^.*?: /, "")}`);
+  }
+  return out.join("\n");
+}

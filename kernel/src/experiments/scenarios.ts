@@ -1,0 +1,184 @@
+/**
+ * The race scenarios of the race matrix. Each runs one seeded trial on a 4-CPU system (a guest
+ * when a host is involved) and reports what the use-after-free oracle saw. Nothing here decides
+ * the outcome: it sets up threads, a walker and a freeing CPU, and the modelled mechanism
+ * (flush backend, mmu_gather path, RCU) decides whether a freed table is read.
+ *
+ *   walker-vs-munmap     a thread pins the pages of a DIO buffer with __get_user_pages_fast
+ *                        (IRQs off) and is held up inside the walk by an involuntary stall — a
+ *                        VM exit in a guest, an SMI or long NMI on bare metal — while another
+ *                        thread munmaps the buffer.
+ *   preempted-walker     the host deschedules the walker's vCPU in the middle of its IRQ-off walk
+ *                        (KVM records it in steal_time), and the munmap happens while it is away.
+ *   batch-alloc-failure  walker-vs-munmap with the mmu_table_batch page allocation failing, so
+ *                        tables go through tlb_remove_table_one.
+ *   use-mm-walker        a single-threaded process munmaps while a kernel thread that borrowed
+ *                        its mm with use_mm() pins pages with __get_user_pages_fast (and stalls
+ *                        as in walker-vs-munmap).
+ *
+ * Why a stall: munmap clears the ptes (zap) before it frees the tables, so a walker that keeps
+ * running reads a cleared entry and gives up before the table goes away; only a walker delayed
+ * inside its IRQ-off walk for longer than the munmap takes can read a freed table. On native x86
+ * the flush IPI makes the munmap wait out any such delay; a hypercall flush does not.
+ */
+import { __get_user_pages_fast, use_mm } from "../gup/gup-fast.js";
+import { sys_mmap, sys_munmap } from "../mm/mmap.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import type { UafReport } from "../mm/oracle.js";
+import { UnknownNameError } from "../sim/errors.js";
+import { waitFor, type Kfn } from "../sim/process.js";
+import { buildSystem, type System, type SystemOptions } from "./system.js";
+
+export const SCENARIO_NAMES = [
+  "walker-vs-munmap",
+  "preempted-walker",
+  "batch-alloc-failure",
+  "use-mm-walker",
+] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export function checkScenarioName(name: string): ScenarioName {
+  if (!(SCENARIO_NAMES as readonly string[]).includes(name))
+    throw new UnknownNameError("scenario", name, SCENARIO_NAMES);
+  return name as ScenarioName;
+}
+
+/** Where the buffer lives: 2 MiB aligned, in one pte table. */
+export const BUFFER = 0x7f00_0000_0000;
+/** A 256 KiB direct-I/O buffer. */
+export const BUFFER_PAGES = 64;
+
+export interface TrialOptions extends Omit<SystemOptions, "seed"> {
+  readonly scenario: string;
+  readonly seed: number;
+  /** How long the walker is held inside its walk, ns: a VM exit / SMI in walker-vs-munmap,
+   * batch-alloc-failure and use-mm-walker (default: drawn from 20–200 µs [U]), a host
+   * descheduling in preempted-walker (default: drawn from 0.5–3 ms, CFS granularity scale). */
+  readonly stallNs?: number;
+}
+
+export interface TrialResult {
+  readonly scenario: ScenarioName;
+  readonly seed: number;
+  /** Use-after-free reads the oracle reported. */
+  readonly uaf: number;
+  readonly reports: readonly UafReport[];
+  /** Page-table pages freed directly and through RCU during the trial. */
+  readonly tablesFreedDirect: number;
+  readonly tablesFreedRcu: number;
+  /** Time the munmap took, ns. */
+  readonly munmapNs: number;
+  /** Time the walker was stalled, ns. */
+  readonly stallNs: number;
+  /** The system, for views (timeline, page tables) and further inspection. */
+  readonly system: System;
+  readonly mm: MmStruct;
+}
+
+/** A user-mode stretch on a CPU (ticks there are RCU quiescent states). */
+function* userTime(sys: System, cpuId: number, ns: number): Kfn<void> {
+  const cpu = sys.m.cpu(cpuId);
+  cpu.taskMode = "user";
+  yield ns;
+  cpu.taskMode = "kernel";
+}
+
+export function runTrial(opts: TrialOptions): TrialResult {
+  const scenario = checkScenarioName(opts.scenario);
+  const sys = buildSystem({ ...opts, nrCpus: opts.nrCpus ?? 4 });
+  const { sim, m, k, x86, rcu, host } = sys;
+  const preempted = scenario === "preempted-walker";
+  const stallNs =
+    opts.stallNs ?? (preempted ? sim.rng.int(500_000, 3_000_000) : sim.rng.int(20_000, 200_000));
+  const mm = k.mm_alloc();
+  const useMm = scenario === "use-mm-walker";
+  // Threads of the process: one per CPU, except in use-mm-walker (one thread, plus a kthread).
+  if (useMm) x86.switch_mm(m.cpu(0), mm);
+  else {
+    mm.mm_users = m.nrCpus;
+    for (const c of m.cpus) x86.switch_mm(c, mm);
+  }
+  const mapped = sim.event("buffer mapped");
+  const stalled = sim.event("walker stalled");
+  const unmapped = sim.event("buffer unmapped");
+  let munmapNs = 0;
+
+  rcu.start();
+
+  // cpu0: the thread that maps the buffer, then unmaps it while the walker is held up
+  m.cpu(0).run(
+    "munmap-thread",
+    (function* (): Kfn<void> {
+      yield* sys_mmap(k, m.cpu(0), mm, {
+        addr: BUFFER,
+        length: BUFFER_PAGES * 4096,
+        populate: true,
+        name: "dio-buffer",
+      });
+      mapped.succeed();
+      yield waitFor(stalled);
+      // somewhere in the first half of the stall
+      yield sim.rng.int(0, Math.floor(stallNs / 2));
+      if (scenario === "batch-alloc-failure") k.alloc.failNextNowait(1, "tables");
+      const t0 = sim.now;
+      yield* sys_munmap(k, m.cpu(0), mm, BUFFER, BUFFER_PAGES * 4096);
+      munmapNs = sim.now - t0;
+      unmapped.succeed();
+      yield* userTime(sys, 0, 100_000);
+    })(),
+  );
+
+  // cpu1: the walker — a thread of the process, or a kernel thread that borrowed the mm
+  m.cpu(1).run(
+    useMm ? "kthread-use_mm" : "dio-thread",
+    (function* (): Kfn<void> {
+      yield waitFor(mapped);
+      if (useMm) use_mm(k, m.cpu(1), mm);
+      yield* userTime(sys, 1, sim.rng.int(100, 2_000));
+      // held up somewhere in the middle of the IRQ-off walk (≈ 25 ns a page)
+      const walkNs = BUFFER_PAGES * 25;
+      const at = sim.rng.int(Math.floor(walkNs / 4), Math.floor((3 * walkNs) / 4));
+      if (preempted) host.preemptFor(m.cpu(1), at, stallNs);
+      else m.stallFor(m.cpu(1), at, stallNs, "vm-exit");
+      sim.schedule(at, () => stalled.succeed());
+      yield* __get_user_pages_fast(k, m.cpu(1), mm, BUFFER, BUFFER_PAGES);
+      yield* userTime(sys, 1, 10_000);
+    })(),
+  );
+
+  // the other CPUs: user-mode threads of the same process
+  for (const c of m.cpus.slice(2)) {
+    if (useMm) continue;
+    c.run(
+      "user-thread",
+      (function* (): Kfn<void> {
+        yield waitFor(mapped);
+        while (!unmapped.triggered) yield* userTime(sys, c.id, 50_000);
+      })(),
+    );
+  }
+
+  // end of trial: give RCU time to finish its grace periods, then stop the clocks
+  sim.process(
+    "trial-end",
+    (function* (): Kfn<void> {
+      yield waitFor(unmapped);
+      yield 60_000_000;
+      rcu.stop();
+      host.stop();
+    })(),
+  );
+  sim.run();
+  return {
+    scenario,
+    seed: opts.seed,
+    stallNs,
+    uaf: k.oracle.reports.length,
+    reports: k.oracle.reports,
+    tablesFreedDirect: k.stats.tablesFreedDirect,
+    tablesFreedRcu: k.stats.tablesFreedRcu,
+    munmapNs,
+    system: sys,
+    mm,
+  };
+}

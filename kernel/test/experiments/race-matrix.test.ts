@@ -1,0 +1,183 @@
+/**
+ * The race matrix, computed by running the simulator, checked against the kernel's own
+ * reasoning (reference/kernel.md §2.4, §3.3): native IPI flushes wait for IRQ-off walkers;
+ * hypercall and broadcast flushes do not, so without RCU table freeing a stalled walker reads a
+ * freed table; RCU-sched grace periods close that, including the allocation-failure fallback;
+ * v4.14's mm_users < 2 shortcut reopens it for a use_mm() walker, even natively.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { raceMatrixCommand } from "../../src/cli/commands/race-matrix.js";
+import { IncompatibleBackendError, resolveProfile } from "../../src/config/profiles.js";
+import { makeExample, runRaceMatrix, type RaceMatrix } from "../../src/experiments/race-matrix.js";
+import { runTrial } from "../../src/experiments/scenarios.js";
+import { ParameterError, UnknownNameError } from "../../src/sim/index.js";
+import { captureIO } from "../support/io.js";
+
+const TRIALS = 40;
+let m: RaceMatrix;
+
+function cell(scenario: string, profile: string, backend: string) {
+  const c = m.cells.find(
+    (x) => x.scenario === scenario && x.profile === profile && x.backend === backend,
+  );
+  if (!c) throw new Error(`no cell ${scenario} ${profile} ${backend}`);
+  return c;
+}
+
+beforeAll(() => {
+  m = runRaceMatrix({ trials: TRIALS, seed: 1 });
+}, 300_000);
+
+describe("race matrix (computed, 40 trials a cell)", () => {
+  it("covers every valid profile × backend × scenario and refuses INVLPGB before v6.15 with the reason", () => {
+    expect(m.cells).toHaveLength(4 * (6 * 4 + 1));
+    expect(m.skipped.map((s) => s.profile)).toEqual([
+      "v4.13",
+      "v4.14-posted",
+      "v4.14",
+      "v4.19",
+      "v5.10",
+    ]);
+    for (const s of m.skipped) expect(s.reason).toMatch(/INVLPGB .* v6\.15/);
+  });
+
+  it("native IPI flushing has no use-after-free in any profile (walker, preempted walker, allocation failure)", () => {
+    for (const c of m.cells.filter((x) => x.backend === "native" && x.scenario !== "use-mm-walker"))
+      expect(c.uaf, `${c.scenario} ${c.profile}`).toBe(0);
+  });
+
+  it("every hypercall backend without RCU table freeing lets a walker read a freed table", () => {
+    expect(cell("walker-vs-munmap", "v4.13", "xen-pv").uaf).toBeGreaterThan(0);
+    expect(cell("walker-vs-munmap", "v4.13", "hyperv").uaf).toBeGreaterThan(0);
+    // KVM's PV flush only skips vCPUs the host has descheduled
+    expect(cell("walker-vs-munmap", "v4.13", "kvm-pv").uaf).toBe(0);
+    expect(cell("preempted-walker", "v4.13", "kvm-pv").uaf).toBeGreaterThan(0);
+    for (const b of ["xen-pv", "hyperv", "kvm-pv"])
+      expect(cell("preempted-walker", "v4.13", b).uaf).toBeGreaterThan(0);
+    for (const b of ["xen-pv", "hyperv"])
+      expect(cell("batch-alloc-failure", "v4.13", b).uaf).toBeGreaterThan(0);
+  });
+
+  it("with RCU table freeing the race is gone, including the allocation-failure fallback", () => {
+    const rcuCells = m.cells.filter((c) => c.rcuTableFree && c.scenario !== "use-mm-walker");
+    expect(rcuCells.length).toBeGreaterThan(40);
+    for (const c of rcuCells) expect(c.uaf, `${c.scenario} ${c.profile} ${c.backend}`).toBe(0);
+  });
+
+  it("v4.14's mm_users < 2 shortcut shows the use_mm() walker case, even natively; v4.19 closed it", () => {
+    expect(cell("use-mm-walker", "v4.14", "native").uaf).toBe(TRIALS);
+    expect(cell("use-mm-walker", "v4.14", "kvm-pv").uaf).toBe(TRIALS);
+    // as posted (PARAVIRT=n on bare metal) there is no RCU table free, so no shortcut natively
+    expect(cell("use-mm-walker", "v4.14-posted", "native").uaf).toBe(0);
+    for (const p of ["v4.19", "v5.10", "v6.15"])
+      for (const b of ["native", "xen-pv", "hyperv", "kvm-pv"])
+        expect(cell("use-mm-walker", p, b).uaf).toBe(0);
+  });
+
+  it("INVLPGB without RCU table freeing (a counterfactual v6.15) has the race; with it, not", () => {
+    const count = (rcuTableFree: boolean) => {
+      let n = 0;
+      for (let i = 0; i < TRIALS; i++)
+        if (
+          runTrial({
+            scenario: "walker-vs-munmap",
+            profile: "v6.15",
+            backend: "invlpgb",
+            seed: 1 + i,
+            trace: false,
+            resolve: { rcuTableFree },
+          }).uaf > 0
+        )
+          n++;
+      return n;
+    };
+    expect(count(false)).toBeGreaterThan(0);
+    expect(count(true)).toBe(0);
+  });
+
+  it("keeps an example trace and timeline for every cell with a use-after-free, and the replay literal reproduces it", () => {
+    const withUaf = m.cells.filter((c) => c.uaf > 0);
+    expect(withUaf.length).toBeGreaterThan(0);
+    for (const c of withUaf) {
+      const ex = c.example!;
+      expect(ex.timeline.instants.some((i) => i.kind === "uaf")).toBe(true);
+      expect(ex.chromeTrace.traceEvents.some((e) => e.name === "mmulab:use_after_free")).toBe(true);
+    }
+    const ex = cell("use-mm-walker", "v4.14", "native").example!;
+    // IPI arrows on a native cell; the freed table's history ends in its free
+    expect(ex.timeline.arrows.length).toBeGreaterThan(0);
+    expect(ex.firstReport.history.some((h) => h.what === "free")).toBe(true);
+    const again = makeExample(ex.replay);
+    expect(again.firstReport).toEqual(ex.firstReport);
+    expect(runTrial({ ...ex.replay, trace: false }).uaf).toBeGreaterThan(0);
+  });
+});
+
+describe("bad input", () => {
+  it("names valid profiles, backends and scenarios", () => {
+    expect(() => runRaceMatrix({ profiles: ["v4.15"] })).toThrow(UnknownNameError);
+    expect(() => runRaceMatrix({ profiles: ["v4.15"] })).toThrow(
+      /"v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.15"/,
+    );
+    expect(() => runRaceMatrix({ backends: ["vmware"] })).toThrow(
+      /backend = "vmware" .*"native", "xen-pv", "hyperv", "kvm-pv", "invlpgb"/,
+    );
+    expect(() => runRaceMatrix({ scenarios: ["oops"] })).toThrow(/scenario = "oops"/);
+    expect(() => runRaceMatrix({ trials: 0 })).toThrow(ParameterError);
+  });
+
+  it("refuses a backend the profile cannot have, with the reason", () => {
+    expect(() => resolveProfile("v4.14", "invlpgb")).toThrow(IncompatibleBackendError);
+    expect(() => resolveProfile("v4.14", "invlpgb")).toThrow(
+      /not available on profile "v4.14": INVLPGB .*v6.15/,
+    );
+    expect(() => resolveProfile("v4.19", "kvm-pv", { paravirt: false })).toThrow(
+      /needs CONFIG_PARAVIRT/,
+    );
+  });
+});
+
+describe("mmulab race-matrix", () => {
+  it("prints the cells as JSON", async () => {
+    const io = captureIO();
+    const code = await raceMatrixCommand.run(
+      [
+        "--profiles",
+        "v4.13,v4.14",
+        "--backends",
+        "xen-pv",
+        "--scenarios",
+        "walker-vs-munmap",
+        "--trials",
+        "40",
+        "--json",
+      ],
+      io,
+    );
+    expect(code).toBe(0);
+    const cells = JSON.parse(io.stdout()) as {
+      profile: string;
+      backend: string;
+      scenario: string;
+      trials: number;
+      uaf: number;
+    }[];
+    expect(cells.map((c) => [c.profile, c.uaf > 0])).toEqual([
+      ["v4.13", true],
+      ["v4.14", false],
+    ]);
+    expect(Object.keys(cells[0]!).sort()).toEqual([
+      "backend",
+      "profile",
+      "scenario",
+      "trials",
+      "uaf",
+    ]);
+  });
+
+  it("lists the valid names in --help", () => {
+    expect(raceMatrixCommand.usage).toContain("v4.14-posted");
+    expect(raceMatrixCommand.usage).toContain("kvm-pv");
+    expect(raceMatrixCommand.usage).toContain("use-mm-walker");
+  });
+});

@@ -1,1 +1,21 @@
+/**
+ * mmulab's public API: everything a notebook or script imports as `from "mmulab"` (the
+ * @mmulab/kernel package). Layers, bottom up: the engine (sim), hardware (hw), memory management
+ * (mm), x86 flushing (arch/x86), RCU (rcu), gup_fast (gup), version profiles (config), and the
+ * experiments built from them.
+ */
 export const VERSION = "0.1.0";
+
+export * from "./sim/index.js";
+export * from "./hw/index.js";
+export * from "./mm/index.js";
+export * from "./arch/x86/index.js";
+export * from "./rcu/index.js";
+export * from "./gup/index.js";
+export * from "./config/profiles.js";
+export * from "./contract/index.js";
+export * from "./experiments/system.js";
+export * from "./experiments/scenarios.js";
+export * from "./experiments/race-matrix.js";
+export * from "./experiments/timeline.js";
+export * from "./experiments/irqoff-munmap.js";

@@ -22,7 +22,7 @@ export class ParameterError extends MmulabError {
   readonly accepted: string;
   constructor(parameter: string, value: unknown, accepted: string, context?: string) {
     super(
-      `${context ? `${context}: ` : ""}${parameter} = ${describe(value)} is not accepted; ` +
+      `${context ? `${context}: ` : ""}${parameter} = ${describeValue(value)} is not accepted; ` +
         `expected ${accepted}`,
     );
     this.parameter = parameter;
@@ -46,7 +46,7 @@ export class InvalidYieldError extends MmulabError {
   readonly yielded: unknown;
   constructor(processName: string, yielded: unknown) {
     super(
-      `process "${processName}" yielded ${describe(yielded)}; a process may yield a delay in ` +
+      `process "${processName}" yielded ${describeValue(yielded)}; a process may yield a delay in ` +
         `nanoseconds (a non-negative integer), spin(signal, predicate), waitFor(event) or ` +
         `another Process`,
     );
@@ -68,7 +68,7 @@ export class KernelStateError extends MmulabError {
 /** The simulation was stopped from outside (notebook interrupt, budget). */
 export class SimulationStopped extends MmulabError {}
 
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")
     return String(value);

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import * as mmulab from "../src/index.js";
+
+describe('public API (import … from "mmulab")', () => {
+  it("exposes every layer's entry points", () => {
+    for (const name of [
+      "Simulation",
+      "Machine",
+      "smp_call_function_many",
+      "local_irq_disable",
+      "Kernel",
+      "sys_mmap",
+      "sys_munmap",
+      "tlb_gather_mmu",
+      "tlb_remove_table",
+      "free_pgtables",
+      "exportPageTables",
+      "ptdump",
+      "installX86",
+      "flush_tlb_mm_range",
+      "xenPvBackend",
+      "kvmPvBackend",
+      "Rcu",
+      "get_user_pages_fast",
+      "resolveProfile",
+      "runTrial",
+      "runRaceMatrix",
+      "traceToTimeline",
+      "PAGETABLE_MIME",
+    ])
+      expect(mmulab, name).toHaveProperty(name);
+  });
+
+  it("runs a scenario end to end through the top-level exports", () => {
+    const r = mmulab.runTrial({
+      scenario: "use-mm-walker",
+      profile: "v4.14",
+      backend: "native",
+      seed: 7,
+      trace: false,
+    });
+    expect(r.uaf).toBeGreaterThan(0);
+    const tree = mmulab.exportPageTables(r.system.k, r.mm);
+    expect(tree.detached?.some((d) => d.state === "freed" || d.state === "reused")).toBe(true);
+  });
+});

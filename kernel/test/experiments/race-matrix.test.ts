@@ -74,6 +74,22 @@ describe("race matrix (computed, 40 trials a cell)", () => {
         expect(cell("use-mm-walker", p, b).uaf).toBe(0);
   });
 
+  it("needs the walker held up: an unstalled walker stops at a cleared pte before the table is freed", () => {
+    for (const backend of ["xen-pv", "hyperv"]) {
+      let uaf = 0;
+      for (let i = 0; i < TRIALS; i++)
+        uaf += runTrial({
+          scenario: "walker-vs-munmap",
+          profile: "v4.13",
+          backend,
+          seed: 1 + i,
+          trace: false,
+          stallNs: 1,
+        }).uaf;
+      expect(uaf).toBe(0);
+    }
+  });
+
   it("INVLPGB without RCU table freeing (a counterfactual v6.15) has the race; with it, not", () => {
     const count = (rcuTableFree: boolean) => {
       let n = 0;

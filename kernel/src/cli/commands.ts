@@ -7,6 +7,13 @@
 import type { Command } from "./command.js";
 import { demoCommand } from "./commands/demo.js";
 import { helpCommand } from "./commands/help.js";
+import { kernbenchCommand } from "./commands/kernbench.js";
 import { raceMatrixCommand } from "./commands/race-matrix.js";
 
-export const commands: readonly Command[] = [helpCommand, demoCommand, raceMatrixCommand];
+export const commands: readonly Command[] = [
+  helpCommand,
+  demoCommand,
+  raceMatrixCommand,
+  kernbenchCommand,
+  kernelCommand,
+];

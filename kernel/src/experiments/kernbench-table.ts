@@ -1,0 +1,220 @@
+/**
+ * The seed's kernbench table, re-derived: for each host, half load (-j CPUs/2) and optimal load
+ * (-j 4 × CPUs), CURRENT vs HAVE_RCU_TABLE_FREE, `runs` builds each with seeds seed … seed+runs−1,
+ * printed the way kernbench prints it (see kernbench-stats.ts) next to the seed's numbers, plus
+ * the true per-load figures and the mechanism counters the seed could not see.
+ *
+ * Builds run on a pool of worker threads; each build's seed is fixed by its position in the
+ * table, so the results are identical whatever the number of workers.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { checkInt } from "../sim/errors.js";
+import {
+  hostProfile,
+  runKernbench,
+  type KernbenchKernel,
+  type KernbenchRun,
+  type KernbenchRunOptions,
+  type MechanismStats,
+} from "./kernbench.js";
+import {
+  kernbenchPrinted,
+  SEED_TABLE,
+  trueBlock,
+  type KernbenchBlock,
+  type KernbenchField,
+  KERNBENCH_FIELDS,
+} from "./kernbench-stats.js";
+
+export interface SeedTableOptions {
+  readonly hosts?: readonly string[];
+  readonly runs?: number;
+  readonly seed?: number;
+  /** Worker threads; 0 runs in this thread. Default: available parallelism. */
+  readonly workers?: number;
+  /** Scale the build (tests use a shorter build). Default 1. */
+  readonly scale?: number;
+}
+
+export interface TableColumn {
+  readonly kernel: "current" | "rcu";
+  readonly printed: { readonly half: KernbenchBlock; readonly optimal: KernbenchBlock };
+  readonly true: { readonly half: KernbenchBlock; readonly optimal: KernbenchBlock };
+  /** Mechanism counters summed over the column's runs. */
+  readonly mechanism: { readonly half: MechanismStats; readonly optimal: MechanismStats };
+}
+
+export interface HostTable {
+  readonly host: string;
+  readonly halfJobs: number;
+  readonly optimalJobs: number;
+  readonly current: TableColumn;
+  readonly rcu: TableColumn;
+}
+
+export interface SeedTable {
+  readonly runs: number;
+  readonly seed: number;
+  readonly scale: number;
+  readonly hosts: readonly HostTable[];
+}
+
+/** Runs build option sets on `workers` threads (0: inline), results in input order. */
+export async function runBuilds(
+  options: readonly KernbenchRunOptions[],
+  workers: number,
+): Promise<KernbenchRun[]> {
+  if (workers <= 0) return options.map((o) => runKernbench(o));
+  const results: KernbenchRun[] = new Array<KernbenchRun>(options.length);
+  let next = 0;
+  // From the compiled package the worker sits beside this file; from the TypeScript sources
+  // (vitest) use the build in kernel/dist, which `npm test` makes first.
+  const here = import.meta.url;
+  const url = here.endsWith(".ts")
+    ? new URL("../../dist/experiments/kernbench-worker.js", here)
+    : new URL("./kernbench-worker.js", here);
+  const pool = Array.from({ length: Math.min(workers, options.length) }, () => new Worker(url));
+  try {
+    await Promise.all(
+      pool.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const feed = () => {
+              if (next >= options.length) return resolve();
+              const id = next++;
+              w.postMessage({ id, options: options[id] });
+            };
+            w.on("message", (m: { id: number; run?: KernbenchRun; error?: string }) => {
+              if (m.error !== undefined) return reject(new Error(m.error));
+              results[m.id] = m.run!;
+              feed();
+            });
+            w.on("error", reject);
+            feed();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return results;
+}
+
+function sumMechanism(runs: readonly KernbenchRun[]): MechanismStats {
+  const out: Record<string, number> = {};
+  for (const r of runs)
+    for (const [k, v] of Object.entries(r.mechanism) as [string, number][])
+      out[k] = k.startsWith("peak") ? Math.max(out[k] ?? 0, v) : (out[k] ?? 0) + v;
+  return out as unknown as MechanismStats;
+}
+
+export async function runSeedTable(o: SeedTableOptions = {}): Promise<SeedTable> {
+  const hosts = (o.hosts ?? ["6cpu", "16cpu"]).map((h) => hostProfile(h));
+  const runs = checkInt("runs", o.runs ?? 5, 1, 100, "kernbench --seed-table");
+  const seed = checkInt("seed", o.seed ?? 1, 0, 2 ** 32 - 101, "kernbench --seed-table");
+  const scale = o.scale ?? 1;
+  const workers = o.workers ?? availableParallelism();
+  const plan: KernbenchRunOptions[] = [];
+  for (const h of hosts)
+    for (const kernel of ["current", "rcu"] as const)
+      for (const jobs of [h.halfJobs, h.optimalJobs])
+        for (let i = 0; i < runs; i++)
+          plan.push({ host: h.name, jobs, kernel, seed: seed + i, scale });
+  const done = await runBuilds(plan, workers);
+  const pick = (host: string, kernel: KernbenchKernel, jobs: number) =>
+    done.filter(
+      (r) => r.options.host === host && r.options.kernel === kernel && r.options.jobs === jobs,
+    );
+  const tables = hosts.map((h): HostTable => {
+    const column = (kernel: "current" | "rcu"): TableColumn => {
+      const half = pick(h.name, kernel, h.halfJobs);
+      const opt = pick(h.name, kernel, h.optimalJobs);
+      const [ph, po] = kernbenchPrinted([half.map((r) => r.stats), opt.map((r) => r.stats)]) as [
+        KernbenchBlock,
+        KernbenchBlock,
+      ];
+      return {
+        kernel,
+        printed: { half: ph, optimal: po },
+        true: {
+          half: trueBlock(half.map((r) => r.stats)),
+          optimal: trueBlock(opt.map((r) => r.stats)),
+        },
+        mechanism: { half: sumMechanism(half), optimal: sumMechanism(opt) },
+      };
+    };
+    return {
+      host: h.name,
+      halfJobs: h.halfJobs,
+      optimalJobs: h.optimalJobs,
+      current: column("current"),
+      rcu: column("rcu"),
+    };
+  });
+  return { runs, seed, scale, hosts: tables };
+}
+
+const LABELS: Record<KernbenchField, string> = {
+  elapsed: "Elapsed Time",
+  user: "User Time",
+  system: "System Time",
+  percentCpu: "Percent CPU",
+  contextSwitches: "Context Switches",
+  sleeps: "Sleeps",
+};
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toPrecision(6).replace(/\.?0+$/, "");
+}
+
+/** The table in the seed's layout, with the seed's values and the relative difference. */
+export function formatSeedTable(t: SeedTable): string {
+  const out: string[] = [];
+  for (const h of t.hosts) {
+    const seed = SEED_TABLE[h.host as keyof typeof SEED_TABLE];
+    out.push(
+      `${h.host === "6cpu" ? "6" : "16"}-CPU host (simulated, ${t.runs} runs, seeds ${t.seed}…${t.seed + t.runs - 1}${t.scale !== 1 ? `, build scaled ×${t.scale}` : ""}):`,
+      "",
+    );
+    for (const load of ["half", "optimal"] as const) {
+      const jobs = load === "half" ? h.halfJobs : h.optimalJobs;
+      out.push(
+        `Average ${load === "half" ? "Half" : "Optimal"} load -j ${jobs} Run (std deviation), as kernbench prints it:`,
+      );
+      out.push(
+        `${"".padEnd(18)}${"CURRENT".padEnd(26)}${"seed".padEnd(22)}${"HAVE_RCU_TABLE_FREE".padEnd(26)}${"seed".padEnd(22)}Δ(rcu−current) sim / seed`,
+      );
+      for (const f of KERNBENCH_FIELDS) {
+        const c = h.current.printed[load][f];
+        const r = h.rcu.printed[load][f];
+        const sc = seed ? seed.current[load][f] : null;
+        const sr = seed ? seed.rcu[load][f] : null;
+        const cell = (m: { mean: number; std: number }) =>
+          `${fmt(m.mean)} (${fmt(m.std)})`.padEnd(26);
+        const seedCell = (v: readonly [number, number] | null) =>
+          (v ? `${fmt(v[0])} (${fmt(v[1])})` : "-").padEnd(22);
+        const dSim = r.mean - c.mean;
+        const dSeed = sc && sr ? sr[0] - sc[0] : Number.NaN;
+        out.push(
+          `${LABELS[f].padEnd(18)}${cell(c)}${seedCell(sc)}${cell(r)}${seedCell(sr)}${fmt(dSim)} / ${fmt(dSeed)}`,
+        );
+      }
+      out.push("");
+    }
+    out.push("True per-load figures (optimal runs only) and what the seed could not see:");
+    for (const col of [h.current, h.rcu]) {
+      const tr = col.true.optimal;
+      const m = col.mechanism;
+      out.push(
+        `  ${col.kernel.padEnd(8)} optimal: elapsed ${fmt(tr.elapsed.mean)} s, user ${fmt(tr.user.mean)} s, system ${fmt(tr.system.mean)} s, ${fmt(tr.percentCpu.mean)} %CPU, ${fmt(tr.contextSwitches.mean)} ctx, ${fmt(tr.sleeps.mean)} sleeps`,
+      );
+      for (const load of ["half", "optimal"] as const)
+        out.push(
+          `           ${load}: tables freed directly ${m[load].tablesFreedDirect} (mm_users<2 shortcut ${m[load].mmUsersShortcuts}), via RCU ${m[load].tablesFreedRcu} in ${m[load].tableBatches} batches, ${m[load].gracePeriods} grace periods, peak ${m[load].peakPendingRcuBytes} B pending RCU, ${m[load].tlbFlushes} flushes, ${m[load].ipis} IPIs`,
+        );
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,493 @@
+/**
+ * A CFS-like task scheduler (kernel/sched/fair.c, pre-EEVDF, v4.14), close enough that
+ * `make -j N` behaves as on Linux: per-CPU run queues ordered by vruntime, a timeslice of
+ * sched_latency / nr_running (at least min_granularity), both scaled by 1 + ilog2(min(ncpus, 8));
+ * wake-up and fork placement on an idle core, then an idle CPU, then the shortest queue; idle
+ * balancing that pulls a waiting task when a CPU runs out of work. Voluntary (sleep, wait) and
+ * involuntary (slice expired with others waiting) context switches are counted per task as
+ * getrusage's ru_nvcsw / ru_nivcsw, which is what GNU time's %w and %c print for kernbench.
+ *
+ * Kernel preemption is CONFIG_PREEMPT_VOLUNTARY, as distribution kernels of 2017: a task is
+ * preempted only in user mode (at the end of a user-time chunk), never inside a kernel path.
+ *
+ * A task's body is a generator that runs only while the task is on a CPU. It spends user time
+ * with `user(ns)`, runs kernel paths with `kernel(fn)`, and blocks with `sleep`/`waitFor`.
+ * User and system time scale with contention: a busy SMT sibling and busy other CPUs slow a task
+ * down by the host profile's factors (costs.md gives none; they are calibrated, docs/model.md).
+ */
+import { checkInt, checkNumber, KernelStateError } from "../sim/errors.js";
+import { SimEvent } from "../sim/event.js";
+import { waitFor, type Kfn } from "../sim/process.js";
+import type { Process } from "../sim/process.js";
+import type { Cpu } from "../hw/cpu.js";
+import type { Machine } from "../hw/machine.js";
+
+export interface SchedParams {
+  /** sysctl_sched_latency before scaling, ns. Default 6 ms (kernel/sched/fair.c). */
+  readonly latencyNs?: number;
+  /** sysctl_sched_min_granularity before scaling, ns. Default 0.75 ms. */
+  readonly minGranularityNs?: number;
+  /** Threads per core: CPU i's siblings are i ± k·(ncpus / smt). Default 1 (no SMT). */
+  readonly smt?: number;
+  /** User-time slowdown when the SMT sibling is busy (0.3 = 30 % slower). Default 0. */
+  readonly smtSlowdown?: number;
+  /** User-time slowdown per fraction of other CPUs busy (memory and cache contention). */
+  readonly contentionSlowdown?: number;
+  /** System-time slowdown per fraction of other CPUs busy (lock and allocator contention). */
+  readonly sysContentionSlowdown?: number;
+  /** sysctl_sched_wakeup_granularity before scaling, ns: a woken task preempts the running one
+   * when it is this far behind in vruntime (check_preempt_wakeup). Default 1 ms. */
+  readonly wakeupGranularityNs?: number;
+  /** Kernel-thread wake-ups per second per busy CPU (kworkers, RCU and timer softirq threads)
+   * that preempt the running task briefly. Calibrated. Default 0. */
+  readonly kthreadWakeupsPerSec?: number;
+  /** Voluntary waits on contended kernel locks per ms of system time, at full contention
+   * (scaled by the fraction of other CPUs busy). Calibrated. Default 0. */
+  readonly lockWaitsPerSysMs?: number;
+  /** Called on every context switch, with the CPU and the task coming in (null: idle). */
+  readonly onSwitch?: (cpu: Cpu, next: Task | null, prev: Task | null) => void;
+}
+
+export interface TaskStats {
+  /** ns of user and system time. */
+  utime: number;
+  stime: number;
+  /** Voluntary and involuntary context switches (ru_nvcsw, ru_nivcsw). */
+  nvcsw: number;
+  nivcsw: number;
+}
+
+export type TaskBody = (t: Task) => Kfn<void>;
+
+export class Task {
+  readonly id: number;
+  readonly name: string;
+  readonly sched: Scheduler;
+  readonly stats: TaskStats = { utime: 0, stime: 0, nvcsw: 0, nivcsw: 0 };
+  /** The CPU the task runs on; null while it waits or sleeps. */
+  cpu: Cpu | null = null;
+  /** The CPU it last ran on (wake affinity). */
+  prevCpu: number;
+  vruntime = 0;
+  state: "runnable" | "running" | "sleeping" | "dead" = "runnable";
+  sliceEnd = 0;
+  /** Set when a woken task should preempt this one (TIF_NEED_RESCHED). */
+  needResched = false;
+  /** Triggered when the task exits. */
+  readonly exited = new SimEvent<void>("exit");
+  /** Anything the owner wants to hang on the task (its mm, for instance). */
+  data: unknown = undefined;
+  proc!: Process<void>;
+  private dispatched: SimEvent<void> = new SimEvent<void>("dispatch");
+
+  constructor(sched: Scheduler, id: number, name: string, prevCpu: number) {
+    this.sched = sched;
+    this.id = id;
+    this.name = name;
+    this.prevCpu = prevCpu;
+  }
+
+  /** The CPU the task is running on; an error if it is not running. */
+  get here(): Cpu {
+    if (this.cpu === null)
+      throw new KernelStateError("Task.here", `task ${this.name} is not on a CPU`);
+    return this.cpu;
+  }
+
+  /** Scheduler use: give the task a CPU. */
+  dispatch(cpu: Cpu): void {
+    this.cpu = cpu;
+    this.state = "running";
+    const ev = this.dispatched;
+    this.dispatched = new SimEvent<void>("dispatch");
+    ev.succeed();
+  }
+
+  /** Blocks until the scheduler gives this task a CPU. */
+  *waitDispatch(): Kfn<void> {
+    if (this.state !== "running") yield waitFor(this.dispatched);
+  }
+
+  /** Spends `ns` of user time (nominal, before contention), preemptible at chunk boundaries. */
+  *user(ns: number): Kfn<void> {
+    const s = this.sched;
+    let left = ns;
+    while (left > 0) {
+      const cpu = this.here;
+      cpu.taskMode = "user";
+      const slow = s.userSlowdown(cpu);
+      const maxChunk = s.chunkNs;
+      const sliceLeft = s.queued(cpu.id) > 0 ? Math.max(1, this.sliceEnd - s.sim.now) : maxChunk;
+      const chunk = Math.max(1, Math.round(Math.min(left * slow, sliceLeft, maxChunk)));
+      yield chunk;
+      this.stats.utime += chunk;
+      this.vruntime += chunk;
+      left -= chunk / slow;
+      if (left <= 0.5) left = 0;
+      if (this.needResched && s.queued(cpu.id) > 0) {
+        this.needResched = false;
+        yield* s.preempt(this, true);
+      } else if (s.queued(cpu.id) > 0) yield* s.preempt(this);
+    }
+    if (this.cpu) this.cpu.taskMode = "kernel";
+  }
+
+  /** Runs a kernel path on this task's CPU, accounting the time as system time. */
+  *kernel<T>(fn: (cpu: Cpu) => Kfn<T>, extraNs = 0): Kfn<T> {
+    const cpu = this.here;
+    cpu.taskMode = "kernel";
+    const t0 = this.sched.sim.now;
+    const r = yield* fn(cpu);
+    if (extraNs > 0) yield Math.round(extraNs * this.sched.sysSlowdown(cpu));
+    const d = this.sched.sim.now - t0;
+    this.stats.stime += d;
+    this.vruntime += d;
+    const waits = this.sched.lockWaits(d);
+    for (let i = 0; i < waits; i++) yield* this.sleep(20_000);
+    return r;
+  }
+
+  /** Blocks for `ns` (a voluntary context switch), then waits for a CPU again. */
+  *sleep(ns: number): Kfn<void> {
+    const ev = new SimEvent<void>("timer");
+    this.sched.sim.schedule(Math.max(0, Math.round(ns)), () => ev.succeed());
+    yield* this.waitFor(ev);
+  }
+
+  /** Blocks until `ev` (a voluntary context switch if it has not happened yet). */
+  *waitFor(ev: SimEvent<unknown>): Kfn<void> {
+    if (ev.triggered) return;
+    this.stats.nvcsw++;
+    this.sched.block(this);
+    yield waitFor(ev);
+    this.sched.wake(this);
+    yield* this.waitDispatch();
+  }
+}
+
+/** ilog2 factor of sysctl_sched_tunable_scaling = SCHED_TUNABLESCALING_LOG. */
+export function schedScaleFactor(ncpus: number): number {
+  return 1 + Math.floor(Math.log2(Math.min(ncpus, 8)));
+}
+
+export class Scheduler {
+  readonly machine: Machine;
+  readonly sim: Machine["sim"];
+  readonly latencyNs: number;
+  readonly minGranularityNs: number;
+  readonly smt: number;
+  readonly smtSlowdown: number;
+  readonly contentionSlowdown: number;
+  readonly sysContentionSlowdown: number;
+  /** Longest user-time step between preemption checks (the tick's role), ns. */
+  readonly chunkNs: number;
+  readonly wakeupGranularityNs: number;
+  readonly kthreadWakeupsPerSec: number;
+  readonly lockWaitsPerSysMs: number;
+  /** Involuntary switches caused by kernel threads (they preempt, but are not make's children). */
+  kthreadPreemptions = 0;
+  readonly tasks: Task[] = [];
+  private readonly rq: Task[][];
+  private readonly curr: (Task | null)[];
+  private busyCount = 0;
+  private nextId = 1;
+  private readonly onSwitch: SchedParams["onSwitch"];
+
+  constructor(machine: Machine, params: SchedParams = {}) {
+    this.machine = machine;
+    this.sim = machine.sim;
+    const n = machine.nrCpus;
+    const f = schedScaleFactor(n);
+    this.latencyNs =
+      checkInt("latencyNs", params.latencyNs ?? 6_000_000, 100_000, 1e9, "Scheduler") * f;
+    this.minGranularityNs =
+      checkInt("minGranularityNs", params.minGranularityNs ?? 750_000, 10_000, 1e9, "Scheduler") *
+      f;
+    this.smt = checkInt("smt", params.smt ?? 1, 1, 8, "Scheduler");
+    if (n % this.smt !== 0)
+      throw new KernelStateError(
+        "Scheduler",
+        `${n} CPUs cannot be split into ${this.smt}-thread cores`,
+      );
+    this.smtSlowdown = checkNumber("smtSlowdown", params.smtSlowdown ?? 0, 0, 4, "Scheduler");
+    this.contentionSlowdown = checkNumber(
+      "contentionSlowdown",
+      params.contentionSlowdown ?? 0,
+      0,
+      4,
+      "Scheduler",
+    );
+    this.sysContentionSlowdown = checkNumber(
+      "sysContentionSlowdown",
+      params.sysContentionSlowdown ?? 0,
+      0,
+      4,
+      "Scheduler",
+    );
+    this.chunkNs = this.minGranularityNs;
+    this.wakeupGranularityNs =
+      checkInt(
+        "wakeupGranularityNs",
+        params.wakeupGranularityNs ?? 1_000_000,
+        0,
+        1e9,
+        "Scheduler",
+      ) * f;
+    this.kthreadWakeupsPerSec = checkNumber(
+      "kthreadWakeupsPerSec",
+      params.kthreadWakeupsPerSec ?? 0,
+      0,
+      1e5,
+      "Scheduler",
+    );
+    this.lockWaitsPerSysMs = checkNumber(
+      "lockWaitsPerSysMs",
+      params.lockWaitsPerSysMs ?? 0,
+      0,
+      1e3,
+      "Scheduler",
+    );
+    this.rq = machine.cpus.map(() => []);
+    this.curr = machine.cpus.map(() => null);
+    this.onSwitch = params.onSwitch;
+  }
+
+  /** Tasks waiting (not running) on a CPU's queue. */
+  queued(cpu: number): number {
+    return this.rq[cpu]!.length;
+  }
+
+  /** CPUs running a task. */
+  get busy(): number {
+    return this.busyCount;
+  }
+
+  private siblings(cpu: number): number[] {
+    const n = this.machine.nrCpus;
+    const cores = n / this.smt;
+    const out: number[] = [];
+    for (let k = 1; k < this.smt; k++) out.push((cpu + k * cores) % n);
+    return out;
+  }
+
+  userSlowdown(cpu: Cpu): number {
+    const n = this.machine.nrCpus;
+    const othersBusy = n > 1 ? (this.busyCount - 1) / (n - 1) : 0;
+    const sib = this.siblings(cpu.id).some((c) => this.curr[c] !== null) ? this.smtSlowdown : 0;
+    return 1 + sib + this.contentionSlowdown * Math.max(0, othersBusy);
+  }
+
+  sysSlowdown(cpu: Cpu): number {
+    const n = this.machine.nrCpus;
+    const othersBusy = n > 1 ? (this.busyCount - 1) / (n - 1) : 0;
+    const sib = this.siblings(cpu.id).some((c) => this.curr[c] !== null) ? this.smtSlowdown : 0;
+    return 1 + sib + this.sysContentionSlowdown * Math.max(0, othersBusy);
+  }
+
+  /** Contended-lock waits for `sysNs` of system time at the current contention (a Poisson draw). */
+  lockWaits(sysNs: number): number {
+    if (this.lockWaitsPerSysMs === 0) return 0;
+    const n = this.machine.nrCpus;
+    const othersBusy = n > 1 ? Math.max(0, this.busyCount - 1) / (n - 1) : 0;
+    const mean = (sysNs / 1e6) * this.lockWaitsPerSysMs * othersBusy;
+    let k = 0;
+    // Poisson by inversion for small means; means here are well below 10
+    const rng = this.sim.rng;
+    let p = Math.exp(-mean);
+    let u = rng.float();
+    while (u > p && k < 50) {
+      u -= p;
+      k++;
+      p *= mean / k;
+    }
+    return k;
+  }
+
+  /**
+   * Kernel threads: each CPU is woken at random (Poisson, `kthreadWakeupsPerSec` while busy);
+   * a kworker preempts the running task for a few µs — an involuntary switch for that task.
+   */
+  startKthreads(until: () => boolean): void {
+    if (this.kthreadWakeupsPerSec === 0) return;
+    const meanGap = 1e9 / this.kthreadWakeupsPerSec;
+    for (const cpu of this.machine.cpus)
+      this.sim.process(`kworker/${cpu.id}`, this.kworker(cpu, meanGap, until));
+  }
+
+  private *kworker(cpu: Cpu, meanGap: number, until: () => boolean): Kfn<void> {
+    while (!until()) {
+      yield Math.max(1, Math.round(this.sim.rng.exponential(meanGap)));
+      const cur = this.curr[cpu.id] ?? null;
+      if (cur !== null && !cpu.hostPreempted && !until()) {
+        cur.stats.nivcsw++;
+        this.kthreadPreemptions++;
+        this.machine.stallFor(cpu, 0, 5_000, "kworker");
+      }
+    }
+  }
+
+  /** fork + wake_up_new_task: a new runnable task placed on the idlest CPU. */
+  spawn(name: string, body: TaskBody, nearCpu = 0): Task {
+    const t = new Task(this, this.nextId++, name, nearCpu);
+    this.tasks.push(t);
+    t.proc = this.sim.process(`task/${name}`, this.taskMain(t, body));
+    this.enqueue(t, true);
+    return t;
+  }
+
+  private *taskMain(t: Task, body: TaskBody): Kfn<void> {
+    yield* t.waitDispatch();
+    yield* body(t);
+    this.exit(t);
+  }
+
+  /** select_task_rq_fair, simplified: prev CPU if idle; an idle core; an idle CPU; the shortest
+   * queue. */
+  private selectCpu(t: Task): number {
+    const n = this.machine.nrCpus;
+    const idle = (c: number) => this.curr[c] === null && this.rq[c]!.length === 0;
+    if (idle(t.prevCpu) && this.siblings(t.prevCpu).every(idle)) return t.prevCpu;
+    for (let i = 0; i < n; i++) {
+      const c = (t.prevCpu + i) % n;
+      if (idle(c) && this.siblings(c).every(idle)) return c;
+    }
+    if (idle(t.prevCpu)) return t.prevCpu;
+    for (let i = 0; i < n; i++) {
+      const c = (t.prevCpu + i) % n;
+      if (idle(c)) return c;
+    }
+    let best = t.prevCpu;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const c = (t.prevCpu + i) % n;
+      const load = this.rq[c]!.length + (this.curr[c] ? 1 : 0);
+      if (load < bestLoad) {
+        bestLoad = load;
+        best = c;
+      }
+    }
+    return best;
+  }
+
+  private enqueue(t: Task, fresh: boolean): void {
+    const c = this.selectCpu(t);
+    const q = this.rq[c]!;
+    // place_entity: a new or woken task starts at the queue's minimum vruntime
+    const base = Math.min(
+      ...q.map((x) => x.vruntime),
+      this.curr[c]?.vruntime ?? Number.POSITIVE_INFINITY,
+    );
+    if (Number.isFinite(base))
+      t.vruntime = fresh ? base : Math.max(t.vruntime, base - this.latencyNs / 2);
+    t.state = "runnable";
+    q.push(t);
+    const cur = this.curr[c] ?? null;
+    if (cur === null) this.schedule(this.machine.cpus[c]!, null);
+    else if (!fresh && cur.vruntime - t.vruntime > this.wakeupGranularityNs) cur.needResched = true;
+  }
+
+  /** Picks the next task for `cpu` (lowest vruntime), or idle-balances, or goes idle. */
+  private schedule(cpu: Cpu, prev: Task | null): void {
+    let q = this.rq[cpu.id]!;
+    if (q.length === 0) {
+      // idle balance: pull a waiting task from the busiest queue
+      let src = -1;
+      let most = 0;
+      for (let c = 0; c < this.rq.length; c++)
+        if (this.rq[c]!.length > most) {
+          most = this.rq[c]!.length;
+          src = c;
+        }
+      if (src >= 0) {
+        const pulled = this.rq[src]!.shift()!;
+        q.push(pulled);
+      }
+      q = this.rq[cpu.id]!;
+    }
+    let next: Task | null = null;
+    if (q.length > 0) {
+      let bi = 0;
+      for (let i = 1; i < q.length; i++) if (q[i]!.vruntime < q[bi]!.vruntime) bi = i;
+      next = q.splice(bi, 1)[0]!;
+    }
+    if (next === null && this.curr[cpu.id] === null) {
+      this.onSwitch?.(cpu, null, prev);
+      return;
+    }
+    if (next === null) return;
+    if (this.curr[cpu.id] === null) this.busyCount++;
+    this.curr[cpu.id] = next;
+    next.prevCpu = cpu.id;
+    const nr = q.length + 1;
+    next.sliceEnd = this.sim.now + Math.max(this.latencyNs / nr, this.minGranularityNs);
+    cpu.task = next.proc;
+    cpu.taskMode = "kernel";
+    this.onSwitch?.(cpu, next, prev);
+    next.dispatch(cpu);
+  }
+
+  /** The running task leaves its CPU (sleep, wait, exit): the CPU picks another. */
+  private release(t: Task): void {
+    const cpu = t.here;
+    this.curr[cpu.id] = null;
+    this.busyCount--;
+    cpu.task = null;
+    t.cpu = null;
+    cpu.contextSwitches++;
+    this.machine.notifyContextSwitch(cpu);
+    this.schedule(cpu, t);
+  }
+
+  /** Scheduler use from Task: block the running task. */
+  block(t: Task): void {
+    t.state = "sleeping";
+    this.release(t);
+  }
+
+  /** try_to_wake_up. */
+  wake(t: Task): void {
+    if (t.state !== "sleeping") return;
+    this.enqueue(t, false);
+  }
+
+  /**
+   * check_preempt_tick (v4.14): the running task is rescheduled when it has run longer than its
+   * ideal slice, or — once it has run min_granularity — when it is ahead of the leftmost waiting
+   * task by more than that slice; a wake-up that set need_resched preempts at once.
+   */
+  *preempt(t: Task, wakeup = false): Kfn<void> {
+    const cpu = t.here;
+    const q = this.rq[cpu.id]!;
+    if (!wakeup) {
+      const ideal = Math.max(this.latencyNs / (q.length + 1), this.minGranularityNs);
+      const ran = this.sim.now - (t.sliceEnd - ideal);
+      const leftmost = Math.min(...q.map((x) => x.vruntime));
+      const expired = this.sim.now >= t.sliceEnd;
+      const ahead = ran >= this.minGranularityNs && t.vruntime - leftmost > ideal;
+      if (!expired && !ahead) return;
+    }
+    // __schedule picks the leftmost entity: if that is still this task, nothing switches
+    if (q.every((x) => x.vruntime >= t.vruntime)) {
+      t.sliceEnd = this.sim.now + Math.max(this.latencyNs / (q.length + 1), this.minGranularityNs);
+      return;
+    }
+    t.stats.nivcsw++;
+    t.state = "runnable";
+    this.curr[cpu.id] = null;
+    this.busyCount--;
+    cpu.task = null;
+    t.cpu = null;
+    this.rq[cpu.id]!.push(t);
+    cpu.contextSwitches++;
+    this.machine.notifyContextSwitch(cpu);
+    this.schedule(cpu, t);
+    yield* t.waitDispatch();
+  }
+
+  private exit(t: Task): void {
+    t.state = "sleeping";
+    this.release(t);
+    t.state = "dead";
+    t.exited.succeed();
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * kernbench: `make -j N` of a Linux kernel, as the seed patch measured it, built from processes
+ * that really build and tear down page tables.
+ *
+ * The build: a serial head (make reading the Makefiles, `prepare`), ~2,500 objects compiled in
+ * parallel up to -j N, and a serial tail (vmlinux and module linking, modpost). Each object is
+ * Kbuild's rule_cc_o_c: sh → gcc driver → cc1 | as (joined by a pipe, -pipe), then fixdep,
+ * objtool and mv: 7 processes, each exec'd into a fresh mm (do_execve, shift_arg_pages), mapping
+ * text, heap and libraries and faulting in one page per 2 MiB region so that it builds its real
+ * page tables (cc1 ≈ 64 tables, as ≈ 16, the small tools ≈ 10–12: costs.md §1e), munmapping
+ * scratch areas, and exiting (exit_mmap): every page-table page goes through mmu_gather and the
+ * profile's table-freeing path. The rest of a process's ~20,000 faults (51 M per build) and of
+ * its data pages are aggregated: charged as system time, not simulated one by one.
+ *
+ * Statistics are what GNU time prints for the whole make (`%e %U %S %P %c %w`): elapsed, user,
+ * system, percent CPU, involuntary and voluntary context switches.
+ */
+import type { Cpu } from "../hw/cpu.js";
+import type { Kernel } from "../mm/kernel.js";
+import { faultIn, handle_mm_fault } from "../mm/memory.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import { do_execve, mmput, sys_mmap, sys_munmap } from "../mm/mmap.js";
+import { SimEvent } from "../sim/event.js";
+import type { Kfn } from "../sim/process.js";
+import type { Scheduler, Task } from "../sched/scheduler.js";
+
+/** Process kinds of one object's compile, with their page-table and time budgets. */
+export interface ProcKind {
+  readonly name: string;
+  /** Page-table pages (below the pgd) at peak: costs.md §1e VmPTE figures. */
+  readonly tables: number;
+  /** User time, ns (mean). */
+  readonly userNs: number;
+  /** Faults besides the table-building ones (aggregated). */
+  readonly faults: number;
+  /** Other system time (syscalls: open, read, write, stat…), ns. */
+  readonly sysNs: number;
+  /** munmap calls of scratch areas (costs.md §1e: 8 per kernel-like cc1). */
+  readonly munmaps: number;
+}
+
+export interface BuildParams {
+  /** Objects compiled. */
+  readonly objects: number;
+  readonly sh: ProcKind;
+  readonly gcc: ProcKind;
+  readonly cc1: ProcKind;
+  readonly as: ProcKind;
+  readonly fixdep: ProcKind;
+  readonly objtool: ProcKind;
+  readonly mv: ProcKind;
+  /** Spread of cc1's user time between objects (lognormal sigma). */
+  readonly cc1Sigma: number;
+  /** Pipe writes from cc1 to as: as waits (sleeps) for each. */
+  readonly pipeChunks: number;
+  /** make's own serial work before the objects (Makefile parsing, prepare), ns of user time. */
+  readonly serialHeadNs: number;
+  /** Serial linking after the objects (vmlinux, kallsyms passes, modpost), ns of user time,
+   * in `tailSteps` processes. */
+  readonly serialTailNs: number;
+  readonly tailSteps: number;
+  /** make's latency between reaping a job and starting the next (dependency checks, stat of
+   * prerequisites), spent sleeping, ns. Calibrated. */
+  readonly makeJobGapNs: number;
+  /** Cost of one aggregated fault, ns (entry, allocation, zeroing): costs.md §1e ≤ 2.5 µs. */
+  readonly faultNs: number;
+  /** Cost of tearing down one aggregated data page at exit (zap + free), ns. */
+  readonly pageTeardownNs: number;
+}
+
+/** What GNU time reports for one make, in kernbench's units. */
+export interface BuildStats {
+  /** seconds */
+  readonly elapsed: number;
+  readonly user: number;
+  readonly system: number;
+  /** (user + system) / elapsed × 100, as %P prints it (an integer). */
+  readonly percentCpu: number;
+  /** %c: involuntary context switches. */
+  readonly contextSwitches: number;
+  /** %w: voluntary context switches (waits). */
+  readonly sleeps: number;
+  /** Processes run. */
+  readonly processes: number;
+}
+
+const GB = 2 ** 30;
+const MB = 2 ** 20;
+
+/**
+ * Lays out a process's address space and faults in one page per 2 MiB region so that it holds
+ * `tables` page-table pages: text and data near 0x400000, heap above it, shared libraries below
+ * mmap_base (another pud), the stack at the top (from exec).
+ */
+function* populate(k: Kernel, cpu: Cpu, mm: MmStruct, tables: number): Kfn<number> {
+  // exec already built the stack's pte, pmd and pud tables (3)
+  const pte = Math.max(1, tables - 3 - 2); // heap/text pmd+pud, libs pmd+pud
+  const libs = Math.min(4, Math.max(1, Math.floor(pte / 8)));
+  const text = Math.max(1, Math.floor((pte - libs) / 3));
+  const heap = Math.max(0, pte - libs - text);
+  const base = 4 * MB;
+  yield* sys_mmap(k, cpu, mm, { addr: base, length: (text + heap) * 2 * MB, name: "text+heap" });
+  const libBase = 0x7f00_0000_0000;
+  yield* sys_mmap(k, cpu, mm, { addr: libBase, length: libs * 2 * MB, name: "libs" });
+  // The faults run back to back under mmap_sem (nothing can free these tables meanwhile), so
+  // they are taken in one step and their time charged together.
+  let faults = 0;
+  let ns = 0;
+  for (let i = 0; i < text + heap; i++) {
+    ns += faultIn(k, mm, base + i * 2 * MB).costNs;
+    faults++;
+  }
+  for (let i = 0; i < libs; i++) {
+    ns += faultIn(k, mm, libBase + i * 2 * MB).costNs;
+    faults++;
+  }
+  yield ns;
+  return faults;
+}
+
+/** One scratch mmap → touch → munmap in a fresh 2 MiB region (malloc trimming, buffers). */
+function* scratch(k: Kernel, cpu: Cpu, mm: MmStruct, i: number): Kfn<void> {
+  const addr = 64 * GB + i * 2 * MB;
+  yield* sys_mmap(k, cpu, mm, { addr, length: 256 * 1024, name: "scratch" });
+  yield* handle_mm_fault(k, cpu, mm, addr);
+  yield* sys_munmap(k, cpu, mm, addr, 256 * 1024);
+}
+
+export interface ProcessLife {
+  /** User work, ns, split into `parts` pieces between which `between(i)` runs. */
+  readonly userNs: number;
+  readonly parts?: number;
+  readonly between?: (i: number) => Kfn<void>;
+}
+
+/**
+ * A process from exec to exit under the scheduler: exec into a fresh mm, build its tables,
+ * aggregated faults, user work, scratch munmaps, exit.
+ */
+export function* processLife(
+  k: Kernel,
+  t: Task,
+  b: BuildParams,
+  kind: ProcKind,
+  life: ProcessLife,
+): Kfn<void> {
+  const mm = yield* t.kernel((cpu) =>
+    do_execve(k, cpu, null, { argPages: 2, stackShift: 0x20000000 }),
+  );
+  t.data = mm;
+  k.archOps.switch_mm(t.here, mm);
+  yield* t.kernel(
+    (cpu) => populate(k, cpu, mm, kind.tables),
+    kind.faults * b.faultNs + kind.sysNs / 2,
+  );
+  const parts = life.parts ?? 1;
+  for (let i = 0; i < parts; i++) {
+    yield* t.user(life.userNs / parts);
+    if (i < kind.munmaps) yield* t.kernel((cpu) => scratch(k, cpu, mm, i));
+    if (life.between) yield* life.between(i);
+  }
+  for (let i = parts; i < kind.munmaps; i++) yield* t.kernel((cpu) => scratch(k, cpu, mm, i));
+  yield* t.kernel((cpu) => exitMm(k, cpu, mm), kind.faults * b.pageTeardownNs + kind.sysNs / 2);
+}
+
+function* exitMm(k: Kernel, cpu: Cpu, mm: MmStruct): Kfn<void> {
+  // do_exit → exit_mm: the CPU stops using the mm (lazily: it stays loaded until the next switch)
+  yield* mmput(k, cpu, mm);
+}
+
+/** A pipe from cc1 to as: as waits for each of `n` writes. */
+class Pipe {
+  readonly writes: SimEvent<void>[];
+  constructor(n: number) {
+    this.writes = Array.from({ length: n }, () => new SimEvent<void>("pipe write"));
+  }
+}
+
+export interface BuildRun {
+  readonly stats: BuildStats;
+}
+
+/** Draws a lognormal multiplier with median 1 and the given sigma (Box–Muller on the sim RNG). */
+function lognormal(rng: { float(): number }, sigma: number): number {
+  const u1 = Math.max(1e-12, rng.float());
+  const u2 = rng.float();
+  const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  return Math.exp(sigma * z - (sigma * sigma) / 2);
+}
+
+/**
+ * Runs one `make -j jobs` under `sched` on kernel `k`; resolves the GNU time statistics of the
+ * make and all its descendants.
+ */
+export function* makeBuild(
+  k: Kernel,
+  sched: Scheduler,
+  b: BuildParams,
+  jobs: number,
+): Kfn<BuildStats> {
+  const sim = k.sim;
+  const t0 = sim.now;
+  const all: Task[] = [];
+  const spawn = (name: string, body: (t: Task) => Kfn<void>, near: number): Task => {
+    const t = sched.spawn(name, body, near);
+    all.push(t);
+    return t;
+  };
+  let childExit = new SimEvent<void>("child exit");
+  const notifyExit = () => {
+    const ev = childExit;
+    childExit = new SimEvent<void>("child exit");
+    ev.succeed();
+  };
+  const rng = sim.rng;
+
+  const runChild = function* (
+    parent: Task,
+    name: string,
+    kind: ProcKind,
+    life: ProcessLife,
+  ): Kfn<void> {
+    const c = spawn(name, (t) => processLife(k, t, b, kind, life), parent.here.id);
+    // vfork + exec: the parent waits for the child (a voluntary switch)
+    yield* parent.waitFor(c.exited);
+  };
+
+  const objectJob = (t: Task): Kfn<void> =>
+    (function* (): Kfn<void> {
+      yield* processLife(k, t, b, b.sh, {
+        userNs: b.sh.userNs,
+        parts: 2,
+        between: (i) =>
+          (function* (): Kfn<void> {
+            if (i !== 0) return;
+            // gcc driver: runs cc1 and as, joined by a pipe
+            const gccBody = (g: Task): Kfn<void> =>
+              processLife(k, g, b, b.gcc, {
+                userNs: b.gcc.userNs,
+                parts: 1,
+                between: () =>
+                  (function* (): Kfn<void> {
+                    const pipe = new Pipe(b.pipeChunks);
+                    const cc1User = b.cc1.userNs * lognormal(rng, b.cc1Sigma);
+                    const cc1 = spawn(
+                      "cc1",
+                      (c) =>
+                        processLife(k, c, b, b.cc1, {
+                          userNs: cc1User,
+                          parts: b.pipeChunks,
+                          between: (w) =>
+                            (function* (): Kfn<void> {
+                              pipe.writes[w]!.succeed();
+                              yield 0;
+                            })(),
+                        }),
+                      g.here.id,
+                    );
+                    const as = spawn(
+                      "as",
+                      (a) =>
+                        (function* (): Kfn<void> {
+                          let w = 0;
+                          yield* processLife(k, a, b, b.as, {
+                            userNs: b.as.userNs,
+                            parts: b.pipeChunks,
+                            between: () =>
+                              (function* (): Kfn<void> {
+                                if (w < b.pipeChunks) yield* a.waitFor(pipe.writes[w++]!);
+                              })(),
+                          });
+                        })(),
+                      g.here.id,
+                    );
+                    yield* g.waitFor(cc1.exited);
+                    yield* g.waitFor(as.exited);
+                  })(),
+              });
+            const gcc = spawn("gcc", gccBody, t.here.id);
+            yield* t.waitFor(gcc.exited);
+            yield* runChild(t, "fixdep", b.fixdep, { userNs: b.fixdep.userNs });
+            yield* runChild(t, "objtool", b.objtool, { userNs: b.objtool.userNs });
+            yield* runChild(t, "mv", b.mv, { userNs: b.mv.userNs });
+          })(),
+      });
+    })();
+
+  const make = spawn(
+    "make",
+    (m) =>
+      (function* (): Kfn<void> {
+        yield* m.user(b.serialHeadNs);
+        let next = 0;
+        let running = 0;
+        while (next < b.objects || running > 0) {
+          while (running < jobs && next < b.objects) {
+            const job = spawn(`sh#${next}`, objectJob, m.here.id);
+            next++;
+            running++;
+            job.exited.then(() => {
+              running--;
+              notifyExit();
+            });
+          }
+          yield* m.waitFor(childExit);
+          yield* m.user(20_000); // make reaps the child and updates its job slots
+          if (b.makeJobGapNs > 0 && next < b.objects) yield* m.sleep(b.makeJobGapNs);
+        }
+        for (let s = 0; s < b.tailSteps; s++) {
+          const ld = spawn(
+            "ld",
+            (t) => processLife(k, t, b, b.gcc, { userNs: b.serialTailNs / b.tailSteps, parts: 4 }),
+            m.here.id,
+          );
+          yield* m.waitFor(ld.exited);
+        }
+      })(),
+    0,
+  );
+  yield waitForTask(make);
+  const user = all.reduce((s, t) => s + t.stats.utime, 0) / 1e9;
+  const system = all.reduce((s, t) => s + t.stats.stime, 0) / 1e9;
+  const elapsed = (sim.now - t0) / 1e9;
+  return {
+    elapsed,
+    user,
+    system,
+    percentCpu: Math.round(((user + system) / elapsed) * 100),
+    contextSwitches: all.reduce((s, t) => s + t.stats.nivcsw, 0),
+    sleeps: all.reduce((s, t) => s + t.stats.nvcsw, 0),
+    processes: all.length,
+  };
+}
+
+function waitForTask(t: Task): SimEvent<void> {
+  return t.exited;
+}

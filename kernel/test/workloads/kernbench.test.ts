@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import { kernbenchCommand } from "../../src/cli/commands/kernbench.js";
+import { runKernbench } from "../../src/experiments/kernbench.js";
+import { kernbenchPrinted, meanStd, trueBlock } from "../../src/experiments/kernbench-stats.js";
+import { runBuilds, runSeedTable } from "../../src/experiments/kernbench-table.js";
+import { ParameterError, UnknownNameError } from "../../src/sim/index.js";
+import type { BuildStats } from "../../src/workloads/kernbench.js";
+import { captureIO } from "../support/io.js";
+
+const SCALE = 0.02; // 50 objects: a shorter build with the same processes and phases
+
+describe("kernbench model (shortened build)", () => {
+  it("keeps GNU time's accounting identity: user + system ≈ %CPU × elapsed", () => {
+    for (const jobs of [3, 24]) {
+      const r = runKernbench({ host: "6cpu", jobs, kernel: "current", seed: 1, scale: SCALE });
+      const s = r.stats;
+      expect(s.processes).toBe(50 * 7 + 1 + 6);
+      expect(Math.abs(s.user + s.system - (s.percentCpu / 100) * s.elapsed)).toBeLessThan(
+        0.01 * s.elapsed + 0.01,
+      );
+      // -j3 cannot use more than ~3 CPUs plus pipeline overlap; -j24 keeps all six busy longer
+      if (jobs === 3) expect(s.percentCpu).toBeLessThan(360);
+      else expect(s.percentCpu).toBeGreaterThan(400);
+    }
+  });
+
+  it("more jobs than CPUs means involuntary switches; every page table is freed", () => {
+    const half = runKernbench({ host: "6cpu", jobs: 3, kernel: "current", seed: 2, scale: SCALE });
+    const opt = runKernbench({ host: "6cpu", jobs: 24, kernel: "current", seed: 2, scale: SCALE });
+    expect(opt.stats.contextSwitches).toBeGreaterThan(3 * half.stats.contextSwitches);
+    expect(opt.stats.elapsed).toBeLessThan(half.stats.elapsed);
+    expect(half.mechanism.tablesFreedDirect).toBeGreaterThan(50 * 7 * 10);
+  });
+
+  it("v4.14's tables never reach RCU in a build (mm_users < 2 everywhere); without the shortcut they all do", () => {
+    const rcu = runKernbench({ host: "6cpu", jobs: 3, kernel: "rcu", seed: 3, scale: SCALE });
+    expect(rcu.mechanism.tablesFreedRcu).toBe(0);
+    expect(rcu.mechanism.mmUsersShortcuts).toBe(rcu.mechanism.tablesFreedDirect);
+    const ns = runKernbench({
+      host: "6cpu",
+      jobs: 3,
+      kernel: "rcu-no-shortcut",
+      seed: 3,
+      scale: SCALE,
+    });
+    expect(ns.mechanism.tablesFreedDirect).toBe(0);
+    expect(ns.mechanism.tablesFreedRcu).toBe(rcu.mechanism.tablesFreedDirect);
+    expect(ns.mechanism.gracePeriods).toBeGreaterThan(0);
+    expect(ns.mechanism.peakPendingRcuBytes).toBeGreaterThan(0);
+  });
+
+  it("is deterministic and independent of the number of worker threads", async () => {
+    const opts = [1, 2, 3].map((seed) => ({
+      host: "6cpu",
+      jobs: 6,
+      kernel: "current" as const,
+      seed,
+      scale: 0.01,
+    }));
+    const inline = await runBuilds(opts, 0);
+    const pooled = await runBuilds(opts, 2);
+    expect(pooled.map((r) => r.stats)).toEqual(inline.map((r) => r.stats));
+  });
+
+  it("rejects bad input with the parameter named", () => {
+    expect(() => runKernbench({ host: "6cpu", jobs: 0, kernel: "current", seed: 1 })).toThrow(
+      ParameterError,
+    );
+    expect(() => runKernbench({ host: "6cpu", jobs: 385, kernel: "current", seed: 1 })).toThrow(
+      /jobs = 385 .*from 1 to 384/,
+    );
+    expect(() => runKernbench({ host: "8cpu", jobs: 4, kernel: "current", seed: 1 })).toThrow(
+      UnknownNameError,
+    );
+    expect(() =>
+      runKernbench({ host: "6cpu", jobs: 4, kernel: "later" as never, seed: 1 }),
+    ).toThrow(/kernel = "later"/);
+    return expect(runSeedTable({ runs: 0 })).rejects.toThrow(/runs = 0/);
+  });
+});
+
+describe("kernbench's averaging", () => {
+  const run = (v: number): BuildStats => ({
+    elapsed: v,
+    user: 2 * v,
+    system: v / 10,
+    percentCpu: 210,
+    contextSwitches: 10 * v,
+    sleeps: 5 * v,
+    processes: 1,
+  });
+  it("resets only the elapsed accumulator between load levels, as the script does", () => {
+    const half = [run(100), run(102)];
+    const opt = [run(50), run(52)];
+    const [ph, po] = kernbenchPrinted([half, opt]);
+    expect(ph!.user.mean).toBeCloseTo(202, 9);
+    expect(po!.elapsed.mean).toBeCloseTo(51, 9); // optimal runs only
+    expect(po!.user.mean).toBeCloseTo((200 + 204 + 100 + 104) / 4, 9); // all four runs
+    expect(po!.user.n).toBe(4);
+    expect(po!.user.std).toBeGreaterThan(50); // the spread between two loads, not within one
+    expect(trueBlock(opt).user.mean).toBeCloseTo(102, 9);
+  });
+
+  it("computes kernbench's sample standard deviation", () => {
+    expect(meanStd([1, 2, 3, 4])).toEqual({ mean: 2.5, std: Math.sqrt(5 / 3), n: 4 });
+    expect(meanStd([7]).std).toBe(0);
+  });
+});
+
+describe("mmulab kernbench", () => {
+  it("prints mean and std per statistic as JSON", async () => {
+    const io = captureIO();
+    expect(
+      await kernbenchCommand.run(
+        ["--host", "6cpu", "-j", "3", "--runs", "2", "--scale", "0.01", "--json"],
+        io,
+      ),
+    ).toBe(0);
+    const out = JSON.parse(io.stdout()) as { stats: Record<string, { mean: number; std: number }> };
+    expect(Object.keys(out.stats)).toEqual([
+      "elapsed",
+      "user",
+      "system",
+      "percentCpu",
+      "contextSwitches",
+      "sleeps",
+    ]);
+    expect(out.stats.elapsed!.mean).toBeGreaterThan(0);
+  });
+});

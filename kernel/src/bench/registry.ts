@@ -5,6 +5,7 @@
  * and spread/list them below. Benchmarks import the simulator from `../..` paths inside
  * `kernel/src`, so they run against the compiled `kernel/dist`.
  */
+import { kernbenchBenchmarks } from "./suites/kernbench.js";
 import { mmBenchmarks } from "./suites/mm.js";
 import { raceBenchmarks } from "./suites/race.js";
 import { simBenchmarks } from "./suites/sim.js";
@@ -14,4 +15,5 @@ export const benchmarks: readonly Benchmark[] = [
   ...simBenchmarks,
   ...mmBenchmarks,
   ...raceBenchmarks,
+  ...kernbenchBenchmarks,
 ];

@@ -165,7 +165,9 @@ const LABELS: Record<KernbenchField, string> = {
 };
 
 function fmt(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toPrecision(6).replace(/\.?0+$/, "");
+  if (Number.isInteger(n)) return String(n);
+  const p = n.toPrecision(6);
+  return p.includes(".") && !p.includes("e") ? p.replace(/\.?0+$/, "") : p;
 }
 
 /** The table in the seed's layout, with the seed's values and the relative difference. */
@@ -202,7 +204,9 @@ export function formatSeedTable(t: SeedTable): string {
       }
       out.push("");
     }
-    out.push("True per-load figures (optimal runs only) and what the seed could not see:");
+    out.push(
+      `True per-load figures (optimal runs only) and what the seed could not see (counters summed over the ${t.runs} runs):`,
+    );
     for (const col of [h.current, h.rcu]) {
       const tr = col.true.optimal;
       const m = col.mechanism;

@@ -73,6 +73,7 @@ function build(o: {
     objtool: small("objtool", 11, 3, 700),
     mv: small("mv", 10, 0.2, 150),
     cc1Sigma: 0.6,
+    treeSeed: 2017,
     pipeChunks: o.pipeChunks,
     serialHeadNs: o.serialHeadMs * MS,
     serialTailNs: o.serialTailMs * MS,

@@ -21,6 +21,7 @@ import { faultIn, handle_mm_fault } from "../mm/memory.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { do_execve, mmput, sys_mmap, sys_munmap } from "../mm/mmap.js";
 import { SimEvent } from "../sim/event.js";
+import { Rng } from "../sim/rng.js";
 import type { Kfn } from "../sim/process.js";
 import type { Scheduler, Task } from "../sched/scheduler.js";
 
@@ -51,6 +52,8 @@ export interface BuildParams {
   readonly mv: ProcKind;
   /** Spread of cc1's user time between objects (lognormal sigma). */
   readonly cc1Sigma: number;
+  /** Seed of the source tree: which objects are big. Fixed per host, not per run. */
+  readonly treeSeed: number;
   /** Pipe writes from cc1 to as: as waits (sleeps) for each. */
   readonly pipeChunks: number;
   /** make's own serial work before the objects (Makefile parsing, prepare), ns of user time. */
@@ -212,7 +215,13 @@ export function* makeBuild(
     childExit = new SimEvent<void>("child exit");
     ev.succeed();
   };
-  const rng = sim.rng;
+  // The source tree is the same in every run: each object's compile cost comes from a fixed
+  // stream (the build's own seed), not from the run's seed, so runs differ only in timing.
+  const sizes = new Rng(b.treeSeed);
+  const cc1Cost = Array.from(
+    { length: b.objects },
+    () => b.cc1.userNs * lognormal(sizes, b.cc1Sigma),
+  );
 
   const runChild = function* (
     parent: Task,
@@ -225,65 +234,67 @@ export function* makeBuild(
     yield* parent.waitFor(c.exited);
   };
 
-  const objectJob = (t: Task): Kfn<void> =>
-    (function* (): Kfn<void> {
-      yield* processLife(k, t, b, b.sh, {
-        userNs: b.sh.userNs,
-        parts: 2,
-        between: (i) =>
-          (function* (): Kfn<void> {
-            if (i !== 0) return;
-            // gcc driver: runs cc1 and as, joined by a pipe
-            const gccBody = (g: Task): Kfn<void> =>
-              processLife(k, g, b, b.gcc, {
-                userNs: b.gcc.userNs,
-                parts: 1,
-                between: () =>
-                  (function* (): Kfn<void> {
-                    const pipe = new Pipe(b.pipeChunks);
-                    const cc1User = b.cc1.userNs * lognormal(rng, b.cc1Sigma);
-                    const cc1 = spawn(
-                      "cc1",
-                      (c) =>
-                        processLife(k, c, b, b.cc1, {
-                          userNs: cc1User,
-                          parts: b.pipeChunks,
-                          between: (w) =>
-                            (function* (): Kfn<void> {
-                              pipe.writes[w]!.succeed();
-                              yield 0;
-                            })(),
-                        }),
-                      g.here.id,
-                    );
-                    const as = spawn(
-                      "as",
-                      (a) =>
-                        (function* (): Kfn<void> {
-                          let w = 0;
-                          yield* processLife(k, a, b, b.as, {
-                            userNs: b.as.userNs,
+  const objectJob =
+    (obj: number) =>
+    (t: Task): Kfn<void> =>
+      (function* (): Kfn<void> {
+        yield* processLife(k, t, b, b.sh, {
+          userNs: b.sh.userNs,
+          parts: 2,
+          between: (i) =>
+            (function* (): Kfn<void> {
+              if (i !== 0) return;
+              // gcc driver: runs cc1 and as, joined by a pipe
+              const gccBody = (g: Task): Kfn<void> =>
+                processLife(k, g, b, b.gcc, {
+                  userNs: b.gcc.userNs,
+                  parts: 1,
+                  between: () =>
+                    (function* (): Kfn<void> {
+                      const pipe = new Pipe(b.pipeChunks);
+                      const cc1User = cc1Cost[obj]!;
+                      const cc1 = spawn(
+                        "cc1",
+                        (c) =>
+                          processLife(k, c, b, b.cc1, {
+                            userNs: cc1User,
                             parts: b.pipeChunks,
-                            between: () =>
+                            between: (w) =>
                               (function* (): Kfn<void> {
-                                if (w < b.pipeChunks) yield* a.waitFor(pipe.writes[w++]!);
+                                pipe.writes[w]!.succeed();
+                                yield 0;
                               })(),
-                          });
-                        })(),
-                      g.here.id,
-                    );
-                    yield* g.waitFor(cc1.exited);
-                    yield* g.waitFor(as.exited);
-                  })(),
-              });
-            const gcc = spawn("gcc", gccBody, t.here.id);
-            yield* t.waitFor(gcc.exited);
-            yield* runChild(t, "fixdep", b.fixdep, { userNs: b.fixdep.userNs });
-            yield* runChild(t, "objtool", b.objtool, { userNs: b.objtool.userNs });
-            yield* runChild(t, "mv", b.mv, { userNs: b.mv.userNs });
-          })(),
-      });
-    })();
+                          }),
+                        g.here.id,
+                      );
+                      const as = spawn(
+                        "as",
+                        (a) =>
+                          (function* (): Kfn<void> {
+                            let w = 0;
+                            yield* processLife(k, a, b, b.as, {
+                              userNs: b.as.userNs,
+                              parts: b.pipeChunks,
+                              between: () =>
+                                (function* (): Kfn<void> {
+                                  if (w < b.pipeChunks) yield* a.waitFor(pipe.writes[w++]!);
+                                })(),
+                            });
+                          })(),
+                        g.here.id,
+                      );
+                      yield* g.waitFor(cc1.exited);
+                      yield* g.waitFor(as.exited);
+                    })(),
+                });
+              const gcc = spawn("gcc", gccBody, t.here.id);
+              yield* t.waitFor(gcc.exited);
+              yield* runChild(t, "fixdep", b.fixdep, { userNs: b.fixdep.userNs });
+              yield* runChild(t, "objtool", b.objtool, { userNs: b.objtool.userNs });
+              yield* runChild(t, "mv", b.mv, { userNs: b.mv.userNs });
+            })(),
+        });
+      })();
 
   const make = spawn(
     "make",
@@ -294,7 +305,7 @@ export function* makeBuild(
         let running = 0;
         while (next < b.objects || running > 0) {
           while (running < jobs && next < b.objects) {
-            const job = spawn(`sh#${next}`, objectJob, m.here.id);
+            const job = spawn(`sh#${next}`, objectJob(next), m.here.id);
             next++;
             running++;
             job.exited.then(() => {

@@ -1,0 +1,55 @@
+/**
+ * kernbench targets (issue 5), medians on the 2-core machine class: one 6-CPU -j3 build ≤ 2 s
+ * wall; the whole seed table (40 builds) ≤ 60 s wall on both cores; peak RSS ≤ 1 GB; and the
+ * ratio of simulated to wall seconds.
+ */
+import { performance } from "node:perf_hooks";
+import { runKernbench } from "../../experiments/kernbench.js";
+import { runSeedTable } from "../../experiments/kernbench-table.js";
+import type { Benchmark } from "../types.js";
+
+let lastSimSeconds = 0;
+let lastWallSeconds = 0;
+
+function oneBuild(): number {
+  const t0 = performance.now();
+  const r = runKernbench({ host: "6cpu", jobs: 3, kernel: "current", seed: 1 });
+  lastWallSeconds = (performance.now() - t0) / 1000;
+  lastSimSeconds = r.stats.elapsed;
+  return lastWallSeconds;
+}
+
+export const kernbenchBenchmarks: Benchmark[] = [
+  { name: "kernbench/6cpu-j3-build-wall", unit: "s", target: 2, better: "lower", run: oneBuild },
+  {
+    name: "kernbench/sim-to-wall-ratio",
+    unit: "sim s / wall s",
+    target: null,
+    better: "higher",
+    run: () => {
+      oneBuild();
+      return lastSimSeconds / lastWallSeconds;
+    },
+  },
+  {
+    name: "kernbench/seed-table-wall",
+    unit: "s",
+    target: 60,
+    better: "lower",
+    run: async () => {
+      const t0 = performance.now();
+      await runSeedTable({ workers: 2 });
+      return (performance.now() - t0) / 1000;
+    },
+  },
+  {
+    name: "kernbench/peak-rss",
+    unit: "MB",
+    target: 1024,
+    better: "lower",
+    run: () => {
+      oneBuild();
+      return process.resourceUsage().maxRSS / 1024;
+    },
+  },
+];

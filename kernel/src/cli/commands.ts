@@ -15,5 +15,4 @@ export const commands: readonly Command[] = [
   demoCommand,
   raceMatrixCommand,
   kernbenchCommand,
-  kernelCommand,
 ];

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Makes a checkout runnable: installs dependencies when they are missing or stale, then builds the
-// kernel workspace so kernel/dist exists. Run by the prestart, pretest and prebench scripts.
+// kernel workspace so kernel/dist exists, and the lab extension: the renderers (tsc), the prebuilt
+// extension (copied into .jupyter-data/labextensions) and the notebook app's front end, each only
+// when its sources are newer than its output. Run by the prestart, pretest and prebench scripts.
 //
 // Dependency-free on purpose (node: builtins only): it runs before node_modules exists.
 //
@@ -8,9 +10,9 @@
 //   node scripts/bootstrap.mjs --build-only  build only (the `npm run build` script)
 //   node scripts/bootstrap.mjs --check       say whether an install is needed; exit 1 if so
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const MIN_NODE = [20, 19, 0];
@@ -99,6 +101,74 @@ function build() {
   }
 }
 
+/**
+ * Newest modification time (ms) of the files under `paths` (files or directories, recursively;
+ * node_modules and dist skipped); 0 when none exist.
+ * @param {string[]} paths
+ */
+function newest(paths) {
+  let max = 0;
+  /** @param {string} path */
+  const visit = (path) => {
+    if (!existsSync(path)) return;
+    const st = statSync(path);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(path)) {
+        if (name !== "node_modules" && name !== "dist") visit(join(path, name));
+      }
+    } else if (st.mtimeMs > max) {
+      max = st.mtimeMs;
+    }
+  };
+  for (const p of paths) visit(p);
+  return max;
+}
+
+/**
+ * The lab extension: tsc -b (incremental), then the prebuilt extension and the app when their
+ * inputs changed. Set MMULAB_SKIP_LAB_BUILD=1 to skip both webpack builds.
+ */
+function buildLab() {
+  const lab = join(root, "lab-extension");
+  run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b", lab]);
+  if (process.env.MMULAB_SKIP_LAB_BUILD === "1") return;
+  const deps = [join(root, "package-lock.json"), join(lab, "package.json")];
+  const extOut = join(lab, "dist", "labextension", "package.json");
+  const installed = join(root, ".jupyter-data", "labextensions", "@mmulab", "lab-extension");
+  const extIn = newest([
+    ...deps,
+    join(lab, "dist", "lib"),
+    join(lab, "style"),
+    join(lab, "scripts"),
+  ]);
+  if (!existsSync(extOut) || statSync(extOut).mtimeMs < extIn) {
+    log("building the prebuilt JupyterLab extension (lab-extension/dist/labextension)");
+    run(process.execPath, [join(lab, "scripts", "build.mjs"), "--labextension-only"]);
+  }
+  const installedPkg = join(installed, "package.json");
+  if (!existsSync(installedPkg) || statSync(installedPkg).mtimeMs < statSync(extOut).mtimeMs) {
+    run(process.execPath, [join(lab, "scripts", "install.mjs")]);
+  }
+  const appOut = join(lab, "dist", "app", "main.js");
+  const appIn = newest([...deps, join(lab, "app", "src"), join(lab, "app", "build.mjs")]);
+  if (!existsSync(appOut) || statSync(appOut).mtimeMs < appIn) {
+    log("building the notebook app (lab-extension/dist/app); about a minute");
+    run(process.execPath, [join(lab, "app", "build.mjs")]);
+  }
+}
+
+/**
+ * Keeps the `mmulab` Jupyter kernelspec in the project's .jupyter-data current (it names this
+ * checkout's kernel/dist and this Node). kernelspec.js uses node: builtins only.
+ */
+async function installKernelspec() {
+  const mod = join(root, "kernel", "dist", "notebook-kernel", "kernelspec.js");
+  if (!existsSync(mod)) return;
+  const { installKernelSpec, projectDataDir } = await import(pathToFileURL(mod).href);
+  const result = installKernelSpec(projectDataDir());
+  if (result.changed) log(`installed the mmulab kernelspec in ${result.path}`);
+}
+
 checkNode();
 const args = new Set(process.argv.slice(2));
 if (args.has("--check")) {
@@ -108,3 +178,5 @@ if (args.has("--check")) {
 }
 if (!args.has("--build-only")) install();
 build();
+await installKernelspec();
+buildLab();

@@ -19,3 +19,19 @@ export * from "./experiments/scenarios.js";
 export * from "./experiments/race-matrix.js";
 export * from "./experiments/timeline.js";
 export * from "./experiments/irqoff-munmap.js";
+
+// Notebook displays and comms (issue 6): `import { display, progress, … } from "mmulab"` in a cell.
+export * from "./display/index.js";
+export {
+  Comm,
+  commTargets,
+  openComm,
+  registerCommTarget,
+  setSweepHandler,
+  SWEEP_COMM_TARGET,
+  SWEEP_PROTOCOL_VERSION,
+  type CommMessage,
+  type CommMsgHandler,
+  type CommTarget,
+  type SweepHandler,
+} from "./notebook-kernel/comm.js";

@@ -9,6 +9,7 @@ import { kernbenchBenchmarks } from "./suites/kernbench.js";
 import { mmBenchmarks } from "./suites/mm.js";
 import { raceBenchmarks } from "./suites/race.js";
 import { simBenchmarks } from "./suites/sim.js";
+import { notebookKernelBenchmarks } from "./suites/notebook-kernel.js";
 import type { Benchmark } from "./types.js";
 
 export const benchmarks: readonly Benchmark[] = [
@@ -16,4 +17,5 @@ export const benchmarks: readonly Benchmark[] = [
   ...mmBenchmarks,
   ...raceBenchmarks,
   ...kernbenchBenchmarks,
+  ...notebookKernelBenchmarks,
 ];

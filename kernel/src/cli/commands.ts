@@ -8,6 +8,7 @@ import type { Command } from "./command.js";
 import { demoCommand } from "./commands/demo.js";
 import { helpCommand } from "./commands/help.js";
 import { kernbenchCommand } from "./commands/kernbench.js";
+import { kernelCommand } from "./commands/kernel.js";
 import { raceMatrixCommand } from "./commands/race-matrix.js";
 
 export const commands: readonly Command[] = [
@@ -15,4 +16,5 @@ export const commands: readonly Command[] = [
   demoCommand,
   raceMatrixCommand,
   kernbenchCommand,
+  kernelCommand,
 ];

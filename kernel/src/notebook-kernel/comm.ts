@@ -1,0 +1,229 @@
+/**
+ * Jupyter comms (messaging spec "Custom Messages"): long-lived two-way channels between a front-end
+ * component and code in the kernel, opened by either side against a named target.
+ *
+ * Cells use `registerCommTarget(name, (comm, open) => …)` to accept comms a front end opens, and
+ * `openComm(target, data)` to open one from the kernel. The kernel's executor calls the
+ * `dispatchComm*` functions when comm messages arrive. State lives on `globalThis` under a
+ * registered symbol so that every copy of this module in the process shares one registry.
+ *
+ * The target {@link SWEEP_COMM_TARGET} (`mmulab.sweep`) is registered by the kernel at start-up
+ * for live interactive sweeps. Its request/response protocol, version 1:
+ *
+ *   front end → kernel  comm_open  data {}                        kernel answers {ready, protocol}
+ *   front end → kernel  comm_msg   data {id, ...request}
+ *   kernel → front end  comm_msg   data {id, ok: true, result}  or  {id, ok: false, error}
+ *
+ * `result` is what the handler installed with {@link setSweepHandler} returns for the request;
+ * until one is installed the kernel echoes the request back (`result` = the request data).
+ */
+import { randomUUID } from "node:crypto";
+import type { JsonObject, JsonValue } from "../contract/mime.js";
+import { notebookRuntime } from "../display/runtime.js";
+
+export interface CommMessage {
+  readonly data: JsonObject;
+  readonly metadata: JsonObject;
+  readonly buffers: readonly Uint8Array[];
+}
+
+export type CommMsgHandler = (msg: CommMessage) => void | Promise<void>;
+
+/** Called when a front end opens a comm against the target. */
+export type CommTarget = (comm: Comm, open: CommMessage) => void | Promise<void>;
+
+interface Registry {
+  readonly targets: Map<string, CommTarget>;
+  readonly comms: Map<string, Comm>;
+  sweepHandler: SweepHandler | null;
+}
+
+const REGISTRY_KEY = Symbol.for("mmulab.comm.registry");
+
+function registry(): Registry {
+  const g = globalThis as { [REGISTRY_KEY]?: Registry };
+  return (g[REGISTRY_KEY] ??= { targets: new Map(), comms: new Map(), sweepHandler: null });
+}
+
+/** One open comm. */
+export class Comm {
+  readonly commId: string;
+  readonly targetName: string;
+  private readonly msgHandlers: CommMsgHandler[] = [];
+  private readonly closeHandlers: CommMsgHandler[] = [];
+  private isClosed = false;
+
+  /** Use {@link openComm}, or receive one in a {@link CommTarget}. */
+  constructor(commId: string, targetName: string) {
+    this.commId = commId;
+    this.targetName = targetName;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Sends `comm_msg` to the front end. */
+  send(
+    data: JsonObject = {},
+    metadata: JsonObject = {},
+    buffers: readonly Uint8Array[] = [],
+  ): void {
+    if (this.isClosed) throw new Error(`comm ${this.commId} (${this.targetName}) is closed`);
+    publish("comm_msg", { comm_id: this.commId, data }, metadata, buffers);
+  }
+
+  /** Closes the comm from the kernel side (sends `comm_close`). */
+  close(data: JsonObject = {}, metadata: JsonObject = {}): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    registry().comms.delete(this.commId);
+    publish("comm_close", { comm_id: this.commId, data }, metadata);
+  }
+
+  /** Handles messages from the front end. */
+  onMsg(handler: CommMsgHandler): void {
+    this.msgHandlers.push(handler);
+  }
+
+  /** Handles the front end closing the comm. */
+  onClose(handler: CommMsgHandler): void {
+    this.closeHandlers.push(handler);
+  }
+
+  /** @internal Delivers a front-end message to the handlers, in order. */
+  async deliver(msg: CommMessage): Promise<void> {
+    for (const h of this.msgHandlers) await h(msg);
+  }
+
+  /** @internal The front end closed the comm. */
+  async remoteClose(msg: CommMessage): Promise<void> {
+    this.isClosed = true;
+    registry().comms.delete(this.commId);
+    for (const h of this.closeHandlers) await h(msg);
+  }
+}
+
+function publish(
+  msgType: string,
+  content: JsonObject,
+  metadata: JsonObject = {},
+  buffers: readonly Uint8Array[] = [],
+): void {
+  const rt = notebookRuntime();
+  if (rt === null) throw new Error("comms need the mmulab notebook kernel");
+  rt.publish(msgType, content, metadata, buffers);
+}
+
+/** Accepts comms the front end opens against `name`. Returns a function that unregisters. */
+export function registerCommTarget(name: string, target: CommTarget): () => void {
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError("registerCommTarget: the target name must be a non-empty string");
+  }
+  const targets = registry().targets;
+  targets.set(name, target);
+  return () => {
+    if (targets.get(name) === target) targets.delete(name);
+  };
+}
+
+/** Names of the registered targets. */
+export function commTargets(): string[] {
+  return [...registry().targets.keys()];
+}
+
+/** Opens a comm from the kernel side (sends `comm_open`). */
+export function openComm(
+  targetName: string,
+  data: JsonObject = {},
+  metadata: JsonObject = {},
+): Comm {
+  const comm = new Comm(randomUUID(), targetName);
+  registry().comms.set(comm.commId, comm);
+  publish("comm_open", { comm_id: comm.commId, target_name: targetName, data }, metadata);
+  return comm;
+}
+
+/** `comm_info_reply.comms`: the open comms, optionally only those of one target. */
+export function commInfo(targetName: string | null): Record<string, { target_name: string }> {
+  const out: Record<string, { target_name: string }> = {};
+  for (const c of registry().comms.values()) {
+    if (targetName === null || c.targetName === targetName) {
+      out[c.commId] = { target_name: c.targetName };
+    }
+  }
+  return out;
+}
+
+/** A front end opened a comm: run its target, or close it at once when there is none (as
+ * ipykernel does). Returns whether a target accepted it. */
+export async function dispatchCommOpen(
+  commId: string,
+  targetName: string,
+  msg: CommMessage,
+): Promise<boolean> {
+  const reg = registry();
+  const target = reg.targets.get(targetName);
+  if (target === undefined) {
+    publish("comm_close", { comm_id: commId, data: {} });
+    return false;
+  }
+  const comm = new Comm(commId, targetName);
+  reg.comms.set(commId, comm);
+  await target(comm, msg);
+  return true;
+}
+
+/** A front end sent `comm_msg`; unknown ids are ignored (the spec's advice). Returns whether the
+ * comm exists. */
+export async function dispatchCommMsg(commId: string, msg: CommMessage): Promise<boolean> {
+  const comm = registry().comms.get(commId);
+  if (comm === undefined) return false;
+  await comm.deliver(msg);
+  return true;
+}
+
+/** A front end closed a comm. */
+export async function dispatchCommClose(commId: string, msg: CommMessage): Promise<boolean> {
+  const comm = registry().comms.get(commId);
+  if (comm === undefined) return false;
+  await comm.remoteClose(msg);
+  return true;
+}
+
+// ------------------------------------------------------------------------------ mmulab.sweep
+
+export const SWEEP_COMM_TARGET = "mmulab.sweep";
+export const SWEEP_PROTOCOL_VERSION = 1;
+
+/** Answers one sweep request (the comm message's data); the return value is sent back as
+ * `result`. Throwing sends `{ok: false, error}`. */
+export type SweepHandler = (request: JsonObject, comm: Comm) => JsonValue | Promise<JsonValue>;
+
+/** Installs the handler the `mmulab.sweep` target calls (null: back to echoing). */
+export function setSweepHandler(handler: SweepHandler | null): void {
+  registry().sweepHandler = handler;
+}
+
+const echo: SweepHandler = (request) => request;
+
+/** The `mmulab.sweep` target; registered by the kernel at start-up. */
+export const sweepTarget: CommTarget = (comm) => {
+  comm.onMsg(async ({ data }) => {
+    const id = data["id"] ?? null;
+    const handler = registry().sweepHandler ?? echo;
+    try {
+      const result = await handler(data, comm);
+      if (!comm.closed) comm.send({ id, ok: true, result });
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      if (!comm.closed) comm.send({ id, ok: false, error: { name: e.name, message: e.message } });
+    }
+  });
+  comm.send({ ready: true, protocol: SWEEP_PROTOCOL_VERSION });
+};
+
+/** Registers {@link sweepTarget} under {@link SWEEP_COMM_TARGET}. */
+export function installSweepTarget(): () => void {
+  return registerCommTarget(SWEEP_COMM_TARGET, sweepTarget);
+}

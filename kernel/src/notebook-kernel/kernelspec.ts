@@ -1,0 +1,126 @@
+/**
+ * The `mmulab` kernelspec (jupyter_client "Kernel specs"): a directory `kernels/mmulab/` holding
+ * `kernel.json` and a logo, inside a Jupyter data directory. Written by hand, so installing needs
+ * neither IPython nor `jupyter kernelspec` (tslab's own installer needs IPython).
+ *
+ * Where it goes:
+ * - the project's `.jupyter-data/` (the bootstrap of `npm start`/`npm test` keeps it current);
+ *   Jupyter finds it through `JUPYTER_PATH=<repo>/.jupyter-data`;
+ * - the user's data directory with `mmulab kernel install --user` (found by every Jupyter);
+ * - `<prefix>/share/jupyter` with `--prefix`, or any data directory with `--data-dir`.
+ *
+ * Node builtins only: scripts/bootstrap.mjs imports this file before anything else is needed.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { KERNEL_ROOT } from "./resolve.js";
+
+export const KERNEL_NAME = "mmulab";
+export const DISPLAY_NAME = "mmulab (TypeScript)";
+
+export interface KernelSpec {
+  readonly argv: readonly string[];
+  readonly display_name: string;
+  readonly language: string;
+  readonly interrupt_mode: "signal" | "message";
+  readonly env: Readonly<Record<string, string>>;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** The compiled front entry the kernelspec starts. */
+export const KERNEL_MAIN = join(KERNEL_ROOT, "dist", "notebook-kernel", "main.js");
+
+/** kernel.json content: this Node binary running the built kernel on the connection file. */
+export function kernelSpec(
+  options: { readonly node?: string; readonly main?: string } = {},
+): KernelSpec {
+  return {
+    argv: [
+      options.node ?? process.execPath,
+      options.main ?? KERNEL_MAIN,
+      "--connection-file",
+      "{connection_file}",
+    ],
+    display_name: DISPLAY_NAME,
+    language: "typescript",
+    // Interrupts arrive on the control channel; the front escalates them (front.ts).
+    interrupt_mode: "message",
+    env: {},
+    metadata: { debugger: false },
+  };
+}
+
+/** `<repo>/.jupyter-data`: the project-local Jupyter data directory. */
+export function projectDataDir(): string {
+  return join(dirname(KERNEL_ROOT), ".jupyter-data");
+}
+
+/** Jupyter's per-user data directory (jupyter_core's `jupyter_data_dir()`). */
+export function userDataDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
+): string {
+  const fromEnv = env["JUPYTER_DATA_DIR"];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (platform === "darwin") return join(home, "Library", "Jupyter");
+  if (platform === "win32") {
+    const appData = env["APPDATA"];
+    return appData !== undefined && appData !== ""
+      ? join(appData, "jupyter")
+      : join(home, ".jupyter", "data");
+  }
+  const xdg = env["XDG_DATA_HOME"];
+  return join(xdg !== undefined && xdg !== "" ? xdg : join(home, ".local", "share"), "jupyter");
+}
+
+/** `<prefix>/share/jupyter`, where `jupyter kernelspec install --prefix` puts kernels. */
+export function prefixDataDir(prefix: string): string {
+  return join(prefix, "share", "jupyter");
+}
+
+const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">
+<rect width="64" height="64" rx="10" fill="#3178c6"/>
+<text x="32" y="42" text-anchor="middle" font-family="sans-serif" font-size="26" font-weight="bold" fill="#fff">mm</text>
+</svg>
+`;
+
+export interface InstallResult {
+  /** The kernelspec directory. */
+  readonly path: string;
+  /** False when kernel.json already had this content. */
+  readonly changed: boolean;
+  readonly spec: KernelSpec;
+}
+
+/** Writes `<dataDir>/kernels/<name>/kernel.json` (and a logo); rewrites only when it differs. */
+export function installKernelSpec(
+  dataDir: string,
+  options: { readonly name?: string; readonly spec?: KernelSpec } = {},
+): InstallResult {
+  const name = options.name ?? KERNEL_NAME;
+  if (!/^[a-z0-9._-]+$/i.test(name)) {
+    throw new Error(`kernel name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-'`);
+  }
+  const spec = options.spec ?? kernelSpec();
+  const dir = join(dataDir, "kernels", name);
+  const file = join(dir, "kernel.json");
+  const text = `${JSON.stringify(spec, null, 2)}\n`;
+  const same = existsSync(file) && readFileSync(file, "utf8") === text;
+  if (!same) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, text);
+  }
+  const logo = join(dir, "logo-svg.svg");
+  if (!existsSync(logo) || readFileSync(logo, "utf8") !== LOGO_SVG) writeFileSync(logo, LOGO_SVG);
+  return { path: dir, changed: !same, spec };
+}
+
+/** Removes `<dataDir>/kernels/<name>`; returns whether it existed. */
+export function uninstallKernelSpec(dataDir: string, name = KERNEL_NAME): boolean {
+  const dir = join(dataDir, "kernels", name);
+  if (!existsSync(dir)) return false;
+  rmSync(dir, { recursive: true, force: true });
+  return true;
+}

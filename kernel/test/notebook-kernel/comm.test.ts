@@ -1,0 +1,100 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { JsonObject } from "../../src/contract/mime.js";
+import { setNotebookRuntime, type NotebookRuntime } from "../../src/display/runtime.js";
+import {
+  commInfo,
+  dispatchCommClose,
+  dispatchCommMsg,
+  dispatchCommOpen,
+  installSweepTarget,
+  openComm,
+  registerCommTarget,
+  setSweepHandler,
+} from "../../src/notebook-kernel/comm.js";
+
+interface Published {
+  msgType: string;
+  content: JsonObject;
+}
+
+function fakeRuntime(log: Published[]): NotebookRuntime {
+  return {
+    displayData: () => undefined,
+    clearOutput: () => undefined,
+    page: () => undefined,
+    publish: (msgType, content) => {
+      log.push({ msgType, content });
+    },
+    interruptRequested: () => false,
+    onInterrupt: () => () => undefined,
+    input: () => Promise.reject(new Error("no stdin")),
+  };
+}
+
+const msg = (data: JsonObject) => ({ data, metadata: {}, buffers: [] });
+
+describe("comms", () => {
+  let log: Published[];
+  let uninstall: () => void;
+  beforeEach(() => {
+    log = [];
+    setNotebookRuntime(fakeRuntime(log));
+    uninstall = installSweepTarget();
+    setSweepHandler(null);
+  });
+  afterEach(() => {
+    uninstall();
+    setNotebookRuntime(null);
+  });
+
+  it("mmulab.sweep says it is ready, echoes by default, then uses the installed handler", async () => {
+    expect(await dispatchCommOpen("s1", "mmulab.sweep", msg({}))).toBe(true);
+    expect(log[0]).toEqual({
+      msgType: "comm_msg",
+      content: { comm_id: "s1", data: { ready: true, protocol: 1 } },
+    });
+    await dispatchCommMsg("s1", msg({ id: 7, cpus: 4 }));
+    expect(log[1]?.content["data"]).toEqual({ id: 7, ok: true, result: { id: 7, cpus: 4 } });
+    setSweepHandler(async (req) => {
+      await Promise.resolve();
+      if (req["cpus"] === 0) throw new RangeError("no CPUs");
+      return { ipis: Number(req["cpus"]) - 1 };
+    });
+    await dispatchCommMsg("s1", msg({ id: 8, cpus: 4 }));
+    expect(log[2]?.content["data"]).toEqual({ id: 8, ok: true, result: { ipis: 3 } });
+    await dispatchCommMsg("s1", msg({ id: 9, cpus: 0 }));
+    expect(log[3]?.content["data"]).toEqual({
+      id: 9,
+      ok: false,
+      error: { name: "RangeError", message: "no CPUs" },
+    });
+    expect(commInfo("mmulab.sweep")).toEqual({ s1: { target_name: "mmulab.sweep" } });
+    expect(await dispatchCommClose("s1", msg({}))).toBe(true);
+    expect(commInfo(null)).toEqual({});
+  });
+
+  it("closes comms to unknown targets and ignores unknown ids", async () => {
+    expect(await dispatchCommOpen("x", "nobody", msg({}))).toBe(false);
+    expect(log).toEqual([{ msgType: "comm_close", content: { comm_id: "x", data: {} } }]);
+    expect(await dispatchCommMsg("nope", msg({}))).toBe(false);
+  });
+
+  it("opens comms from the kernel and delivers close to handlers", async () => {
+    const c = openComm("front.thing", { a: 1 });
+    expect(log[0]?.msgType).toBe("comm_open");
+    expect(log[0]?.content["target_name"]).toBe("front.thing");
+    let closed = false;
+    c.onClose(() => {
+      closed = true;
+    });
+    await dispatchCommClose(c.commId, msg({}));
+    expect(closed).toBe(true);
+    expect(() => c.send({})).toThrow(/closed/);
+  });
+
+  it("unregisters targets", async () => {
+    const off = registerCommTarget("t", (comm) => comm.send({ hi: true }));
+    off();
+    expect(await dispatchCommOpen("c", "t", msg({}))).toBe(false);
+  });
+});

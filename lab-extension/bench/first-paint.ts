@@ -1,0 +1,160 @@
+/**
+ * Browser benchmarks of the renderers, measured in Debian's Chromium inside the mmulab notebook
+ * app (the prebuilt extension loaded through module federation, as users get it):
+ *
+ *   lab/pagetable-first-paint-10k     10,117-node tree: renderModel to the first painted frame
+ *                                      (target <= 500 ms)
+ *   lab/timeline-first-paint-100k     100,000-span timeline, plotly already loaded (track only)
+ *
+ * The kernel's harness (kernel/dist/bench/harness.js) measures (median of --runs after --warmup)
+ * and merges the entries into bench/results.json like `bench/run.mjs` does. Run by `npm run bench`
+ * through scripts/bench.mjs, with the same flags.
+ */
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Page } from "playwright-core";
+import {
+  DEFAULT_RUNS,
+  DEFAULT_WARMUP,
+  formatTable,
+  meetsTarget,
+  mergeResults,
+  parseResults,
+  runBenchmarks,
+  selectBenchmarks,
+} from "../../kernel/dist/bench/harness.js";
+import type { Benchmark, BenchResult } from "../../kernel/dist/bench/types.js";
+import {
+  ARTIFACTS,
+  launchChromium,
+  missingPrerequisites,
+  ROOT,
+  startLab,
+} from "../../test/browser/lab.js";
+import { makePageTable, makeTimeline, TREE_10K } from "../test/fixtures.js";
+
+const PAGETABLE = "application/vnd.mmulab.pagetable+json";
+const TIMELINE = "application/vnd.mmulab.timeline+json";
+
+function browserBenchmarks(page: () => Page): Benchmark[] {
+  const paint = (mime: string, key: string) => () =>
+    page().evaluate(
+      ([m, k]) => {
+        const w = window as unknown as {
+          mmulabApp: { firstPaint(m: string, d: unknown): Promise<number> };
+          mmulabBenchData: Record<string, unknown>;
+        };
+        return w.mmulabApp.firstPaint(m, w.mmulabBenchData[k]);
+      },
+      [mime, key] as const,
+    );
+  return [
+    {
+      name: "lab/pagetable-first-paint-10k",
+      unit: "ms",
+      target: 500,
+      better: "lower",
+      run: paint(PAGETABLE, "tree"),
+    },
+    {
+      name: "lab/timeline-first-paint-100k",
+      unit: "ms",
+      target: null,
+      better: "lower",
+      run: paint(TIMELINE, "timeline"),
+    },
+  ];
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: "string", multiple: true, default: [] },
+      runs: { type: "string" },
+      warmup: { type: "string" },
+      out: { type: "string" },
+      "no-write": { type: "boolean", default: false },
+      strict: { type: "boolean", default: false },
+      list: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return 0; // bench/run.mjs printed the usage
+  let current: Page | null = null;
+  const all = browserBenchmarks(() => {
+    if (current === null) throw new Error("no page");
+    return current;
+  });
+  const selected = selectBenchmarks(all, values.only);
+  if (values.list) {
+    if (!values.json) for (const b of selected) process.stdout.write(`${b.name}\n`);
+    return 0;
+  }
+  if (selected.length === 0) return 0;
+  const missing = missingPrerequisites();
+  if (missing.length > 0) {
+    process.stderr.write(`bench (browser): skipped, missing:\n  ${missing.join("\n  ")}\n`);
+    return values.strict ? 1 : 0;
+  }
+  const runs = values.runs === undefined ? DEFAULT_RUNS : Number(values.runs);
+  const warmup = values.warmup === undefined ? DEFAULT_WARMUP : Number(values.warmup);
+
+  const root = join(ARTIFACTS, "bench-notebooks");
+  await mkdir(root, { recursive: true });
+  const lab = await startLab(root);
+  const browser = await launchChromium();
+  let fresh: BenchResult[];
+  try {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(lab.url);
+    await page.waitForFunction("window.mmulabApp && window.mmulabApp.ready === true", null, {
+      timeout: 60_000,
+    });
+    await page.evaluate(
+      ([tree, timeline]) => {
+        (window as unknown as { mmulabBenchData: unknown }).mmulabBenchData = { tree, timeline };
+      },
+      [makePageTable(TREE_10K), makeTimeline(100_000)] as const,
+    );
+    current = page;
+    if (!values.json) {
+      process.stderr.write(
+        `bench (browser): ${selected.length} benchmark(s) in Chromium, median of ${runs} after ${warmup} warm-up\n`,
+      );
+    }
+    fresh = await runBenchmarks(selected, { runs, warmup }, (r) => {
+      if (!values.json) process.stderr.write(`  done ${r.name}\n`);
+    });
+    await page.screenshot({ path: join(ARTIFACTS, "bench-timeline-100k.png") });
+  } finally {
+    await browser.close();
+    await lab.stop();
+  }
+  process.stdout.write(values.json ? `${JSON.stringify(fresh, null, 2)}\n` : formatTable(fresh));
+  if (!values["no-write"]) {
+    const path = values.out ?? join(ROOT, "bench", "results.json");
+    let existing: BenchResult[] = [];
+    try {
+      existing = parseResults(JSON.parse(await readFile(path, "utf8")));
+    } catch (error) {
+      if (!(error instanceof Error && "code" in error && error.code === "ENOENT")) throw error;
+    }
+    const order = [...existing.map((r) => r.name), ...all.map((b) => b.name)];
+    await writeFile(path, `${JSON.stringify(mergeResults(existing, fresh, order), null, 2)}\n`);
+    if (!values.json) process.stderr.write(`bench (browser): wrote ${path}\n`);
+  }
+  const missed = fresh.filter((r) => meetsTarget(r.value, r.target, r.better) === false);
+  if (missed.length > 0) {
+    process.stderr.write(
+      `bench (browser): target(s) missed: ${missed.map((r) => r.name).join(", ")}\n`,
+    );
+    if (values.strict) return 1;
+  }
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,505 @@
+// @vitest-environment happy-dom
+/**
+ * The three renderers in happy-dom, with hostile payloads: markup in labels, huge numbers,
+ * missing fields, wrong types, wrong or missing versions. plotly.js is replaced by a recorder.
+ */
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import extensions from "../src/index.js";
+import pagetableExt, { RenderedPageTable } from "../src/pagetable.js";
+import { LEVELS } from "../src/pagetable-model.js";
+import { PAGETABLE_MIME, PayloadError, PLOT_MIME, TIMELINE_MIME } from "../src/payload.js";
+import plotExt, { RenderedPlot } from "../src/plot.js";
+import timelineExt, { RenderedTimeline } from "../src/timeline.js";
+import { parseTimeline, timelineFigure } from "../src/timeline-figure.js";
+import {
+  countStates,
+  HOSTILE,
+  makePageTable,
+  makePlot,
+  makeTimeline,
+  TREE_SMALL,
+} from "./fixtures.js";
+import { fakePlotly, mimeModel, settle, type FakePlotly } from "./support.js";
+
+const plotly: { current: FakePlotly } = { current: fakePlotly() };
+vi.mock("plotly.js-basic-dist-min", () => ({
+  default: new Proxy(
+    {},
+    { get: (_t, key: string) => (plotly.current as unknown as Record<string, unknown>)[key] },
+  ),
+}));
+
+beforeEach(() => {
+  plotly.current = fakePlotly();
+  document.body.replaceChildren();
+});
+
+function pagetable(): RenderedPageTable {
+  const w = new RenderedPageTable({
+    mimeType: PAGETABLE_MIME,
+    sanitizer: { sanitize: (s) => s },
+    resolver: null,
+    linkHandler: null,
+    latexTypesetter: null,
+  });
+  document.body.append(w.node);
+  return w;
+}
+function timeline(): RenderedTimeline {
+  const w = new RenderedTimeline({
+    mimeType: TIMELINE_MIME,
+    sanitizer: { sanitize: (s) => s },
+    resolver: null,
+    linkHandler: null,
+    latexTypesetter: null,
+  });
+  document.body.append(w.node);
+  return w;
+}
+function plot(): RenderedPlot {
+  const w = new RenderedPlot({
+    mimeType: PLOT_MIME,
+    sanitizer: { sanitize: (s) => s },
+    resolver: null,
+    linkHandler: null,
+    latexTypesetter: null,
+  });
+  document.body.append(w.node);
+  return w;
+}
+
+const noMarkup = (root: Element) => {
+  expect(root.querySelector("img, script, b, a, iframe")).toBeNull();
+};
+
+describe("extension exports", () => {
+  it("registers one safe, JSON, rank-40 renderer per MIME type, ahead of text/html (50)", () => {
+    expect(extensions.map((e) => e.rendererFactory.mimeTypes)).toEqual([
+      [PAGETABLE_MIME],
+      [TIMELINE_MIME],
+      [PLOT_MIME],
+    ]);
+    for (const ext of [pagetableExt, timelineExt, plotExt]) {
+      expect(ext.rendererFactory.safe).toBe(true);
+      expect(ext.dataType).toBe("json");
+      expect(ext.rank).toBeLessThan(50);
+      expect(ext.rendererFactory.defaultRank).toBeLessThan(50);
+      expect(ext.id).toMatch(/^@mmulab\/lab-extension:/);
+    }
+  });
+});
+
+describe("page-table renderer", () => {
+  it("draws the tree with counts per state, the walker path and the detached tables", async () => {
+    const payload = makePageTable(TREE_SMALL);
+    const { total, byState } = countStates(payload);
+    const w = pagetable();
+    await w.renderModel(mimeModel(PAGETABLE_MIME, payload));
+    expect(w.node.dataset["nodeCount"]).toBe(String(total));
+    expect(w.node.dataset["stateReused"]).toBe(String(byState.reused));
+    expect(w.node.dataset["statePendingRcu"]).toBe("1");
+    expect(w.node.querySelectorAll(".mmulab-PageTable-onWalkerPath")).toHaveLength(4);
+    expect(w.node.querySelector(".mmulab-PageTable-walker")?.textContent).toContain("(reused)");
+    expect(w.node.querySelector(".mmulab-PageTable-groupHeader")?.textContent).toContain(
+      "detached",
+    );
+  });
+
+  it("expands and collapses by level and by clicking a row", async () => {
+    const payload = makePageTable(TREE_SMALL);
+    const w = pagetable();
+    await w.renderModel(mimeModel(PAGETABLE_MIME, payload));
+    const rows = () => Number(w.node.dataset["visibleRows"]);
+    const button = (level: string) =>
+      w.node.querySelector<HTMLButtonElement>(`button[data-level="${level}"]`) as HTMLButtonElement;
+    expect(w.node.querySelector('button[data-level="p4d"]')).toBeNull(); // 4-level paging
+    button("page").click();
+    const { total } = countStates(payload);
+    expect(rows()).toBe(total + 1); // every node plus the detached header
+    button("pgd").click();
+    expect(rows()).toBe(1 + 1 + 4); // the root, the header, the detached tables
+    const root = w.node.querySelector<HTMLElement>('[data-row="0"] .mmulab-PageTable-toggle');
+    root?.click();
+    expect(rows()).toBe(1 + 1 + 1 + 4);
+  });
+
+  it("puts hostile text in as text, in the title and in the history tooltip", async () => {
+    const w = pagetable();
+    await w.renderModel(mimeModel(PAGETABLE_MIME, makePageTable(TREE_SMALL, { hostile: true })));
+    expect(w.node.querySelector(".mmulab-PageTable-title")?.textContent).toContain(HOSTILE);
+    w.node.querySelector<HTMLButtonElement>('button[data-level="page"]')?.click();
+    const unlinked = w.node.querySelector('.mmulab-PageTable-row[data-state="unlinked"]');
+    unlinked?.dispatchEvent(new MouseEvent("mousemove", { bubbles: true, clientX: 5, clientY: 5 }));
+    const tip = w.node.querySelector<HTMLElement>(".mmulab-PageTable-tooltip");
+    expect(tip?.hidden).toBe(false);
+    expect(tip?.textContent).toContain(HOSTILE);
+    noMarkup(w.node);
+  });
+
+  it("draws only the rows in view for a large tree", async () => {
+    const w = pagetable();
+    await w.renderModel(
+      mimeModel(
+        PAGETABLE_MIME,
+        makePageTable({ puds: 2, pmdsPerPud: 4, ptesPerPmd: 8, pagesPerPte: 200 }),
+      ),
+    );
+    w.node.querySelector<HTMLButtonElement>('button[data-level="page"]')?.click();
+    expect(Number(w.node.dataset["visibleRows"])).toBeGreaterThan(12_000);
+    expect(w.node.querySelectorAll(".mmulab-PageTable-row").length).toBeLessThan(100);
+  });
+
+  it("redraws from scratch when the output is updated", async () => {
+    const w = pagetable();
+    await w.renderModel(mimeModel(PAGETABLE_MIME, makePageTable(TREE_SMALL)));
+    await w.renderModel(
+      mimeModel(PAGETABLE_MIME, makePageTable({ ...TREE_SMALL, pagesPerPte: 1 })),
+    );
+    expect(w.node.querySelectorAll(".mmulab-PageTable-viewport")).toHaveLength(1);
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    [
+      "a newer version",
+      { ...makePageTable(TREE_SMALL), version: 2 },
+      /version 2; this renderer supports version 1/,
+    ],
+    ["no version", { mm: 1 }, /no version field; this renderer supports version 1/],
+    ["a string version", { version: "1" }, /version "1"/],
+    ["not an object", "hello", /expected a JSON object, got "hello"/],
+    ["null", null, /expected a JSON object, got null/],
+    ["an array", [1, 2], /expected a JSON object/],
+    ["no root", { version: 1, mm: 1, levels: 4 }, /root: expected an object, got nothing/],
+    [
+      "a bad level count",
+      { ...makePageTable(TREE_SMALL), levels: 3 },
+      /levels: expected one of 4, 5, got 3/,
+    ],
+    [
+      "a missing frame",
+      {
+        version: 1,
+        mm: 1,
+        levels: 4,
+        root: { level: "pgd", index: 0, va: 0, state: "live", entries: 0 },
+      },
+      /root\.frame: expected a non-negative integer/,
+    ],
+    [
+      "a huge frame",
+      {
+        version: 1,
+        mm: 1,
+        levels: 4,
+        root: { level: "pgd", index: 0, frame: 1e300, va: 0, state: "live", entries: 0 },
+      },
+      /root\.frame: .*below 2\^53, got 1e\+300/,
+    ],
+    [
+      "an unknown state",
+      {
+        version: 1,
+        mm: 1,
+        levels: 4,
+        root: { level: "pgd", index: 0, frame: 1, va: 0, state: "zombie", entries: 0 },
+      },
+      /root\.state: expected one of live, unlinked, pending-rcu, freed, reused, got "zombie"/,
+    ],
+    [
+      "a bad child",
+      {
+        version: 1,
+        mm: 1,
+        levels: 4,
+        root: {
+          level: "pgd",
+          index: 0,
+          frame: 1,
+          va: 0,
+          state: "live",
+          entries: 1,
+          children: [{ level: "pud" }],
+        },
+      },
+      /root\.children\[0\]\.index/,
+    ],
+    [
+      "a history without time",
+      {
+        version: 1,
+        mm: 1,
+        levels: 4,
+        root: {
+          level: "pgd",
+          index: 0,
+          frame: 1,
+          va: 0,
+          state: "live",
+          entries: 0,
+          history: [{ what: "x" }],
+        },
+      },
+      /root\.history\[0\]\.t: expected a finite number/,
+    ],
+  ];
+  it.each(bad)(
+    "rejects %s with a message naming the MIME type and the field",
+    async (_name, payload, message) => {
+      const w = pagetable();
+      const result = w.renderModel(mimeModel(PAGETABLE_MIME, payload));
+      await expect(result).rejects.toBeInstanceOf(PayloadError);
+      await expect(result).rejects.toThrow(message);
+      await expect(w.renderModel(mimeModel(PAGETABLE_MIME, payload))).rejects.toThrow(
+        PAGETABLE_MIME,
+      );
+    },
+  );
+
+  it("draws huge but valid numbers and survives deep nesting", async () => {
+    const w = pagetable();
+    const root = {
+      level: "pgd",
+      index: 511,
+      frame: Number.MAX_SAFE_INTEGER,
+      va: 1e300,
+      state: "live",
+      entries: 9e15,
+    };
+    await w.renderModel(mimeModel(PAGETABLE_MIME, { version: 1, mm: 1, levels: 5, root }));
+    expect(w.node.textContent).toContain("pfn 0x1fffffffffffff");
+    expect(w.node.textContent).toContain("va 1e+300");
+    let deep: Record<string, unknown> = {
+      level: "page",
+      index: 0,
+      frame: 1,
+      va: 0,
+      state: "live",
+      entries: 0,
+    };
+    for (let i = 0; i < 20_000; i++)
+      deep = {
+        level: "pte",
+        index: 0,
+        frame: i + 2,
+        va: 0,
+        state: "live",
+        entries: 1,
+        children: [deep],
+      };
+    await w.renderModel(mimeModel(PAGETABLE_MIME, { version: 1, mm: 1, levels: 4, root: deep }));
+    expect(w.node.dataset["nodeCount"]).toBe("20001");
+    expect(LEVELS).toContain("p4d");
+  });
+});
+
+describe("timeline renderer", () => {
+  it("builds one trace per span kind, an IPI trace and a use-after-free trace", () => {
+    const fig = timelineFigure(parseTimeline(makeTimeline(500)));
+    const names = fig.data.map((t) => (t as { name?: string }).name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "irq-off",
+        "gup-walk",
+        "flush-wait",
+        "grace-period",
+        "IPI",
+        "use-after-free",
+        "marker",
+      ]),
+    );
+    const uaf = fig.data.find((t) => (t as { name?: string }).name === "use-after-free") as {
+      x: number[];
+    };
+    expect(uaf.x).toEqual([4.2]);
+    expect(fig.layout.shapes).toHaveLength(1);
+    expect(fig.layout.yaxis?.fixedrange).toBe(true);
+  });
+
+  it("escapes labels for plotly and writes the DOM parts as text", async () => {
+    const w = timeline();
+    await w.renderModel(mimeModel(TIMELINE_MIME, makeTimeline(50, { hostile: true })));
+    const [, data, layout] = plotly.current.newPlot.mock.calls[0] as [
+      unknown,
+      { text?: string[] }[],
+      { yaxis: { ticktext: string[] } },
+    ];
+    expect(layout.yaxis.ticktext).toContain(
+      '&lt;img src=x onerror="window.__mmulabPwned=1"&gt;&lt;script&gt;window.__mmulabPwned=2&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp; "q"',
+    );
+    expect(data.flatMap((t) => t.text ?? []).some((s) => s.includes("<img"))).toBe(false);
+    expect(w.node.querySelector(".mmulab-Timeline-title")?.textContent).toBe(HOSTILE);
+    expect(w.node.dataset["uaf"]).toBe("1");
+    expect(w.node.dataset["plotted"]).toBe("true");
+    noMarkup(w.node);
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    [
+      "a newer version",
+      { ...makeTimeline(5), version: 3 },
+      /application\/vnd\.mmulab\.timeline\+json: unsupported payload: version 3; this renderer supports version 1/,
+    ],
+    ["another unit", { ...makeTimeline(5), unit: "ms" }, /unit: expected one of ns, got "ms"/],
+    [
+      "an unknown lane",
+      {
+        ...makeTimeline(0),
+        spans: [{ lane: "cpu9", start: 0, end: 1, kind: "irq-off", label: "x" }],
+      },
+      /spans\[0\]\.lane: expected the id of a lane/,
+    ],
+    [
+      "an end before its start",
+      {
+        ...makeTimeline(0),
+        spans: [{ lane: "cpu0", start: 5, end: 1, kind: "irq-off", label: "x" }],
+      },
+      /spans\[0\]\.end: expected a time at or after start/,
+    ],
+    [
+      "an unknown kind",
+      { ...makeTimeline(0), spans: [{ lane: "cpu0", start: 0, end: 1, kind: "nap", label: "x" }] },
+      /spans\[0\]\.kind/,
+    ],
+    [
+      "nested args",
+      {
+        ...makeTimeline(0),
+        instants: [{ lane: "cpu0", t: 0, kind: "uaf", label: "x", args: { a: { b: 1 } } }],
+      },
+      /instants\[0\]\.args\.a/,
+    ],
+    [
+      "missing arrays",
+      { version: 1, unit: "ns", lanes: [] },
+      /spans: expected an array, got nothing/,
+    ],
+    [
+      "duplicate lanes",
+      {
+        ...makeTimeline(0),
+        lanes: [
+          { id: "a", label: "A" },
+          { id: "a", label: "B" },
+        ],
+      },
+      /lanes\[1\]\.id/,
+    ],
+  ];
+  it.each(bad)("rejects %s before loading plotly", async (_name, payload, message) => {
+    const w = timeline();
+    await expect(w.renderModel(mimeModel(TIMELINE_MIME, payload))).rejects.toThrow(message);
+    expect(plotly.current.newPlot).not.toHaveBeenCalled();
+  });
+
+  it("draws huge times", async () => {
+    const w = timeline();
+    const t = {
+      version: 1,
+      unit: "ns",
+      lanes: [{ id: "c", label: "c" }],
+      spans: [{ lane: "c", start: 0, end: 1e300, kind: "other", label: "long" }],
+      instants: [],
+      arrows: [],
+    };
+    await w.renderModel(mimeModel(TIMELINE_MIME, t));
+    expect(plotly.current.newPlot).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("plot renderer", () => {
+  it("plots the figure without mutating the saved payload", async () => {
+    const payload = makePlot();
+    const saved = JSON.stringify(payload);
+    const w = plot();
+    await w.renderModel(mimeModel(PLOT_MIME, payload));
+    expect(plotly.current.newPlot).toHaveBeenCalledTimes(1);
+    expect(w.node.dataset["traces"]).toBe("3");
+    expect(JSON.stringify(payload)).toBe(saved);
+    expect(w.node.querySelector('input[type="range"]')).toBeNull();
+  });
+
+  it("shows one slider per sweep axis and swaps in the matching frame", async () => {
+    const payload = makePlot({ sweep: true });
+    const w = plot();
+    await w.renderModel(mimeModel(PLOT_MIME, payload));
+    const sliders = w.node.querySelectorAll<HTMLInputElement>('input[type="range"]');
+    expect(sliders).toHaveLength(2);
+    const first = sliders[0] as HTMLInputElement;
+    first.value = "1";
+    first.dispatchEvent(new Event("input"));
+    await settle();
+    expect(plotly.current.react).toHaveBeenCalledTimes(1);
+    const [, data] = plotly.current.react.mock.calls[0] as [unknown, { y: number[] }[]];
+    const frame = payload.sweep?.frames.find((f) => f.key[0] === "xen-pv" && f.key[1] === 2);
+    expect(data[0]?.y).toEqual((frame?.data[0] as { y: number[] }).y);
+    expect(w.node.querySelector(".mmulab-Plot-sliderValue")?.textContent).toBe("xen-pv");
+  });
+
+  it("says so when a sweep point has no frame", async () => {
+    const payload = makePlot({ sweep: true });
+    const sweep = payload.sweep;
+    if (sweep === undefined) throw new Error("fixture has a sweep");
+    const w = plot();
+    await w.renderModel(
+      mimeModel(PLOT_MIME, { ...payload, sweep: { ...sweep, frames: sweep.frames.slice(0, 1) } }),
+    );
+    const s = w.node.querySelectorAll<HTMLInputElement>(
+      'input[type="range"]',
+    )[1] as HTMLInputElement;
+    s.value = "2";
+    s.dispatchEvent(new Event("input"));
+    expect(w.node.querySelector(".mmulab-Plot-status")?.textContent).toContain(
+      "no precomputed result for",
+    );
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    [
+      "version 0",
+      { version: 0, data: [] },
+      /unsupported payload: version 0; this renderer supports version 1/,
+    ],
+    ["data not a list", { version: 1, data: {}, layout: {} }, /data: expected an array/],
+    [
+      "a trace that is not an object",
+      { version: 1, data: [1], layout: {} },
+      /data\[0\]: expected an object, got 1/,
+    ],
+    [
+      "a frame key of the wrong length",
+      {
+        ...makePlot(),
+        sweep: {
+          axes: [{ name: "a", label: "A", values: [1] }],
+          frames: [{ key: [1, 2], data: [] }],
+        },
+      },
+      /sweep\.frames\[0\]\.key/,
+    ],
+    [
+      "a frame key not on its axis",
+      {
+        ...makePlot(),
+        sweep: { axes: [{ name: "a", label: "A", values: [1] }], frames: [{ key: [7], data: [] }] },
+      },
+      /sweep\.frames\[0\]\.key\[0\]: expected a value of axis 'a', got 7/,
+    ],
+    [
+      "an empty axis",
+      { ...makePlot(), sweep: { axes: [{ name: "a", label: "A", values: [] }], frames: [] } },
+      /sweep\.axes\[0\]\.values: expected at least one value/,
+    ],
+  ];
+  it.each(bad)("rejects %s", async (_name, payload, message) => {
+    const w = plot();
+    await expect(w.renderModel(mimeModel(PLOT_MIME, payload))).rejects.toThrow(message);
+  });
+
+  it("writes the title as text", async () => {
+    const w = plot();
+    await w.renderModel(mimeModel(PLOT_MIME, { ...makePlot(), title: HOSTILE }));
+    expect(w.node.querySelector(".mmulab-Plot-title")?.textContent).toBe(HOSTILE);
+    noMarkup(w.node);
+  });
+});

@@ -1,0 +1,41 @@
+/** Test doubles: a mime model, and a fake plotly that records calls and draws nothing. */
+import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
+import type { ReadonlyPartialJSONObject } from "@lumino/coreutils";
+import { vi } from "vitest";
+
+export function mimeModel(mimeType: string, value: unknown): IRenderMime.IMimeModel {
+  return {
+    trusted: false,
+    data: { [mimeType]: value } as ReadonlyPartialJSONObject,
+    metadata: {},
+    setData: () => undefined,
+  };
+}
+
+export interface FakePlotly {
+  newPlot: ReturnType<typeof vi.fn>;
+  react: ReturnType<typeof vi.fn>;
+  purge: ReturnType<typeof vi.fn>;
+  Plots: { resize: ReturnType<typeof vi.fn> };
+}
+
+export function fakePlotly(): FakePlotly {
+  const draw = (el: HTMLElement & { data?: unknown }, data: unknown) => {
+    el.data = data;
+    // plotly mutates its inputs; the renderers must hand it copies.
+    if (Array.isArray(data))
+      for (const t of data) (t as Record<string, unknown>)["uid"] = "mutated";
+    return Promise.resolve(el);
+  };
+  return {
+    newPlot: vi.fn(draw),
+    react: vi.fn(draw),
+    purge: vi.fn(),
+    Plots: { resize: vi.fn() },
+  };
+}
+
+/** Lets pending promise callbacks run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}

@@ -1,0 +1,98 @@
+/**
+ * End to end on the mmulab kernel: the notebook app opens a notebook without outputs, runs it on
+ * the `mmulab` kernel (.jupyter-data/kernels/mmulab, installed by the bootstrap), and the cells'
+ * displayPageTables / displayTimeline / displayPlot outputs are drawn by the renderers.
+ * Skipped while the kernelspec is not installed.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  countStates,
+  makePageTable,
+  makePlot,
+  makeTimeline,
+  TREE_SMALL,
+} from "../../lab-extension/test/fixtures.js";
+import {
+  ARTIFACTS,
+  launchChromium,
+  missingPrerequisites,
+  ROOT,
+  startLab,
+  type Browser,
+  type Lab,
+} from "./lab.js";
+
+const KERNELSPEC = join(ROOT, ".jupyter-data", "kernels", "mmulab", "kernel.json");
+
+const tree = makePageTable(TREE_SMALL);
+const timeline = makeTimeline(120);
+const plot = makePlot({ sweep: true });
+
+function code(id: string, source: string): Record<string, unknown> {
+  return { id, cell_type: "code", metadata: {}, execution_count: null, source, outputs: [] };
+}
+
+describe("a notebook run on the mmulab kernel in the app (Chromium)", () => {
+  let lab: Lab;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const missing = missingPrerequisites();
+    if (!existsSync(KERNELSPEC)) missing.push(`${KERNELSPEC} (the npm test bootstrap installs it)`);
+    if (missing.length > 0) throw new Error(`browser tests need:\n  ${missing.join("\n  ")}`);
+    const root = join(ARTIFACTS, "kernel-notebooks");
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    const notebook = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {
+        kernelspec: { name: "mmulab", display_name: "mmulab (TypeScript)", language: "typescript" },
+      },
+      cells: [
+        code(
+          "imports",
+          'import { displayPageTables, displayTimeline, displayPlot } from "mmulab";',
+        ),
+        code("tree", `displayPageTables(${JSON.stringify(tree)});`),
+        code("timeline", `displayTimeline(${JSON.stringify(timeline)});`),
+        code("plot", `displayPlot(${JSON.stringify(plot)});`),
+      ],
+    };
+    writeFileSync(join(root, "run.ipynb"), JSON.stringify(notebook));
+    lab = await startLab(root);
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    const url = new URL(lab.url);
+    url.pathname = `${url.pathname}/tree/run.ipynb`;
+    await page.goto(url.toString());
+    await page.waitForFunction("window.mmulabApp && window.mmulabApp.current() !== null", null, {
+      timeout: 60_000,
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await lab?.stop();
+  });
+
+  it("runs every cell and the renderers draw the outputs", async () => {
+    const ok = await page.evaluate<boolean>("window.mmulabApp.runAll()");
+    if (!ok) throw new Error(`a cell failed; server log:\n${lab.log().slice(-3000)}`);
+    const el = page.locator(".mmulab-PageTable");
+    await el.waitFor({ timeout: 60_000 });
+    expect(await el.getAttribute("data-node-count")).toBe(String(countStates(tree).total));
+    expect(await el.getAttribute("data-state-reused")).toBe("1");
+    const tl = page.locator(".mmulab-Timeline");
+    await expect.poll(() => tl.getAttribute("data-plotted"), { timeout: 60_000 }).toBe("true");
+    expect(await tl.getAttribute("data-uaf")).toBe("1");
+    const pl = page.locator(".mmulab-Plot");
+    await expect.poll(() => pl.getAttribute("data-plotted"), { timeout: 60_000 }).toBe("true");
+    expect(await pl.getAttribute("data-traces")).toBe("3");
+    await page.screenshot({ path: join(ARTIFACTS, "kernel-run.png") });
+  }, 180_000);
+});

@@ -1,0 +1,147 @@
+/**
+ * Helpers for the browser tests and benchmarks: start the mmulab notebook app (Debian's
+ * jupyter_server running lab-extension/app/serve.py) on a free port, and launch Debian's
+ * Chromium through playwright-core with a fresh profile.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type BrowserContext } from "playwright-core";
+
+export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+export const CHROMIUM = process.env["MMULAB_CHROMIUM"] ?? "/usr/bin/chromium";
+export const PYTHON = process.env["MMULAB_PYTHON"] ?? "/usr/bin/python3";
+export const SERVE = join(ROOT, "lab-extension", "app", "serve.py");
+export const APP_BUILD = join(ROOT, "lab-extension", "dist", "app", "main.js");
+export const INSTALLED_EXTENSION = join(
+  ROOT,
+  ".jupyter-data",
+  "labextensions",
+  "@mmulab",
+  "lab-extension",
+  "package.json",
+);
+export const ARTIFACTS = join(ROOT, "test-artifacts", "browser");
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** What is missing for the browser tests, each with the command that fixes it. */
+export function missingPrerequisites(): string[] {
+  const missing: string[] = [];
+  if (!existsSync(CHROMIUM)) {
+    missing.push(`${CHROMIUM} (apt-get install --no-install-recommends chromium)`);
+  }
+  if (!existsSync("/usr/lib/python3/dist-packages/jupyterlab_server")) {
+    missing.push(
+      "Debian's jupyterlab_server (apt-get install --no-install-recommends python3-jupyter-server python3-jupyterlab-server)",
+    );
+  }
+  if (!existsSync(APP_BUILD)) missing.push(`${APP_BUILD} (npm run build)`);
+  if (!existsSync(INSTALLED_EXTENSION)) missing.push(`${INSTALLED_EXTENSION} (npm run build)`);
+  return missing;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Lab {
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  /** Server output so far (for failure messages). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts serve.py on a free port with `rootDir` as its notebook directory. */
+export async function startLab(rootDir: string, timeoutMs = 60_000): Promise<Lab> {
+  const port = await freePort();
+  const token = `mmulab-test-${process.pid}-${port}`;
+  const child: ChildProcess = spawn(
+    PYTHON,
+    [SERVE, `--port=${port}`, `--ServerApp.token=${token}`, `--ServerApp.root_dir=${rootDir}`],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } },
+  );
+  let output = "";
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString();
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const stop = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      child.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`serve.py did not get ready in ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    const check = (): void => {
+      const m = /mmulab-lab: ready at (\S+)/.exec(output);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout?.on("data", check);
+    child.stderr?.on("data", check);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve.py exited (${code}) before it was ready:\n${output}`));
+    });
+  }).catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
+  return { url, port, token, log: () => output, stop };
+}
+
+export interface Browser {
+  readonly context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** Debian's Chromium, headless, with a fresh profile directory removed on close. */
+export async function launchChromium(): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), "mmulab-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

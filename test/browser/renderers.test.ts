@@ -1,0 +1,217 @@
+/**
+ * End to end in a real browser: the mmulab notebook app (lab-extension/app, served by Debian's
+ * jupyter_server) opens a notebook whose outputs are saved in the .ipynb, loads the prebuilt
+ * extension the way JupyterLab does (federated), and the three renderers draw the outputs.
+ * Screenshots go to test-artifacts/browser/ and, one per renderer, to docs/screenshots/.
+ *
+ * Needs Debian's chromium, python3-jupyter-server and python3-jupyterlab-server (.ci/run installs
+ * them) and `npm run build` (the pretest bootstrap runs it).
+ */
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  countStates,
+  HOSTILE,
+  makeNotebook,
+  makePageTable,
+  makePlot,
+  makeTimeline,
+  TREE_10K,
+  TREE_SMALL,
+} from "../../lab-extension/test/fixtures.js";
+import {
+  ARTIFACTS,
+  launchChromium,
+  missingPrerequisites,
+  ROOT,
+  startLab,
+  type Browser,
+  type Lab,
+} from "./lab.js";
+
+const PAGETABLE = "application/vnd.mmulab.pagetable+json";
+const TIMELINE = "application/vnd.mmulab.timeline+json";
+const PLOT = "application/vnd.mmulab.plot+json";
+
+const tree = makePageTable(TREE_10K);
+const expected = countStates(tree);
+const timeline = makeTimeline(400);
+const plot = makePlot({ sweep: true });
+const fallback = "<b class='mmulab-fallback'>static fallback</b>";
+
+/** Dismisses JupyterLab's "Select Kernel" dialog (shown when the notebook's kernel is absent). */
+async function dismissKernelDialog(page: Page): Promise<void> {
+  const noKernel = page.locator(".jp-Dialog button", { hasText: "No Kernel" });
+  try {
+    await noKernel.first().click({ timeout: 5000 });
+  } catch (_error) {
+    // No dialog: the kernel exists or the notebook names none.
+  }
+}
+
+describe("renderers in the mmulab notebook app (Chromium)", () => {
+  let lab: Lab;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    const missing = missingPrerequisites();
+    if (missing.length > 0) {
+      throw new Error(
+        `browser tests need:\n  ${missing.join("\n  ")}\n(.ci/run installs them; npm test builds the rest)`,
+      );
+    }
+    const root = join(ARTIFACTS, "notebooks");
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    const notebook = makeNotebook([
+      { [PAGETABLE]: tree, "text/plain": "PageTable(mm 1)", "text/html": fallback },
+      { [TIMELINE]: timeline, "text/plain": "Timeline", "text/html": fallback },
+      { [PLOT]: plot, "text/plain": "Plot", "text/html": fallback },
+      // The same with markup in every label.
+      { [PAGETABLE]: makePageTable(TREE_SMALL, { hostile: true }), "text/plain": "hostile tree" },
+      { [TIMELINE]: makeTimeline(50, { hostile: true }), "text/plain": "hostile timeline" },
+      { [PLOT]: makePlot({ sweep: true, hostile: true }), "text/plain": "hostile plot" },
+      { [PLOT]: { version: 99, data: [] }, "text/plain": "a payload from the future" },
+    ]);
+    writeFileSync(join(root, "renderers.ipynb"), JSON.stringify(notebook));
+    lab = await startLab(root);
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    const url = new URL(lab.url);
+    url.pathname = `${url.pathname}/tree/renderers.ipynb`;
+    await page.goto(url.toString());
+    await page.waitForFunction("window.mmulabApp && window.mmulabApp.ready === true", null, {
+      timeout: 60_000,
+    });
+    await dismissKernelDialog(page);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await lab?.stop();
+  });
+
+  it("loads the prebuilt extension through module federation", async () => {
+    const renderers = await page.evaluate<string[]>("window.mmulabApp.renderers");
+    expect(renderers).toEqual([PAGETABLE, TIMELINE, PLOT]);
+    expect(await page.evaluate("window.mmulabApp.failedExtensions")).toEqual([]);
+  });
+
+  it("draws the page-table tree with its node count and states", async () => {
+    await page.locator(".mmulab-PageTable").first().waitFor({ timeout: 30_000 });
+    expect(await page.locator(".mmulab-PageTable").count()).toBe(2);
+    const el = page.locator(".mmulab-PageTable").first();
+    expect(await el.getAttribute("data-node-count")).toBe(String(expected.total));
+    for (const [state, n] of Object.entries(expected.byState)) {
+      const attr = `data-state-${state}`;
+      expect(await el.getAttribute(attr), attr).toBe(String(n));
+      const legend = el.locator(`.mmulab-PageTable-legendItem[data-state="${state}"]`);
+      expect(await legend.textContent()).toBe(`${state} ${n.toLocaleString("en-US")}`);
+    }
+    expect(expected.total).toBeGreaterThan(10_000);
+    // The walker's path is expanded and highlighted; the reused table it ends in is drawn.
+    expect(await el.locator(".mmulab-PageTable-onWalkerPath").count()).toBe(4);
+    expect(await el.locator('.mmulab-PageTable-row[data-state="reused"]').count()).toBe(1);
+    // Virtualised: far fewer rows in the DOM than visible rows after expanding everything.
+    await el.locator('button[data-level="page"]').click();
+    expect(await el.getAttribute("data-visible-rows")).toBe(String(expected.total + 1));
+    expect(await el.locator(".mmulab-PageTable-row").count()).toBeLessThan(100);
+    await el.locator('button[data-level="pmd"]').click();
+    expect(Number(await el.getAttribute("data-visible-rows"))).toBeLessThan(40);
+    await el.locator("button", { hasText: "walker path" }).click();
+    // Hover shows the frame's history.
+    await el.locator('.mmulab-PageTable-row[data-state="reused"]').hover();
+    const tip = el.locator(".mmulab-PageTable-tooltip");
+    await expect.poll(() => tip.isVisible()).toBe(true);
+    expect(await tip.textContent()).toContain("alloc as page cache");
+    await el.screenshot({ path: join(ARTIFACTS, "pagetable.png") });
+  });
+
+  it("draws the timeline with lanes, IPI arrows and the use-after-free marker", async () => {
+    const el = page.locator(".mmulab-Timeline").first();
+    await el.locator(".js-plotly-plot").waitFor({ timeout: 60_000 });
+    await expect.poll(() => el.getAttribute("data-plotted"), { timeout: 30_000 }).toBe("true");
+    expect(await el.getAttribute("data-uaf")).toBe("1");
+    expect(await el.getAttribute("data-spans")).toBe(String(timeline.spans.length));
+    const names = await page.evaluate<string[]>(
+      "Array.from(document.querySelector('.mmulab-Timeline .js-plotly-plot').data, (t) => t.name)",
+    );
+    expect(names).toContain("use-after-free");
+    expect(names).toContain("IPI");
+    expect(names).toContain("irq-off");
+    // The marker is drawn: one point in the use-after-free trace's SVG group.
+    const uafPoints = await page.evaluate<number>(`(() => {
+      const gd = document.querySelector('.mmulab-Timeline .js-plotly-plot');
+      const i = gd.data.findIndex((t) => t.name === 'use-after-free');
+      const traces = gd.querySelectorAll('.scatterlayer .trace');
+      return traces[i] ? traces[i].querySelectorAll('.point').length : -1;
+    })()`);
+    expect(uafPoints).toBe(1);
+    expect(await el.locator(".mmulab-Timeline-uaf").textContent()).toContain("use-after-free");
+    await el.screenshot({ path: join(ARTIFACTS, "timeline.png") });
+  });
+
+  it("draws the plot with its traces and sweep sliders", async () => {
+    const el = page.locator(".mmulab-Plot").first();
+    await expect.poll(() => el.getAttribute("data-plotted"), { timeout: 30_000 }).toBe("true");
+    expect(await el.getAttribute("data-traces")).toBe("3");
+    const traceGroups = await page.evaluate<number>(
+      "document.querySelector('.mmulab-Plot .js-plotly-plot').querySelectorAll('g.trace').length",
+    );
+    expect(traceGroups).toBeGreaterThanOrEqual(3);
+    const firstY = await page.evaluate(
+      "JSON.stringify(document.querySelector('.mmulab-Plot .js-plotly-plot').data[0].y)",
+    );
+    const sliders = el.locator('input[type="range"]');
+    expect(await sliders.count()).toBe(2);
+    await sliders.nth(1).fill("2");
+    await expect
+      .poll(() =>
+        page.evaluate(
+          "JSON.stringify(document.querySelector('.mmulab-Plot .js-plotly-plot').data[0].y)",
+        ),
+      )
+      .not.toBe(firstY);
+    expect(await el.locator(".mmulab-Plot-sliderValue").nth(1).textContent()).toBe("8");
+    await el.screenshot({ path: join(ARTIFACTS, "plot.png") });
+  });
+
+  it("shows a readable error for a payload of an unknown version", async () => {
+    const err = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]', {
+      hasText: PLOT,
+    });
+    await err.first().waitFor({ timeout: 30_000 });
+    const text = (await err.first().textContent()) ?? "";
+    expect(text).toContain("version 99");
+    expect(text).toContain("supports version 1");
+  });
+
+  it("never runs markup from payloads and prefers the renderers over text/html", async () => {
+    expect(await page.evaluate("window.__mmulabPwned ?? null")).toBeNull();
+    await expect
+      .poll(() => page.locator('.mmulab-Plot[data-plotted="true"]').count(), { timeout: 30_000 })
+      .toBe(2);
+    await expect
+      .poll(() => page.locator('.mmulab-Timeline[data-plotted="true"]').count(), {
+        timeout: 30_000,
+      })
+      .toBe(2);
+    const hostile = page.locator(".mmulab-Timeline").nth(1);
+    expect(await hostile.locator(".mmulab-Timeline-title").textContent()).toBe(HOSTILE);
+    expect(await page.locator('img[src="x"]').count()).toBe(0);
+    expect(await page.locator(".mmulab-fallback").count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, "app.png") });
+    // One screenshot per renderer for the README.
+    const docs = join(ROOT, "docs", "screenshots");
+    mkdirSync(docs, { recursive: true });
+    for (const name of ["pagetable", "timeline", "plot"]) {
+      copyFileSync(join(ARTIFACTS, `${name}.png`), join(docs, `${name}.png`));
+    }
+  });
+});

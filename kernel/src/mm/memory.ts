@@ -246,6 +246,8 @@ function* unmap_page_range(
           : level === "pud"
             ? 30
             : 21);
+    // an empty table maps nothing: nothing to zap below it
+    if (k.pt.presentCount(table) === 0) return;
     let addr = lo;
     while (addr < hi) {
       const next = Math.min(alignDown(addr, size) + size, hi);

@@ -110,8 +110,11 @@ export class PageTableStore {
     const pfn = this.alloc.alloc({ kind: "table", level, mm }, gfp, by);
     if (pfn < 0) return pfn;
     const t = this.tables.get(pfn);
-    if (t) t.fill(0);
-    else this.tables.set(pfn, new Int32Array(PTRS_PER_TABLE));
+    // A table is freed only once empty (teardown clears every entry first), so a reused table
+    // frame needs zeroing only when it held something else in between.
+    if (t) {
+      if ((this.present.get(pfn) ?? 1) !== 0) t.fill(0);
+    } else this.tables.set(pfn, new Int32Array(PTRS_PER_TABLE));
     this.present.set(pfn, 0);
     return pfn;
   }

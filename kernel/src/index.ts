@@ -19,6 +19,7 @@ export * from "./experiments/scenarios.js";
 export * from "./experiments/race-matrix.js";
 export * from "./experiments/timeline.js";
 export * from "./experiments/irqoff-munmap.js";
+export * from "./explore/index.js";
 
 // Notebook displays and comms (issue 6): `import { display, progress, … } from "mmulab"` in a cell.
 export * from "./display/index.js";

@@ -6,6 +6,7 @@
  * `kernel/src`, so they run against the compiled `kernel/dist`.
  */
 import { kernbenchBenchmarks } from "./suites/kernbench.js";
+import { exploreBenchmarks } from "./suites/explore.js";
 import { mmBenchmarks } from "./suites/mm.js";
 import { raceBenchmarks } from "./suites/race.js";
 import { simBenchmarks } from "./suites/sim.js";
@@ -18,4 +19,5 @@ export const benchmarks: readonly Benchmark[] = [
   ...raceBenchmarks,
   ...kernbenchBenchmarks,
   ...notebookKernelBenchmarks,
+  ...exploreBenchmarks,
 ];

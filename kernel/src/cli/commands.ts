@@ -6,6 +6,7 @@
  */
 import type { Command } from "./command.js";
 import { demoCommand } from "./commands/demo.js";
+import { exploreCommand } from "./commands/explore.js";
 import { helpCommand } from "./commands/help.js";
 import { kernbenchCommand } from "./commands/kernbench.js";
 import { kernelCommand } from "./commands/kernel.js";
@@ -17,4 +18,5 @@ export const commands: readonly Command[] = [
   raceMatrixCommand,
   kernbenchCommand,
   kernelCommand,
+  exploreCommand,
 ];

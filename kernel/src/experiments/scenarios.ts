@@ -76,7 +76,7 @@ export interface TrialResult {
 }
 
 /** A user-mode stretch on a CPU (ticks there are RCU quiescent states). */
-function* userTime(sys: System, cpuId: number, ns: number): Kfn<void> {
+export function* userTime(sys: System, cpuId: number, ns: number): Kfn<void> {
   const cpu = sys.m.cpu(cpuId);
   cpu.taskMode = "user";
   yield ns;

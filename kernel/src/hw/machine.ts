@@ -118,6 +118,8 @@ export class Machine {
         this.jitter(this.costs.ipiDeliveryNs),
         () => target.raise(vector, flow),
         Priority.URGENT,
+        0,
+        `ipi ${vector} cpu${from.id}->cpu${t}`,
       );
     }
   }

@@ -310,6 +310,11 @@ export class PageAllocator {
   history(pfn: number): readonly FrameHistoryItem[] {
     return this.histories.get(pfn) ?? [];
   }
+  /** The hot free list, next frame to be handed out last (the explorer hashes it: it decides
+   * which frame the next allocation reuses). */
+  freeList(): number[] {
+    return Array.from(this.free.subarray(0, this.freeTop));
+  }
   /** Frames ever created. */
   get framesCreated(): number {
     return this.nextNew;

@@ -154,4 +154,50 @@ export class EventQueue {
     this.fns[slot] = undefined;
     this.freeSlots[this.freeTop++] = slot;
   }
+
+  // ------------------------------------------------------------ exploration (explore/)
+  // An explorer fires pending events in an order of its choosing rather than by time. These
+  // two methods let it list the queue and take one event out of the middle; the timed engine
+  // never calls them.
+
+  /** The slot at heap position `i` (0 ≤ i < length). Heap order, not time order. */
+  slotAt(i: number): number {
+    return this.heap[i]!;
+  }
+
+  /** Removes a queued slot wherever it sits in the heap; give it back with `release`. */
+  remove(slot: number): void {
+    const heap = this.heap;
+    let i = -1;
+    for (let j = 0; j < this.size; j++)
+      if (heap[j] === slot) {
+        i = j;
+        break;
+      }
+    if (i < 0) throw new Error(`event slot ${slot} is not queued`);
+    const last = heap[--this.size]!;
+    if (i === this.size) return;
+    heap[i] = last;
+    // the moved slot may belong above or below position i
+    const times = this.times;
+    const keys = this.keys;
+    const less = (a: number, b: number): boolean =>
+      times[a]! < times[b]! || (times[a] === times[b] && keys[a]! < keys[b]!);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!less(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < this.size && less(heap[l]!, heap[m]!)) m = l;
+      if (r < this.size && less(heap[r]!, heap[m]!)) m = r;
+      if (m === i) break;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  }
 }

@@ -97,6 +97,18 @@ export class Process<R = unknown> implements SpinWaiter {
     return this.suspendDepth > 0 && this.state !== "done" ? "suspended" : this.state;
   }
 
+  /**
+   * Exploration (explore/): whether the queued event `(fn, arg)` is this process's resume —
+   * "live" if firing it continues the process, "stale" if it was superseded (the process was
+   * suspended, or resumed another way; firing it would do nothing) — or not this process's at all.
+   */
+  eventState(fn: (arg: number) => void, arg: number): "live" | "stale" | null {
+    if (fn !== this.resumeCb) return null;
+    return arg === this.epoch && this.state === "scheduled" && this.suspendDepth === 0
+      ? "live"
+      : "stale";
+  }
+
   /** Starts the process `delay` ns from now (engine use). */
   start(delay: number, priority: number): void {
     this.resumeAt = this.sim.now + delay;

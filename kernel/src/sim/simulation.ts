@@ -29,6 +29,21 @@ export interface RunResult {
   readonly reason: "idle" | "until" | "stopped" | "event-budget";
 }
 
+/**
+ * A queued event as an explorer sees it (exploration mode, see `beginExploration`). Valid until
+ * the next `fire`.
+ */
+export interface PendingEvent {
+  /** Queue slot. */
+  readonly slot: number;
+  /** The process this event resumes, or null for a plain scheduled callback. */
+  readonly owner: Process<unknown> | null;
+  /** The owner's name, or the label given to `schedule`, or "event". */
+  readonly label: string;
+  /** Absolute time the timed engine would fire it at, ns. */
+  readonly time: number;
+}
+
 /** Priorities: lower runs first among events at the same time. */
 export const Priority = {
   /** Hardware that must be seen before software at the same instant (interrupt delivery). */
@@ -53,6 +68,11 @@ export class Simulation {
   eventsFired = 0;
   private nextPid = 1;
   private stopRequest: string | null = null;
+  private explore = false;
+  /** Exploration mode: every process started since `beginExploration`, to recognise its events. */
+  private readonly tracked: Process<unknown>[] = [];
+  /** Exploration mode: labels of plain scheduled callbacks (IPI deliveries, …). */
+  private readonly labels = new Map<EventCallback, string>();
 
   constructor(options: SimulationOptions = {}) {
     const seed = options.seed ?? 1;
@@ -62,14 +82,22 @@ export class Simulation {
     this.trace = new Trace(() => this.now, options.trace ?? true);
   }
 
-  /** Runs `fn(arg)` after `delay` ns. */
-  schedule(delay: number, fn: EventCallback, priority: number = Priority.NORMAL, arg = 0): void {
+  /** Runs `fn(arg)` after `delay` ns. `label` names the event for an explorer (it is kept only in
+   * exploration mode). */
+  schedule(
+    delay: number,
+    fn: EventCallback,
+    priority: number = Priority.NORMAL,
+    arg = 0,
+    label?: string,
+  ): void {
     // Inline fast check first: this is the hottest entry point of the engine.
     if (!(delay >= 0 && delay <= Number.MAX_SAFE_INTEGER - this.now && Math.floor(delay) === delay))
       checkInt("delay", delay, 0, Number.MAX_SAFE_INTEGER - this.now, "Simulation.schedule (ns)");
     if (priority !== Priority.NORMAL)
       checkInt("priority", priority, 0, MAX_PRIORITY, "Simulation.schedule");
     this.queue.push(this.now + delay, priority, fn, arg);
+    if (label !== undefined && this.explore) this.labels.set(fn, label);
   }
 
   /** Starts a process `delay` ns from now. Start-up is URGENT so that a process created at time t
@@ -94,6 +122,7 @@ export class Simulation {
         `Simulation.process("${name}")`,
       );
     const p = new Process<R>(this, this.nextPid++, name, gen);
+    if (this.explore) this.tracked.push(p);
     p.start(delay, Priority.URGENT);
     return p;
   }
@@ -152,6 +181,84 @@ export class Simulation {
     if (reason === "until") this.now = until;
     this.eventsFired += n;
     return { now: this.now, events: n, reason };
+  }
+
+  // ------------------------------------------------------------ exploration mode (explore/)
+
+  /** True once `beginExploration` has been called. */
+  get exploring(): boolean {
+    return this.explore;
+  }
+
+  /**
+   * Switches to exploration mode: from now on an explorer chooses which pending event fires next
+   * (`pendingEvents`, `fire`) instead of `run` taking them in time order, so every yield of a
+   * process becomes a scheduling point and delays only order nothing. Processes started from now
+   * on are tracked so their events can be told apart. Call it on a quiescent simulation (empty
+   * queue), e.g. after a timed set-up phase has run to completion.
+   */
+  beginExploration(): void {
+    if (this.queue.length > 0)
+      throw new MmulabError(
+        `beginExploration: ${this.queue.length} events are still queued; run the set-up phase to completion first`,
+      );
+    this.explore = true;
+  }
+
+  /**
+   * Exploration mode: the events that would do something if fired now, in queue (heap) order.
+   * Stale process wake-ups (superseded by a suspension) are dropped from the queue on the way.
+   */
+  pendingEvents(): PendingEvent[] {
+    if (!this.explore)
+      throw new MmulabError("pendingEvents: call beginExploration() first (exploration mode)");
+    const q = this.queue;
+    const live: PendingEvent[] = [];
+    const stale: number[] = [];
+    for (let i = 0; i < q.length; i++) {
+      const slot = q.slotAt(i);
+      const fn = q.slotFn(slot);
+      const arg = q.slotArg(slot);
+      let owner: Process<unknown> | null = null;
+      let state: "live" | "stale" | null = null;
+      for (const p of this.tracked) {
+        state = p.eventState(fn, arg);
+        if (state !== null) {
+          owner = p;
+          break;
+        }
+      }
+      if (state === "stale") stale.push(slot);
+      else
+        live.push({
+          slot,
+          owner,
+          label: owner !== null ? owner.name : (this.labels.get(fn) ?? "event"),
+          time: q.slotTime(slot),
+        });
+    }
+    for (const slot of stale) {
+      q.remove(slot);
+      q.release(slot);
+    }
+    return live;
+  }
+
+  /** Exploration mode: the processes started since `beginExploration`, finished ones included. */
+  trackedProcesses(): readonly Process<unknown>[] {
+    return this.tracked;
+  }
+
+  /** Exploration mode: fires one pending event now, whatever its time (`now` is not moved). */
+  fire(ev: PendingEvent): void {
+    const q = this.queue;
+    const fn = q.slotFn(ev.slot);
+    const arg = q.slotArg(ev.slot);
+    q.remove(ev.slot);
+    q.release(ev.slot);
+    this.labels.delete(fn);
+    this.eventsFired++;
+    fn(arg);
   }
 
   /** Runs until `proc` finishes and returns its result; throws if the queue empties first. */

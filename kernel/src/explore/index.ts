@@ -1,0 +1,8 @@
+/** Exhaustive exploration of the race scenarios (issue 10). */
+export * from "./options.js";
+export * from "./rcu.js";
+export * from "./world.js";
+export * from "./explorer.js";
+export * from "./views.js";
+export * from "./promela.js";
+export * from "./spin.js";

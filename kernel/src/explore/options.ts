@@ -1,0 +1,94 @@
+/**
+ * Options of an exhaustive exploration: what the user may pass (`ExploreOptions`, every field
+ * but the cell optional) and the checked, complete form the explorer runs (`ExploreSpec`),
+ * resolved once — fast-check's Parameters → QualifiedParameters split.
+ */
+import {
+  checkBackendName,
+  checkProfileName,
+  resolveProfile,
+  type BackendName,
+  type ProfileName,
+  type ResolvedProfile,
+  type ResolveOptions,
+} from "../config/profiles.js";
+import { checkScenarioName, type ScenarioName } from "../experiments/scenarios.js";
+import { checkInt } from "../sim/errors.js";
+
+/** Defaults, each with its reason. */
+export const EXPLORE_DEFAULTS = Object.freeze({
+  /** The freeing CPU and the walker's CPU: the smallest machine with the race. */
+  cpus: 2,
+  /** Two pages: the walker's pte loop runs more than once (a stall can land between pages). */
+  pages: 2,
+  /** One stall of the walker's CPU per run, as in a race-matrix trial. */
+  stalls: 1,
+  /** Distinct states before the search gives up. The 2-CPU scenarios need at most a few
+   * thousand; 3 CPUs with 4 pages stay under about 60,000. */
+  maxStates: 250_000,
+});
+
+export interface ExploreOptions {
+  readonly profile: string;
+  readonly backend: string;
+  /** One of the race matrix's scenarios (experiments/scenarios.ts). */
+  readonly scenario: string;
+  /** CPUs, 2 … 4. Default 2. CPU 0 munmaps, CPU 1 walks; further CPUs run another thread of the
+   * process in user mode (not in use-mm-walker, whose process has one thread). */
+  readonly cpus?: number;
+  /** Pages of the buffer, 1 … 8. Default 2. */
+  readonly pages?: number;
+  /** How many times the walker's CPU may be held (VM exit, or host preemption in
+   * preempted-walker), 0 … 3. Default 1. */
+  readonly stalls?: number;
+  /** State budget, 1 … 10,000,000. Default 250,000. */
+  readonly maxStates?: number;
+  /** Sleep-set partial-order reduction. Default true. */
+  readonly por?: boolean;
+  /** Stop at the first use-after-free (true, default) or visit every reachable state. */
+  readonly stopAtFirstUaf?: boolean;
+  /** Passed to resolveProfile (paravirt, counterfactual rcuTableFree). */
+  readonly resolve?: ResolveOptions;
+}
+
+export interface ExploreSpec {
+  readonly profile: ProfileName;
+  readonly backend: BackendName;
+  readonly scenario: ScenarioName;
+  readonly cpus: number;
+  readonly pages: number;
+  readonly stalls: number;
+  readonly maxStates: number;
+  readonly por: boolean;
+  readonly stopAtFirstUaf: boolean;
+  readonly resolve: ResolveOptions;
+  readonly resolved: ResolvedProfile;
+}
+
+/** Checks every option before anything runs; errors name the option, value and range. */
+export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {
+  const profile = checkProfileName(opts.profile);
+  const backend = checkBackendName(opts.backend);
+  const scenario = checkScenarioName(opts.scenario);
+  const resolve = opts.resolve ?? {};
+  const resolved = resolveProfile(profile, backend, resolve);
+  return Object.freeze({
+    profile,
+    backend,
+    scenario,
+    cpus: checkInt("cpus", opts.cpus ?? EXPLORE_DEFAULTS.cpus, 2, 4, "explore"),
+    pages: checkInt("pages", opts.pages ?? EXPLORE_DEFAULTS.pages, 1, 8, "explore"),
+    stalls: checkInt("stalls", opts.stalls ?? EXPLORE_DEFAULTS.stalls, 0, 3, "explore"),
+    maxStates: checkInt(
+      "maxStates",
+      opts.maxStates ?? EXPLORE_DEFAULTS.maxStates,
+      1,
+      10_000_000,
+      "explore",
+    ),
+    por: opts.por ?? true,
+    stopAtFirstUaf: opts.stopAtFirstUaf ?? true,
+    resolve,
+    resolved,
+  });
+}

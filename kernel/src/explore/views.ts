@@ -1,0 +1,64 @@
+/**
+ * A counterexample as the views every use-after-free report gets: the timeline payload
+ * (`application/vnd.mmulab.timeline+json`, experiments/timeline.ts) and a Chrome trace. The path
+ * is replayed with tracing on; each explored step is drawn 1 µs after the previous one, with a
+ * marker naming the step, and after the use-after-free the run is finished (first enabled action
+ * each time) so that spans still open at the read — the walk, the flush wait — are closed.
+ */
+import type { TimelineInstant, TimelinePayload } from "../contract/mime.js";
+import { traceToTimeline } from "../experiments/timeline.js";
+import type { ChromeTrace } from "../sim/trace.js";
+import { replaySpec, type ExploreReplay } from "./explorer.js";
+import { World } from "./world.js";
+
+/** Steps run after the use-after-free, at most. */
+const FINISH_STEPS = 500;
+
+export interface CounterexampleViews {
+  readonly timeline: TimelinePayload;
+  readonly chromeTrace: ChromeTrace;
+}
+
+/** Replays `replay` (from `Counterexample.replay`) and renders it. */
+export function counterexampleViews(replay: ExploreReplay): CounterexampleViews {
+  const spec = replaySpec(replay);
+  const w = new World(spec, { trace: true });
+  const markers: TimelineInstant[] = [];
+  const sim = w.sys.sim;
+  for (const label of replay.path) {
+    const a = w.action(label);
+    w.execute(a);
+    markers.push({
+      lane: a.cpu < 0 ? "rcu" : `cpu${a.cpu}`,
+      t: sim.now,
+      kind: "marker",
+      label: `${w.stepNo}. ${label}`,
+    });
+  }
+  const uafAt = sim.now;
+  for (let i = 0; i < FINISH_STEPS; i++) {
+    const next = w.actions().filter((a) => a.kind !== "stall");
+    if (next.length === 0) break;
+    w.execute(next[0]!);
+  }
+  const title =
+    `${replay.scenario} on ${replay.profile} with ${replay.backend}: shortest interleaving to a ` +
+    `use-after-free (${replay.path.length} steps)`;
+  const base = traceToTimeline(sim.trace, {
+    nrCpus: spec.cpus,
+    from: w.t0,
+    to: Math.max(uafAt, sim.now),
+    title,
+  });
+  const timeline: TimelinePayload = { ...base, instants: [...base.instants, ...markers] };
+  const chromeTrace = sim.trace.toChrome({
+    profile: replay.profile,
+    backend: replay.backend,
+    scenario: replay.scenario,
+    cpus: replay.cpus,
+    pages: replay.pages,
+    steps: replay.path.length,
+    path: replay.path.join(" | "),
+  });
+  return { timeline, chromeTrace };
+}

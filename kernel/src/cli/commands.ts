@@ -11,12 +11,14 @@ import { helpCommand } from "./commands/help.js";
 import { kernbenchCommand } from "./commands/kernbench.js";
 import { kernelCommand } from "./commands/kernel.js";
 import { raceMatrixCommand } from "./commands/race-matrix.js";
+import { workloadCommand } from "./commands/workload.js";
 
 export const commands: readonly Command[] = [
   helpCommand,
   demoCommand,
   raceMatrixCommand,
   kernbenchCommand,
+  workloadCommand,
   kernelCommand,
   exploreCommand,
 ];

@@ -143,6 +143,20 @@ export class Cpu {
     });
   }
 
+  /**
+   * Makes `p` the task context (a scheduler's context switch). A task switched in while an
+   * interrupt handler runs, or while the vCPU is descheduled by its host, waits until that ends.
+   */
+  setTask(p: Process<unknown> | null): void {
+    this.task = p;
+    if (p === null || p.finished) return;
+    if (this.irqProc !== null) {
+      p.suspend();
+      this.heldByIrq.push(p);
+    }
+    if (this.preempted) p.suspend();
+  }
+
   /** Sets IF; only the irqflags functions and the interrupt path call this. */
   setIF(on: boolean): void {
     if (on === this.ifFlag) return;

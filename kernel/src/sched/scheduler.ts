@@ -420,7 +420,7 @@ export class Scheduler {
     next.prevCpu = cpu.id;
     const nr = q.length + 1;
     next.sliceEnd = this.sim.now + Math.max(this.latencyNs / nr, this.minGranularityNs);
-    cpu.task = next.proc;
+    cpu.setTask(next.proc);
     cpu.taskMode = "kernel";
     this.onSwitch?.(cpu, next, prev);
     next.dispatch(cpu);
@@ -431,7 +431,7 @@ export class Scheduler {
     const cpu = t.here;
     this.curr[cpu.id] = null;
     this.busyCount--;
-    cpu.task = null;
+    cpu.setTask(null);
     t.cpu = null;
     cpu.contextSwitches++;
     this.machine.notifyContextSwitch(cpu);
@@ -475,7 +475,7 @@ export class Scheduler {
     t.state = "runnable";
     this.curr[cpu.id] = null;
     this.busyCount--;
-    cpu.task = null;
+    cpu.setTask(null);
     t.cpu = null;
     this.rq[cpu.id]!.push(t);
     cpu.contextSwitches++;

@@ -1,0 +1,74 @@
+/** `mmulab workload`: multi-threaded mm microworkloads, optionally in an overcommitted guest. */
+import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
+import { MICRO_WORKLOADS, runMicro, type MicroResult } from "../../workloads/micro.js";
+import { intFlag, JSON_FLAG_USAGE, jsonFlag, parseFlags, printResult } from "../args.js";
+import { PROGRAM } from "../cli.js";
+import type { Command } from "../command.js";
+import { EXIT_OK, UsageError } from "../command.js";
+
+function render(r: MicroResult): string {
+  return [
+    `${r.workload} on ${r.profile} with ${r.backend}, ${r.threads} thread(s):`,
+    `  ${Math.round(r.opsPerSec)} ops per simulated second (${r.ops} ops)`,
+    `  ${r.remoteFlushes} remote flushes, mean wait ${(r.meanFlushWaitNs / 1000).toFixed(1)} µs, ${r.ipis} IPIs`,
+    `  ${r.tablesFreed} page tables freed, ${r.uaf} use-after-free reads, ${r.hostPreemptions} vCPU preemptions`,
+  ].join("\n");
+}
+
+export const workloadCommand: Command = {
+  name: "workload",
+  summary:
+    "run a multi-threaded mm microworkload (madvise storm, ebizzy, mmap/munmap, gup vs munmap)",
+  usage: [
+    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--cpus N] [--pcpus M] [--other-vcpus K] [--duration-ms D] [--seed S] [--json]`,
+    "",
+    "Options:",
+    `  --name W          ${MICRO_WORKLOADS.join(", ")}`,
+    `  --profile P       ${PROFILE_NAMES.join(", ")}`,
+    `  --backend B       ${BACKEND_NAMES.join(", ")}`,
+    "  --threads T       worker threads (default: one per CPU)",
+    "  --cpus N          CPUs or vCPUs (default 4)",
+    "  --pcpus M         host CPUs under the vCPUs: fewer than --cpus means an overcommitted guest",
+    "  --other-vcpus K   runnable vCPUs of other VMs on the same host CPUs (default 0)",
+    "  --duration-ms D   simulated run time (default 20)",
+    "  --seed S          seed (default 1)",
+    JSON_FLAG_USAGE,
+  ].join("\n"),
+  run(argv, io) {
+    const { values } = parseFlags(argv, {
+      ...jsonFlag,
+      name: { type: "string" },
+      profile: { type: "string" },
+      backend: { type: "string" },
+      threads: { type: "string" },
+      cpus: { type: "string" },
+      pcpus: { type: "string" },
+      "other-vcpus": { type: "string" },
+      "duration-ms": { type: "string" },
+      seed: { type: "string" },
+    });
+    if (values.name === undefined || values.profile === undefined || values.backend === undefined)
+      throw new UsageError("--name, --profile and --backend are required");
+    const cpus = intFlag(values.cpus, "cpus", 4, { min: 1, max: 256 });
+    const pcpus =
+      values.pcpus === undefined
+        ? undefined
+        : intFlag(values.pcpus, "pcpus", cpus, { min: 1, max: 256 });
+    const other = intFlag(values["other-vcpus"], "other-vcpus", 0, { min: 0, max: 4096 });
+    const r = runMicro({
+      workload: values.name,
+      profile: values.profile,
+      backend: values.backend,
+      nrCpus: cpus,
+      threads: intFlag(values.threads, "threads", cpus, { min: 1, max: 1024 }),
+      durationNs:
+        intFlag(values["duration-ms"], "duration-ms", 20, { min: 1, max: 100_000 }) * 1_000_000,
+      seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 }),
+      ...(pcpus !== undefined || other > 0
+        ? { host: { pcpus: pcpus ?? cpus, otherVcpus: other, timesliceNs: 1_000_000 } }
+        : {}),
+    });
+    printResult(io, r, values.json, render);
+    return Promise.resolve(EXIT_OK);
+  },
+};

@@ -1,0 +1,190 @@
+/**
+ * Multi-threaded memory-management microworkloads, on the scheduler, with every flush going
+ * through the modelled backend — optionally inside an overcommitted guest:
+ *
+ *   madvise-storm   will-it-scale tlb_flush2-like: each thread faults a chunk in and drops it
+ *                   with madvise(MADV_DONTNEED), so every iteration flushes the TLBs of all the
+ *                   CPUs running the process (Rik van Riel's INVLPGB measurements used it).
+ *   ebizzy          ebizzy -M-like: each thread mmaps a chunk of random size, touches it, searches
+ *                   it (user time) and munmaps it; records/s (the KVM PV TLB flush cover letter's
+ *                   workload, measured in overcommitted guests).
+ *   mmap-munmap     one thread mapping, touching and unmapping in a loop (the seed's
+ *                   "mmap/munmap microbenchmark"), tables freed every time.
+ *   gup-vs-munmap   threads pinning pages of a buffer with gup_fast (direct-I/O-like) while
+ *                   another maps and unmaps it; the oracle counts use-after-free reads.
+ *
+ * A guest (`host.pcpus` < vCPUs, `host.otherVcpus` of other VMs) time-slices the vCPUs: a native
+ * flush then waits for descheduled vCPUs, KVM's PV flush skips them, a hypercall flush never waits.
+ */
+import { buildSystem } from "../experiments/system.js";
+import { __get_user_pages_fast } from "../gup/gup-fast.js";
+import type { HostParams } from "../hw/host.js";
+import type { MmStruct } from "../mm/mm-struct.js";
+import { sys_madvise_dontneed, sys_mmap, sys_munmap } from "../mm/mmap.js";
+import { handle_mm_fault } from "../mm/memory.js";
+import { Scheduler, type Task } from "../sched/scheduler.js";
+import { checkInt, UnknownNameError } from "../sim/errors.js";
+import type { Kfn } from "../sim/process.js";
+
+export const MICRO_WORKLOADS = ["madvise-storm", "ebizzy", "mmap-munmap", "gup-vs-munmap"] as const;
+export type MicroWorkload = (typeof MICRO_WORKLOADS)[number];
+
+export interface MicroOptions {
+  readonly workload: string;
+  readonly profile: string;
+  readonly backend: string;
+  /** Worker threads of the process. Default: one per vCPU. */
+  readonly threads?: number;
+  /** vCPUs (CPUs). Default 4. */
+  readonly nrCpus?: number;
+  /** Simulated run time, ns. Default 20 ms. */
+  readonly durationNs?: number;
+  readonly seed?: number;
+  /** A guest on an overcommitted host. */
+  readonly host?: HostParams;
+}
+
+export interface MicroResult {
+  readonly workload: MicroWorkload;
+  readonly profile: string;
+  readonly backend: string;
+  readonly threads: number;
+  /** Iterations (or records) completed, all threads. */
+  readonly ops: number;
+  /** ops per simulated second. */
+  readonly opsPerSec: number;
+  readonly remoteFlushes: number;
+  readonly ipis: number;
+  /** Mean time a flush spent in flush_tlb_others, ns. */
+  readonly meanFlushWaitNs: number;
+  readonly tablesFreed: number;
+  readonly uaf: number;
+  readonly hostPreemptions: number;
+}
+
+const MB = 2 ** 20;
+
+export function runMicro(o: MicroOptions): MicroResult {
+  if (!(MICRO_WORKLOADS as readonly string[]).includes(o.workload))
+    throw new UnknownNameError("workload", o.workload, MICRO_WORKLOADS, "runMicro");
+  const workload = o.workload as MicroWorkload;
+  const nrCpus = checkInt("nrCpus", o.nrCpus ?? 4, 1, 256, "runMicro");
+  const threads = checkInt("threads", o.threads ?? nrCpus, 1, 1024, "runMicro");
+  const duration = checkInt("durationNs", o.durationNs ?? 20_000_000, 1_000, 1e11, "runMicro");
+  const sys = buildSystem({
+    profile: o.profile,
+    backend: o.backend,
+    nrCpus,
+    seed: o.seed ?? 1,
+    trace: false,
+    history: false,
+    ...(o.host ? { host: o.host } : {}),
+  });
+  const { sim, m, k, x86, rcu, host } = sys;
+  const mm = k.mm_alloc();
+  mm.mm_users = threads + 1;
+  const sched = new Scheduler(m, {
+    onSwitch: (cpu, next) => {
+      const tmm = next?.data as MmStruct | undefined;
+      if (tmm && !tmm.exited) x86.switch_mm(cpu, tmm);
+      else x86.enter_lazy_tlb(cpu);
+    },
+  });
+  rcu.start();
+  if (o.host && (o.host.pcpus ?? nrCpus) * 1 < nrCpus + (o.host.otherVcpus ?? 0)) host.start();
+  let ops = 0;
+  let done = false;
+  const until = sim.now + duration;
+  const rng = sim.rng;
+
+  const body =
+    (i: number) =>
+    (t: Task): Kfn<void> =>
+      (function* (): Kfn<void> {
+        t.data = mm;
+        k.archOps.switch_mm(t.here, mm);
+        const base = 0x10_0000_0000 + i * 64 * MB;
+        if (workload === "madvise-storm") {
+          const len = 4 * 4096;
+          yield* t.kernel((cpu) =>
+            sys_mmap(k, cpu, mm, { addr: base, length: len, name: `chunk${i}` }),
+          );
+          while (sim.now < until) {
+            yield* t.kernel((cpu) => touch(cpu, base, 4));
+            yield* t.user(500);
+            yield* t.kernel((cpu) => sys_madvise_dontneed(k, cpu, mm, base, len));
+            ops++;
+          }
+        } else if (workload === "ebizzy" || workload === "mmap-munmap") {
+          while (sim.now < until) {
+            const pages = workload === "ebizzy" ? rng.int(4, 256) : 16;
+            const len = pages * 4096;
+            yield* t.kernel((cpu) =>
+              sys_mmap(k, cpu, mm, { addr: base, length: len, name: `chunk${i}` }),
+            );
+            yield* t.kernel((cpu) => touch(cpu, base, Math.min(pages, 32)));
+            yield* t.user(workload === "ebizzy" ? rng.int(5_000, 20_000) : 1_000);
+            yield* t.kernel((cpu) => sys_munmap(k, cpu, mm, base, len));
+            ops++;
+          }
+        } else {
+          // gup-vs-munmap: thread 0 maps and unmaps the shared buffer; the others pin it
+          const buf = 0x20_0000_0000;
+          if (i === 0) {
+            while (sim.now < until) {
+              yield* t.kernel((cpu) =>
+                sys_mmap(k, cpu, mm, { addr: buf, length: 64 * 4096, populate: true, name: "dio" }),
+              );
+              yield* t.user(rng.int(2_000, 10_000));
+              yield* t.kernel((cpu) => sys_munmap(k, cpu, mm, buf, 64 * 4096));
+              ops++;
+            }
+          } else {
+            while (sim.now < until) {
+              yield* t.kernel((cpu) => __get_user_pages_fast(k, cpu, mm, buf, 64));
+              yield* t.user(rng.int(500, 3_000));
+            }
+          }
+        }
+      })();
+
+  function* touch(
+    cpu: Parameters<typeof handle_mm_fault>[1],
+    base: number,
+    pages: number,
+  ): Kfn<void> {
+    for (let p = 0; p < pages; p++) yield* handle_mm_fault(k, cpu, mm, base + p * 4096);
+  }
+
+  const tasks = Array.from({ length: threads }, (_, i) =>
+    sched.spawn(`${workload}#${i}`, body(i), i % nrCpus),
+  );
+  sim.process(
+    "micro-end",
+    (function* (): Kfn<void> {
+      for (const t of tasks) if (!t.exited.triggered) yield t.exited;
+      done = true;
+      host.stop();
+      // let the last grace periods end so RCU-freed tables are counted, then stop the tick
+      yield 50_000_000;
+      rcu.stop();
+    })(),
+  );
+  sim.run();
+  if (!done) throw new Error("runMicro: the workload did not finish");
+  return {
+    workload,
+    profile: o.profile,
+    backend: o.backend,
+    threads,
+    ops,
+    opsPerSec: ops / (duration / 1e9),
+    remoteFlushes: x86.stats.remoteFlushes,
+    ipis: m.ipisSent,
+    meanFlushWaitNs:
+      x86.stats.remoteFlushes > 0 ? x86.stats.flushOthersNs / x86.stats.remoteFlushes : 0,
+    tablesFreed: k.stats.tablesFreedDirect + k.stats.tablesFreedRcu,
+    uaf: k.oracle.reports.length,
+    hostPreemptions: host.stats.preemptions,
+  };
+}

@@ -65,10 +65,11 @@ export function* smp_call_function_many(
   yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
   m.sendIpi(cpu, needIpi, targets.length === 1 ? "CALL_FUNCTION_SINGLE" : "CALL_FUNCTION");
   if (!wait) return { targets, waitedNs: 0 };
-  const span = sim.trace.begin(cpu.id, "mmulab:csd_lock_wait", {
-    targets: targets.join(","),
-    func: funcName(func),
-  });
+  const span = sim.trace.begin(
+    cpu.id,
+    "mmulab:csd_lock_wait",
+    sim.trace.enabled ? { targets: targets.join(","), func: funcName(func) } : undefined,
+  );
   const t0 = sim.now;
   yield spin(signal, () => outstanding === 0);
   sim.trace.end(span);

@@ -136,10 +136,11 @@ export function* handle_mm_fault(
   if (!isPageAligned(alignDown(addr, PAGE_SIZE)) || addr < 0)
     throw new ParameterError("addr", addr, "a non-negative user address", "handle_mm_fault");
   const r = faultIn(k, mm, alignDown(addr, PAGE_SIZE));
-  k.sim.trace.instant(cpu.id, "exceptions:page_fault_user", {
-    address: `0x${addr.toString(16)}`,
-    mm: mm.id,
-  });
+  if (k.sim.trace.enabled)
+    k.sim.trace.instant(cpu.id, "exceptions:page_fault_user", {
+      address: `0x${addr.toString(16)}`,
+      mm: mm.id,
+    });
   yield k.machine.jitter(r.costNs);
   return r;
 }

@@ -298,11 +298,11 @@ export function* sys_munmap(
   yield k.machine.costs.syscallNs;
   yield* down_write(k, mm);
   try {
-    const span = k.sim.trace.begin(cpu.id, "syscalls:sys_munmap", {
-      mm: mm.id,
-      addr: `0x${addr.toString(16)}`,
-      len: length,
-    });
+    const span = k.sim.trace.begin(
+      cpu.id,
+      "syscalls:sys_munmap",
+      k.sim.trace.enabled ? { mm: mm.id, addr: `0x${addr.toString(16)}`, len: length } : undefined,
+    );
     yield* do_munmap(k, cpu, mm, addr, length);
     k.sim.trace.end(span);
   } finally {

@@ -59,6 +59,14 @@ export interface ChromeTrace {
   otherData: Record<string, TraceArgValue>;
 }
 
+const DISABLED_SPAN: OpenSpan = Object.freeze({
+  name: "",
+  cpu: -1,
+  lane: "cpu",
+  start: 0,
+  args: undefined,
+});
+
 export class Trace {
   /** Recording costs time and memory; benchmarks and big sweeps switch it off. */
   enabled: boolean;
@@ -81,6 +89,8 @@ export class Trace {
   }
 
   begin(cpu: number, name: string, args?: TraceArgs, lane: TraceLane = "cpu"): OpenSpan {
+    // Disabled: one shared span, nothing allocated (large runs open millions of spans).
+    if (!this.enabled) return DISABLED_SPAN;
     return { name, cpu, lane, start: this.clock(), args };
   }
 

@@ -21,7 +21,8 @@ import {
 /** Marks the targets' TLBs flushed by the hypervisor (what flush_tlb_func would have done). */
 function hypervisorFlushed(x86: X86Mmu, cpu: Cpu, targets: readonly number[], op: string): void {
   x86.stats.remoteFlushesReceived += targets.length;
-  x86.k.sim.trace.instant(cpu.id, "mmulab:hypervisor_flush", { op, targets: targets.join(",") });
+  if (x86.k.sim.trace.enabled)
+    x86.k.sim.trace.instant(cpu.id, "mmulab:hypervisor_flush", { op, targets: targets.join(",") });
 }
 
 /**

@@ -124,10 +124,11 @@ export class X86Mmu {
     st.loaded_mm = next;
     st.is_lazy = false;
     if (next !== null) next.cpumask.add(cpu.id);
-    this.k.sim.trace.instant(cpu.id, "tlb:tlb_flush", {
-      reason: TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH,
-      pages: -1,
-    });
+    if (this.k.sim.trace.enabled)
+      this.k.sim.trace.instant(cpu.id, "tlb:tlb_flush", {
+        reason: TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH,
+        pages: -1,
+      });
   }
 
   /** enter_lazy_tlb: a kernel thread or idle keeps the old mm loaded; the CPU stays in its
@@ -152,7 +153,7 @@ function* flush_local(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo, reason: number)
     ns = costs.fullFlushNs;
     x86.stats.localFlushAll++;
   }
-  x86.k.sim.trace.instant(cpu.id, "tlb:tlb_flush", { reason, pages });
+  if (x86.k.sim.trace.enabled) x86.k.sim.trace.instant(cpu.id, "tlb:tlb_flush", { reason, pages });
   yield x86.k.machine.jitter(ns);
 }
 
@@ -249,10 +250,11 @@ export function* flush_tlb_mm_range(
   const others = [...mm.cpumask].filter((c) => c !== cpu.id).sort((a, b) => a - b);
   if (others.length > 0) {
     x86.stats.remoteFlushes++;
-    const span = sim.trace.begin(cpu.id, "mmulab:flush_tlb_others", {
-      backend: x86.backend.name,
-      targets: others.join(","),
-    });
+    const span = sim.trace.begin(
+      cpu.id,
+      "mmulab:flush_tlb_others",
+      sim.trace.enabled ? { backend: x86.backend.name, targets: others.join(",") } : undefined,
+    );
     const t0 = sim.now;
     yield* x86.backend.flush_tlb_others(x86, cpu, others, info);
     x86.stats.flushOthersNs += sim.now - t0;

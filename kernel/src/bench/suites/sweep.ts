@@ -1,0 +1,124 @@
+/**
+ * Parameter sweeps (issue 9): scaling of the local worker-thread pool from 1 to 2 workers on a
+ * race-trial sweep, and the per-job overhead of the distributed engine (BullMQ on a redis-server
+ * this benchmark starts on loopback, one in-process worker, trivial jobs).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { probeRedis, runDistributedSweep, startSweepWorker } from "../../sweep/distributed.js";
+import { runSweep } from "../../sweep/local.js";
+import { sweepTasks, type SweepSpec } from "../../sweep/space.js";
+import { executeTask } from "../../sweep/task.js";
+import type { Benchmark } from "../types.js";
+
+const RACE: SweepSpec = {
+  run: "race-trial",
+  params: { profile: ["v4.14", "v4.19"], backend: ["xen-pv", "kvm-pv"] },
+  fixed: { scenario: "walker-vs-munmap" },
+  seeds: 60,
+};
+
+/** Pure CPU, no allocation: what the pool itself allows, apart from the simulator's memory use. */
+const CPU_BOUND: SweepSpec = {
+  run: "synthetic",
+  params: { x: { kind: "int", min: 1, max: 24 } },
+  fixed: { work: 20_000_000 },
+};
+
+async function timeSweep(spec: SweepSpec, workers: number): Promise<number> {
+  const t0 = performance.now();
+  await runSweep(spec, { workers, progress: false });
+  return performance.now() - t0;
+}
+
+async function scaling(spec: SweepSpec): Promise<number> {
+  await timeSweep(spec, 2); // warm-up
+  const one = Math.min(await timeSweep(spec, 1), await timeSweep(spec, 1));
+  const two = Math.min(await timeSweep(spec, 2), await timeSweep(spec, 2));
+  return one / two;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0));
+    });
+  });
+}
+
+async function distributedOverheadMs(): Promise<number> {
+  const which = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" });
+  const bin = which.stdout.trim();
+  if (bin === "") throw new Error("redis-server is not installed (apt-get install redis-server)");
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "mmulab-bench-redis-"));
+  const proc = spawn(
+    bin,
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""],
+    {
+      stdio: "ignore",
+    },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await probeRedis(url, 500);
+        break;
+      } catch (e) {
+        if (i > 100) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const spec: SweepSpec = { run: "synthetic", params: { x: { kind: "int", min: 1, max: 300 } } };
+    const t0 = performance.now();
+    for (const t of sweepTasks(spec)) executeTask(t);
+    const inline = performance.now() - t0;
+    const w = await startSweepWorker({ redis: url, queue: "bench", concurrency: 8 });
+    try {
+      await runDistributedSweep(spec, { redis: url, queue: "bench", pollMs: 10 }); // warm-up
+      const t1 = performance.now();
+      await runDistributedSweep(spec, { redis: url, queue: "bench", pollMs: 10 });
+      return (performance.now() - t1 - inline) / 300;
+    } finally {
+      await w.close();
+    }
+  } finally {
+    await new Promise<void>((r) => {
+      proc.once("exit", () => r());
+      proc.kill("SIGTERM");
+    });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const sweepBenchmarks: Benchmark[] = [
+  {
+    name: "sweep/local-scaling-1-to-2-workers",
+    unit: "x",
+    target: 1.8,
+    better: "higher",
+    run: () => scaling(RACE),
+  },
+  {
+    name: "sweep/local-scaling-1-to-2-workers-cpu-bound",
+    unit: "x",
+    target: 1.8,
+    better: "higher",
+    run: () => scaling(CPU_BOUND),
+  },
+  {
+    name: "sweep/distributed-job-overhead",
+    unit: "ms/job",
+    target: null,
+    better: "lower",
+    run: distributedOverheadMs,
+  },
+];

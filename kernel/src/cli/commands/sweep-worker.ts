@@ -1,0 +1,56 @@
+/** `mmulab sweep-worker`: runs sweep jobs from a BullMQ queue on Redis until interrupted. */
+import { DEFAULT_SWEEP_QUEUE, startSweepWorker } from "../../sweep/distributed.js";
+import { intFlag, parseFlags } from "../args.js";
+import { PROGRAM } from "../cli.js";
+import type { Command } from "../command.js";
+import { EXIT_OK, UsageError } from "../command.js";
+
+export const sweepWorkerCommand: Command = {
+  name: "sweep-worker",
+  summary: "run parameter-sweep jobs from Redis (the distributed sweep engine)",
+  usage: [
+    `Usage: ${PROGRAM} sweep-worker --redis redis://HOST:PORT [--queue NAME] [--threads N] [--concurrency N] [--lock-ms MS]`,
+    "",
+    "Connects to the Redis of a distributed sweep and runs its jobs until SIGINT or SIGTERM.",
+    "Start one on every machine that should help; a worker that dies loses no result (its jobs",
+    "go back to the queue once their lock expires).",
+    "",
+    "Options:",
+    "  --redis URL        the Redis (required)",
+    `  --queue NAME       queue name (default ${DEFAULT_SWEEP_QUEUE})`,
+    "  --threads N        run jobs on N worker threads (default 0: in the worker's own thread)",
+    "  --concurrency N    jobs at once (default max(1, threads))",
+    "  --lock-ms MS       job lock and stalled-job check interval (default 30000)",
+  ].join("\n"),
+  async run(argv, io) {
+    const { values } = parseFlags(argv, {
+      redis: { type: "string" },
+      queue: { type: "string" },
+      threads: { type: "string" },
+      concurrency: { type: "string" },
+      "lock-ms": { type: "string" },
+    });
+    if (values.redis === undefined) throw new UsageError("option '--redis' is required");
+    const threads = intFlag(values.threads, "threads", 0, { min: 0, max: 1024 });
+    const handle = await startSweepWorker({
+      redis: values.redis,
+      ...(values.queue !== undefined ? { queue: values.queue } : {}),
+      threads,
+      concurrency: intFlag(values.concurrency, "concurrency", Math.max(1, threads), {
+        min: 1,
+        max: 1024,
+      }),
+      lockMs: intFlag(values["lock-ms"], "lock-ms", 30_000, { min: 100, max: 3_600_000 }),
+      onJob: (row) => io.out(`job ${row.point}:${row.rep} ${row.status}\n`),
+    });
+    io.out(`sweep-worker ready: ${values.redis} queue ${values.queue ?? DEFAULT_SWEEP_QUEUE}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+    await handle.close();
+    io.out(`sweep-worker stopped after ${handle.processed()} jobs\n`);
+    return EXIT_OK;
+  },
+};

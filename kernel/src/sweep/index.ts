@@ -1,0 +1,8 @@
+/** Parameter sweeps (issue 9): designs, run-function registry, local pool, distributed engine. */
+export * from "./space.js";
+export * from "./run-functions.js";
+export * from "./task.js";
+export * from "./results.js";
+export * from "./local.js";
+export * from "./distributed.js";
+export * from "./live.js";

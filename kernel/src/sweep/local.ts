@@ -1,0 +1,131 @@
+/**
+ * Local parallel sweeps on a pool of worker threads (piscina). Every task's seed is fixed by the
+ * sweep seed and its point, so the rows are identical for any number of workers (0 runs inline).
+ * Aborting (AbortSignal, or a notebook interrupt) cancels queued tasks, terminates running ones and
+ * rejects with {@link SweepCancelled}, which carries the rows finished so far.
+ */
+import { setMaxListeners } from "node:events";
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import { progress as notebookProgress, type ProgressUpdater } from "../display/progress.js";
+import { notebookRuntime, onInterrupt } from "../display/runtime.js";
+import { checkInt, SimulationStopped } from "../sim/errors.js";
+import { sortRows, type SweepResult } from "./results.js";
+import { sweepTasks, type SweepSpec, type SweepTask } from "./space.js";
+import { executeTask, type SweepRow } from "./task.js";
+
+/** The sweep was cancelled; `partial` holds the rows that finished. */
+export class SweepCancelled extends SimulationStopped {
+  readonly partial: SweepResult;
+  constructor(partial: SweepResult, total: number) {
+    super(`sweep cancelled after ${partial.rows.length} of ${total} tasks`);
+    this.partial = partial;
+  }
+}
+
+export type SweepProgress = (done: number, total: number, row: SweepRow) => void;
+
+export interface RunSweepOptions {
+  /** Worker threads; 0 runs inline in this thread. Default: available parallelism. */
+  readonly workers?: number;
+  readonly onProgress?: SweepProgress;
+  readonly signal?: AbortSignal;
+  /** Show a progress display when running in the notebook kernel (default true). */
+  readonly progress?: boolean;
+}
+
+/** The compiled worker entry: beside this file in dist; from the sources (vitest), in dist. */
+export function workerUrl(name: string): URL {
+  const here = import.meta.url;
+  return here.endsWith(".ts")
+    ? new URL(`../../dist/sweep/${name}.js`, here)
+    : new URL(`./${name}.js`, here);
+}
+
+function abortError(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+/** Runs a sweep locally; rows sorted by point and seed. */
+export async function runSweep(spec: SweepSpec, o: RunSweepOptions = {}): Promise<SweepResult> {
+  const tasks = sweepTasks(spec);
+  const workers = o.workers ?? availableParallelism();
+  checkInt("workers", workers, 0, 1024, "runSweep");
+  const ctl = new AbortController();
+  // one listener per queued task on the pool
+  setMaxListeners(0, ctl.signal);
+  const forward = () => ctl.abort();
+  o.signal?.addEventListener("abort", forward, { once: true });
+  if (o.signal?.aborted === true) ctl.abort();
+  const offInterrupt = onInterrupt(forward);
+  const bar: ProgressUpdater | null =
+    o.progress !== false && notebookRuntime() !== null
+      ? notebookProgress(tasks.length, { label: `sweep ${spec.run}` })
+      : null;
+  const rows: SweepRow[] = [];
+  const record = (row: SweepRow) => {
+    rows.push(row);
+    o.onProgress?.(rows.length, tasks.length, row);
+    bar?.(rows.length, row.status === "failed" ? `point ${row.point} failed` : "");
+  };
+  const cancelled = () => new SweepCancelled({ spec, rows: sortRows(rows) }, tasks.length);
+  try {
+    if (workers === 0) {
+      for (const t of tasks) {
+        // yield so that an abort can arrive between tasks
+        await new Promise<void>((r) => setImmediate(r));
+        if (abortError(ctl.signal)) throw cancelled();
+        record(executeTask(t));
+      }
+    } else {
+      await runOnPool(tasks, workers, ctl.signal, record);
+      if (abortError(ctl.signal)) throw cancelled();
+    }
+    bar?.finish(`${rows.filter((r) => r.status === "failed").length} failed`);
+    return { spec, rows: sortRows(rows) };
+  } catch (e) {
+    bar?.finish("cancelled");
+    if (abortError(ctl.signal) && !(e instanceof SweepCancelled)) throw cancelled();
+    throw e;
+  } finally {
+    offInterrupt();
+    o.signal?.removeEventListener("abort", forward);
+  }
+}
+
+/**
+ * Runs tasks on a piscina pool of `workers` threads, calling `record` as each finishes. Tasks go
+ * in chunks (about 16 per thread, so short tasks do not pay a message each), with at most two
+ * chunks in flight per thread; an abort stops the feeding and cancels the chunks in flight.
+ */
+export async function runOnPool(
+  tasks: readonly SweepTask[],
+  workers: number,
+  signal: AbortSignal,
+  record: (row: SweepRow) => void,
+): Promise<void> {
+  const threads = Math.max(1, Math.min(workers, tasks.length));
+  const chunk = Math.max(1, Math.min(64, Math.floor(tasks.length / (threads * 16))));
+  const pool = new Piscina<readonly SweepTask[], SweepRow[]>({
+    filename: workerUrl("worker").href,
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 1000,
+    resourceLimits: { maxYoungGenerationSizeMb: 64 },
+  });
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < tasks.length && !signal.aborted) {
+      const part = tasks.slice(next, next + chunk);
+      next += part.length;
+      for (const row of await pool.run(part, { signal })) record(row);
+    }
+  };
+  try {
+    const settled = await Promise.allSettled(Array.from({ length: threads * 2 }, lane));
+    for (const s of settled) if (s.status === "rejected" && !signal.aborted) throw s.reason;
+  } finally {
+    await pool.destroy();
+  }
+}

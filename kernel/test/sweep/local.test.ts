@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { sweepCommand } from "../../src/cli/commands/sweep.js";
+import {
+  meanStdCi,
+  runSweep,
+  summarize,
+  SweepCancelled,
+  sweepResultPlot,
+  toCSV,
+  toJSON,
+  type SweepSpec,
+} from "../../src/sweep/index.js";
+import { captureIO } from "../support/io.js";
+
+const spec: SweepSpec = {
+  run: "synthetic",
+  params: { x: [1, 2, 3], y: { kind: "int", min: 1, max: 2 } },
+  fixed: { work: 20_000, failWhen: 2 },
+  seeds: 3,
+  seed: 7,
+};
+
+describe("local sweeps", () => {
+  it("gives identical rows inline, on 1 and on 2 worker threads, and reports failed points", async () => {
+    const seen: number[] = [];
+    const r0 = await runSweep(spec, { workers: 0 });
+    const r1 = await runSweep(spec, { workers: 1 });
+    const r2 = await runSweep(spec, { workers: 2, onProgress: (d) => seen.push(d) });
+    expect(r0.rows).toHaveLength(18);
+    expect(r1.rows).toEqual(r0.rows);
+    expect(r2.rows).toEqual(r0.rows);
+    expect(seen).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+    const failed = r2.rows.filter((r) => r.status === "failed");
+    expect(failed).toHaveLength(6);
+    for (const f of failed) {
+      expect(f.params.x).toBe(2);
+      expect(f.error).toBe("RangeError: synthetic: x = 2 fails on purpose");
+    }
+    expect(r2.rows.filter((r) => r.status === "ok")).toHaveLength(12);
+  });
+
+  it("exports CSV and JSON and summarizes per point with a 95 % CI", async () => {
+    const r = await runSweep(spec, { workers: 0 });
+    const csv = toCSV(r).trimEnd().split("\n");
+    expect(csv[0]).toBe("point,rep,seed,work,failWhen,x,y,status,f,h,error");
+    expect(csv).toHaveLength(19);
+    expect(csv.find((l) => l.includes(",failed,"))).toMatch(/"?RangeError: synthetic: x = 2/);
+    expect(JSON.parse(toJSON(r))).toEqual({ spec, rows: r.rows });
+    const s = summarize(r, "f");
+    expect(s).toHaveLength(6);
+    const p = s.find((q) => q.params.x === 3 && q.params.y === 2)!;
+    expect(p.n).toBe(3);
+    expect(p.mean).toBeGreaterThanOrEqual(6);
+    expect(p.mean).toBeLessThan(7);
+    expect(p.ci95[0]).toBeLessThanOrEqual(p.mean);
+    expect(s.find((q) => q.params.x === 2)!).toMatchObject({ n: 0, failed: 3 });
+    const m = meanStdCi([1, 2, 3, 4]);
+    expect(m.mean).toBe(2.5);
+    expect(m.std).toBeCloseTo(1.290994, 5);
+    expect(m.ci95[1] - m.mean).toBeCloseTo((3.182 * 1.290994) / 2, 4);
+  });
+
+  it("converts to a plot payload with slider axes for the other parameters", async () => {
+    const r = await runSweep(spec, { workers: 0 });
+    const plot = sweepResultPlot(r, { metric: "f" });
+    expect(plot.sweep?.axes).toEqual([{ name: "y", label: "y", values: [1, 2] }]);
+    expect(plot.sweep?.frames.map((f) => f.key)).toEqual([[1], [2]]);
+    expect(plot.sweep?.frames[1]!.data[0]!.x).toEqual([1, 2, 3]);
+    const one = await runSweep({ ...spec, params: { x: [1, 3] } }, { workers: 0 });
+    expect(sweepResultPlot(one, { metric: "f" }).sweep).toBeUndefined();
+  });
+
+  it("cancels outstanding work on abort, keeping the finished rows", async () => {
+    const ctl = new AbortController();
+    const big: SweepSpec = {
+      run: "synthetic",
+      params: { x: { kind: "int", min: 1, max: 40 } },
+      fixed: { sleepMs: 20 },
+    };
+    const p = runSweep(big, {
+      workers: 2,
+      signal: ctl.signal,
+      onProgress: (d) => {
+        if (d === 4) ctl.abort();
+      },
+    });
+    const e: unknown = await p.catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SweepCancelled);
+    const partial = (e as SweepCancelled).partial.rows.length;
+    expect(partial).toBeGreaterThanOrEqual(4);
+    expect(partial).toBeLessThan(40);
+    const inline = new AbortController();
+    inline.abort();
+    await expect(runSweep(big, { workers: 0, signal: inline.signal })).rejects.toThrow(
+      /sweep cancelled after 0 of 40/,
+    );
+  });
+
+  it("runs from the CLI and writes CSV", async () => {
+    const io = captureIO();
+    const code = await sweepCommand.run(
+      ["--run", "synthetic", "--param", "x=int:1..3", "--seeds", "2", "--workers", "0", "--json"],
+      io,
+    );
+    expect(code).toBe(0);
+    const parsed = JSON.parse(io.stdout()) as { rows: unknown[] };
+    expect(parsed.rows).toHaveLength(6);
+  });
+});
+
+describe("registered run functions", () => {
+  it("sweeps the simulator's experiments by name", async () => {
+    const ipi = await runSweep(
+      { run: "ipi-shootdown", params: { irqOffNs: [5_000, 40_000] }, seeds: 2 },
+      { workers: 0 },
+    );
+    expect(ipi.rows.every((r) => r.status === "ok")).toBe(true);
+    const [short, long] = summarize(ipi, "flushWaitNs");
+    expect(long!.mean).toBeGreaterThan(short!.mean);
+    const race = await runSweep(
+      { run: "race-trial", params: { profile: ["v4.14", "v4.19"] }, fixed: { backend: "xen-pv" } },
+      { workers: 0 },
+    );
+    expect(race.rows.map((r) => r.status)).toEqual(["ok", "ok"]);
+    expect(race.rows[0]!.metrics).toHaveProperty("uaf");
+    const bad = await runSweep(
+      { run: "race-trial", params: { profile: ["v9.99"] } },
+      { workers: 0 },
+    );
+    expect(bad.rows[0]!.error).toMatch(/^UnknownNameError: .*profile/);
+  });
+});

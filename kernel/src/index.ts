@@ -20,6 +20,12 @@ export * from "./experiments/race-matrix.js";
 export * from "./experiments/timeline.js";
 export * from "./experiments/irqoff-munmap.js";
 export * from "./explore/index.js";
+// kernbench: single builds, the seed's table, and kernbench's own averaging.
+export * from "./experiments/kernbench.js";
+export * from "./experiments/kernbench-stats.js";
+export * from "./experiments/kernbench-table.js";
+export { HOSTS, HOST_NAMES, type HostProfile } from "./workloads/hosts.js";
+export type { BuildStats } from "./workloads/kernbench.js";
 
 // Notebook displays and comms (issue 6): `import { display, progress, … } from "mmulab"` in a cell.
 export * from "./display/index.js";
@@ -36,3 +42,4 @@ export {
   type CommTarget,
   type SweepHandler,
 } from "./notebook-kernel/comm.js";
+export * from "./sweep/index.js";

@@ -10,6 +10,7 @@ import { exploreBenchmarks } from "./suites/explore.js";
 import { mmBenchmarks } from "./suites/mm.js";
 import { raceBenchmarks } from "./suites/race.js";
 import { simBenchmarks } from "./suites/sim.js";
+import { sweepBenchmarks } from "./suites/sweep.js";
 import { notebookKernelBenchmarks } from "./suites/notebook-kernel.js";
 import type { Benchmark } from "./types.js";
 
@@ -20,4 +21,5 @@ export const benchmarks: readonly Benchmark[] = [
   ...kernbenchBenchmarks,
   ...notebookKernelBenchmarks,
   ...exploreBenchmarks,
+  ...sweepBenchmarks,
 ];

@@ -12,6 +12,8 @@ import { kernbenchCommand } from "./commands/kernbench.js";
 import { kernelCommand } from "./commands/kernel.js";
 import { raceMatrixCommand } from "./commands/race-matrix.js";
 import { workloadCommand } from "./commands/workload.js";
+import { sweepCommand } from "./commands/sweep.js";
+import { sweepWorkerCommand } from "./commands/sweep-worker.js";
 
 export const commands: readonly Command[] = [
   helpCommand,
@@ -21,4 +23,6 @@ export const commands: readonly Command[] = [
   workloadCommand,
   kernelCommand,
   exploreCommand,
+  sweepCommand,
+  sweepWorkerCommand,
 ];

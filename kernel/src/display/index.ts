@@ -52,3 +52,30 @@ export {
   checkTimelinePayload,
   PayloadError,
 } from "./validate.js";
+export {
+  EXTENSIVE_FIELDS,
+  formatNumber,
+  isRaceMatrix,
+  isSeedTable,
+  KERNBENCH_LABELS,
+  markdown,
+  mdTable,
+  raceMatrixBundle,
+  raceMatrixHtml,
+  raceMatrixMarkdown,
+  raceMatrixPlot,
+  registerExperimentAdapters,
+  seedTableBundle,
+  seedTableHtml,
+  seedTableMarkdown,
+  seedTableRows,
+  sweepFrame,
+  sweepPlot,
+  type Markdown,
+  type SeedComparisonRow,
+  type SweepPlotSpec,
+  type SweepPoint,
+} from "./experiments.js";
+export { formatNs } from "./svg.js";
+// A simulation's trace (sim.trace) displays as a timeline; the adapter registers on load.
+export { registerTraceAdapter } from "./trace.js";

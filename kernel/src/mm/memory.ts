@@ -94,10 +94,7 @@ export function faultIn(k: Kernel, mm: MmStruct, addr: number): FaultResult {
       const child = pt.allocTable(childLevel, mm.id, "GFP_KERNEL", "handle_mm_fault");
       pt.setTable(table, idx, child);
       tables++;
-      if (childLevel === "pte") mm.nr_ptes++;
-      else if (childLevel === "pmd") mm.nr_pmds++;
-      else if (childLevel === "pud") mm.nr_puds++;
-      else mm.nr_p4ds++;
+      mm.accountTable(childLevel, 1);
       table = child;
     } else {
       const e = decodeEntry(raw, level);

@@ -102,6 +102,14 @@ export class MmStruct {
     return this.tlb_flush_pending > 1;
   }
 
+  /** Counts a table of `level` in or out (mm_inc_nr_ptes/pmds/puds/p4ds and the dec twins). */
+  accountTable(level: TableLevel, delta: 1 | -1): void {
+    if (level === "pte") this.nr_ptes += delta;
+    else if (level === "pmd") this.nr_pmds += delta;
+    else if (level === "pud") this.nr_puds += delta;
+    else if (level === "p4d") this.nr_p4ds += delta;
+  }
+
   /** Tables below the pgd. */
   get nrTables(): number {
     return this.nr_ptes + this.nr_pmds + this.nr_puds + this.nr_p4ds;

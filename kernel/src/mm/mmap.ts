@@ -406,10 +406,7 @@ function ptePath(k: Kernel, mm: MmStruct, addr: number, create: boolean): number
     const childLevel = levels[li + 1]!;
     const child = k.pt.allocTable(childLevel, mm.id, "GFP_KERNEL", "move_page_tables");
     k.pt.setTable(table, idx, child);
-    if (childLevel === "pte") mm.nr_ptes++;
-    else if (childLevel === "pmd") mm.nr_pmds++;
-    else if (childLevel === "pud") mm.nr_puds++;
-    else mm.nr_p4ds++;
+    mm.accountTable(childLevel, 1);
     table = child;
   }
   return table;

@@ -16,6 +16,7 @@
 import type { PlotlyJson, PlotPayload, SweepAxis, SweepFrame } from "../contract/mime.js";
 import {
   KERNBENCH_FIELDS,
+  KERNBENCH_LABELS,
   SEED_TABLE,
   type KernbenchField,
 } from "../experiments/kernbench-stats.js";
@@ -236,15 +237,6 @@ export const EXTENSIVE_FIELDS: readonly KernbenchField[] = [
   "contextSwitches",
   "sleeps",
 ];
-
-export const KERNBENCH_LABELS: Readonly<Record<KernbenchField, string>> = {
-  elapsed: "Elapsed Time",
-  user: "User Time",
-  system: "System Time",
-  percentCpu: "Percent CPU",
-  contextSwitches: "Context Switches",
-  sleeps: "Sleeps",
-};
 
 /** One row of the comparison: a statistic of one load on one host, simulated beside the seed. */
 export interface SeedComparisonRow {

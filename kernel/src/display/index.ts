@@ -57,7 +57,6 @@ export {
   formatNumber,
   isRaceMatrix,
   isSeedTable,
-  KERNBENCH_LABELS,
   markdown,
   mdTable,
   raceMatrixBundle,

@@ -23,6 +23,16 @@ export const KERNBENCH_FIELDS: readonly KernbenchField[] = [
   "sleeps",
 ];
 
+/** The statistic names as kernbench prints them. */
+export const KERNBENCH_LABELS: Readonly<Record<KernbenchField, string>> = {
+  elapsed: "Elapsed Time",
+  user: "User Time",
+  system: "System Time",
+  percentCpu: "Percent CPU",
+  contextSwitches: "Context Switches",
+  sleeps: "Sleeps",
+};
+
 export interface MeanStd {
   readonly mean: number;
   readonly std: number;

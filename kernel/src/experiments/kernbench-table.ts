@@ -19,11 +19,11 @@ import {
   type MechanismStats,
 } from "./kernbench.js";
 import {
+  KERNBENCH_LABELS,
   kernbenchPrinted,
   SEED_TABLE,
   trueBlock,
   type KernbenchBlock,
-  type KernbenchField,
   KERNBENCH_FIELDS,
 } from "./kernbench-stats.js";
 
@@ -155,14 +155,7 @@ export async function runSeedTable(o: SeedTableOptions = {}): Promise<SeedTable>
   return { runs, seed, scale, hosts: tables };
 }
 
-const LABELS: Record<KernbenchField, string> = {
-  elapsed: "Elapsed Time",
-  user: "User Time",
-  system: "System Time",
-  percentCpu: "Percent CPU",
-  contextSwitches: "Context Switches",
-  sleeps: "Sleeps",
-};
+const LABELS = KERNBENCH_LABELS;
 
 function fmt(n: number): string {
   if (Number.isInteger(n)) return String(n);

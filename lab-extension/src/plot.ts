@@ -5,12 +5,11 @@
  */
 import type { PlotlyJson, PlotPayload, SweepFrame } from "@mmulab/kernel/contract";
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
-import type { Message } from "@lumino/messaging";
-import { Widget } from "@lumino/widgets";
 import type * as PlotlyTypes from "plotly.js";
 import { el, PLOT_MIME } from "./payload.js";
 import { frameKey, parsePlot } from "./plot-figure.js";
-import { loadPlotly, plotConfig, type Plotly } from "./plotly.js";
+import { loadPlotly, plotConfig } from "./plotly.js";
+import { PlotlyWidget } from "./plotly-widget.js";
 
 const CLASS = "mmulab-Plot";
 
@@ -26,10 +25,8 @@ function layoutOf(p: PlotPayload): Partial<PlotlyTypes.Layout> {
 }
 
 /** The widget that draws one plot payload. */
-export class RenderedPlot extends Widget implements IRenderMime.IRenderer {
+export class RenderedPlot extends PlotlyWidget implements IRenderMime.IRenderer {
   private readonly mimeType: string;
-  private plotly: Plotly | null = null;
-  private plotNode: HTMLDivElement | null = null;
 
   constructor(options: IRenderMime.IRendererOptions) {
     super();
@@ -106,25 +103,6 @@ export class RenderedPlot extends Widget implements IRenderMime.IRenderer {
     if (first === undefined) status.textContent = "no precomputed result for the first sweep point";
     panel.append(status);
     node.append(panel);
-  }
-
-  protected override onResize(_msg: Widget.ResizeMessage): void {
-    this.resizePlot();
-  }
-
-  protected override onAfterShow(_msg: Message): void {
-    this.resizePlot();
-  }
-
-  protected override onBeforeDetach(_msg: Message): void {
-    if (this.plotly !== null && this.plotNode !== null) this.plotly.purge(this.plotNode);
-  }
-
-  private resizePlot(): void {
-    if (this.plotly === null || this.plotNode === null || this.node.dataset["plotted"] !== "true") {
-      return;
-    }
-    void this.plotly.Plots.resize(this.plotNode);
   }
 }
 

@@ -7,19 +7,16 @@
  */
 import type { TimelinePayload } from "@mmulab/kernel/contract";
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
-import type { Message } from "@lumino/messaging";
-import { Widget } from "@lumino/widgets";
 import { el, formatCount, formatNs, TIMELINE_MIME } from "./payload.js";
-import { loadPlotly, plotConfig, type Plotly } from "./plotly.js";
+import { loadPlotly, plotConfig } from "./plotly.js";
+import { PlotlyWidget } from "./plotly-widget.js";
 import { parseTimeline, timelineFigure, UAF_TRACE_NAME } from "./timeline-figure.js";
 
 const CLASS = "mmulab-Timeline";
 
 /** The widget that draws one timeline payload. */
-export class RenderedTimeline extends Widget implements IRenderMime.IRenderer {
+export class RenderedTimeline extends PlotlyWidget implements IRenderMime.IRenderer {
   private readonly mimeType: string;
-  private plotly: Plotly | null = null;
-  private plotNode: HTMLDivElement | null = null;
 
   constructor(options: IRenderMime.IRendererOptions) {
     super();
@@ -39,25 +36,6 @@ export class RenderedTimeline extends Widget implements IRenderMime.IRenderer {
     if (this.plotNode === null) return;
     await plotly.newPlot(this.plotNode, figure.data, figure.layout, plotConfig());
     this.node.dataset["plotted"] = "true";
-  }
-
-  protected override onResize(_msg: Widget.ResizeMessage): void {
-    this.resizePlot();
-  }
-
-  protected override onAfterShow(_msg: Message): void {
-    this.resizePlot();
-  }
-
-  protected override onBeforeDetach(_msg: Message): void {
-    if (this.plotly !== null && this.plotNode !== null) this.plotly.purge(this.plotNode);
-  }
-
-  private resizePlot(): void {
-    if (this.plotly === null || this.plotNode === null || this.node.dataset["plotted"] !== "true") {
-      return;
-    }
-    void this.plotly.Plots.resize(this.plotNode);
   }
 
   /** Header, summary, plot container and the use-after-free list. */

@@ -25,6 +25,14 @@ function hypervisorFlushed(x86: X86Mmu, cpu: Cpu, targets: readonly number[], op
     x86.k.sim.trace.instant(cpu.id, "mmulab:hypervisor_flush", { op, targets: targets.join(",") });
 }
 
+/** A remote-flush hypercall: the exit, the hypervisor's own work, and `extraNs` (rep entries). */
+function* remoteFlushHypercall(x86: X86Mmu, cpu: Cpu, op: string, extraNs: number): Kfn<void> {
+  const m = x86.k.machine;
+  const span = x86.k.sim.trace.begin(cpu.id, "mmulab:hypercall", { op });
+  yield m.jitter(m.costs.hypercallNs + m.costs.pvFlushHostNs + extraNs);
+  x86.k.sim.trace.end(span);
+}
+
 /**
  * xen_flush_tlb_others (arch/x86/xen/mmu_pv.c, v4.14): one multicall, MMUEXT_INVLPG_MULTI if
  * the range is at most one page, else MMUEXT_TLB_FLUSH_MULTI. Xen flushes the target vCPUs; their
@@ -44,10 +52,7 @@ export const xenPvBackend: FlushBackend = Object.freeze({
     if (targets.length === 0) return;
     const one = info.end !== TLB_FLUSH_ALL && info.end - info.start <= PAGE_SIZE;
     const op = one ? "MMUEXT_INVLPG_MULTI" : "MMUEXT_TLB_FLUSH_MULTI";
-    const m = x86.k.machine;
-    const span = x86.k.sim.trace.begin(cpu.id, "mmulab:hypercall", { op });
-    yield m.jitter(m.costs.hypercallNs + m.costs.pvFlushHostNs);
-    x86.k.sim.trace.end(span);
+    yield* remoteFlushHypercall(x86, cpu, op, 0);
     hypervisorFlushed(x86, cpu, targets, op);
   },
 });
@@ -102,9 +107,7 @@ export function hypervBackend(params: HypervParams = {}): FlushBackend {
           reps = gvas;
         }
       }
-      const span = x86.k.sim.trace.begin(cpu.id, "mmulab:hypercall", { op });
-      yield m.jitter(m.costs.hypercallNs + m.costs.pvFlushHostNs + reps * m.costs.hvFlushRepNs);
-      x86.k.sim.trace.end(span);
+      yield* remoteFlushHypercall(x86, cpu, op, reps * m.costs.hvFlushRepNs);
       const failed = failureRate > 0 && x86.k.sim.rng.float() < failureRate;
       yield* local_irq_restore(cpu, flags);
       if (failed) {

@@ -90,7 +90,11 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       : resolved.gather;
   const sim = new Simulation({ seed: o.seed, trace: false });
   const m = new Machine(sim, { nrCpus: host.nrCpus });
-  const k = new Kernel(m, { behaviour: gather, allocator: { history: false } });
+  const k = new Kernel(m, {
+    behaviour: gather,
+    allocator: { history: false },
+    keepDroppedMms: false,
+  });
   const x86 = installX86(k, resolved.x86, nativeBackend);
   const rcu = new Rcu(m, { hz: 1000, flavour: resolved.rcuFlavour });
   // RCU (and its tick) starts on the first call_rcu: a build whose tables never take the RCU

@@ -13,14 +13,15 @@
  * unsigned comparison in which 0 − 1 is the top).
  */
 import type { Cpu } from "../hw/cpu.js";
-import type { Kfn } from "../sim/process.js";
+import type { Kfn, KfnOrDone } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
 import type { Vma } from "./mm-struct.js";
 import { __tlb_adjust_range, type MmuGather } from "./mmu-gather.js";
 import { FrameState, type TableLevel } from "./page-alloc.js";
 import {
   alignDown,
-  decodeEntry,
+  entryTable,
+  indexAt,
   levelShift,
   minus1,
   P4D_SIZE,
@@ -28,7 +29,6 @@ import {
   pgdirShift,
   PMD_SIZE,
   PUD_SIZE,
-  tableIndex,
 } from "./pgtable.js";
 
 /** pXd_addr_end: the next boundary of a `size` region after addr, or end if that comes first. */
@@ -53,34 +53,43 @@ function unlink(
 }
 
 /** pte_free_tlb / pmd_free_tlb / pud_free_tlb / p4d_free_tlb: widen the flush range by one page
- * at the table's address (v4.20+: mark freed_tables), then the arch's ___pXd_free_tlb. */
-function* pXd_free_tlb(
+ * at the table's address (v4.20+: mark freed_tables), then the arch's ___pXd_free_tlb. Null when
+ * the table was only queued. */
+function pXd_free_tlb(
   k: Kernel,
   cpu: Cpu,
   tlb: MmuGather,
   pfn: number,
   level: TableLevel,
   address: number,
-): Kfn<void> {
+): KfnOrDone {
   __tlb_adjust_range(tlb, address, PAGE_SIZE);
   if (k.behaviour.freedTables) tlb.freed_tables = true;
-  yield* k.archOps.free_table_tlb(cpu, tlb, pfn, level);
+  return k.archOps.free_table_tlb(cpu, tlb, pfn, level);
 }
 
-/** free_pte_range: unlink the pte table from its pmd entry, then queue it. */
-function* free_pte_range(
+/** free_pte_range: unlink the pte table from its pmd entry, then queue it (mm_dec_nr_ptes once
+ * it is handed over). Null when that took no simulated time. */
+function free_pte_range(
   k: Kernel,
   cpu: Cpu,
   tlb: MmuGather,
   pmdTable: number,
   pmdIndex: number,
   addr: number,
-): Kfn<void> {
-  const e = decodeEntry(k.pt.entry(pmdTable, pmdIndex), "pmd");
-  if (e.kind !== "table") return;
-  unlink(k, tlb, pmdTable, pmdIndex, e.pfn, "pte", alignDown(addr, PMD_SIZE));
-  yield* pXd_free_tlb(k, cpu, tlb, e.pfn, "pte", addr);
-  tlb.mm.nr_ptes--;
+): KfnOrDone {
+  const pte = entryTable(k.pt.entry(pmdTable, pmdIndex));
+  if (pte < 0) return null;
+  unlink(k, tlb, pmdTable, pmdIndex, pte, "pte", alignDown(addr, PMD_SIZE));
+  const rest = pXd_free_tlb(k, cpu, tlb, pte, "pte", addr);
+  if (rest === null) {
+    tlb.mm.nr_ptes--;
+    return null;
+  }
+  return (function* (): Kfn<void> {
+    yield* rest;
+    tlb.mm.nr_ptes--;
+  })();
 }
 
 function* free_pmd_range(
@@ -94,14 +103,16 @@ function* free_pmd_range(
   floor: number,
   ceiling: number,
 ): Kfn<void> {
-  const pmd = decodeEntry(k.pt.entry(pudTable, pudIndex), "pud");
-  if (pmd.kind !== "table") return;
+  const pmd = entryTable(k.pt.entry(pudTable, pudIndex));
+  if (pmd < 0) return;
   let start = addr;
   do {
     const next = addrEnd(addr, end, PMD_SIZE);
-    const idx = tableIndex(addr, "pmd", k.levels);
-    if (decodeEntry(k.pt.entry(pmd.pfn, idx), "pmd").kind === "table")
-      yield* free_pte_range(k, cpu, tlb, pmd.pfn, idx, addr);
+    const idx = indexAt(addr, PMD_SIZE);
+    if (entryTable(k.pt.entry(pmd, idx)) >= 0) {
+      const rest = free_pte_range(k, cpu, tlb, pmd, idx, addr);
+      if (rest) yield* rest;
+    }
     addr = next;
   } while (addr !== end);
   yield k.machine.costs.pteReadNs;
@@ -113,8 +124,9 @@ function* free_pmd_range(
     if (!ceiling) return;
   }
   if (minus1(end) > minus1(ceiling)) return;
-  unlink(k, tlb, pudTable, pudIndex, pmd.pfn, "pmd", start);
-  yield* pXd_free_tlb(k, cpu, tlb, pmd.pfn, "pmd", start);
+  unlink(k, tlb, pudTable, pudIndex, pmd, "pmd", start);
+  const rest = pXd_free_tlb(k, cpu, tlb, pmd, "pmd", start);
+  if (rest) yield* rest;
   tlb.mm.nr_pmds--;
 }
 
@@ -129,14 +141,14 @@ function* free_pud_range(
   floor: number,
   ceiling: number,
 ): Kfn<void> {
-  const pud = decodeEntry(k.pt.entry(p4dTable, p4dIndex), k.levels === 5 ? "p4d" : "pgd");
-  if (pud.kind !== "table") return;
+  const pud = entryTable(k.pt.entry(p4dTable, p4dIndex));
+  if (pud < 0) return;
   let start = addr;
   do {
     const next = addrEnd(addr, end, PUD_SIZE);
-    const idx = tableIndex(addr, "pud", k.levels);
-    if (decodeEntry(k.pt.entry(pud.pfn, idx), "pud").kind === "table")
-      yield* free_pmd_range(k, cpu, tlb, pud.pfn, idx, addr, next, floor, ceiling);
+    const idx = indexAt(addr, PUD_SIZE);
+    if (entryTable(k.pt.entry(pud, idx)) >= 0)
+      yield* free_pmd_range(k, cpu, tlb, pud, idx, addr, next, floor, ceiling);
     addr = next;
   } while (addr !== end);
 
@@ -147,8 +159,9 @@ function* free_pud_range(
     if (!ceiling) return;
   }
   if (minus1(end) > minus1(ceiling)) return;
-  unlink(k, tlb, p4dTable, p4dIndex, pud.pfn, "pud", start);
-  yield* pXd_free_tlb(k, cpu, tlb, pud.pfn, "pud", start);
+  unlink(k, tlb, p4dTable, p4dIndex, pud, "pud", start);
+  const rest = pXd_free_tlb(k, cpu, tlb, pud, "pud", start);
+  if (rest) yield* rest;
   tlb.mm.nr_puds--;
 }
 
@@ -171,14 +184,14 @@ function* free_p4d_range(
     yield* free_pud_range(k, cpu, tlb, mm.pgd, pgdIndex, addr, end, floor, ceiling);
     return;
   }
-  const p4d = decodeEntry(k.pt.entry(mm.pgd, pgdIndex), "pgd");
-  if (p4d.kind !== "table") return;
+  const p4d = entryTable(k.pt.entry(mm.pgd, pgdIndex));
+  if (p4d < 0) return;
   let start = addr;
   do {
     const next = addrEnd(addr, end, P4D_SIZE);
-    const idx = tableIndex(addr, "p4d", k.levels);
-    if (decodeEntry(k.pt.entry(p4d.pfn, idx), "p4d").kind === "table")
-      yield* free_pud_range(k, cpu, tlb, p4d.pfn, idx, addr, next, floor, ceiling);
+    const idx = indexAt(addr, P4D_SIZE);
+    if (entryTable(k.pt.entry(p4d, idx)) >= 0)
+      yield* free_pud_range(k, cpu, tlb, p4d, idx, addr, next, floor, ceiling);
     addr = next;
   } while (addr !== end);
 
@@ -190,8 +203,9 @@ function* free_p4d_range(
     if (!ceiling) return;
   }
   if (minus1(end) > minus1(ceiling)) return;
-  unlink(k, tlb, mm.pgd, pgdIndex, p4d.pfn, "p4d", start);
-  yield* pXd_free_tlb(k, cpu, tlb, p4d.pfn, "p4d", start);
+  unlink(k, tlb, mm.pgd, pgdIndex, p4d, "p4d", start);
+  const rest = pXd_free_tlb(k, cpu, tlb, p4d, "p4d", start);
+  if (rest) yield* rest;
   mm.nr_p4ds--;
 }
 
@@ -219,7 +233,7 @@ export function* free_pgd_range(
   const pgdirSize = 2 ** levelShift("pgd", k.levels);
   do {
     const next = addrEnd(addr, end, pgdirSize);
-    const idx = tableIndex(addr, "pgd", k.levels);
+    const idx = indexAt(addr, pgdirSize);
     if (k.pt.entry(tlb.mm.pgd, idx) !== 0)
       yield* free_p4d_range(k, cpu, tlb, idx, addr, next, floor, ceiling);
     addr = next;

@@ -9,7 +9,7 @@
  */
 import type { Cpu } from "../hw/cpu.js";
 import type { Machine } from "../hw/machine.js";
-import type { Kfn } from "../sim/process.js";
+import type { Kfn, KfnOrDone } from "../sim/process.js";
 import type { Simulation } from "../sim/simulation.js";
 import { MmStruct } from "./mm-struct.js";
 import { Signal } from "../sim/event.js";
@@ -73,8 +73,8 @@ export interface ArchMmuOps {
   /** The arch's tlb_flush(tlb) (x86: flush_tlb_mm_range over the gathered range). */
   tlb_flush(cpu: Cpu, tlb: MmuGather): Kfn<void>;
   /** x86 ___pte_free_tlb … ___p4d_free_tlb: the arch half of pXd_free_tlb, which picks
-   * tlb_remove_table or tlb_remove_page for the table. */
-  free_table_tlb(cpu: Cpu, tlb: MmuGather, pfn: number, level: TableLevel): Kfn<void>;
+   * tlb_remove_table or tlb_remove_page for the table. Null when the table was only queued. */
+  free_table_tlb(cpu: Cpu, tlb: MmuGather, pfn: number, level: TableLevel): KfnOrDone;
   /** __tlb_remove_table(table): x86 free_page_and_swap_cache. */
   __tlb_remove_table(cpu: Cpu, pfn: number, by: string): Kfn<void>;
   /** switch_mm_irqs_off: make `next` the CPU's address space (null: init_mm, kernel only). */
@@ -115,6 +115,9 @@ export interface KernelParams {
   readonly levels?: PgtableLevels;
   readonly behaviour?: MmuGatherBehaviour;
   readonly allocator?: AllocatorParams;
+  /** Keep an mm in {@link Kernel.mms} after __mmdrop so notebooks can still ptdump it (default
+   * true). Long workloads turn it off: the kernel frees the mm_struct there. */
+  readonly keepDroppedMms?: boolean;
 }
 
 export class Kernel {
@@ -130,6 +133,7 @@ export class Kernel {
   /** Set by the RCU layer; required when behaviour.rcuTableFree. */
   rcu: RcuOps | null = null;
   readonly mms = new Map<number, MmStruct>();
+  readonly keepDroppedMms: boolean;
   readonly stats: MmStats = {
     tablesFreedDirect: 0,
     tablesFreedRcu: 0,
@@ -158,6 +162,7 @@ export class Kernel {
     this.alloc = new PageAllocator(machine.sim, params.allocator);
     this.pt = new PageTableStore(this.alloc);
     this.oracle = new UafOracle(machine.sim, this.alloc);
+    this.keepDroppedMms = params.keepDroppedMms ?? true;
   }
 
   get archOps(): ArchMmuOps {

@@ -26,6 +26,8 @@ import {
   PAGE_SIZE,
   PMD_SIZE,
   PUD_SIZE,
+  indexAt,
+  levelSpans,
   tableIndex,
   tableLevels,
 } from "./pgtable.js";
@@ -142,52 +144,48 @@ export function* handle_mm_fault(
   return r;
 }
 
+/** What one {@link zap_pte_pass} did (module scratch: read at once, before any yield). */
+const zapPass = { zapped: 0, forceFlush: false };
+
 /**
- * zap_pte_range (v4.14) for one pte table: clear each present pte, widen the flush range
- * (tlb_remove_tlb_entry), queue the page. If the gather is full, flush the TLB while still
- * "under the PTE lock", then free after it, and continue where it stopped.
+ * zap_pte_range (v4.14) for one pte table, one pass of its `again:` loop: clear each present pte
+ * from `addr`, widen the flush range (tlb_remove_tlb_entry), queue the page; stop early when the
+ * gather is full (force_flush). Returns where it stopped; the caller charges the time, flushes
+ * "under the PTE lock", frees after it, and calls again from there. A plain function rather
+ * than a generator: a kernel build zaps hundreds of thousands of pte tables.
  */
-function* zap_pte_range(
+function zap_pte_pass(
   k: Kernel,
-  cpu: Cpu,
   tlb: MmuGather,
   pteTable: number,
   addr: number,
   end: number,
-): Kfn<void> {
-  const costs = k.machine.costs;
+): number {
   // The pte table spans one PMD; walk its indices directly, and skip an empty table at once
   // (the model's stand-in for the cache-hot scan of none entries).
+  zapPass.zapped = 0;
+  zapPass.forceFlush = false;
+  let present = k.pt.presentCount(pteTable);
+  if (present === 0) return end;
   const base = alignDown(addr, PMD_SIZE);
-  for (;;) {
-    let present = k.pt.presentCount(pteTable);
-    if (present === 0) return;
-    let forceFlush = false;
-    let zapped = 0;
-    const endIdx = (end - base) / PAGE_SIZE;
-    let idx = (addr - base) / PAGE_SIZE;
-    for (; idx < endIdx && present > 0; idx++) {
-      const raw = k.pt.entry(pteTable, idx);
-      if (raw === 0) continue;
-      present--;
-      const a = base + idx * PAGE_SIZE;
-      k.pt.clear(pteTable, idx);
-      tlb.mm.rss--;
-      zapped++;
-      __tlb_adjust_range(tlb, a, PAGE_SIZE);
-      if (__tlb_remove_page_size(k, tlb, raw - 1)) {
-        forceFlush = true;
-        idx++;
-        break;
-      }
+  const endIdx = (end - base) / PAGE_SIZE;
+  let idx = (addr - base) / PAGE_SIZE;
+  for (; idx < endIdx && present > 0; idx++) {
+    const raw = k.pt.entry(pteTable, idx);
+    if (raw === 0) continue;
+    present--;
+    const a = base + idx * PAGE_SIZE;
+    k.pt.clear(pteTable, idx);
+    tlb.mm.rss--;
+    zapPass.zapped++;
+    __tlb_adjust_range(tlb, a, PAGE_SIZE);
+    if (__tlb_remove_page_size(k, tlb, raw - 1)) {
+      zapPass.forceFlush = true;
+      idx++;
+      break;
     }
-    addr = present === 0 ? end : base + idx * PAGE_SIZE;
-    if (zapped > 0) yield zapped * costs.zapPteNs;
-    if (forceFlush) yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);
-    // pte_unmap_unlock
-    if (forceFlush) yield* tlb_flush_mmu_free(k, cpu, tlb);
-    if (!forceFlush || addr >= end) return;
   }
+  return present === 0 ? end : base + idx * PAGE_SIZE;
 }
 
 /** Zaps a huge leaf (zap_huge_pmd / __unmap_hugepage_range's per-page step). */
@@ -226,34 +224,36 @@ function* unmap_page_range(
 ): Kfn<void> {
   const mm = tlb.mm;
   const levels = tableLevels(k.levels);
+  const spans = levelSpans(k.levels);
   // Walk top down recursively over the present entries only.
+  const pmdLevel = levels.length - 2;
+  const costs = k.machine.costs;
   const self = function* walk(table: number, li: number, lo: number, hi: number): Kfn<void> {
-    const level = levels[li]!;
-    if (level === "pte") {
-      yield* zap_pte_range(k, cpu, tlb, table, lo, hi);
-      return;
-    }
-    const size =
-      2 **
-      (level === "pgd"
-        ? k.levels === 5
-          ? 48
-          : 39
-        : level === "p4d"
-          ? 39
-          : level === "pud"
-            ? 30
-            : 21);
     // an empty table maps nothing: nothing to zap below it
     if (k.pt.presentCount(table) === 0) return;
+    const size = spans[li]!;
     let addr = lo;
     while (addr < hi) {
       const next = Math.min(alignDown(addr, size) + size, hi);
-      const idx = tableIndex(addr, level, k.levels);
-      const e = decodeEntry(k.pt.entry(table, idx), level);
-      if (e.kind === "table") yield* walk(e.pfn, li + 1, addr, next);
-      else if (e.kind === "leaf") {
-        const leafSize = level === "pud" ? PUD_SIZE : PMD_SIZE;
+      const idx = indexAt(addr, size);
+      const raw = k.pt.entry(table, idx);
+      if (raw > 0) {
+        if (li === pmdLevel) {
+          // zap_pte_range's passes
+          let from = addr;
+          for (;;) {
+            const stop = zap_pte_pass(k, tlb, raw - 1, from, next);
+            const { zapped, forceFlush } = zapPass;
+            if (zapped > 0) yield zapped * costs.zapPteNs;
+            if (forceFlush) yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);
+            // pte_unmap_unlock
+            if (forceFlush) yield* tlb_flush_mmu_free(k, cpu, tlb);
+            if (!forceFlush || stop >= next) break;
+            from = stop;
+          }
+        } else yield* walk(raw - 1, li + 1, addr, next);
+      } else if (raw < 0) {
+        const leafSize = levels[li] === "pud" ? PUD_SIZE : PMD_SIZE;
         yield* zap_huge(k, cpu, tlb, table, idx, alignDown(addr, leafSize), leafSize);
       }
       addr = next;

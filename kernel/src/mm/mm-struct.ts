@@ -45,6 +45,9 @@ export interface DetachedTable {
   readonly va: number;
 }
 
+/** Detached tables an mm remembers for ptdump. */
+export const DETACHED_KEPT = 256;
+
 export class MmStruct {
   readonly id: number;
   readonly levels: PgtableLevels;
@@ -71,7 +74,9 @@ export class MmStruct {
   exited = false;
   /** Set once the pgd has been freed (__mmdrop). */
   dropped = false;
-  readonly detached: DetachedTable[] = [];
+  /** The last {@link DETACHED_KEPT} tables unlinked from this mm, as a ring (ptdump shows them). */
+  private readonly detachedRing: DetachedTable[] = [];
+  private detachedNext = 0;
   /** Next free address for mmap without a hint (top-down from mmap_base). */
   mmapBase: number;
   /** mmap_sem: readers inside, and whether a writer holds it. */
@@ -116,7 +121,17 @@ export class MmStruct {
   }
 
   rememberDetached(d: DetachedTable): void {
-    this.detached.push(d);
-    if (this.detached.length > 256) this.detached.shift();
+    // A ring, not push + shift: exit_mmap of a big process unlinks hundreds of tables.
+    if (this.detachedRing.length < DETACHED_KEPT) this.detachedRing.push(d);
+    else this.detachedRing[this.detachedNext] = d;
+    this.detachedNext = (this.detachedNext + 1) % DETACHED_KEPT;
+  }
+
+  /** The tables unlinked most recently, oldest first. */
+  get detached(): readonly DetachedTable[] {
+    const r = this.detachedRing;
+    return r.length < DETACHED_KEPT
+      ? r.slice()
+      : [...r.slice(this.detachedNext), ...r.slice(0, this.detachedNext)];
   }
 }

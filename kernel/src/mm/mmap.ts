@@ -387,6 +387,7 @@ export function mmdrop(k: Kernel, mm: MmStruct): void {
   if (--mm.mm_count === 0) {
     k.alloc.freePage(mm.pgd, "pgd_free");
     mm.dropped = true;
+    if (!k.keepDroppedMms) k.mms.delete(mm.id);
   }
 }
 

@@ -22,7 +22,7 @@
 import type { Cpu } from "../hw/cpu.js";
 import { smp_call_function } from "../hw/smp.js";
 import { KernelStateError } from "../sim/errors.js";
-import type { Kfn } from "../sim/process.js";
+import type { Kfn, KfnOrDone } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
 import type { MmStruct } from "./mm-struct.js";
 import { FrameState } from "./page-alloc.js";
@@ -221,7 +221,18 @@ export function __tlb_remove_page_size(k: Kernel, tlb: MmuGather, pfn: number): 
 
 /** tlb_remove_page: queue, and flush at once if the gather is full. */
 export function* tlb_remove_page(k: Kernel, cpu: Cpu, tlb: MmuGather, pfn: number): Kfn<void> {
-  if (__tlb_remove_page_size(k, tlb, pfn)) yield* tlb_flush_mmu(k, cpu, tlb);
+  const rest = tlb_remove_page_inline(k, cpu, tlb, pfn);
+  if (rest) yield* rest;
+}
+
+/** {@link tlb_remove_page} as a plain call: null, or the flush to run now. */
+export function tlb_remove_page_inline(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  pfn: number,
+): KfnOrDone {
+  return __tlb_remove_page_size(k, tlb, pfn) ? tlb_flush_mmu(k, cpu, tlb) : null;
 }
 
 /**
@@ -231,6 +242,18 @@ export function* tlb_remove_page(k: Kernel, cpu: Cpu, tlb: MmuGather, pfn: numbe
  * v4.14–v4.18 free immediately when mm_users < 2 ("no concurrent walkers").
  */
 export function* tlb_remove_table(k: Kernel, cpu: Cpu, tlb: MmuGather, table: number): Kfn<void> {
+  const rest = tlb_remove_table_inline(k, cpu, tlb, table);
+  if (rest) yield* rest;
+}
+
+/** {@link tlb_remove_table} as a plain call: null once the table is queued in the batch, or
+ * the rest of the path (shortcut free, fallback, or the full batch's hand-off) to run now. */
+export function tlb_remove_table_inline(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  table: number,
+): KfnOrDone {
   const b = k.behaviour;
   if (!b.rcuTableFree)
     throw new KernelStateError(
@@ -239,9 +262,7 @@ export function* tlb_remove_table(k: Kernel, cpu: Cpu, tlb: MmuGather, table: nu
     );
   if (b.mmUsersShortcut && tlb.mm.mm_users < 2) {
     k.stats.mmUsersShortcuts++;
-    yield* k.archOps.__tlb_remove_table(cpu, table, `${tlb.by} tlb_remove_table (mm_users < 2)`);
-    k.stats.tablesFreedDirect++;
-    return;
+    return tlb_remove_table_now(k, cpu, tlb, table);
   }
   if (tlb.batch === null) {
     const frame = k.alloc.alloc(
@@ -249,16 +270,24 @@ export function* tlb_remove_table(k: Kernel, cpu: Cpu, tlb: MmuGather, table: nu
       "GFP_NOWAIT",
       `${tlb.by} tlb_remove_table`,
     );
-    if (frame < 0) {
-      yield* tlb_table_invalidate(k, cpu, tlb);
-      yield* tlb_remove_table_one(k, cpu, tlb, table);
-      return;
-    }
+    if (frame < 0) return tlb_remove_table_fallback(k, cpu, tlb, table);
     tlb.batch = { frame, nr: 0, tables: [] };
   }
   tlb.batch.tables.push(table);
   tlb.batch.nr++;
-  if (tlb.batch.nr === MAX_TABLE_BATCH) yield* tlb_table_flush(k, cpu, tlb);
+  return tlb.batch.nr === MAX_TABLE_BATCH ? tlb_table_flush(k, cpu, tlb) : null;
+}
+
+/** v4.14–v4.18: mm_users < 2, no concurrent walker can exist: free the table at once. */
+function* tlb_remove_table_now(k: Kernel, cpu: Cpu, tlb: MmuGather, table: number): Kfn<void> {
+  yield* k.archOps.__tlb_remove_table(cpu, table, `${tlb.by} tlb_remove_table (mm_users < 2)`);
+  k.stats.tablesFreedDirect++;
+}
+
+/** No batch page: invalidate first (v4.19+), then tlb_remove_table_one. */
+function* tlb_remove_table_fallback(k: Kernel, cpu: Cpu, tlb: MmuGather, table: number): Kfn<void> {
+  yield* tlb_table_invalidate(k, cpu, tlb);
+  yield* tlb_remove_table_one(k, cpu, tlb, table);
 }
 
 /**

@@ -49,8 +49,17 @@ export function taskSize(levels: PgtableLevels): number {
 
 /** The levels that have frames, top down. */
 export function tableLevels(levels: PgtableLevels): readonly TableLevel[] {
-  return levels === 5 ? ["pgd", "p4d", "pud", "pmd", "pte"] : ["pgd", "pud", "pmd", "pte"];
+  return levels === 5 ? LEVELS_5 : LEVELS_4;
 }
+const LEVELS_4: readonly TableLevel[] = Object.freeze(["pgd", "pud", "pmd", "pte"]);
+const LEVELS_5: readonly TableLevel[] = Object.freeze(["pgd", "p4d", "pud", "pmd", "pte"]);
+
+/** Bytes one entry maps at each level of {@link tableLevels}, top down. */
+export function levelSpans(levels: PgtableLevels): readonly number[] {
+  return levels === 5 ? SPANS_5 : SPANS_4;
+}
+const SPANS_4: readonly number[] = Object.freeze([2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12]);
+const SPANS_5: readonly number[] = Object.freeze([2 ** 48, 2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12]);
 
 export function levelShift(level: TableLevel, levels: PgtableLevels): number {
   switch (level) {
@@ -69,7 +78,14 @@ export function levelShift(level: TableLevel, levels: PgtableLevels): number {
 
 /** Index of `addr` in a table of `level` (pgd_index, p4d_index, …). */
 export function tableIndex(addr: number, level: TableLevel, levels: PgtableLevels): number {
-  return Math.floor(addr / 2 ** levelShift(level, levels)) % PTRS_PER_TABLE;
+  return indexAt(addr, 2 ** levelShift(level, levels));
+}
+
+/** (addr / span) mod 512 for a level spanning `span` bytes per entry. Addresses exceed 2^32, so
+ * this stays in float64; floor-and-subtract avoids `%` on doubles, which V8 runs as fmod. */
+export function indexAt(addr: number, span: number): number {
+  const q = Math.floor(addr / span);
+  return q - Math.floor(q / PTRS_PER_TABLE) * PTRS_PER_TABLE;
 }
 
 /** Rounds down to a multiple of `size` (addr & MASK for a power-of-two size). */
@@ -95,11 +111,27 @@ export interface TablePtr {
 
 export class PageTableStore {
   readonly alloc: PageAllocator;
-  private readonly tables = new Map<number, Int32Array>();
-  private readonly present = new Map<number, number>();
+  /** Contents by frame number (frames are small dense integers: the allocator reuses LIFO). */
+  private tables: (Int32Array | undefined)[] = [];
+  /** Present entries by frame number. */
+  private present = new Int32Array(1024);
+  private held = 0;
+  /** Zeroed 512-entry arrays of frames that became data pages: a kernbench build allocates
+   * ~765k tables, and table and data frames keep trading places on the LIFO list, so reusing
+   * the arrays keeps the garbage collector out of the fault and exit paths. */
+  private readonly spare: Int32Array[] = [];
 
   constructor(alloc: PageAllocator) {
     this.alloc = alloc;
+  }
+
+  private ensure(pfn: number): void {
+    if (pfn < this.present.length) return;
+    let n = this.present.length * 2;
+    while (n <= pfn) n *= 2;
+    const p = new Int32Array(n);
+    p.set(this.present);
+    this.present = p;
   }
 
   /**
@@ -109,38 +141,49 @@ export class PageTableStore {
   allocTable(level: TableLevel, mm: number, gfp: Gfp = "GFP_KERNEL", by?: string): number {
     const pfn = this.alloc.alloc({ kind: "table", level, mm }, gfp, by);
     if (pfn < 0) return pfn;
-    const t = this.tables.get(pfn);
+    this.ensure(pfn);
+    const t = this.tables[pfn];
     // A table is freed only once empty (teardown clears every entry first), so a reused table
-    // frame needs zeroing only when it held something else in between.
-    if (t) {
-      if ((this.present.get(pfn) ?? 1) !== 0) t.fill(0);
-    } else this.tables.set(pfn, new Int32Array(PTRS_PER_TABLE));
-    this.present.set(pfn, 0);
+    // frame needs zeroing only when it still holds entries.
+    if (t !== undefined) {
+      if (this.present[pfn] !== 0) t.fill(0);
+    } else {
+      this.tables[pfn] = this.spare.pop() ?? new Int32Array(PTRS_PER_TABLE);
+      this.held++;
+    }
+    this.present[pfn] = 0;
     return pfn;
   }
 
   /** A data page (or a huge page, one frame standing for the compound page). */
   allocData(mm: number, by?: string): number {
     const pfn = this.alloc.alloc({ kind: "data", mm }, "GFP_KERNEL", by);
+    this.ensure(pfn);
     // Whatever table contents the frame held are gone: it is user data now.
-    this.tables.delete(pfn);
-    this.present.delete(pfn);
+    const t = this.tables[pfn];
+    if (t !== undefined) {
+      if (this.present[pfn] !== 0) t.fill(0);
+      this.spare.push(t);
+      this.tables[pfn] = undefined;
+      this.held--;
+    }
+    this.present[pfn] = 0;
     return pfn;
   }
 
   /** Raw entry of a table, whatever the frame's state (walkers go through the oracle first). */
   entry(pfn: number, index: number): number {
-    const t = this.tables.get(pfn);
+    const t = this.tables[pfn];
     return t === undefined ? 0 : t[index]!;
   }
 
   /** Present entries in a live table. */
   presentCount(pfn: number): number {
-    return this.present.get(pfn) ?? 0;
+    return pfn < this.present.length ? this.present[pfn]! : 0;
   }
 
   private writable(pfn: number, op: string): Int32Array {
-    const t = this.tables.get(pfn);
+    const t = this.tables[pfn];
     const st = this.alloc.stateOf(pfn);
     if (t === undefined || st !== FrameState.TABLE)
       throw new ParameterError("pfn", pfn, "a live page-table frame", op);
@@ -150,14 +193,14 @@ export class PageTableStore {
   /** set_pXd: point entry `index` of table `pfn` at the next-level table `child`. */
   setTable(pfn: number, index: number, child: number): void {
     const t = this.writable(pfn, "setTable");
-    if (t[index] === 0) this.present.set(pfn, this.presentCount(pfn) + 1);
+    if (t[index] === 0) this.present[pfn]!++;
     t[index] = child + 1;
   }
 
   /** set_pte_at (or set_pmd_at/set_pud_at with `huge`): map data frame `data`. */
   setLeaf(pfn: number, index: number, data: number, huge = false): void {
     const t = this.writable(pfn, "setLeaf");
-    if (t[index] === 0) this.present.set(pfn, this.presentCount(pfn) + 1);
+    if (t[index] === 0) this.present[pfn]!++;
     t[index] = huge ? -(data + 1) : data + 1;
   }
 
@@ -167,7 +210,7 @@ export class PageTableStore {
     const old = t[index]!;
     if (old !== 0) {
       t[index] = 0;
-      this.present.set(pfn, this.presentCount(pfn) - 1);
+      this.present[pfn]!--;
     }
     return old;
   }
@@ -180,19 +223,12 @@ export class PageTableStore {
     if (t[toIndex] !== 0)
       throw new ParameterError("toIndex", toIndex, "an empty destination entry", "move");
     t[toIndex] = raw;
-    this.present.set(toPfn, this.presentCount(toPfn) + 1);
-  }
-
-  /** Drops a table's contents once it can no longer be read by anyone (bookkeeping only). */
-  forget(pfn: number): void {
-    if (this.alloc.stateOf(pfn) === FrameState.FREE) {
-      this.present.delete(pfn);
-    }
+    this.present[toPfn]!++;
   }
 
   /** Number of tables with contents held (live or stale). */
   get tablesHeld(): number {
-    return this.tables.size;
+    return this.held;
   }
 }
 
@@ -201,6 +237,12 @@ export type Entry =
   | { readonly kind: "none" }
   | { readonly kind: "table"; readonly pfn: number }
   | { readonly kind: "leaf"; readonly pfn: number; readonly huge: boolean };
+
+/** The next-level table a raw pgd/p4d/pud/pmd entry points to, or −1 (none or a huge leaf):
+ * the hot paths' allocation-free pXd_none / pXd_huge test. */
+export function entryTable(raw: number): number {
+  return raw > 0 ? raw - 1 : -1;
+}
 
 export function decodeEntry(raw: number, level: TableLevel): Entry {
   if (raw === 0) return { kind: "none" };

@@ -186,7 +186,9 @@ export class Scheduler {
   readonly lockWaitsPerSysMs: number;
   /** Involuntary switches caused by kernel threads (they preempt, but are not make's children). */
   kthreadPreemptions = 0;
-  readonly tasks: Task[] = [];
+  /** Live tasks (the task list): a task leaves it when it exits, so a long build does not keep
+   * 17,000 dead tasks and their mms reachable. */
+  readonly tasks = new Set<Task>();
   private readonly rq: Task[][];
   private readonly curr: (Task | null)[];
   private busyCount = 0;
@@ -329,7 +331,7 @@ export class Scheduler {
   /** fork + wake_up_new_task: a new runnable task placed on the idlest CPU. */
   spawn(name: string, body: TaskBody, nearCpu = 0): Task {
     const t = new Task(this, this.nextId++, name, nearCpu);
-    this.tasks.push(t);
+    this.tasks.add(t);
     t.proc = this.sim.process(`task/${name}`, this.taskMain(t, body));
     this.enqueue(t, true);
     return t;
@@ -373,10 +375,8 @@ export class Scheduler {
     const c = this.selectCpu(t);
     const q = this.rq[c]!;
     // place_entity: a new or woken task starts at the queue's minimum vruntime
-    const base = Math.min(
-      ...q.map((x) => x.vruntime),
-      this.curr[c]?.vruntime ?? Number.POSITIVE_INFINITY,
-    );
+    let base = this.curr[c]?.vruntime ?? Number.POSITIVE_INFINITY;
+    for (const x of q) if (x.vruntime < base) base = x.vruntime;
     if (Number.isFinite(base))
       t.vruntime = fresh ? base : Math.max(t.vruntime, base - this.latencyNs / 2);
     t.state = "runnable";
@@ -488,6 +488,7 @@ export class Scheduler {
     t.state = "sleeping";
     this.release(t);
     t.state = "dead";
+    this.tasks.delete(t);
     t.exited.succeed();
   }
 }

@@ -17,7 +17,9 @@ type Callback<T> = { bivarianceHack(value: T): void }["bivarianceHack"];
 export class SimEvent<T = void> {
   private _triggered = false;
   private _value: T | undefined;
-  private callbacks: Callback<T>[] = [];
+  /** Allocated on the first `then`: most events (a task's dispatch, a pipe write) have one
+   * waiter or none, and a kernel build creates hundreds of thousands of them. */
+  private callbacks: Callback<T>[] | null = null;
   readonly name: string;
 
   constructor(name = "event") {
@@ -39,14 +41,14 @@ export class SimEvent<T = void> {
     this._triggered = true;
     this._value = value;
     const cbs = this.callbacks;
-    this.callbacks = [];
-    for (const cb of cbs) cb(value);
+    this.callbacks = null;
+    if (cbs !== null) for (const cb of cbs) cb(value);
   }
 
   /** Runs `cb` when triggered (at once if it already was). */
   then(cb: (value: T) => void): void {
     if (this._triggered) cb(this._value as T);
-    else this.callbacks.push(cb);
+    else (this.callbacks ??= []).push(cb);
   }
 }
 

@@ -23,6 +23,14 @@ export type Yieldable = number | Spin | WaitFor | SimEvent<unknown> | Process<un
 /** A kernel code path: `function* tlb_finish_mmu(...): Kfn<void> { ... }`. */
 export type Kfn<R = void> = Generator<Yieldable, R, unknown>;
 
+/**
+ * A kernel step that usually completes without taking simulated time: null when it did, else the
+ * rest of the path, which the caller runs at once (`const rest = step(); if (rest) yield* rest;`).
+ * Teardown runs such steps once per page-table page; not creating a generator for the common
+ * case keeps a kernel build's hundreds of thousands of table frees cheap.
+ */
+export type KfnOrDone = Kfn<void> | null;
+
 export class Spin {
   readonly kind = "spin" as const;
   constructor(

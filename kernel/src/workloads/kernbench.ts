@@ -203,10 +203,18 @@ export function* makeBuild(
 ): Kfn<BuildStats> {
   const sim = k.sim;
   const t0 = sim.now;
-  const all: Task[] = [];
+  // GNU time reads getrusage(RUSAGE_CHILDREN): each reaped descendant's times and switches are
+  // added up as it exits (wait4 folds them into the parent's), so dead tasks are not kept.
+  const children = { utime: 0, stime: 0, nvcsw: 0, nivcsw: 0, processes: 0 };
   const spawn = (name: string, body: (t: Task) => Kfn<void>, near: number): Task => {
     const t = sched.spawn(name, body, near);
-    all.push(t);
+    t.exited.then(() => {
+      children.utime += t.stats.utime;
+      children.stime += t.stats.stime;
+      children.nvcsw += t.stats.nvcsw;
+      children.nivcsw += t.stats.nivcsw;
+      children.processes++;
+    });
     return t;
   };
   let childExit = new SimEvent<void>("child exit");
@@ -329,17 +337,17 @@ export function* makeBuild(
     0,
   );
   yield waitForTask(make);
-  const user = all.reduce((s, t) => s + t.stats.utime, 0) / 1e9;
-  const system = all.reduce((s, t) => s + t.stats.stime, 0) / 1e9;
+  const user = children.utime / 1e9;
+  const system = children.stime / 1e9;
   const elapsed = (sim.now - t0) / 1e9;
   return {
     elapsed,
     user,
     system,
     percentCpu: Math.round(((user + system) / elapsed) * 100),
-    contextSwitches: all.reduce((s, t) => s + t.stats.nivcsw, 0),
-    sleeps: all.reduce((s, t) => s + t.stats.nvcsw, 0),
-    processes: all.length,
+    contextSwitches: children.nivcsw,
+    sleeps: children.nvcsw,
+    processes: children.processes,
   };
 }
 

@@ -9,10 +9,14 @@
  */
 import type { Cpu } from "../../hw/cpu.js";
 import { ParameterError } from "../../sim/errors.js";
-import type { Kfn } from "../../sim/process.js";
+import type { Kfn, KfnOrDone } from "../../sim/process.js";
 import type { ArchMmuOps, Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
-import { tlb_remove_page, tlb_remove_table, type MmuGather } from "../../mm/mmu-gather.js";
+import {
+  tlb_remove_page_inline,
+  tlb_remove_table_inline,
+  type MmuGather,
+} from "../../mm/mmu-gather.js";
 import type { TableLevel } from "../../mm/page-alloc.js";
 import {
   nativeBackend,
@@ -23,21 +27,23 @@ import {
 } from "./tlb.js";
 
 /** ___pte_free_tlb / ___pmd_free_tlb / ___pud_free_tlb / ___p4d_free_tlb (x86-64: no PAE
- * need_flush_all). */
-export function* ___pXd_free_tlb(
+ * need_flush_all). Returns null when the table was only queued, or the flush or RCU hand-off to
+ * run now. */
+export function ___pXd_free_tlb(
   x86: X86Mmu,
   cpu: Cpu,
   tlb: MmuGather,
   pfn: number,
   level: TableLevel,
-): Kfn<void> {
+): KfnOrDone {
   // pgtable_page_dtor, paravirt_release_pXd: bookkeeping only
   void level;
   const via = x86.behaviour.tableFreeVia;
   const useTable =
     via === "tlb_remove_table" || (via === "paravirt" && x86.backend.paravirtRemoveTable);
-  if (useTable) yield* tlb_remove_table(x86.k, cpu, tlb, pfn);
-  else yield* tlb_remove_page(x86.k, cpu, tlb, pfn);
+  return useTable
+    ? tlb_remove_table_inline(x86.k, cpu, tlb, pfn)
+    : tlb_remove_page_inline(x86.k, cpu, tlb, pfn);
 }
 
 /** x86 __tlb_remove_table (v4.14): free_page_and_swap_cache(table). */

@@ -7,20 +7,33 @@
  *   front end → kernel  {id, key: [one value per axis]}
  *   kernel → front end  {id, ok: true, result: {key, data}}  or  {id, ok: false, error}
  *
- * The transport is two functions, so that a JupyterLab `IComm` adapts in three lines:
- * `{ send: (d) => comm.send(d), listen: (f) => { comm.onMsg = (m) => f(m.content.data); } }`.
+ * The transport is a few functions ({@link SweepTransport}); kernel-comm.ts adapts a JupyterLab
+ * comm to it, and the plugin (plugin.ts) installs the connector that finds, for a rendered plot,
+ * the kernel of the notebook that holds it. This module has no JupyterLab runtime imports.
  */
 import type { JsonObject, JsonValue, PlotlyJson, PlotPayload } from "@mmulab/kernel/contract";
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
 import type * as PlotlyTypes from "plotly.js";
 import { PLOT_MIME } from "./payload.js";
-import { RenderedPlot } from "./plot.js";
+import { parsePlot } from "./plot-figure.js";
+import { layoutOf, RenderedPlot } from "./plot.js";
 import { loadPlotly, plotConfig } from "./plotly.js";
 
 export interface SweepTransport {
   send(data: JsonObject): void;
   listen(handler: (data: JsonObject) => void): void;
+  /** Called once when the channel ends (the kernel closed the comm, restarted or died). */
+  onClose?(handler: (reason: string) => void): void;
+  /** Ends the channel from this side (the renderer is re-rendered or disposed). */
+  close?(): void;
 }
+
+/**
+ * Finds the kernel channel for a rendered plot: given the renderer's node, the transport of the
+ * kernel of the notebook that holds it, or null (no notebook, no kernel: offline sliders only).
+ * Called on every slider move, so it should cache its channel per node and kernel.
+ */
+export type LiveSweepConnector = (node: HTMLElement) => SweepTransport | null;
 
 export type SweepKey = readonly (number | string)[];
 
@@ -31,10 +44,23 @@ export interface SweepAnswer {
 
 export class LiveSweepError extends Error {}
 
+/** The kernel's `error`: a string, or `{name, message}` (kernel/src/notebook-kernel/comm.ts). */
+function errorText(err: JsonValue | undefined): string {
+  if (typeof err === "string") return err;
+  if (err !== null && typeof err === "object" && !Array.isArray(err)) {
+    const message = err["message"];
+    const name = err["name"];
+    if (typeof message === "string")
+      return typeof name === "string" ? `${name}: ${message}` : message;
+  }
+  return "the kernel refused the request";
+}
+
 /** Request/response client of the `mmulab.sweep` comm, with timeouts and latest-wins requests. */
 export class LiveSweepClient {
   private nextId = 1;
   private latest = 0;
+  private closedReason: string | null = null;
   private readonly pending = new Map<
     number,
     {
@@ -49,6 +75,21 @@ export class LiveSweepClient {
     private readonly timeoutMs = 10_000,
   ) {
     transport.listen((msg) => this.receive(msg));
+    transport.onClose?.((reason) => this.fail(reason));
+  }
+
+  /** The transport ended (null while it is open). */
+  get closed(): string | null {
+    return this.closedReason;
+  }
+
+  private fail(reason: string): void {
+    this.closedReason = reason;
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new LiveSweepError(reason));
+    }
   }
 
   private receive(msg: JsonObject): void {
@@ -59,10 +100,7 @@ export class LiveSweepClient {
     this.pending.delete(id);
     clearTimeout(p.timer);
     if (msg["ok"] !== true) {
-      const err = msg["error"];
-      p.reject(
-        new LiveSweepError(typeof err === "string" ? err : "the kernel refused the request"),
-      );
+      p.reject(new LiveSweepError(errorText(msg["error"])));
       return;
     }
     const result = msg["result"];
@@ -76,6 +114,11 @@ export class LiveSweepClient {
       p.reject(new LiveSweepError("the kernel's answer has no {key, data}"));
       return;
     }
+    // Checked like a payload's frames (plot-figure.ts): a list of trace objects.
+    if (!result["data"].every((t) => t !== null && typeof t === "object" && !Array.isArray(t))) {
+      p.reject(new LiveSweepError("the kernel's answer: data is not a list of traces"));
+      return;
+    }
     p.resolve({
       key: result["key"] as (number | string)[],
       data: result["data"] as PlotlyJson[],
@@ -84,6 +127,9 @@ export class LiveSweepClient {
 
   /** Asks for the traces at `key`. */
   request(key: SweepKey): Promise<SweepAnswer> {
+    if (this.closedReason !== null) {
+      return Promise.reject(new LiveSweepError(this.closedReason));
+    }
     const id = this.nextId++;
     return new Promise<SweepAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -91,7 +137,17 @@ export class LiveSweepClient {
         reject(new LiveSweepError(`no answer from the kernel within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.transport.send({ id, key: [...key] as JsonValue[] });
+      try {
+        this.transport.send({ id, key: [...key] as JsonValue[] });
+      } catch (e) {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(
+          new LiveSweepError(
+            `could not send to the kernel: ${e instanceof Error ? e.message : String(e)}`,
+          ),
+        );
+      }
     });
   }
 
@@ -105,32 +161,44 @@ export class LiveSweepClient {
 
 /**
  * Wires the sliders (`input[data-axis]`) under `root` to the kernel: each change asks for the
- * slider position's traces and calls `replot` with the newest answer. Sets `root.dataset.live` to
- * "pending", "ok" or "error". Returns a function that detaches.
+ * slider position's traces and calls `replot` with the newest answer (answers and errors of
+ * superseded requests are dropped). Sets `root.dataset.live` to "pending", "ok" or "error".
+ * `client` may be a function, called on each change, that returns the client to ask (null: no
+ * kernel now, the change stays offline). Returns a function that detaches.
  */
 export function attachLiveSweep(
   root: HTMLElement,
   payload: PlotPayload,
-  client: LiveSweepClient,
+  client: LiveSweepClient | (() => LiveSweepClient | null),
   replot: (data: readonly PlotlyJson[]) => Promise<void>,
 ): () => void {
   const axes = payload.sweep?.axes ?? [];
+  let latest = 0;
   const onInput = (ev: Event) => {
     const target = ev.target;
     if (!(target instanceof HTMLInputElement) || target.dataset["axis"] === undefined) return;
+    const c = typeof client === "function" ? client() : client;
+    const mine = ++latest;
+    if (c === null) {
+      delete root.dataset["live"];
+      return;
+    }
     const inputs = [...root.querySelectorAll<HTMLInputElement>("input[data-axis]")];
     const key = axes.map((a) => {
       const input = inputs.find((i) => i.dataset["axis"] === a.name);
       return a.values[Number(input?.value ?? 0)] ?? a.values[0]!;
     });
     root.dataset["live"] = "pending";
-    client.requestLatest(key).then(
+    c.request(key).then(
       async (answer) => {
-        if (answer === null) return;
+        if (mine !== latest) return;
         await replot(answer.data);
+        if (mine !== latest) return;
         root.dataset["live"] = "ok";
+        root.title = "";
       },
       (e: unknown) => {
+        if (mine !== latest) return;
         root.dataset["live"] = "error";
         root.title = `live sweep: ${e instanceof Error ? e.message : String(e)}`;
       },
@@ -140,42 +208,101 @@ export function attachLiveSweep(
   return () => root.removeEventListener("input", onInput);
 }
 
-let connector: (() => SweepTransport | null) | null = null;
+let connector: LiveSweepConnector | null = null;
 
-/** Installed by a JupyterLab plugin that knows the notebook's kernel; null: offline only. */
-export function setLiveSweepConnector(fn: (() => SweepTransport | null) | null): void {
+/**
+ * Installed by the JupyterLab plugin (plugin.ts), which finds the notebook's kernel for a node;
+ * null: offline sliders only.
+ */
+export function setLiveSweepConnector(fn: LiveSweepConnector | null): void {
   connector = fn;
 }
 
-/** The plot renderer with live sliders when a kernel connection is available. */
+/**
+ * The plot renderer with live sliders: the precomputed frames answer first (and alone without a
+ * kernel); with a kernel each slider move also asks it over the comm and re-plots with its answer.
+ * The kernel is looked up when a slider moves (the output is in its notebook by then), so a
+ * restarted or changed kernel gets a new comm.
+ */
 export class RenderedLiveSweepPlot extends RenderedPlot {
   private detach: (() => void) | null = null;
+  private transport: SweepTransport | null = null;
+  private client: LiveSweepClient | null = null;
 
-  override async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+  private disconnect(): void {
     this.detach?.();
     this.detach = null;
+    this.transport?.close?.();
+    this.transport = null;
+    this.client = null;
+    delete this.node.dataset["live"];
+  }
+
+  /** The client for this node's kernel now, or null. */
+  private currentClient(): LiveSweepClient | null {
+    const transport = connector?.(this.node) ?? null;
+    if (transport !== this.transport) {
+      this.transport = transport;
+      this.client = transport === null ? null : new LiveSweepClient(transport);
+    }
+    return this.client;
+  }
+
+  override async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    this.disconnect();
     await super.renderModel(model);
-    const payload = model.data[PLOT_MIME] as PlotPayload | undefined;
-    const transport = connector?.() ?? null;
+    const data = model.data[PLOT_MIME];
+    const payload = data === undefined ? undefined : parsePlot(data);
     const plotNode = this.node.querySelector<HTMLDivElement>(".mmulab-Plot-plot");
-    if (payload?.sweep === undefined || transport === null || plotNode === null) return;
-    const client = new LiveSweepClient(transport);
+    if (payload?.sweep === undefined || plotNode === null) return;
     const plotly = await loadPlotly();
-    this.detach = attachLiveSweep(this.node, payload, client, async (data) => {
-      await plotly.react(
-        plotNode,
-        structuredClone(data) as unknown as PlotlyTypes.Data[],
-        structuredClone(payload.layout),
-        plotConfig(),
-      );
-      this.node.dataset["traces"] = String(data.length);
-    });
+    const status = this.node.querySelector<HTMLElement>(".mmulab-Plot-status");
+    this.detach = attachLiveSweep(
+      this.node,
+      payload,
+      () => this.currentClient(),
+      async (traces) => {
+        await plotly.react(
+          plotNode,
+          structuredClone(traces) as unknown as PlotlyTypes.Data[],
+          layoutOf(payload),
+          plotConfig(),
+        );
+        this.node.dataset["traces"] = String(traces.length);
+        // The kernel answered for a point the frames may lack: drop "no precomputed result".
+        if (status !== null) status.textContent = "";
+      },
+    );
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    this.disconnect();
+    super.dispose();
   }
 }
 
+/**
+ * The plot MIME type's one renderer factory: RenderedPlot plus the live comm when a kernel is
+ * connected (without one it behaves as RenderedPlot). Safe: plotly draws the figure as SVG; its
+ * label markup is a fixed subset with no script, and the kernel's traces go the same way.
+ */
 export const liveSweepRendererFactory: IRenderMime.IRendererFactory = {
   safe: true,
   mimeTypes: [PLOT_MIME],
   defaultRank: 40,
   createRenderer: (options) => new RenderedLiveSweepPlot(options),
 };
+
+/** Rank 40: below text/html's 50, so the live plot wins over the static SVG fallback. */
+const extension: IRenderMime.IExtension = {
+  id: "@mmulab/lab-extension:plot",
+  description:
+    "Plotly figure renderer for mmulab, with sweep sliders (precomputed frames, and the kernel's " +
+    "answers over the mmulab.sweep comm when the notebook has a kernel; plotly.js loaded on first use)",
+  rendererFactory: liveSweepRendererFactory,
+  rank: 40,
+  dataType: "json",
+};
+
+export default extension;

@@ -2,11 +2,14 @@
  * Renderer for `application/vnd.mmulab.plot+json`: a plotly figure (plotly.js loaded lazily).
  * When the payload carries a precomputed sweep, one slider per axis picks the frame whose traces
  * are shown, so a saved notebook stays explorable without a kernel.
+ *
+ * The MIME type's registered renderer is live-sweep.ts's RenderedLiveSweepPlot, which extends this
+ * one with the kernel comm; this module has the drawing and the offline sliders only.
  */
 import type { PlotlyJson, PlotPayload, SweepFrame } from "@mmulab/kernel/contract";
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
 import type * as PlotlyTypes from "plotly.js";
-import { el, PLOT_MIME } from "./payload.js";
+import { el } from "./payload.js";
 import { frameKey, parsePlot } from "./plot-figure.js";
 import { loadPlotly, plotConfig } from "./plotly.js";
 import { PlotlyWidget } from "./plotly-widget.js";
@@ -18,9 +21,16 @@ function traces(data: readonly PlotlyJson[]): PlotlyTypes.Data[] {
   return structuredClone(data) as unknown as PlotlyTypes.Data[];
 }
 
-function layoutOf(p: PlotPayload): Partial<PlotlyTypes.Layout> {
+/** Height when the payload's layout has none: an output area has no height of its own, so an
+ * autosized plot would shrink to the plot node's CSS min-height. */
+export const DEFAULT_PLOT_HEIGHT = 400;
+
+/** A copy of the payload's layout for plotly: width autosized and a height unless it says
+ * otherwise. */
+export function layoutOf(p: PlotPayload): Partial<PlotlyTypes.Layout> {
   const layout = structuredClone(p.layout) as Partial<PlotlyTypes.Layout>;
   layout.autosize ??= true;
+  layout.height ??= DEFAULT_PLOT_HEIGHT;
   return layout;
 }
 
@@ -105,23 +115,3 @@ export class RenderedPlot extends PlotlyWidget implements IRenderMime.IRenderer 
     node.append(panel);
   }
 }
-
-/** Safe: plotly draws the figure as SVG; its label markup is a fixed subset with no script. */
-export const rendererFactory: IRenderMime.IRendererFactory = {
-  safe: true,
-  mimeTypes: [PLOT_MIME],
-  defaultRank: 40,
-  createRenderer: (options) => new RenderedPlot(options),
-};
-
-/** Rank 40: below text/html's 50, so the live plot wins over the static SVG fallback. */
-const extension: IRenderMime.IExtension = {
-  id: "@mmulab/lab-extension:plot",
-  description:
-    "Plotly figure renderer for mmulab, with sweep sliders (plotly.js loaded on first use)",
-  rendererFactory,
-  rank: 40,
-  dataType: "json",
-};
-
-export default extension;

@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 /**
- * Live sweeps: the comm client's protocol (answers, errors, timeouts, stale answers) and the
- * renderer's sliders with a kernel (re-plot with the kernel's answer) and without (offline frames).
+ * Live sweeps: the comm client's protocol (answers, errors, timeouts, stale answers, a closed
+ * channel) and the renderer's sliders with a kernel (re-plot with the kernel's answer, a new
+ * client when the connector hands out a new channel) and without (offline frames).
  */
 import type { JsonObject } from "@mmulab/kernel/contract";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -27,11 +28,15 @@ vi.mock("plotly.js-basic-dist-min", () => ({
 /** A transport whose kernel side is `answer` (undefined: never answers). */
 function fakeKernel(answer: (req: JsonObject) => JsonObject | undefined): SweepTransport & {
   sent: JsonObject[];
+  closes: number;
+  end(reason: string): void;
 } {
   let handler: ((d: JsonObject) => void) | null = null;
+  let onClose: ((reason: string) => void) | null = null;
   const sent: JsonObject[] = [];
   return {
     sent,
+    closes: 0,
     send(data) {
       sent.push(data);
       const a = answer(data);
@@ -40,8 +45,23 @@ function fakeKernel(answer: (req: JsonObject) => JsonObject | undefined): SweepT
     listen(h) {
       handler = h;
     },
+    onClose(h) {
+      onClose = h;
+    },
+    close() {
+      this.closes++;
+    },
+    end(reason) {
+      onClose?.(reason);
+    },
   };
 }
+
+const echoTraces = (data: JsonObject[]) => (req: JsonObject) => ({
+  id: req["id"]!,
+  ok: true,
+  result: { key: req["key"]!, data },
+});
 
 const TRACE = { type: "scatter", x: [1, 2], y: [3, 4], name: "live" };
 
@@ -63,6 +83,43 @@ describe("LiveSweepClient", () => {
     await expect(c.request(["bad"])).rejects.toThrow(LiveSweepError);
     await expect(c.request(["bad"])).rejects.toThrow(/y = 11/);
     expect(t.sent.map((s) => s["id"])).toEqual([1, 2, 3]);
+  });
+
+  it("reports the kernel's {name, message} errors and ignores messages without an id", async () => {
+    const t = fakeKernel((req) => ({
+      id: req["id"]!,
+      ok: false,
+      error: { name: "ParameterError", message: "y = 11 is not accepted" },
+    }));
+    const c = new LiveSweepClient(t);
+    await expect(c.request([11])).rejects.toThrow("ParameterError: y = 11 is not accepted");
+    const junk = fakeKernel((req) => ({
+      id: req["id"]!,
+      ok: true,
+      result: { key: req["key"]!, data: [TRACE, "<img src=x>"] },
+    }));
+    await expect(new LiveSweepClient(junk).request([1])).rejects.toThrow(/not a list of traces/);
+    const ready = fakeKernel(() => ({ ready: true, protocol: 1 }));
+    await expect(new LiveSweepClient(ready, 20).request([1])).rejects.toThrow(/within 20 ms/);
+  });
+
+  it("fails pending and later requests at once when the channel ends or cannot send", async () => {
+    const t = fakeKernel(() => undefined);
+    const c = new LiveSweepClient(t, 60_000);
+    const pending = c.request([1]);
+    t.end("the kernel is restarting");
+    await expect(pending).rejects.toThrow("the kernel is restarting");
+    expect(c.closed).toBe("the kernel is restarting");
+    await expect(c.request([2])).rejects.toThrow("the kernel is restarting");
+    const broken: SweepTransport = {
+      send: () => {
+        throw new Error("Cannot send");
+      },
+      listen: () => undefined,
+    };
+    await expect(new LiveSweepClient(broken, 60_000).request([1])).rejects.toThrow(
+      "could not send to the kernel: Cannot send",
+    );
   });
 
   it("times out without an answer and drops superseded answers", async () => {
@@ -115,12 +172,12 @@ describe("live sweep renderer", () => {
   });
 
   it("asks the kernel over the comm and re-plots with its answer", async () => {
-    const kernel = fakeKernel((req) => ({
-      id: req["id"]!,
-      ok: true,
-      result: { key: req["key"]!, data: [TRACE] },
-    }));
-    setLiveSweepConnector(() => kernel);
+    const kernel = fakeKernel(echoTraces([TRACE]));
+    const nodes: HTMLElement[] = [];
+    setLiveSweepConnector((node) => {
+      nodes.push(node);
+      return kernel;
+    });
     const w = renderer();
     await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
     moveSlider(w, "backend", 1);
@@ -131,5 +188,80 @@ describe("live sweep renderer", () => {
     expect(calls.at(-1)![1]).toEqual([{ ...TRACE, uid: "mutated" }]);
     expect(w.node.dataset["live"]).toBe("ok");
     expect(w.node.dataset["traces"]).toBe("1");
+    // The connector is asked on the slider move, with the renderer's own node.
+    expect(nodes).toEqual([w.node]);
+  });
+
+  it("fills in points the frames lack from the kernel, and clears the status", async () => {
+    const payload = makePlot({ sweep: true });
+    const kernel = fakeKernel(echoTraces([TRACE]));
+    setLiveSweepConnector(() => kernel);
+    const w = renderer();
+    await w.renderModel(
+      mimeModel(PLOT_MIME, { ...payload, sweep: { ...payload.sweep!, frames: [] } }),
+    );
+    const status = w.node.querySelector(".mmulab-Plot-status")!;
+    expect(status.textContent).toMatch(/no precomputed result/);
+    moveSlider(w, "cpus", 2);
+    expect(status.textContent).toMatch(
+      /no precomputed result for flush backend = native, CPUs = 8/,
+    );
+    await settle();
+    await settle();
+    expect(kernel.sent).toEqual([{ id: 1, key: ["native", 8] }]);
+    expect(w.node.dataset["live"]).toBe("ok");
+    expect(status.textContent).toBe("");
+  });
+
+  it("stays offline when the connector finds no kernel, and drops superseded errors", async () => {
+    let kernel: SweepTransport | null = null;
+    setLiveSweepConnector(() => kernel);
+    const w = renderer();
+    await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
+    moveSlider(w, "cpus", 1);
+    await settle();
+    expect(w.node.dataset["live"]).toBeUndefined();
+    expect(plotly.current.react).toHaveBeenCalledTimes(1); // the precomputed frame
+    const silent = fakeKernel(() => undefined);
+    kernel = silent;
+    moveSlider(w, "cpus", 2);
+    expect(w.node.dataset["live"]).toBe("pending");
+    // A restart: the old channel ends, the connector hands out a new one for the next move.
+    const fresh = fakeKernel(echoTraces([TRACE]));
+    kernel = fresh;
+    moveSlider(w, "cpus", 0);
+    silent.end("the kernel is restarting");
+    await settle();
+    await settle();
+    expect(fresh.sent).toEqual([{ id: 1, key: ["native", 2] }]);
+    expect(w.node.dataset["live"]).toBe("ok");
+  });
+
+  it("shows a kernel error on the node and keeps the precomputed frame", async () => {
+    const kernel = fakeKernel((req) => ({ id: req["id"]!, ok: false, error: "no such point" }));
+    setLiveSweepConnector(() => kernel);
+    const w = renderer();
+    await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
+    moveSlider(w, "backend", 2);
+    await settle();
+    expect(w.node.dataset["live"]).toBe("error");
+    expect(w.node.title).toBe("live sweep: no such point");
+    expect(plotly.current.react).toHaveBeenCalledTimes(1);
+    expect(w.node.dataset["traces"]).toBe("3");
+  });
+
+  it("closes its channel when re-rendered or disposed", async () => {
+    const kernel = fakeKernel(echoTraces([TRACE]));
+    setLiveSweepConnector(() => kernel);
+    const w = renderer();
+    await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
+    moveSlider(w, "cpus", 1);
+    await settle();
+    await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
+    expect(kernel.closes).toBe(1);
+    moveSlider(w, "cpus", 2);
+    await settle();
+    w.dispose();
+    expect(kernel.closes).toBe(2);
   });
 });

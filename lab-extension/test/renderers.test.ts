@@ -8,7 +8,8 @@ import extensions from "../src/index.js";
 import pagetableExt, { RenderedPageTable } from "../src/pagetable.js";
 import { LEVELS } from "../src/pagetable-model.js";
 import { PAGETABLE_MIME, PayloadError, PLOT_MIME, TIMELINE_MIME } from "../src/payload.js";
-import plotExt, { RenderedPlot } from "../src/plot.js";
+import plotExt, { liveSweepRendererFactory, RenderedLiveSweepPlot } from "../src/live-sweep.js";
+import { DEFAULT_PLOT_HEIGHT, RenderedPlot } from "../src/plot.js";
 import timelineExt, { RenderedTimeline } from "../src/timeline.js";
 import { parseTimeline, timelineFigure } from "../src/timeline-figure.js";
 import {
@@ -86,6 +87,21 @@ describe("extension exports", () => {
       expect(ext.rendererFactory.defaultRank).toBeLessThan(50);
       expect(ext.id).toMatch(/^@mmulab\/lab-extension:/);
     }
+  });
+
+  it("registers one renderer for the plot MIME type: the live one, a RenderedPlot", () => {
+    const plots = extensions.filter((e) => e.rendererFactory.mimeTypes.includes(PLOT_MIME));
+    expect(plots).toEqual([plotExt]);
+    expect(plotExt.rendererFactory).toBe(liveSweepRendererFactory);
+    const w = liveSweepRendererFactory.createRenderer({
+      mimeType: PLOT_MIME,
+      sanitizer: { sanitize: (s) => s },
+      resolver: null,
+      linkHandler: null,
+      latexTypesetter: null,
+    });
+    expect(w).toBeInstanceOf(RenderedLiveSweepPlot);
+    expect(w).toBeInstanceOf(RenderedPlot);
   });
 });
 
@@ -417,6 +433,20 @@ describe("plot renderer", () => {
     expect(w.node.dataset["traces"]).toBe("3");
     expect(JSON.stringify(payload)).toBe(saved);
     expect(w.node.querySelector('input[type="range"]')).toBeNull();
+  });
+
+  it("gives a layout without a height one (an output area has none to autosize to)", async () => {
+    const payload = makePlot();
+    const w = plot();
+    await w.renderModel(mimeModel(PLOT_MIME, { ...payload, layout: { title: { text: "t" } } }));
+    await w.renderModel(mimeModel(PLOT_MIME, payload));
+    const layouts = (plotly.current.newPlot.mock.calls as unknown[][]).map(
+      (c) => c[2] as { height?: number; autosize?: boolean },
+    );
+    expect(layouts.map((l) => [l.height, l.autosize])).toEqual([
+      [DEFAULT_PLOT_HEIGHT, true],
+      [360, true],
+    ]);
   });
 
   it("shows one slider per sweep axis and swaps in the matching frame", async () => {

@@ -2,8 +2,9 @@
  * Entry point of the notebook app, and its module-federation boundary. It loads the prebuilt
  * (federated) extensions the way JupyterLab's own bootstrap does: read the page config, load each
  * extension's remoteEntry script, initialise webpack's "default" share scope, `container.init` it,
- * then get the `./mimeExtension` and `./style` modules. Only then is the app itself imported, so
- * the shared modules (Lumino, JupyterLab) are resolved once, by version, for both sides.
+ * then get the `./extension` (plugins), `./mimeExtension` (renderers) and `./style` modules. Only
+ * then is the app itself imported, so the shared modules (Lumino, JupyterLab) are resolved once, by
+ * version, for both sides.
  *
  * This file must import nothing shared: it runs before the share scope exists.
  */
@@ -25,9 +26,11 @@ interface Container {
   get(module: string): Promise<() => unknown>;
 }
 
-/** What the app receives: loaded mime-extension modules, and what failed to load (by name). */
+/** What the app receives: loaded mime-extension and plugin modules, and what failed to load (by
+ * name). */
 export interface LoadedExtensions {
   readonly mime: { readonly name: string; readonly module: unknown }[];
+  readonly plugins: { readonly name: string; readonly module: unknown }[];
   readonly failed: { readonly name: string; readonly error: string }[];
 }
 
@@ -74,9 +77,11 @@ export async function loadFederatedExtensions(): Promise<LoadedExtensions> {
   const listed = Array.isArray(config["federated_extensions"])
     ? (config["federated_extensions"] as FederatedExtension[])
     : [];
-  // This app has no plugin system: it takes mime renderers only.
-  const wanted = listed.filter((e) => typeof e.mimeExtension === "string");
-  const loaded: LoadedExtensions = { mime: [], failed: [] };
+  // Mime renderers, and plugins (activated by index.ts with the few services this app provides).
+  const wanted = listed.filter(
+    (e) => typeof e.mimeExtension === "string" || typeof e.extension === "string",
+  );
+  const loaded: LoadedExtensions = { mime: [], plugins: [], failed: [] };
   await __webpack_init_sharing__("default");
   await Promise.all(
     wanted.map(async (ext) => {
@@ -84,10 +89,12 @@ export async function loadFederatedExtensions(): Promise<LoadedExtensions> {
         await loadScript(join(base, ext.name, ext.load));
         await container(ext.name).init(__webpack_share_scopes__.default);
         if (ext.style !== undefined) await moduleOf(ext.name, ext.style);
-        loaded.mime.push({
-          name: ext.name,
-          module: await moduleOf(ext.name, ext.mimeExtension as string),
-        });
+        if (ext.mimeExtension !== undefined) {
+          loaded.mime.push({ name: ext.name, module: await moduleOf(ext.name, ext.mimeExtension) });
+        }
+        if (ext.extension !== undefined) {
+          loaded.plugins.push({ name: ext.name, module: await moduleOf(ext.name, ext.extension) });
+        }
       } catch (error) {
         loaded.failed.push({ name: ext.name, error: String(error) });
       }

@@ -2,7 +2,12 @@
  * The mmulab notebook app: a small JupyterLab 4 front end (file browser, notebooks in a dock
  * panel, a handful of commands) for machines without the `jupyterlab` Python package. It talks
  * to jupyter_server's REST and WebSocket APIs like JupyterLab does, and renders outputs with the
- * standard renderers plus every federated mime extension that bootstrap.ts loaded.
+ * standard renderers plus every federated mime extension that bootstrap.ts loaded. The federated
+ * plugins (`jupyterlab.extension` modules) are activated with a Lumino PluginRegistry that
+ * provides what this app has of JupyterLab's services: INotebookTracker (the app's notebooks),
+ * and as the `app` argument a small object with the commands, service manager and document
+ * registry. Plugins that need more (a shell, other tokens) fail to activate and are listed in
+ * `mmulabApp.failedPlugins`.
  */
 import "./style.js";
 import type { IYText } from "@jupyter/ydoc";
@@ -21,9 +26,11 @@ import { DocumentRegistry, type IDocumentWidget } from "@jupyterlab/docregistry"
 import { FileBrowser, FilterFileBrowserModel } from "@jupyterlab/filebrowser";
 import { createMarkdownParser } from "@jupyterlab/markedparser-extension";
 import {
+  INotebookTracker,
   NotebookActions,
   NotebookModelFactory,
   NotebookPanel,
+  NotebookTracker,
   NotebookWidgetFactory,
   ToolbarItems,
 } from "@jupyterlab/notebook";
@@ -31,13 +38,22 @@ import { MimeModel, RenderMimeRegistry, standardRendererFactories } from "@jupyt
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
 import { ServiceManager } from "@jupyterlab/services";
 import { CommandRegistry } from "@lumino/commands";
-import type { ReadonlyPartialJSONValue } from "@lumino/coreutils";
+import { PluginRegistry, type IPlugin, type ReadonlyPartialJSONValue } from "@lumino/coreutils";
 import { Signal } from "@lumino/signaling";
-import { BoxPanel, DockPanel, FocusTracker, SplitPanel, Widget } from "@lumino/widgets";
+import { BoxPanel, DockPanel, SplitPanel, Widget } from "@lumino/widgets";
 import type { LoadedExtensions } from "./bootstrap.js";
 
 /** The kernel new notebooks get when the server has it. */
 export const PREFERRED_KERNEL = "mmulab";
+
+/** What a federated plugin gets as its `app` argument here: the part of JupyterFrontEnd this app
+ * has. */
+export interface MmulabFrontEnd {
+  readonly name: string;
+  readonly commands: CommandRegistry;
+  readonly serviceManager: ServiceManager;
+  readonly docRegistry: DocumentRegistry;
+}
 
 interface AppState {
   readonly loaded: LoadedExtensions;
@@ -49,6 +65,9 @@ export interface MmulabAppHandle {
   readonly ready: true;
   readonly renderers: readonly string[];
   readonly failedExtensions: readonly { name: string; error: string }[];
+  /** Ids of the federated plugins that activated, and of those that did not. */
+  readonly plugins: readonly string[];
+  readonly failedPlugins: readonly string[];
   open(path: string): Promise<void>;
   current(): NotebookPanel | null;
   /**
@@ -69,6 +88,20 @@ function isExtension(value: unknown): value is IRenderMime.IExtension {
   if (typeof value !== "object" || value === null) return false;
   const v = value as { id?: unknown; rendererFactory?: { mimeTypes?: unknown } };
   return typeof v.id === "string" && Array.isArray(v.rendererFactory?.mimeTypes);
+}
+
+function isPlugin(value: unknown): value is IPlugin<MmulabFrontEnd, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as { id?: unknown; activate?: unknown };
+  return typeof v.id === "string" && typeof v.activate === "function";
+}
+
+/** A plugin module's default export: one plugin or a list of them. */
+export function pluginsOf(module: unknown): IPlugin<MmulabFrontEnd, unknown>[] {
+  const exported =
+    typeof module === "object" && module !== null && "default" in module ? module.default : module;
+  const list = Array.isArray(exported) ? (exported as unknown[]) : [exported];
+  return list.filter(isPlugin);
 }
 
 /** A mime-extension module's default export: one extension or a list of them. */
@@ -123,13 +156,13 @@ export async function main(loaded: LoadedExtensions): Promise<void> {
   const dock = new DockPanel();
   dock.id = "mmulab-dock";
   dock.addClass("mmulab-App-dock");
-  const tracker = new FocusTracker<NotebookPanel>();
+  const tracker = new NotebookTracker({ namespace: "mmulab-notebook" });
   const opened = new Signal<IDocumentWidgetOpener, IDocumentWidget>({} as IDocumentWidgetOpener);
   const opener: IDocumentWidgetOpener = {
     open: (widget) => {
       if (!widget.isAttached) dock.addWidget(widget, { mode: "tab-after" });
       dock.activateWidget(widget);
-      if (widget instanceof NotebookPanel && !tracker.has(widget)) tracker.add(widget);
+      if (widget instanceof NotebookPanel && !tracker.has(widget)) void tracker.add(widget);
       opened.emit(widget);
     },
     get opened() {
@@ -176,6 +209,17 @@ export async function main(loaded: LoadedExtensions): Promise<void> {
   const commands = new CommandRegistry();
   addCommands(commands, tracker);
   document.addEventListener("keydown", (event) => commands.processKeydownEvent(event), true);
+
+  const plugins = await activatePlugins(
+    loaded,
+    {
+      name: "mmulab",
+      commands,
+      serviceManager: manager,
+      docRegistry: registry,
+    },
+    tracker,
+  );
 
   const files = new FileBrowser({
     id: "mmulab-filebrowser",
@@ -254,6 +298,8 @@ export async function main(loaded: LoadedExtensions): Promise<void> {
     ready: true,
     renderers: state.renderers,
     failedExtensions: loaded.failed,
+    plugins: plugins.activated,
+    failedPlugins: plugins.failed,
     open,
     current: () => tracker.currentWidget,
     firstPaint,
@@ -271,7 +317,46 @@ export async function main(loaded: LoadedExtensions): Promise<void> {
   if (treePath !== "") await open(decodeURIComponent(treePath));
 }
 
-function addCommands(commands: CommandRegistry, tracker: FocusTracker<NotebookPanel>): void {
+/**
+ * Registers the federated plugins next to the app's own service plugins and activates the
+ * auto-start ones. Activation errors are logged by the registry; the ids sort into activated and
+ * failed.
+ */
+async function activatePlugins(
+  loaded: LoadedExtensions,
+  app: MmulabFrontEnd,
+  tracker: INotebookTracker,
+): Promise<{ activated: string[]; failed: string[] }> {
+  const registry = new PluginRegistry<MmulabFrontEnd>();
+  registry.application = app;
+  registry.registerPlugin({
+    id: "mmulab-app:notebook-tracker",
+    description: "The app's notebooks, as JupyterLab's INotebookTracker",
+    autoStart: true,
+    provides: INotebookTracker,
+    activate: () => tracker,
+  });
+  const ids: string[] = [];
+  const failed: string[] = [];
+  for (const { name, module } of loaded.plugins) {
+    for (const plugin of pluginsOf(module)) {
+      try {
+        registry.registerPlugin(plugin);
+        ids.push(plugin.id);
+        console.info(`mmulab: federated plugin registered: ${name} ${plugin.id}`);
+      } catch (error) {
+        failed.push(plugin.id);
+        console.error(`mmulab: plugin ${plugin.id} of ${name} not registered: ${String(error)}`);
+      }
+    }
+  }
+  await registry.activatePlugins("startUp");
+  const activated = ids.filter((id) => registry.isPluginActivated(id));
+  failed.push(...ids.filter((id) => !registry.isPluginActivated(id)));
+  return { activated, failed };
+}
+
+function addCommands(commands: CommandRegistry, tracker: INotebookTracker): void {
   const current = (): NotebookPanel | null => tracker.currentWidget;
   const add = (id: string, label: string, run: (panel: NotebookPanel) => unknown): void => {
     commands.addCommand(id, {

@@ -20,6 +20,14 @@ function accepts(space: ParamSpace, v: ParamValue): boolean {
   return r.kind === "float" || Number.isInteger(v);
 }
 
+/** A slider value as the front end sends it back: the plot contract carries boolean axis values
+ * as "true"/"false" (sweepResultPlot), so they are mapped back when the space holds booleans. */
+function decodeAxisValue(space: ParamSpace, v: unknown): unknown {
+  if (!Array.isArray(space) || (v !== "true" && v !== "false")) return v;
+  const values = space as readonly ParamValue[];
+  return values.includes(v) ? v : values.includes(v === "true") ? v === "true" : v;
+}
+
 /** A handler for the `mmulab.sweep` comm serving slices of `spec`. */
 export function liveSweepHandler(spec: SweepSpec, o: SweepPlotOptions): SweepHandler {
   const swept = Object.keys(spec.params);
@@ -31,7 +39,7 @@ export function liveSweepHandler(spec: SweepSpec, o: SweepPlotOptions): SweepHan
       throw new ParameterError("key", key, `an array of ${others.length} value(s)`, "live sweep");
     const fixed: Record<string, ParamValue> = { ...(spec.fixed ?? {}) };
     others.forEach((name, i) => {
-      const v = key[i];
+      const v = decodeAxisValue(spec.params[name]!, key[i]);
       if (
         !(typeof v === "number" || typeof v === "string" || typeof v === "boolean") ||
         !accepts(spec.params[name]!, v)

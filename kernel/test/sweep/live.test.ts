@@ -33,4 +33,16 @@ describe("live sweeps over the mmulab.sweep comm", () => {
     await expect(handler({ key: [11] }, comm)).rejects.toThrow(ParameterError);
     await expect(handler({ key: [] }, comm)).rejects.toThrow(/key = \[\] is not accepted/);
   });
+
+  it("maps boolean axes, which the plot carries as strings, back to booleans", async () => {
+    const flagged: SweepSpec = { run: "synthetic", params: { x: [1, 2], flag: [true, false] } };
+    const r = await runSweep(flagged, { workers: 0 });
+    const plot = sweepResultPlot(r, { metric: "f" });
+    expect(plot.sweep!.axes[0]!.values).toEqual(["true", "false"]);
+    const handler = liveSweepHandler(flagged, { metric: "f" });
+    const answer = (await handler({ key: ["false"] }, comm)) as JsonObject;
+    const frame = plot.sweep!.frames.find((f) => f.key[0] === "false")!;
+    expect(answer.data).toEqual(frame.data);
+    await expect(handler({ key: ["maybe"] }, comm)).rejects.toThrow(ParameterError);
+  });
 });

@@ -93,9 +93,43 @@ export async function runSweep(spec: SweepSpec, o: RunSweepOptions = {}): Promis
   }
 }
 
+/** Idle worker threads exit after this long; a notebook's next sweep within it starts at once. */
+const POOL_IDLE_MS = 30_000;
+
+const pools = new Map<number, Piscina<readonly SweepTask[], SweepRow[]>>();
+
 /**
- * Runs tasks on a piscina pool of `workers` threads, calling `record` as each finishes. Tasks go
- * in chunks (about 16 per thread, so short tasks do not pay a message each), with at most two
+ * The pool of `threads` workers, created on first use and kept for later sweeps: starting a
+ * thread loads the simulator (a few hundred ms), which would otherwise be paid by every sweep and
+ * swamp a short one. Idle threads exit after {@link POOL_IDLE_MS}; an idle pool does not keep
+ * the process alive.
+ */
+function poolFor(threads: number): Piscina<readonly SweepTask[], SweepRow[]> {
+  let pool = pools.get(threads);
+  if (pool === undefined) {
+    pool = new Piscina<readonly SweepTask[], SweepRow[]>({
+      filename: workerUrl("worker").href,
+      minThreads: 0,
+      maxThreads: threads,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: POOL_IDLE_MS,
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+    });
+    pools.set(threads, pool);
+  }
+  return pool;
+}
+
+/** Stops the warm worker pools (tests, or a host that wants its threads back at once). */
+export async function closeSweepPools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map((p) => p.destroy()));
+}
+
+/**
+ * Runs tasks on the pool of `workers` threads, calling `record` as each finishes. Tasks go in
+ * chunks (about 16 per thread, so short tasks do not pay a message each), with at most two
  * chunks in flight per thread; an abort stops the feeding and cancels the chunks in flight.
  */
 export async function runOnPool(
@@ -106,14 +140,7 @@ export async function runOnPool(
 ): Promise<void> {
   const threads = Math.max(1, Math.min(workers, tasks.length));
   const chunk = Math.max(1, Math.min(64, Math.floor(tasks.length / (threads * 16))));
-  const pool = new Piscina<readonly SweepTask[], SweepRow[]>({
-    filename: workerUrl("worker").href,
-    minThreads: threads,
-    maxThreads: threads,
-    concurrentTasksPerWorker: 1,
-    idleTimeout: 1000,
-    resourceLimits: { maxYoungGenerationSizeMb: 64 },
-  });
+  const pool = poolFor(workers);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < tasks.length && !signal.aborted) {
@@ -122,10 +149,6 @@ export async function runOnPool(
       for (const row of await pool.run(part, { signal })) record(row);
     }
   };
-  try {
-    const settled = await Promise.allSettled(Array.from({ length: threads * 2 }, lane));
-    for (const s of settled) if (s.status === "rejected" && !signal.aborted) throw s.reason;
-  } finally {
-    await pool.destroy();
-  }
+  const settled = await Promise.allSettled(Array.from({ length: threads * 2 }, lane));
+  for (const s of settled) if (s.status === "rejected" && !signal.aborted) throw s.reason;
 }

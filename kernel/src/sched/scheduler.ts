@@ -190,6 +190,7 @@ export class Scheduler {
    * 17,000 dead tasks and their mms reachable. */
   readonly tasks = new Set<Task>();
   private readonly rq: Task[][];
+  private readonly siblingsOf: readonly (readonly number[])[];
   private readonly curr: (Task | null)[];
   private busyCount = 0;
   private nextId = 1;
@@ -249,6 +250,11 @@ export class Scheduler {
       1e3,
       "Scheduler",
     );
+    const cores = n / this.smt;
+    // SMT siblings of each CPU (asked on every user-time chunk: computed once)
+    this.siblingsOf = machine.cpus.map((c) =>
+      Array.from({ length: this.smt - 1 }, (_, k) => (c.id + (k + 1) * cores) % n),
+    );
     this.rq = machine.cpus.map(() => []);
     this.curr = machine.cpus.map(() => null);
     this.onSwitch = params.onSwitch;
@@ -264,12 +270,8 @@ export class Scheduler {
     return this.busyCount;
   }
 
-  private siblings(cpu: number): number[] {
-    const n = this.machine.nrCpus;
-    const cores = n / this.smt;
-    const out: number[] = [];
-    for (let k = 1; k < this.smt; k++) out.push((cpu + k * cores) % n);
-    return out;
+  private siblings(cpu: number): readonly number[] {
+    return this.siblingsOf[cpu]!;
   }
 
   userSlowdown(cpu: Cpu): number {

@@ -163,12 +163,8 @@ export function* processLife(
     if (life.between) yield* life.between(i);
   }
   for (let i = parts; i < kind.munmaps; i++) yield* t.kernel((cpu) => scratch(k, cpu, mm, i));
-  yield* t.kernel((cpu) => exitMm(k, cpu, mm), kind.faults * b.pageTeardownNs + kind.sysNs / 2);
-}
-
-function* exitMm(k: Kernel, cpu: Cpu, mm: MmStruct): Kfn<void> {
   // do_exit → exit_mm: the CPU stops using the mm (lazily: it stays loaded until the next switch)
-  yield* mmput(k, cpu, mm);
+  yield* t.kernel((cpu) => mmput(k, cpu, mm), kind.faults * b.pageTeardownNs + kind.sysNs / 2);
 }
 
 /** A pipe from cc1 to as: as waits for each of `n` writes. */
@@ -245,64 +241,62 @@ export function* makeBuild(
   const objectJob =
     (obj: number) =>
     (t: Task): Kfn<void> =>
-      (function* (): Kfn<void> {
-        yield* processLife(k, t, b, b.sh, {
-          userNs: b.sh.userNs,
-          parts: 2,
-          between: (i) =>
-            (function* (): Kfn<void> {
-              if (i !== 0) return;
-              // gcc driver: runs cc1 and as, joined by a pipe
-              const gccBody = (g: Task): Kfn<void> =>
-                processLife(k, g, b, b.gcc, {
-                  userNs: b.gcc.userNs,
-                  parts: 1,
-                  between: () =>
-                    (function* (): Kfn<void> {
-                      const pipe = new Pipe(b.pipeChunks);
-                      const cc1User = cc1Cost[obj]!;
-                      const cc1 = spawn(
-                        "cc1",
-                        (c) =>
-                          processLife(k, c, b, b.cc1, {
-                            userNs: cc1User,
+      processLife(k, t, b, b.sh, {
+        userNs: b.sh.userNs,
+        parts: 2,
+        between: (i) =>
+          (function* (): Kfn<void> {
+            if (i !== 0) return;
+            // gcc driver: runs cc1 and as, joined by a pipe
+            const gccBody = (g: Task): Kfn<void> =>
+              processLife(k, g, b, b.gcc, {
+                userNs: b.gcc.userNs,
+                parts: 1,
+                between: () =>
+                  (function* (): Kfn<void> {
+                    const pipe = new Pipe(b.pipeChunks);
+                    const cc1User = cc1Cost[obj]!;
+                    const cc1 = spawn(
+                      "cc1",
+                      (c) =>
+                        processLife(k, c, b, b.cc1, {
+                          userNs: cc1User,
+                          parts: b.pipeChunks,
+                          between: (w) =>
+                            (function* (): Kfn<void> {
+                              pipe.writes[w]!.succeed();
+                              yield 0;
+                            })(),
+                        }),
+                      g.here.id,
+                    );
+                    const as = spawn(
+                      "as",
+                      (a) =>
+                        (function* (): Kfn<void> {
+                          let w = 0;
+                          yield* processLife(k, a, b, b.as, {
+                            userNs: b.as.userNs,
                             parts: b.pipeChunks,
-                            between: (w) =>
+                            between: () =>
                               (function* (): Kfn<void> {
-                                pipe.writes[w]!.succeed();
-                                yield 0;
+                                if (w < b.pipeChunks) yield* a.waitFor(pipe.writes[w++]!);
                               })(),
-                          }),
-                        g.here.id,
-                      );
-                      const as = spawn(
-                        "as",
-                        (a) =>
-                          (function* (): Kfn<void> {
-                            let w = 0;
-                            yield* processLife(k, a, b, b.as, {
-                              userNs: b.as.userNs,
-                              parts: b.pipeChunks,
-                              between: () =>
-                                (function* (): Kfn<void> {
-                                  if (w < b.pipeChunks) yield* a.waitFor(pipe.writes[w++]!);
-                                })(),
-                            });
-                          })(),
-                        g.here.id,
-                      );
-                      yield* g.waitFor(cc1.exited);
-                      yield* g.waitFor(as.exited);
-                    })(),
-                });
-              const gcc = spawn("gcc", gccBody, t.here.id);
-              yield* t.waitFor(gcc.exited);
-              yield* runChild(t, "fixdep", b.fixdep, { userNs: b.fixdep.userNs });
-              yield* runChild(t, "objtool", b.objtool, { userNs: b.objtool.userNs });
-              yield* runChild(t, "mv", b.mv, { userNs: b.mv.userNs });
-            })(),
-        });
-      })();
+                          });
+                        })(),
+                      g.here.id,
+                    );
+                    yield* g.waitFor(cc1.exited);
+                    yield* g.waitFor(as.exited);
+                  })(),
+              });
+            const gcc = spawn("gcc", gccBody, t.here.id);
+            yield* t.waitFor(gcc.exited);
+            yield* runChild(t, "fixdep", b.fixdep, { userNs: b.fixdep.userNs });
+            yield* runChild(t, "objtool", b.objtool, { userNs: b.objtool.userNs });
+            yield* runChild(t, "mv", b.mv, { userNs: b.mv.userNs });
+          })(),
+      });
 
   const make = spawn(
     "make",

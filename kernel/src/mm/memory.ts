@@ -21,14 +21,12 @@ import {
 } from "./mmu-gather.js";
 import {
   alignDown,
-  decodeEntry,
   isPageAligned,
   PAGE_SIZE,
   PMD_SIZE,
   PUD_SIZE,
   indexAt,
   levelSpans,
-  tableIndex,
   tableLevels,
 } from "./pgtable.js";
 
@@ -65,9 +63,10 @@ export function faultIn(k: Kernel, mm: MmStruct, addr: number): FaultResult {
   let tables = 0;
   let table = mm.pgd;
   const levels = tableLevels(k.levels);
+  const spans = levelSpans(k.levels);
   for (let li = 0; li < levels.length - 1; li++) {
     const level = levels[li]!;
-    const idx = tableIndex(addr, level, k.levels);
+    const idx = indexAt(addr, spans[li]!);
     const childLevel = levels[li + 1]!;
     // A huge VMA maps a leaf at pud (1G) or pmd (2M) level instead of descending.
     if (
@@ -99,15 +98,14 @@ export function faultIn(k: Kernel, mm: MmStruct, addr: number): FaultResult {
       mm.accountTable(childLevel, 1);
       table = child;
     } else {
-      const e = decodeEntry(raw, level);
-      if (e.kind !== "table")
+      if (raw < 0)
         throw new MmulabError(
           `mm ${mm.id}: ${level} entry for 0x${addr.toString(16)} is a huge leaf inside a 4K VMA`,
         );
-      table = e.pfn;
+      table = raw - 1;
     }
   }
-  const idx = tableIndex(addr, "pte", k.levels);
+  const idx = indexAt(addr, PAGE_SIZE);
   k.stats.faults++;
   if (pt.entry(table, idx) !== 0)
     return {

@@ -211,10 +211,6 @@ function splitVma(mm: MmStruct, vma: Vma, addr: number): void {
   insertVma(mm, tail);
 }
 
-/**
- * do_munmap (v4.14): split at the edges, detach the VMAs in range, then unmap_region with the
- * neighbours as floor and ceiling. Nothing mapped in range: nothing happens.
- */
 /** munmap's argument checks (EINVAL cases), done before anything changes. */
 function checkMunmap(
   k: Kernel,
@@ -238,6 +234,11 @@ function checkMunmap(
   return { start, end };
 }
 
+function findLast(vmas: readonly Vma[], pred: (v: Vma) => boolean): Vma | null {
+  for (let i = vmas.length - 1; i >= 0; i--) if (pred(vmas[i]!)) return vmas[i]!;
+  return null;
+}
+
 /**
  * do_munmap (v4.14): split at the edges, detach the VMAs in range, then unmap_region with the
  * neighbours as floor and ceiling. Nothing mapped in range: nothing happens.
@@ -253,11 +254,11 @@ export function* do_munmap(
   if (!overlapping(mm, start, end)) return;
   const first = mm.vmas.find((v) => v.end > start)!;
   if (first.start < start) splitVma(mm, first, start);
-  const last = [...mm.vmas].reverse().find((v) => v.start < end)!;
+  const last = findLast(mm.vmas, (v) => v.start < end)!;
   if (last.end > end) splitVma(mm, last, end);
   const chain = mm.vmas.filter((v) => v.start >= start && v.end <= end);
   mm.vmas = mm.vmas.filter((v) => !(v.start >= start && v.end <= end));
-  const prev = [...mm.vmas].reverse().find((v) => v.end <= start) ?? null;
+  const prev = findLast(mm.vmas, (v) => v.end <= start);
   const next = mm.vmas.find((v) => v.start >= end) ?? null;
   yield* unmap_region(k, cpu, mm, chain, prev, next, start, end);
 }

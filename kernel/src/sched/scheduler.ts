@@ -124,10 +124,11 @@ export class Task {
       this.vruntime += chunk;
       left -= chunk / slow;
       if (left <= 0.5) left = 0;
-      if (this.needResched && s.queued(cpu.id) > 0) {
+      if (s.queued(cpu.id) > 0) {
+        const wakeup = this.needResched;
         this.needResched = false;
-        yield* s.preempt(this, true);
-      } else if (s.queued(cpu.id) > 0) yield* s.preempt(this);
+        if (s.preemptSwitch(this, wakeup)) yield* this.waitDispatch();
+      }
     }
     if (this.cpu) this.cpu.taskMode = "kernel";
   }
@@ -458,20 +459,27 @@ export class Scheduler {
    * task by more than that slice; a wake-up that set need_resched preempts at once.
    */
   *preempt(t: Task, wakeup = false): Kfn<void> {
+    if (this.preemptSwitch(t, wakeup)) yield* t.waitDispatch();
+  }
+
+  /** {@link preempt}'s decision and switch, as a plain call (it runs on every user-time chunk
+   * with a waiting task): true when `t` was switched out and must wait to be dispatched. */
+  preemptSwitch(t: Task, wakeup = false): boolean {
     const cpu = t.here;
     const q = this.rq[cpu.id]!;
+    let leftmost = Number.POSITIVE_INFINITY;
+    for (const x of q) if (x.vruntime < leftmost) leftmost = x.vruntime;
     if (!wakeup) {
       const ideal = Math.max(this.latencyNs / (q.length + 1), this.minGranularityNs);
       const ran = this.sim.now - (t.sliceEnd - ideal);
-      const leftmost = Math.min(...q.map((x) => x.vruntime));
       const expired = this.sim.now >= t.sliceEnd;
       const ahead = ran >= this.minGranularityNs && t.vruntime - leftmost > ideal;
-      if (!expired && !ahead) return;
+      if (!expired && !ahead) return false;
     }
     // __schedule picks the leftmost entity: if that is still this task, nothing switches
-    if (q.every((x) => x.vruntime >= t.vruntime)) {
+    if (leftmost >= t.vruntime) {
       t.sliceEnd = this.sim.now + Math.max(this.latencyNs / (q.length + 1), this.minGranularityNs);
-      return;
+      return false;
     }
     t.stats.nivcsw++;
     t.state = "runnable";
@@ -483,7 +491,7 @@ export class Scheduler {
     cpu.contextSwitches++;
     this.machine.notifyContextSwitch(cpu);
     this.schedule(cpu, t);
-    yield* t.waitDispatch();
+    return true;
   }
 
   private exit(t: Task): void {

@@ -23,6 +23,9 @@ export type Yieldable = number | Spin | WaitFor | SimEvent<unknown> | Process<un
 /** A kernel code path: `function* tlb_finish_mmu(...): Kfn<void> { ... }`. */
 export type Kfn<R = void> = Generator<Yieldable, R, unknown>;
 
+/** Fast steps (Simulation.fastUntil) a process may take in a row before going through the queue. */
+export const FAST_STEPS_MAX = 256;
+
 /**
  * A kernel step that usually completes without taking simulated time: null when it did, else the
  * rest of the path, which the caller runs at once (`const rest = step(); if (rest) yield* rest;`).
@@ -207,6 +210,16 @@ export class Process<R = unknown> implements SpinWaiter {
           if (!(y >= 0 && y <= Number.MAX_SAFE_INTEGER && Math.floor(y) === y))
             throw new InvalidYieldError(this.name, y);
           this.resumeAt = sim.now + y;
+          if (
+            this.resumeAt <= sim.fastUntil &&
+            sim.queue.peekTime() > this.resumeAt &&
+            sim.fastRun++ < FAST_STEPS_MAX
+          ) {
+            sim.now = this.resumeAt;
+            sim.steps++;
+            continue;
+          }
+          sim.fastRun = 0;
           sim.queue.push(this.resumeAt, sim.priorityNormal, this.resumeCb, ++this.epoch);
           return;
         }

@@ -60,6 +60,14 @@ export interface SeedTable {
   readonly hosts: readonly HostTable[];
 }
 
+/**
+ * Heap limits of a build's worker thread. A build allocates about 1.5 GB of short-lived objects
+ * (generators, iterator results) and keeps little; with V8's default young generation (16 MB
+ * semi-spaces) a 6-CPU -j3 build took about 2.2 s here, with 4 MB semi-spaces 1.8 s: the nursery
+ * then stays in cache. Larger was slower still (2.8 s at 64 MB). See docs/benchmarks.md.
+ */
+export const BUILD_WORKER_LIMITS = { maxYoungGenerationSizeMb: 12 } as const;
+
 /** Runs build option sets on `workers` threads (0: inline), results in input order. */
 export async function runBuilds(
   options: readonly KernbenchRunOptions[],
@@ -74,7 +82,10 @@ export async function runBuilds(
   const url = here.endsWith(".ts")
     ? new URL("../../dist/experiments/kernbench-worker.js", here)
     : new URL("./kernbench-worker.js", here);
-  const pool = Array.from({ length: Math.min(workers, options.length) }, () => new Worker(url));
+  const pool = Array.from(
+    { length: Math.min(workers, options.length) },
+    () => new Worker(url, { resourceLimits: BUILD_WORKER_LIMITS }),
+  );
   try {
     await Promise.all(
       pool.map(

@@ -6,6 +6,7 @@ import {
   type KernbenchKernel,
 } from "../../experiments/kernbench.js";
 import { meanStd, KERNBENCH_FIELDS } from "../../experiments/kernbench-stats.js";
+import { availableParallelism } from "node:os";
 import { formatSeedTable, runBuilds, runSeedTable } from "../../experiments/kernbench-table.js";
 import { intFlag, JSON_FLAG_USAGE, jsonFlag, parseFlags } from "../args.js";
 import { PROGRAM } from "../cli.js";
@@ -80,7 +81,8 @@ export const kernbenchCommand: Command = {
         seed: seed + i,
         scale,
       })),
-      workers ?? 0,
+      // worker threads by default: parallel runs, and the build's tuned heap (BUILD_WORKER_LIMITS)
+      workers ?? Math.min(runs, availableParallelism()),
     );
     const stats = Object.fromEntries(
       KERNBENCH_FIELDS.map((f) => [f, meanStd(done.map((r) => r.stats[f]))]),

@@ -113,7 +113,7 @@ function poolFor(threads: number): Piscina<readonly SweepTask[], SweepRow[]> {
       maxThreads: threads,
       concurrentTasksPerWorker: 1,
       idleTimeout: POOL_IDLE_MS,
-      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+      resourceLimits: { maxYoungGenerationSizeMb: 12 },
     });
     pools.set(threads, pool);
   }

@@ -223,41 +223,52 @@ function* unmap_page_range(
   const mm = tlb.mm;
   const levels = tableLevels(k.levels);
   const spans = levelSpans(k.levels);
-  // Walk top down recursively over the present entries only.
   const pmdLevel = levels.length - 2;
   const costs = k.machine.costs;
-  const self = function* walk(table: number, li: number, lo: number, hi: number): Kfn<void> {
-    // an empty table maps nothing: nothing to zap below it
-    if (k.pt.presentCount(table) === 0) return;
-    const size = spans[li]!;
-    let addr = lo;
-    while (addr < hi) {
+  const hi = Math.min(end, vma.end);
+  let addr = Math.max(start, vma.start);
+  // The nested zap_*_range loops as one loop: each step descends from the pgd to the entry that
+  // maps `addr` and deals with it (a generator per table visited was a large share of a kernel
+  // build's garbage). The order of entries read and of yields is the nested loops'; nothing
+  // frees a table during a zap (mmap_sem), and a table that is empty when first reached maps
+  // nothing and is skipped whole.
+  walk: while (addr < hi) {
+    let table = mm.pgd;
+    for (let li = 0; ; li++) {
+      if (k.pt.presentCount(table) === 0) {
+        if (li === 0) return;
+        addr = Math.min(alignDown(addr, spans[li - 1]!) + spans[li - 1]!, hi);
+        continue walk;
+      }
+      const size = spans[li]!;
       const next = Math.min(alignDown(addr, size) + size, hi);
       const idx = indexAt(addr, size);
       const raw = k.pt.entry(table, idx);
+      if (raw > 0 && li < pmdLevel) {
+        table = raw - 1;
+        continue;
+      }
       if (raw > 0) {
-        if (li === pmdLevel) {
-          // zap_pte_range's passes
-          let from = addr;
-          for (;;) {
-            const stop = zap_pte_pass(k, tlb, raw - 1, from, next);
-            const { zapped, forceFlush } = zapPass;
-            if (zapped > 0) yield zapped * costs.zapPteNs;
-            if (forceFlush) yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);
-            // pte_unmap_unlock
-            if (forceFlush) yield* tlb_flush_mmu_free(k, cpu, tlb);
-            if (!forceFlush || stop >= next) break;
-            from = stop;
-          }
-        } else yield* walk(raw - 1, li + 1, addr, next);
+        // zap_pte_range's passes
+        let from = addr;
+        for (;;) {
+          const stop = zap_pte_pass(k, tlb, raw - 1, from, next);
+          const { zapped, forceFlush } = zapPass;
+          if (zapped > 0) yield zapped * costs.zapPteNs;
+          if (forceFlush) yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);
+          // pte_unmap_unlock
+          if (forceFlush) yield* tlb_flush_mmu_free(k, cpu, tlb);
+          if (!forceFlush || stop >= next) break;
+          from = stop;
+        }
       } else if (raw < 0) {
         const leafSize = levels[li] === "pud" ? PUD_SIZE : PMD_SIZE;
         yield* zap_huge(k, cpu, tlb, table, idx, alignDown(addr, leafSize), leafSize);
       }
       addr = next;
+      continue walk;
     }
-  };
-  yield* self(mm.pgd, 0, Math.max(start, vma.start), Math.min(end, vma.end));
+  }
 }
 
 /** unmap_vmas: zap every VMA of the chain within [start, end). */

@@ -113,8 +113,8 @@ export class PageTableStore {
   readonly alloc: PageAllocator;
   /** Contents by frame number (frames are small dense integers: the allocator reuses LIFO). */
   private tables: (Int32Array | undefined)[] = [];
-  /** Present entries by frame number. */
-  private present = new Int32Array(1024);
+  /** Present entries by frame number (at most 512: 16 bits is enough for every frame). */
+  private present = new Int16Array(1024);
   private held = 0;
   /** Zeroed 512-entry arrays of frames that became data pages: a kernbench build allocates
    * ~765k tables, and table and data frames keep trading places on the LIFO list, so reusing
@@ -129,7 +129,7 @@ export class PageTableStore {
     if (pfn < this.present.length) return;
     let n = this.present.length * 2;
     while (n <= pfn) n *= 2;
-    const p = new Int32Array(n);
+    const p = new Int16Array(n);
     p.set(this.present);
     this.present = p;
   }

@@ -34,6 +34,7 @@ export {
   commTargets,
   openComm,
   registerCommTarget,
+  registerSweepHandler,
   setSweepHandler,
   SWEEP_COMM_TARGET,
   SWEEP_PROTOCOL_VERSION,

@@ -125,8 +125,9 @@ export class LiveSweepClient {
     });
   }
 
-  /** Asks for the traces at `key`. */
-  request(key: SweepKey): Promise<SweepAnswer> {
+  /** Asks for the traces at `key` of the kernel's sweep `sweep` (the plot's `sweep.id`; without
+   * one the kernel answers with its most recently served sweep). */
+  request(key: SweepKey, sweep?: string): Promise<SweepAnswer> {
     if (this.closedReason !== null) {
       return Promise.reject(new LiveSweepError(this.closedReason));
     }
@@ -138,7 +139,11 @@ export class LiveSweepClient {
       }, this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       try {
-        this.transport.send({ id, key: [...key] as JsonValue[] });
+        this.transport.send({
+          id,
+          ...(sweep === undefined ? {} : { sweep }),
+          key: [...key] as JsonValue[],
+        });
       } catch (e) {
         this.pending.delete(id);
         clearTimeout(timer);
@@ -152,9 +157,9 @@ export class LiveSweepClient {
   }
 
   /** Like request, but resolves null when a later call superseded this one. */
-  async requestLatest(key: SweepKey): Promise<SweepAnswer | null> {
+  async requestLatest(key: SweepKey, sweep?: string): Promise<SweepAnswer | null> {
     const mine = ++this.latest;
-    const a = await this.request(key);
+    const a = await this.request(key, sweep);
     return mine === this.latest ? a : null;
   }
 }
@@ -189,7 +194,7 @@ export function attachLiveSweep(
       return a.values[Number(input?.value ?? 0)] ?? a.values[0]!;
     });
     root.dataset["live"] = "pending";
-    c.request(key).then(
+    c.request(key, payload.sweep?.id).then(
       async (answer) => {
         if (mine !== latest) return;
         await replot(answer.data);

@@ -55,7 +55,14 @@ export function parsePlot(data: unknown): PlotPayload {
         r.fail(`${p}.key`, `${axes.length} values, one per axis`, o["key"]);
       return { key, data: traces(o["data"], `${p}.data`) };
     });
-    sweep = { axes, frames };
+    const rawId = s["id"];
+    let id: string | undefined;
+    if (rawId !== undefined) {
+      if (typeof rawId !== "string" || rawId.length === 0 || rawId.length > 200)
+        return r.fail("sweep.id", "a non-empty string of at most 200 characters", rawId);
+      id = rawId;
+    }
+    sweep = { axes, frames, ...(id === undefined ? {} : { id }) };
   }
   return {
     version: 1,

@@ -192,6 +192,21 @@ describe("live sweep renderer", () => {
     expect(nodes).toEqual([w.node]);
   });
 
+  it("names the plot's sweep in each request, so the kernel answers from that sweep", async () => {
+    const kernel = fakeKernel(echoTraces([TRACE]));
+    setLiveSweepConnector(() => kernel);
+    const payload = makePlot({ sweep: true });
+    const w = renderer();
+    await w.renderModel(
+      mimeModel(PLOT_MIME, { ...payload, sweep: { ...payload.sweep!, id: "sweep-7" } }),
+    );
+    moveSlider(w, "backend", 1);
+    await settle();
+    await settle();
+    expect(kernel.sent).toEqual([{ id: 1, sweep: "sweep-7", key: ["xen-pv", 2] }]);
+    expect(w.node.dataset["live"]).toBe("ok");
+  });
+
   it("fills in points the frames lack from the kernel, and clears the status", async () => {
     const payload = makePlot({ sweep: true });
     const kernel = fakeKernel(echoTraces([TRACE]));

@@ -520,6 +520,14 @@ describe("plot renderer", () => {
       { ...makePlot(), sweep: { axes: [{ name: "a", label: "A", values: [] }], frames: [] } },
       /sweep\.axes\[0\]\.values: expected at least one value/,
     ],
+    [
+      "a sweep id that is not a string",
+      {
+        ...makePlot(),
+        sweep: { axes: [{ name: "a", label: "A", values: [1] }], frames: [], id: { x: 1 } },
+      },
+      /sweep\.id: expected a non-empty string/,
+    ],
   ];
   it.each(bad)("rejects %s", async (_name, payload, message) => {
     const w = plot();

@@ -159,8 +159,13 @@ export interface PlotPayload {
   readonly data: readonly PlotlyJson[];
   readonly layout: PlotlyJson;
   /** Precomputed sweep: the renderer shows one slider per axis and swaps in the matching
-   * frame's data; works in a saved notebook without a kernel. */
-  readonly sweep?: { readonly axes: readonly SweepAxis[]; readonly frames: readonly SweepFrame[] };
+   * frame's data; works in a saved notebook without a kernel. `id` names the kernel's handler
+   * for live requests (serveLiveSweep), sent back as the request's `sweep`. */
+  readonly sweep?: {
+    readonly axes: readonly SweepAxis[];
+    readonly frames: readonly SweepFrame[];
+    readonly id?: string;
+  };
 }
 
 export type MmulabMimeBundle = {

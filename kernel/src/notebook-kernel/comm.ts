@@ -11,15 +11,18 @@
  * for live interactive sweeps. Its request/response protocol, version 1:
  *
  *   front end → kernel  comm_open  data {}                        kernel answers {ready, protocol}
- *   front end → kernel  comm_msg   data {id, ...request}
+ *   front end → kernel  comm_msg   data {id, sweep?, ...request}
  *   kernel → front end  comm_msg   data {id, ok: true, result}  or  {id, ok: false, error}
  *
- * `result` is what the handler installed with {@link setSweepHandler} returns for the request;
- * until one is installed the kernel echoes the request back (`result` = the request data).
+ * `result` is what the handler returns for the request: the one registered for its `sweep` id
+ * ({@link registerSweepHandler}; a live plot carries its id), or without an id the one installed
+ * with {@link setSweepHandler}; until one is installed the kernel echoes the request back
+ * (`result` = the request data). An unknown `sweep` id is an error.
  */
 import { randomUUID } from "node:crypto";
 import type { JsonObject, JsonValue } from "../contract/mime.js";
 import { notebookRuntime } from "../display/runtime.js";
+import { ParameterError } from "../sim/errors.js";
 
 export interface CommMessage {
   readonly data: JsonObject;
@@ -36,13 +39,20 @@ interface Registry {
   readonly targets: Map<string, CommTarget>;
   readonly comms: Map<string, Comm>;
   sweepHandler: SweepHandler | null;
+  /** Handlers of plots that carry a sweep id (serveLiveSweep), by id. */
+  readonly sweepHandlers: Map<string, SweepHandler>;
 }
 
 const REGISTRY_KEY = Symbol.for("mmulab.comm.registry");
 
 function registry(): Registry {
   const g = globalThis as { [REGISTRY_KEY]?: Registry };
-  return (g[REGISTRY_KEY] ??= { targets: new Map(), comms: new Map(), sweepHandler: null });
+  return (g[REGISTRY_KEY] ??= {
+    targets: new Map(),
+    comms: new Map(),
+    sweepHandler: null,
+    sweepHandlers: new Map(),
+  });
 }
 
 /** One open comm. */
@@ -200,9 +210,39 @@ export const SWEEP_PROTOCOL_VERSION = 1;
  * `result`. Throwing sends `{ok: false, error}`. */
 export type SweepHandler = (request: JsonObject, comm: Comm) => JsonValue | Promise<JsonValue>;
 
-/** Installs the handler the `mmulab.sweep` target calls (null: back to echoing). */
+/** Installs the handler the `mmulab.sweep` target calls for requests without a `sweep` id
+ * (null: back to echoing). */
 export function setSweepHandler(handler: SweepHandler | null): void {
   registry().sweepHandler = handler;
+}
+
+/**
+ * Installs the handler for requests that name sweep `id` (`{id, sweep, key}`): each live plot
+ * carries its own id, so two live plots in a notebook are each answered by their own sweep.
+ * Returns a function that removes it.
+ */
+export function registerSweepHandler(id: string, handler: SweepHandler): () => void {
+  const handlers = registry().sweepHandlers;
+  handlers.set(id, handler);
+  return () => {
+    if (handlers.get(id) === handler) handlers.delete(id);
+  };
+}
+
+/** The handler for a request: by its `sweep` id, else the one set by {@link setSweepHandler}. */
+function sweepHandlerFor(request: JsonObject): SweepHandler {
+  const sid = request["sweep"];
+  const r = registry();
+  if (sid === undefined) return r.sweepHandler ?? echo;
+  const h = typeof sid === "string" ? r.sweepHandlers.get(sid) : undefined;
+  if (h === undefined)
+    throw new ParameterError(
+      "sweep",
+      sid,
+      "the id of a sweep this kernel serves (after a restart, run the plot's cell again)",
+      "mmulab.sweep",
+    );
+  return h;
 }
 
 const echo: SweepHandler = (request) => request;
@@ -211,9 +251,8 @@ const echo: SweepHandler = (request) => request;
 export const sweepTarget: CommTarget = (comm) => {
   comm.onMsg(async ({ data }) => {
     const id = data["id"] ?? null;
-    const handler = registry().sweepHandler ?? echo;
     try {
-      const result = await handler(data, comm);
+      const result = await sweepHandlerFor(data)(data, comm);
       if (!comm.closed) comm.send({ id, ok: true, result });
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));

@@ -7,7 +7,11 @@
  * value inside an int or float range, or one of a list's values).
  */
 import type { JsonObject, JsonValue, PlotPayload } from "../contract/mime.js";
-import { setSweepHandler, type SweepHandler } from "../notebook-kernel/comm.js";
+import {
+  registerSweepHandler,
+  setSweepHandler,
+  type SweepHandler,
+} from "../notebook-kernel/comm.js";
 import { ParameterError } from "../sim/errors.js";
 import { runSweep } from "./local.js";
 import { sweepResultPlot, type SweepPlotOptions, type SweepResult } from "./results.js";
@@ -54,11 +58,21 @@ export function liveSweepHandler(spec: SweepSpec, o: SweepPlotOptions): SweepHan
   };
 }
 
+let served = 0;
+
 /**
- * Plots a finished sweep with precomputed slider frames (works without a kernel) and installs the
- * live handler, so a front end with a kernel can ask for slices not in the frames.
+ * Plots a finished sweep with precomputed slider frames (works without a kernel) and installs its
+ * live handler under an id the plot carries, so a front end with a kernel can ask for slices not
+ * in the frames, each live plot from its own sweep. The handler is also the default for requests
+ * without an id.
  */
 export function serveLiveSweep(r: SweepResult, o: SweepPlotOptions): PlotPayload {
-  setSweepHandler(liveSweepHandler(r.spec, o));
-  return sweepResultPlot(r, o);
+  const handler = liveSweepHandler(r.spec, o);
+  setSweepHandler(handler);
+  const plot = sweepResultPlot(r, o);
+  if (plot.sweep === undefined) return plot;
+  // a counter, not a random id: the same notebook run gives the same outputs
+  const id = `sweep-${++served}`;
+  registerSweepHandler(id, handler);
+  return { ...plot, sweep: { ...plot.sweep, id } };
 }

@@ -9,6 +9,7 @@ import {
   installSweepTarget,
   openComm,
   registerCommTarget,
+  registerSweepHandler,
   setSweepHandler,
 } from "../../src/notebook-kernel/comm.js";
 
@@ -71,6 +72,22 @@ describe("comms", () => {
     expect(commInfo("mmulab.sweep")).toEqual({ s1: { target_name: "mmulab.sweep" } });
     expect(await dispatchCommClose("s1", msg({}))).toBe(true);
     expect(commInfo(null)).toEqual({});
+  });
+
+  it("answers a request naming a sweep with that sweep's handler, and refuses unknown ones", async () => {
+    const offA = registerSweepHandler("a", () => "from a");
+    registerSweepHandler("b", () => "from b");
+    setSweepHandler(() => "default");
+    await dispatchCommOpen("s2", "mmulab.sweep", msg({}));
+    await dispatchCommMsg("s2", msg({ id: 1, sweep: "a", key: [1] }));
+    await dispatchCommMsg("s2", msg({ id: 2, sweep: "b", key: [1] }));
+    await dispatchCommMsg("s2", msg({ id: 3, key: [1] }));
+    offA();
+    await dispatchCommMsg("s2", msg({ id: 4, sweep: "a", key: [1] }));
+    const answers = log.slice(1).map((p) => p.content["data"] as JsonObject);
+    expect(answers.slice(0, 3).map((a) => a["result"])).toEqual(["from a", "from b", "default"]);
+    expect(answers[3]).toMatchObject({ id: 4, ok: false, error: { name: "ParameterError" } });
+    expect((answers[3]!["error"] as JsonObject)["message"]).toMatch(/sweep = "a"/);
   });
 
   it("closes comms to unknown targets and ignores unknown ids", async () => {

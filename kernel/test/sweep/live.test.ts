@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/contract/mime.js";
-import type { Comm } from "../../src/notebook-kernel/comm.js";
+import { setNotebookRuntime } from "../../src/display/runtime.js";
+import {
+  dispatchCommMsg,
+  dispatchCommOpen,
+  installSweepTarget,
+  type Comm,
+} from "../../src/notebook-kernel/comm.js";
 import { ParameterError } from "../../src/sim/errors.js";
 import {
   liveSweepHandler,
   runSweep,
+  serveLiveSweep,
   sweepResultPlot,
   type SweepSpec,
 } from "../../src/sweep/index.js";
@@ -44,5 +51,43 @@ describe("live sweeps over the mmulab.sweep comm", () => {
     const frame = plot.sweep!.frames.find((f) => f.key[0] === "false")!;
     expect(answer.data).toEqual(frame.data);
     await expect(handler({ key: ["maybe"] }, comm)).rejects.toThrow(ParameterError);
+  });
+
+  it("gives each served plot its own id and handler, so two live plots do not mix", async () => {
+    const other: SweepSpec = { run: "synthetic", params: { x: [1, 2, 3], y: [100, 200] } };
+    const p1 = serveLiveSweep(await runSweep(spec, { workers: 0 }), { metric: "f" });
+    const p2 = serveLiveSweep(await runSweep(other, { workers: 0 }), { metric: "f" });
+    expect(p1.sweep?.id).toMatch(/^sweep-\d+$/);
+    expect(p2.sweep?.id).not.toBe(p1.sweep?.id);
+    const sent: JsonObject[] = [];
+    setNotebookRuntime({
+      displayData: () => undefined,
+      clearOutput: () => undefined,
+      page: () => undefined,
+      publish: (_type, content) => {
+        sent.push(content["data"] as JsonObject);
+      },
+      interruptRequested: () => false,
+      onInterrupt: () => () => undefined,
+      input: () => Promise.reject(new Error("no stdin")),
+    });
+    const uninstall = installSweepTarget();
+    try {
+      const msg = (data: JsonObject) => ({ data, metadata: {}, buffers: [] });
+      await dispatchCommOpen("live", "mmulab.sweep", msg({}));
+      // y = 4 exists only in the first sweep, y = 200 only in the second
+      await dispatchCommMsg("live", msg({ id: 1, sweep: p1.sweep!.id!, key: [4] }));
+      await dispatchCommMsg("live", msg({ id: 2, sweep: p2.sweep!.id!, key: [200] }));
+      await dispatchCommMsg("live", msg({ id: 3, sweep: p1.sweep!.id!, key: [200] }));
+      const [a1, a2, a3] = sent.slice(1);
+      const ys = (a: JsonObject | undefined) =>
+        ((a!["result"] as JsonObject)["data"] as { y: number[] }[])[0]!.y.map(Math.floor);
+      expect(ys(a1)).toEqual([4, 8, 12]);
+      expect(ys(a2)).toEqual([200, 400, 600]);
+      expect(a3).toMatchObject({ id: 3, ok: false });
+    } finally {
+      uninstall();
+      setNotebookRuntime(null);
+    }
   });
 });

@@ -217,6 +217,7 @@ export class Process<R = unknown> implements SpinWaiter {
           ) {
             sim.now = this.resumeAt;
             sim.steps++;
+            sim.fastSteps++;
             continue;
           }
           sim.fastRun = 0;

@@ -78,6 +78,9 @@ export class Simulation {
   fastUntil = -1;
   /** Consecutive fast steps taken. */
   fastRun = 0;
+  /** Fast steps taken in all: each stands for the resume event it saved, so `run` reports and
+   * counts them as events and the optimisation stays invisible. */
+  fastSteps = 0;
   private explore = false;
   /** Exploration mode: every process started since `beginExploration`, to recognise its events. */
   private readonly tracked: Process<unknown>[] = [];
@@ -164,6 +167,7 @@ export class Simulation {
     this.stopRequest = null;
     this.fastUntil = this.explore || maxEvents !== Number.POSITIVE_INFINITY ? -1 : until;
     this.fastRun = 0;
+    const fast0 = this.fastSteps;
     const q = this.queue;
     let n = 0;
     let reason: RunResult["reason"] = "idle";
@@ -192,6 +196,7 @@ export class Simulation {
     }
     this.fastUntil = -1;
     if (reason === "until") this.now = until;
+    n += this.fastSteps - fast0;
     this.eventsFired += n;
     return { now: this.now, events: n, reason };
   }

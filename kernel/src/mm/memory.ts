@@ -142,8 +142,11 @@ export function* handle_mm_fault(
   return r;
 }
 
-/** What one {@link zap_pte_pass} did (module scratch: read at once, before any yield). */
-const zapPass = { zapped: 0, forceFlush: false };
+/** What one {@link zap_pte_pass} did. */
+interface ZapPass {
+  zapped: number;
+  forceFlush: boolean;
+}
 
 /**
  * zap_pte_range (v4.14) for one pte table, one pass of its `again:` loop: clear each present pte
@@ -158,6 +161,7 @@ function zap_pte_pass(
   pteTable: number,
   addr: number,
   end: number,
+  zapPass: ZapPass,
 ): number {
   // The pte table spans one PMD; walk its indices directly, and skip an empty table at once
   // (the model's stand-in for the cache-hot scan of none entries).
@@ -226,6 +230,7 @@ function* unmap_page_range(
   const pmdLevel = levels.length - 2;
   const costs = k.machine.costs;
   const hi = Math.min(end, vma.end);
+  const zapPass: ZapPass = { zapped: 0, forceFlush: false };
   let addr = Math.max(start, vma.start);
   // The nested zap_*_range loops as one loop: each step descends from the pgd to the entry that
   // maps `addr` and deals with it (a generator per table visited was a large share of a kernel
@@ -252,7 +257,7 @@ function* unmap_page_range(
         // zap_pte_range's passes
         let from = addr;
         for (;;) {
-          const stop = zap_pte_pass(k, tlb, raw - 1, from, next);
+          const stop = zap_pte_pass(k, tlb, raw - 1, from, next, zapPass);
           const { zapped, forceFlush } = zapPass;
           if (zapped > 0) yield zapped * costs.zapPteNs;
           if (forceFlush) yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);

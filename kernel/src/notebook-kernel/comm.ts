@@ -41,6 +41,7 @@ interface Registry {
   sweepHandler: SweepHandler | null;
   /** Handlers of plots that carry a sweep id (serveLiveSweep), by id. */
   readonly sweepHandlers: Map<string, SweepHandler>;
+  sweepsServed: number;
 }
 
 const REGISTRY_KEY = Symbol.for("mmulab.comm.registry");
@@ -52,6 +53,7 @@ function registry(): Registry {
     comms: new Map(),
     sweepHandler: null,
     sweepHandlers: new Map(),
+    sweepsServed: 0,
   });
 }
 
@@ -227,6 +229,12 @@ export function registerSweepHandler(id: string, handler: SweepHandler): () => v
   return () => {
     if (handlers.get(id) === handler) handlers.delete(id);
   };
+}
+
+/** A new sweep id for {@link registerSweepHandler}: a counter, not a random id, so the same
+ * notebook run gives the same outputs. */
+export function nextSweepId(): string {
+  return `sweep-${++registry().sweepsServed}`;
 }
 
 /** The handler for a request: by its `sweep` id, else the one set by {@link setSweepHandler}. */

@@ -8,6 +8,7 @@
  */
 import type { JsonObject, JsonValue, PlotPayload } from "../contract/mime.js";
 import {
+  nextSweepId,
   registerSweepHandler,
   setSweepHandler,
   type SweepHandler,
@@ -58,8 +59,6 @@ export function liveSweepHandler(spec: SweepSpec, o: SweepPlotOptions): SweepHan
   };
 }
 
-let served = 0;
-
 /**
  * Plots a finished sweep with precomputed slider frames (works without a kernel) and installs its
  * live handler under an id the plot carries, so a front end with a kernel can ask for slices not
@@ -71,8 +70,7 @@ export function serveLiveSweep(r: SweepResult, o: SweepPlotOptions): PlotPayload
   setSweepHandler(handler);
   const plot = sweepResultPlot(r, o);
   if (plot.sweep === undefined) return plot;
-  // a counter, not a random id: the same notebook run gives the same outputs
-  const id = `sweep-${++served}`;
+  const id = nextSweepId();
   registerSweepHandler(id, handler);
   return { ...plot, sweep: { ...plot.sweep, id } };
 }

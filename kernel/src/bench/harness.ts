@@ -19,10 +19,17 @@ export const DEFAULT_WARMUP = 1;
 /** Median of a non-empty list (mean of the two middle values for an even count). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new RangeError("median of an empty list");
-  const sorted = [...values].sort((a, b) => a - b);
+  // −0 before 0, so that the order of the input cannot change the result's sign
+  const sorted = [...values].sort(
+    (a, b) => a - b || (Object.is(a, -0) ? -1 : 0) + (Object.is(b, -0) ? 1 : 0),
+  );
   const mid = Math.floor(sorted.length / 2);
   const hi = sorted[mid] as number;
-  return sorted.length % 2 === 1 ? hi : ((sorted[mid - 1] as number) + hi) / 2;
+  if (sorted.length % 2 === 1) return hi;
+  const lo = sorted[mid - 1] as number;
+  // (a + b) / 2 overflows to Infinity near Number.MAX_VALUE; a / 2 + b / 2 loses subnormals
+  const sum = lo + hi;
+  return Number.isFinite(sum) ? sum / 2 : lo / 2 + hi / 2;
 }
 
 /**

@@ -37,6 +37,12 @@ describe("median", () => {
     expect(median([5, 1, 3])).toBe(3);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(() => median([])).toThrow(RangeError);
+    // fast-check's counterexample: the two middle values summed past Number.MAX_VALUE
+    expect(median([4.99e292, 1.7976931348623153e308, 1.7976931348623153e308, 0])).toBe(
+      1.7976931348623153e308 / 2 + 4.99e292 / 2,
+    );
+    expect(median([5e-324, 5e-324])).toBe(5e-324);
+    expect(median([0, -0, 1])).toBe(median([1, -0, 0]));
   });
 
   it("lies between min and max and ignores order", () => {

@@ -4,11 +4,12 @@
  * printed the way kernbench prints it (see kernbench-stats.ts) next to the seed's numbers, plus
  * the true per-load figures and the mechanism counters the seed could not see.
  *
- * Builds run on a pool of worker threads; each build's seed is fixed by its position in the
- * table, so the results are identical whatever the number of workers.
+ * Builds run on a pool of child processes (runBuilds); each build's seed is fixed by its position
+ * in the table, so the results are identical whatever the number of workers.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { checkInt } from "../sim/errors.js";
 import {
   hostProfile,
@@ -61,14 +62,22 @@ export interface SeedTable {
 }
 
 /**
- * Heap limits of a build's worker thread. A build allocates about 1.5 GB of short-lived objects
- * (generators, iterator results) and keeps little; with V8's default young generation (16 MB
- * semi-spaces) a 6-CPU -j3 build took about 2.2 s here, with 4 MB semi-spaces 1.8 s: the nursery
- * then stays in cache. Larger was slower still (2.8 s at 64 MB). See docs/benchmarks.md.
+ * V8 flags of a build process running beside `parallel − 1` others. A build allocates about
+ * 1.5 GB of short-lived objects and keeps little, and a small nursery stays in cache: with V8's
+ * default 16 MB semi-spaces a 6-CPU -j3 build took about 2.2 s here, with 4 MB 1.8 s (64 MB:
+ * 2.8 s). V8's helper threads for parallel and concurrent collection help a lone build (a free
+ * core does the marking: 2.35 s against 3.05 s single-threaded) but only compete with the other
+ * builds once every core runs one (seed table: 82 s with them, 73 s without). Flags like these
+ * are per process (V8 cannot change them in a running one), hence child processes, not threads.
+ * See docs/benchmarks.md.
  */
-export const BUILD_WORKER_LIMITS = { maxYoungGenerationSizeMb: 12 } as const;
+export function buildProcessFlags(parallel: number): string[] {
+  const flags = ["--max-semi-space-size=4"];
+  if (parallel >= availableParallelism()) flags.push("--single-threaded-gc");
+  return flags;
+}
 
-/** Runs build option sets on `workers` threads (0: inline), results in input order. */
+/** Runs build option sets on `workers` child processes (0: inline), results in input order. */
 export async function runBuilds(
   options: readonly KernbenchRunOptions[],
   workers: number,
@@ -76,38 +85,47 @@ export async function runBuilds(
   if (workers <= 0) return options.map((o) => runKernbench(o));
   const results: KernbenchRun[] = new Array<KernbenchRun>(options.length);
   let next = 0;
-  // From the compiled package the worker sits beside this file; from the TypeScript sources
+  // From the compiled package the entry sits beside this file; from the TypeScript sources
   // (vitest) use the build in kernel/dist, which `npm test` makes first.
   const here = import.meta.url;
-  const url = here.endsWith(".ts")
-    ? new URL("../../dist/experiments/kernbench-worker.js", here)
-    : new URL("./kernbench-worker.js", here);
-  const pool = Array.from(
-    { length: Math.min(workers, options.length) },
-    () => new Worker(url, { resourceLimits: BUILD_WORKER_LIMITS }),
+  const entry = fileURLToPath(
+    here.endsWith(".ts")
+      ? new URL("../../dist/experiments/kernbench-worker.js", here)
+      : new URL("./kernbench-worker.js", here),
+  );
+  const n = Math.min(workers, options.length);
+  const execArgv = buildProcessFlags(n);
+  const pool = Array.from({ length: n }, () =>
+    fork(entry, [], { execArgv, serialization: "advanced" }),
   );
   try {
     await Promise.all(
       pool.map(
-        (w) =>
+        (child) =>
           new Promise<void>((resolve, reject) => {
+            let busy = false;
             const feed = () => {
               if (next >= options.length) return resolve();
               const id = next++;
-              w.postMessage({ id, options: options[id] });
+              busy = true;
+              child.send({ id, options: options[id] });
             };
-            w.on("message", (m: { id: number; run?: KernbenchRun; error?: string }) => {
+            child.on("message", (m: { id: number; run?: KernbenchRun; error?: string }) => {
+              busy = false;
               if (m.error !== undefined) return reject(new Error(m.error));
               results[m.id] = m.run!;
               feed();
             });
-            w.on("error", reject);
+            child.on("error", reject);
+            child.on("exit", (code, signal) => {
+              if (busy) reject(new Error(`a kernbench build process died (${signal ?? code})`));
+            });
             feed();
           }),
       ),
     );
   } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    for (const child of pool) if (child.connected) child.disconnect();
   }
   return results;
 }

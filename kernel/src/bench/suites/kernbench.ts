@@ -10,8 +10,8 @@ import type { Benchmark } from "../types.js";
 let lastSimSeconds = 0;
 let lastWallSeconds = 0;
 
-/** One build as `mmulab kernbench` runs it: on a worker thread with the build's heap limits,
- * thread start-up included. */
+/** One build as `mmulab kernbench` runs it: in a build process with the build's V8 flags,
+ * process start-up included. */
 async function oneBuild(): Promise<number> {
   const t0 = performance.now();
   const [r] = await runBuilds([{ host: "6cpu", jobs: 3, kernel: "current", seed: 1 }], 1);

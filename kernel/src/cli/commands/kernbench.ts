@@ -31,7 +31,7 @@ export const kernbenchCommand: Command = {
     "  --rcu-table-free X  on (v4.14 as posted), off (v4.13; default), or no-shortcut",
     "  --runs R            builds (default 5)",
     "  --seed S            seed of the first build (default 1)",
-    "  --workers W         worker threads (default: available parallelism)",
+    "  --workers W         build processes in parallel (default: available parallelism)",
     "  --scale F           shorter build: fraction of the objects, 0 < F ≤ 1 (default 1)",
     JSON_FLAG_USAGE,
   ].join("\n"),
@@ -81,7 +81,7 @@ export const kernbenchCommand: Command = {
         seed: seed + i,
         scale,
       })),
-      // worker threads by default: parallel runs, and the build's tuned heap (BUILD_WORKER_LIMITS)
+      // build processes by default: parallel runs, and the build's tuned heap (buildProcessFlags)
       workers ?? Math.min(runs, availableParallelism()),
     );
     const stats = Object.fromEntries(

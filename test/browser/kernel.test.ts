@@ -17,12 +17,14 @@ import {
 } from "../../lab-extension/test/fixtures.js";
 import {
   ARTIFACTS,
-  launchChromium,
-  missingPrerequisites,
-  ROOT,
-  startLab,
   type Browser,
   type Lab,
+  launchChromium,
+  missingPrerequisites,
+  NOTEBOOK_OPEN,
+  openNotebook,
+  ROOT,
+  startLab,
 } from "./lab.js";
 
 const KERNELSPEC = join(ROOT, ".jupyter-data", "kernels", "mmulab", "kernel.json");
@@ -66,13 +68,7 @@ describe("a notebook run on the mmulab kernel in the app (Chromium)", () => {
     writeFileSync(join(root, "run.ipynb"), JSON.stringify(notebook));
     lab = await startLab(root);
     browser = await launchChromium();
-    page = await browser.context.newPage();
-    const url = new URL(lab.url);
-    url.pathname = `${url.pathname}/tree/run.ipynb`;
-    await page.goto(url.toString());
-    await page.waitForFunction("window.mmulabApp && window.mmulabApp.current() !== null", null, {
-      timeout: 60_000,
-    });
+    page = await openNotebook(lab, browser, "run.ipynb", NOTEBOOK_OPEN);
   }, 180_000);
 
   afterAll(async () => {

@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 export const CHROMIUM = process.env["MMULAB_CHROMIUM"] ?? "/usr/bin/chromium";
@@ -144,4 +144,28 @@ export async function launchChromium(): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** The app has opened its notebook (`ready` for {@link openNotebook}). */
+export const NOTEBOOK_OPEN = "window.mmulabApp && window.mmulabApp.current() !== null";
+
+/**
+ * Opens `notebook` (a file in the lab's root) in the app on a new page and waits until `ready`
+ * (a JavaScript condition on the page) holds. `onPage` runs before the navigation, so listeners
+ * it adds see the app's start-up.
+ */
+export async function openNotebook(
+  lab: Lab,
+  browser: Browser,
+  notebook: string,
+  ready: string,
+  onPage?: (page: Page) => void,
+): Promise<Page> {
+  const page = await browser.context.newPage();
+  onPage?.(page);
+  const url = new URL(lab.url);
+  url.pathname = `${url.pathname}/tree/${notebook}`;
+  await page.goto(url.toString());
+  await page.waitForFunction(ready, null, { timeout: 60_000 });
+  return page;
 }

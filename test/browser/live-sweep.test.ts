@@ -16,12 +16,14 @@ import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ARTIFACTS,
-  launchChromium,
-  missingPrerequisites,
-  ROOT,
-  startLab,
   type Browser,
   type Lab,
+  launchChromium,
+  missingPrerequisites,
+  NOTEBOOK_OPEN,
+  openNotebook,
+  ROOT,
+  startLab,
 } from "./lab.js";
 
 const KERNELSPEC = join(ROOT, ".jupyter-data", "kernels", "mmulab", "kernel.json");
@@ -83,16 +85,11 @@ describe("live sweep sliders over the mmulab.sweep comm (Chromium, mmulab kernel
     writeFileSync(join(root, "live.ipynb"), JSON.stringify(notebook));
     lab = await startLab(root);
     browser = await launchChromium();
-    page = await browser.context.newPage();
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(m.text());
-    });
-    const url = new URL(lab.url);
-    url.pathname = `${url.pathname}/tree/live.ipynb`;
-    await page.goto(url.toString());
-    await page.waitForFunction("window.mmulabApp && window.mmulabApp.current() !== null", null, {
-      timeout: 60_000,
-    });
+    page = await openNotebook(lab, browser, "live.ipynb", NOTEBOOK_OPEN, (p) =>
+      p.on("console", (m) => {
+        if (m.type() === "error") consoleErrors.push(m.text());
+      }),
+    );
   }, 180_000);
 
   afterAll(async () => {

@@ -23,12 +23,13 @@ import {
 } from "../../lab-extension/test/fixtures.js";
 import {
   ARTIFACTS,
-  launchChromium,
-  missingPrerequisites,
-  ROOT,
-  startLab,
   type Browser,
   type Lab,
+  launchChromium,
+  missingPrerequisites,
+  openNotebook,
+  ROOT,
+  startLab,
 } from "./lab.js";
 
 const PAGETABLE = "application/vnd.mmulab.pagetable+json";
@@ -80,14 +81,13 @@ describe("renderers in the mmulab notebook app (Chromium)", () => {
     writeFileSync(join(root, "renderers.ipynb"), JSON.stringify(notebook));
     lab = await startLab(root);
     browser = await launchChromium();
-    page = await browser.context.newPage();
-    page.on("pageerror", (e) => errors.push(e.message));
-    const url = new URL(lab.url);
-    url.pathname = `${url.pathname}/tree/renderers.ipynb`;
-    await page.goto(url.toString());
-    await page.waitForFunction("window.mmulabApp && window.mmulabApp.ready === true", null, {
-      timeout: 60_000,
-    });
+    page = await openNotebook(
+      lab,
+      browser,
+      "renderers.ipynb",
+      "window.mmulabApp && window.mmulabApp.ready === true",
+      (p) => p.on("pageerror", (e) => errors.push(e.message)),
+    );
     await dismissKernelDialog(page);
   }, 180_000);
 

@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../kernel/src/notebook-kernel/client.js";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -51,18 +51,6 @@ export function missingPrerequisites(): string[] {
   if (!existsSync(APP_BUILD)) missing.push(`${APP_BUILD} (npm run build)`);
   if (!existsSync(INSTALLED_EXTENSION)) missing.push(`${INSTALLED_EXTENSION} (npm run build)`);
   return missing;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Lab {

@@ -5,10 +5,10 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { freePort } from "../../notebook-kernel/client.js";
 import { probeRedis, runDistributedSweep, startSweepWorker } from "../../sweep/distributed.js";
 import { runSweep } from "../../sweep/local.js";
 import { sweepTasks, type SweepSpec } from "../../sweep/space.js";
@@ -40,17 +40,6 @@ async function scaling(spec: SweepSpec): Promise<number> {
   const one = Math.min(await timeSweep(spec, 1), await timeSweep(spec, 1));
   const two = Math.min(await timeSweep(spec, 2), await timeSweep(spec, 2));
   return one / two;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0));
-    });
-  });
 }
 
 async function distributedOverheadMs(): Promise<number> {

@@ -48,7 +48,7 @@ function unlink(
   va: number,
 ): void {
   k.pt.clear(parentPfn, index);
-  k.alloc.setTableState(child, FrameState.UNLINKED, `${tlb.by} free_pgtables`);
+  k.alloc.setTableState(child, FrameState.UNLINKED, tlb.by, "free_pgtables");
   tlb.mm.rememberDetached({ pfn: child, gen: k.alloc.generation(child), level, va });
 }
 
@@ -68,28 +68,19 @@ function pXd_free_tlb(
   return k.archOps.free_table_tlb(cpu, tlb, pfn, level);
 }
 
-/** free_pte_range: unlink the pte table from its pmd entry, then queue it (mm_dec_nr_ptes once
- * it is handed over). Null when that took no simulated time. */
+/** free_pte_range, up to pte_free_tlb: unlink the present pte table `pte` from its pmd entry,
+ * then queue it. The caller runs what is left, then does mm_dec_nr_ptes. */
 function free_pte_range(
   k: Kernel,
   cpu: Cpu,
   tlb: MmuGather,
   pmdTable: number,
   pmdIndex: number,
+  pte: number,
   addr: number,
 ): KfnOrDone {
-  const pte = entryTable(k.pt.entry(pmdTable, pmdIndex));
-  if (pte < 0) return null;
   unlink(k, tlb, pmdTable, pmdIndex, pte, "pte", alignDown(addr, PMD_SIZE));
-  const rest = pXd_free_tlb(k, cpu, tlb, pte, "pte", addr);
-  if (rest === null) {
-    tlb.mm.nr_ptes--;
-    return null;
-  }
-  return (function* (): Kfn<void> {
-    yield* rest;
-    tlb.mm.nr_ptes--;
-  })();
+  return pXd_free_tlb(k, cpu, tlb, pte, "pte", addr);
 }
 
 function* free_pmd_range(
@@ -109,9 +100,14 @@ function* free_pmd_range(
   do {
     const next = addrEnd(addr, end, PMD_SIZE);
     const idx = indexAt(addr, PMD_SIZE);
-    if (entryTable(k.pt.entry(pmd, idx)) >= 0) {
-      const rest = free_pte_range(k, cpu, tlb, pmd, idx, addr);
-      if (rest) yield* rest;
+    const pte = entryTable(k.pt.entry(pmd, idx));
+    if (pte >= 0) {
+      const rest = free_pte_range(k, cpu, tlb, pmd, idx, pte, addr);
+      if (rest !== null) {
+        if (typeof rest === "number") yield rest;
+        else yield* rest;
+      }
+      tlb.mm.nr_ptes--;
     }
     addr = next;
   } while (addr !== end);
@@ -126,7 +122,10 @@ function* free_pmd_range(
   if (minus1(end) > minus1(ceiling)) return;
   unlink(k, tlb, pudTable, pudIndex, pmd, "pmd", start);
   const rest = pXd_free_tlb(k, cpu, tlb, pmd, "pmd", start);
-  if (rest) yield* rest;
+  if (rest !== null) {
+    if (typeof rest === "number") yield rest;
+    else yield* rest;
+  }
   tlb.mm.nr_pmds--;
 }
 
@@ -161,7 +160,10 @@ function* free_pud_range(
   if (minus1(end) > minus1(ceiling)) return;
   unlink(k, tlb, p4dTable, p4dIndex, pud, "pud", start);
   const rest = pXd_free_tlb(k, cpu, tlb, pud, "pud", start);
-  if (rest) yield* rest;
+  if (rest !== null) {
+    if (typeof rest === "number") yield rest;
+    else yield* rest;
+  }
   tlb.mm.nr_puds--;
 }
 
@@ -205,7 +207,10 @@ function* free_p4d_range(
   if (minus1(end) > minus1(ceiling)) return;
   unlink(k, tlb, mm.pgd, pgdIndex, p4d, "p4d", start);
   const rest = pXd_free_tlb(k, cpu, tlb, p4d, "p4d", start);
-  if (rest) yield* rest;
+  if (rest !== null) {
+    if (typeof rest === "number") yield rest;
+    else yield* rest;
+  }
   mm.nr_p4ds--;
 }
 

@@ -75,8 +75,9 @@ export interface ArchMmuOps {
   /** x86 ___pte_free_tlb … ___p4d_free_tlb: the arch half of pXd_free_tlb, which picks
    * tlb_remove_table or tlb_remove_page for the table. Null when the table was only queued. */
   free_table_tlb(cpu: Cpu, tlb: MmuGather, pfn: number, level: TableLevel): KfnOrDone;
-  /** __tlb_remove_table(table): x86 free_page_and_swap_cache. */
-  __tlb_remove_table(cpu: Cpu, pfn: number, by: string): Kfn<void>;
+  /** __tlb_remove_table(table): x86 free_page_and_swap_cache, a plain call. Returns the time
+   * it takes (ns), for the caller to spend. `by` and `via` name who frees and on which path. */
+  __tlb_remove_table(cpu: Cpu, pfn: number, by: string, via: string): number;
   /** switch_mm_irqs_off: make `next` the CPU's address space (null: init_mm, kernel only). */
   switch_mm(cpu: Cpu, next: MmStruct | null): void;
 }

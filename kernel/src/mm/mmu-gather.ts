@@ -146,7 +146,7 @@ function* free_pages_and_swap_cache(k: Kernel, cpu: Cpu, pages: number[], by: st
   for (const pfn of pages) {
     if (a.stateOf(pfn) === FrameState.UNLINKED) k.stats.tablesFreedDirect++;
     else k.stats.pagesFreed++;
-    a.freePage(pfn, `${by} free_pages_and_swap_cache`);
+    a.freePage(pfn, by, "free_pages_and_swap_cache");
   }
   if (pages.length > 0) yield k.machine.jitter(pages.length * k.machine.costs.pageFreeNs);
   void cpu;
@@ -182,7 +182,7 @@ export function* tlb_finish_mmu(
   let b = tlb.local.next;
   while (b !== null) {
     const next: MmuGatherBatch | null = b.next;
-    k.alloc.freePage(b.frame, `${tlb.by} tlb_finish_mmu`);
+    k.alloc.freePage(b.frame, tlb.by, "tlb_finish_mmu");
     b = next;
   }
   tlb.local.next = null;
@@ -222,7 +222,10 @@ export function __tlb_remove_page_size(k: Kernel, tlb: MmuGather, pfn: number): 
 /** tlb_remove_page: queue, and flush at once if the gather is full. */
 export function* tlb_remove_page(k: Kernel, cpu: Cpu, tlb: MmuGather, pfn: number): Kfn<void> {
   const rest = tlb_remove_page_inline(k, cpu, tlb, pfn);
-  if (rest) yield* rest;
+  if (rest !== null) {
+    if (typeof rest === "number") yield rest;
+    else yield* rest;
+  }
 }
 
 /** {@link tlb_remove_page} as a plain call: null, or the flush to run now. */
@@ -243,7 +246,10 @@ export function tlb_remove_page_inline(
  */
 export function* tlb_remove_table(k: Kernel, cpu: Cpu, tlb: MmuGather, table: number): Kfn<void> {
   const rest = tlb_remove_table_inline(k, cpu, tlb, table);
-  if (rest) yield* rest;
+  if (rest !== null) {
+    if (typeof rest === "number") yield rest;
+    else yield* rest;
+  }
 }
 
 /** {@link tlb_remove_table} as a plain call: null once the table is queued in the batch, or
@@ -278,10 +284,12 @@ export function tlb_remove_table_inline(
   return tlb.batch.nr === MAX_TABLE_BATCH ? tlb_table_flush(k, cpu, tlb) : null;
 }
 
-/** v4.14–v4.18: mm_users < 2, no concurrent walker can exist: free the table at once. */
-function* tlb_remove_table_now(k: Kernel, cpu: Cpu, tlb: MmuGather, table: number): Kfn<void> {
-  yield* k.archOps.__tlb_remove_table(cpu, table, `${tlb.by} tlb_remove_table (mm_users < 2)`);
+/** v4.14–v4.18: mm_users < 2, no concurrent walker can exist: free the table at once. Returns
+ * the time the free takes. */
+function tlb_remove_table_now(k: Kernel, cpu: Cpu, tlb: MmuGather, table: number): number {
+  const ns = k.archOps.__tlb_remove_table(cpu, table, tlb.by, "tlb_remove_table (mm_users < 2)");
   k.stats.tablesFreedDirect++;
+  return ns;
 }
 
 /** No batch page: invalidate first (v4.19+), then tlb_remove_table_one. */
@@ -304,12 +312,12 @@ export function* tlb_remove_table_one(
 ): Kfn<void> {
   k.stats.removeTableOne++;
   if (k.behaviour.ptReclaimFallback) {
-    k.alloc.setTableState(table, FrameState.PENDING_RCU, `${tlb.by} tlb_remove_table_one`);
+    k.alloc.setTableState(table, FrameState.PENDING_RCU, tlb.by, "tlb_remove_table_one");
     k.pendingRcu(1);
     yield* k.rcuOps.call_rcu(
       cpu,
       function* __tlb_remove_table_one_rcu(c: Cpu): Kfn<void> {
-        yield* k.archOps.__tlb_remove_table(c, table, `cpu${c.id} __tlb_remove_table_one_rcu`);
+        yield k.archOps.__tlb_remove_table(c, table, `cpu${c.id}`, "__tlb_remove_table_one_rcu");
         k.pendingRcu(-1);
         k.stats.tablesFreedRcu++;
       },
@@ -318,7 +326,7 @@ export function* tlb_remove_table_one(
     return;
   }
   yield* smp_call_function(cpu, tlb_remove_table_smp_sync, true);
-  yield* k.archOps.__tlb_remove_table(cpu, table, `${tlb.by} tlb_remove_table_one`);
+  yield k.archOps.__tlb_remove_table(cpu, table, tlb.by, "tlb_remove_table_one");
   k.stats.tablesFreedDirect++;
 }
 
@@ -333,7 +341,7 @@ export function* tlb_table_flush(k: Kernel, cpu: Cpu, tlb: MmuGather): Kfn<void>
   if (batch === null) return;
   tlb.batch = null;
   for (const t of batch.tables)
-    k.alloc.setTableState(t, FrameState.PENDING_RCU, `${tlb.by} call_rcu_sched`);
+    k.alloc.setTableState(t, FrameState.PENDING_RCU, tlb.by, "call_rcu_sched");
   k.pendingRcu(batch.tables.length);
   k.stats.tableBatches++;
   k.sim.trace.instant(cpu.id, "mmulab:tlb_table_flush", { tables: batch.nr });
@@ -347,7 +355,7 @@ export function* tlb_table_flush(k: Kernel, cpu: Cpu, tlb: MmuGather): Kfn<void>
 /** tlb_remove_table_rcu: the RCU callback — free every table of the batch, then the batch page. */
 export function* tlb_remove_table_rcu(k: Kernel, cpu: Cpu, batch: MmuTableBatch): Kfn<void> {
   for (const t of batch.tables) {
-    yield* k.archOps.__tlb_remove_table(cpu, t, `cpu${cpu.id} tlb_remove_table_rcu`);
+    yield k.archOps.__tlb_remove_table(cpu, t, `cpu${cpu.id}`, "tlb_remove_table_rcu");
     k.stats.tablesFreedRcu++;
   }
   k.pendingRcu(-batch.tables.length);

@@ -233,10 +233,14 @@ export class PageAllocator {
     return pfn;
   }
 
-  /** free_page / put_page to zero: the frame goes to the head of the hot list. */
-  freePage(pfn: number, by?: string): void {
+  /** free_page / put_page to zero: the frame goes to the head of the hot list. `by` names who
+   * frees it and `via` (if given) the path; they are joined only when a history or an error needs
+   * them, as teardown frees hundreds of thousands of tables. */
+  freePage(pfn: number, by?: string, via?: string): void {
     this.checkPfn(pfn, "freePage");
     const st = this.state[pfn]!;
+    if (via !== undefined && by !== undefined && (st === FrameState.FREE || this.historyOn))
+      by = `${by} ${via}`;
     if (st === FrameState.FREE)
       throw new AllocatorError(`double free of frame ${pfn}${by ? ` by ${by}` : ""}`);
     this.stats.inUse[FRAME_STATE_NAMES[st]!]--;
@@ -248,11 +252,13 @@ export class PageAllocator {
     if (this.historyOn && this.histories.has(pfn)) this.record(pfn, "free", by);
   }
 
-  /** Moves a table frame through its teardown states (unlinked → pending RCU). */
+  /** Moves a table frame through its teardown states (unlinked → pending RCU); `by` and `via`
+   * as for {@link freePage}. */
   setTableState(
     pfn: number,
     st: typeof FrameState.UNLINKED | typeof FrameState.PENDING_RCU,
     by?: string,
+    via?: string,
   ): void {
     this.checkPfn(pfn, "setTableState");
     const old = this.state[pfn]!;
@@ -264,7 +270,11 @@ export class PageAllocator {
     this.stats.inUse[FRAME_STATE_NAMES[st]]++;
     this.state[pfn] = st;
     if (this.historyOn)
-      this.record(pfn, st === FrameState.UNLINKED ? "unlinked from parent" : "handed to RCU", by);
+      this.record(
+        pfn,
+        st === FrameState.UNLINKED ? "unlinked from parent" : "handed to RCU",
+        via !== undefined && by !== undefined ? `${by} ${via}` : by,
+      );
   }
 
   private checkPfn(pfn: number, op: string): void {

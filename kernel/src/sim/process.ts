@@ -27,12 +27,17 @@ export type Kfn<R = void> = Generator<Yieldable, R, unknown>;
 export const FAST_STEPS_MAX = 256;
 
 /**
- * A kernel step that usually completes without taking simulated time: null when it did, else the
- * rest of the path, which the caller runs at once (`const rest = step(); if (rest) yield* rest;`).
+ * A kernel step that usually completes without creating a process step of its own: null when it
+ * took no simulated time, a number when all that is left is to spend that many nanoseconds, else
+ * the rest of the path. The caller runs what is left at once:
+ *
+ *     const rest = step();
+ *     if (rest !== null) { if (typeof rest === "number") yield rest; else yield* rest; }
+ *
  * Teardown runs such steps once per page-table page; not creating a generator for the common
- * case keeps a kernel build's hundreds of thousands of table frees cheap.
+ * cases keeps a kernel build's hundreds of thousands of table frees cheap.
  */
-export type KfnOrDone = Kfn<void> | null;
+export type KfnOrDone = Kfn<void> | number | null;
 
 export class Spin {
   readonly kind = "spin" as const;

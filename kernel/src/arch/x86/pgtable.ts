@@ -9,7 +9,7 @@
  */
 import type { Cpu } from "../../hw/cpu.js";
 import { ParameterError } from "../../sim/errors.js";
-import type { Kfn, KfnOrDone } from "../../sim/process.js";
+import type { KfnOrDone } from "../../sim/process.js";
 import type { ArchMmuOps, Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
 import {
@@ -46,11 +46,18 @@ export function ___pXd_free_tlb(
     : tlb_remove_page_inline(x86.k, cpu, tlb, pfn);
 }
 
-/** x86 __tlb_remove_table (v4.14): free_page_and_swap_cache(table). */
-export function* __tlb_remove_table(x86: X86Mmu, cpu: Cpu, pfn: number, by: string): Kfn<void> {
+/** x86 __tlb_remove_table (v4.14): free_page_and_swap_cache(table). Returns the time the free
+ * takes, which the caller spends. */
+export function __tlb_remove_table(
+  x86: X86Mmu,
+  cpu: Cpu,
+  pfn: number,
+  by: string,
+  via: string,
+): number {
   void cpu;
-  x86.k.alloc.freePage(pfn, by);
-  yield x86.k.machine.jitter(x86.k.machine.costs.pageFreeNs);
+  x86.k.alloc.freePage(pfn, by, via);
+  return x86.k.machine.jitter(x86.k.machine.costs.pageFreeNs);
 }
 
 /** Wires the x86 arch into a kernel: returns the X86Mmu holding per-CPU TLB state. */
@@ -71,8 +78,8 @@ export function installX86(
     tlb_flush: (cpu: Cpu, tlb: MmuGather) => x86_tlb_flush(x86, cpu, tlb),
     free_table_tlb: (cpu: Cpu, tlb: MmuGather, pfn: number, level: TableLevel) =>
       ___pXd_free_tlb(x86, cpu, tlb, pfn, level),
-    __tlb_remove_table: (cpu: Cpu, pfn: number, by: string) =>
-      __tlb_remove_table(x86, cpu, pfn, by),
+    __tlb_remove_table: (cpu: Cpu, pfn: number, by: string, via: string) =>
+      __tlb_remove_table(x86, cpu, pfn, by, via),
     switch_mm: (cpu: Cpu, next: MmStruct | null) => x86.switch_mm(cpu, next),
   };
   k.arch = ops;

@@ -105,7 +105,7 @@ export class Task {
 
   /** Blocks until the scheduler gives this task a CPU. */
   *waitDispatch(): Kfn<void> {
-    if (this.state !== "running") yield waitFor(this.dispatched);
+    if (this.state !== "running") yield this.dispatched;
   }
 
   /** Spends `ns` of user time (nominal, before contention), preemptible at chunk boundaries. */
@@ -275,17 +275,25 @@ export class Scheduler {
     return this.siblingsOf[cpu]!;
   }
 
+  /** Whether an SMT sibling of `cpu` is running a task. A loop, not `some`: it is asked on every
+   * user-time chunk, and a closure per call is garbage a build makes millions of times. */
+  private siblingBusy(cpu: number): boolean {
+    const sibs = this.siblingsOf[cpu]!;
+    for (let i = 0; i < sibs.length; i++) if (this.curr[sibs[i]!] !== null) return true;
+    return false;
+  }
+
   userSlowdown(cpu: Cpu): number {
     const n = this.machine.nrCpus;
     const othersBusy = n > 1 ? (this.busyCount - 1) / (n - 1) : 0;
-    const sib = this.siblings(cpu.id).some((c) => this.curr[c] !== null) ? this.smtSlowdown : 0;
+    const sib = this.siblingBusy(cpu.id) ? this.smtSlowdown : 0;
     return 1 + sib + this.contentionSlowdown * Math.max(0, othersBusy);
   }
 
   sysSlowdown(cpu: Cpu): number {
     const n = this.machine.nrCpus;
     const othersBusy = n > 1 ? (this.busyCount - 1) / (n - 1) : 0;
-    const sib = this.siblings(cpu.id).some((c) => this.curr[c] !== null) ? this.smtSlowdown : 0;
+    const sib = this.siblingBusy(cpu.id) ? this.smtSlowdown : 0;
     return 1 + sib + this.sysContentionSlowdown * Math.max(0, othersBusy);
   }
 

@@ -11,15 +11,18 @@
  */
 
 /** Method-shorthand type: bivariant in T, so a SimEvent<R> is usable where SimEvent<unknown> is
- * expected (a Process<R> waits like any other process). */
-type Callback<T> = { bivarianceHack(value: T): void }["bivarianceHack"];
+ * expected (a Process<R> waits like any other process). The event itself comes second, so that
+ * one long-lived callback can tell which event fired. */
+type Callback<T> = { bivarianceHack(value: T, event: SimEvent<T>): void }["bivarianceHack"];
 
 export class SimEvent<T = void> {
   private _triggered = false;
   private _value: T | undefined;
-  /** Allocated on the first `then`: most events (a task's dispatch, a pipe write) have one
-   * waiter or none, and a kernel build creates hundreds of thousands of them. */
-  private callbacks: Callback<T>[] | null = null;
+  /** The first waiter, and an array for more, allocated on the second `then`: most events (a
+   * task's dispatch, a pipe write) have one waiter or none, and a kernel build creates hundreds
+   * of thousands of them. */
+  private first: Callback<T> | null = null;
+  private more: Callback<T>[] | null = null;
   readonly name: string;
 
   constructor(name = "event") {
@@ -40,15 +43,19 @@ export class SimEvent<T = void> {
     if (this._triggered) throw new Error(`event "${this.name}" was already triggered`);
     this._triggered = true;
     this._value = value;
-    const cbs = this.callbacks;
-    this.callbacks = null;
-    if (cbs !== null) for (const cb of cbs) cb(value);
+    const first = this.first;
+    const more = this.more;
+    this.first = null;
+    this.more = null;
+    if (first !== null) first(value, this);
+    if (more !== null) for (const cb of more) cb(value, this);
   }
 
-  /** Runs `cb` when triggered (at once if it already was). */
-  then(cb: (value: T) => void): void {
-    if (this._triggered) cb(this._value as T);
-    else (this.callbacks ??= []).push(cb);
+  /** Runs `cb` when triggered (at once if it already was); callbacks run in the order added. */
+  then(cb: (value: T, event: SimEvent<T>) => void): void {
+    if (this._triggered) cb(this._value as T, this);
+    else if (this.first === null) this.first = cb;
+    else (this.more ??= []).push(cb);
   }
 }
 

@@ -87,6 +87,8 @@ export class Process<R = unknown> implements SpinWaiter {
   private eventArrived = false;
   private sendValue: unknown = undefined;
   private readonly resumeCb: (epoch: number) => void;
+  /** One callback for every event the process waits on (a wait allocates nothing). */
+  private readonly eventCb: (value: unknown, ev: SimEvent<unknown>) => void;
 
   constructor(sim: Simulation, id: number, name: string, gen: Kfn<R>) {
     this.sim = sim;
@@ -98,6 +100,7 @@ export class Process<R = unknown> implements SpinWaiter {
     this.resumeCb = (epoch: number) => {
       if (epoch === this.epoch) this.run();
     };
+    this.eventCb = (_value: unknown, ev: SimEvent<unknown>) => this.onEvent(ev);
   }
 
   get finished(): boolean {
@@ -252,7 +255,7 @@ export class Process<R = unknown> implements SpinWaiter {
         this.state = "waiting";
         this.waitingOn = ev;
         this.eventArrived = false;
-        ev.then(() => this.onEvent(ev));
+        ev.then(this.eventCb);
         return;
       }
     } catch (e) {

@@ -133,7 +133,8 @@ export interface ProcessLife {
   /** User work, ns, split into `parts` pieces between which `between(i)` runs. */
   readonly userNs: number;
   readonly parts?: number;
-  readonly between?: (i: number) => Kfn<void>;
+  /** Runs between part i and part i + 1 (and after the last); null: nothing to run. */
+  readonly between?: (i: number) => Kfn<void> | null;
 }
 
 /**
@@ -160,7 +161,8 @@ export function* processLife(
   for (let i = 0; i < parts; i++) {
     yield* t.user(life.userNs / parts);
     if (i < kind.munmaps) yield* t.kernel((cpu) => scratch(k, cpu, mm, i));
-    if (life.between) yield* life.between(i);
+    const between = life.between?.(i) ?? null;
+    if (between !== null) yield* between;
   }
   for (let i = parts; i < kind.munmaps; i++) yield* t.kernel((cpu) => scratch(k, cpu, mm, i));
   // do_exit → exit_mm: the CPU stops using the mm (lazily: it stays loaded until the next switch)
@@ -185,6 +187,86 @@ function lognormal(rng: { float(): number }, sigma: number): number {
   const u2 = rng.float();
   const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   return Math.exp(sigma * z - (sigma * sigma) / 2);
+}
+
+/** What an object's processes need of the build they belong to. */
+interface Build {
+  readonly k: Kernel;
+  readonly b: BuildParams;
+  /** fork + exec of a child whose rusage is folded into make's. */
+  readonly spawn: (name: string, body: (t: Task) => Kfn<void>, near: number) => Task;
+  /** cc1's user time per object. */
+  readonly cc1Cost: readonly number[];
+}
+
+// The object's steps are module-level generator functions, not generator closures made per
+// object: V8 gives every new generator-function closure its own prototype and map, which costs
+// microseconds per call and made these the build's hottest lines.
+
+/** The sh of rule_cc_o_c, between its two halves: gcc, then fixdep, objtool and mv. */
+function* compileObject(build: Build, t: Task, obj: number): Kfn<void> {
+  const { k, b } = build;
+  const gcc = build.spawn(
+    "gcc",
+    (g) =>
+      processLife(k, g, b, b.gcc, {
+        userNs: b.gcc.userNs,
+        parts: 1,
+        between: () => gccDriver(build, g, obj),
+      }),
+    t.here.id,
+  );
+  yield* t.waitFor(gcc.exited);
+  yield* runChild(build, t, "fixdep", b.fixdep);
+  yield* runChild(build, t, "objtool", b.objtool);
+  yield* runChild(build, t, "mv", b.mv);
+}
+
+/** The gcc driver: runs cc1 and as, joined by a pipe, and waits for both. */
+function* gccDriver(build: Build, g: Task, obj: number): Kfn<void> {
+  const { k, b } = build;
+  const pipe = new Pipe(b.pipeChunks);
+  const cc1User = build.cc1Cost[obj]!;
+  const cc1 = build.spawn(
+    "cc1",
+    (c) =>
+      processLife(k, c, b, b.cc1, {
+        userNs: cc1User,
+        parts: b.pipeChunks,
+        between: (w) => pipeWrite(pipe, w),
+      }),
+    g.here.id,
+  );
+  const as = build.spawn(
+    "as",
+    (a) =>
+      processLife(k, a, b, b.as, {
+        userNs: b.as.userNs,
+        parts: b.pipeChunks,
+        // as reads the pipe's writes in order, one per part
+        between: (w) => a.waitFor(pipe.writes[w]!),
+      }),
+    g.here.id,
+  );
+  yield* g.waitFor(cc1.exited);
+  yield* g.waitFor(as.exited);
+}
+
+/** cc1's w-th write to the pipe: wakes as if it waits for it. */
+function* pipeWrite(pipe: Pipe, w: number): Kfn<void> {
+  pipe.writes[w]!.succeed();
+  yield 0;
+}
+
+/** vfork + exec of a one-part child; the parent waits for it (a voluntary switch). */
+function* runChild(build: Build, parent: Task, name: string, kind: ProcKind): Kfn<void> {
+  const { k, b } = build;
+  const c = build.spawn(
+    name,
+    (t) => processLife(k, t, b, kind, { userNs: kind.userNs }),
+    parent.here.id,
+  );
+  yield* parent.waitFor(c.exited);
 }
 
 /**
@@ -227,75 +309,14 @@ export function* makeBuild(
     () => b.cc1.userNs * lognormal(sizes, b.cc1Sigma),
   );
 
-  const runChild = function* (
-    parent: Task,
-    name: string,
-    kind: ProcKind,
-    life: ProcessLife,
-  ): Kfn<void> {
-    const c = spawn(name, (t) => processLife(k, t, b, kind, life), parent.here.id);
-    // vfork + exec: the parent waits for the child (a voluntary switch)
-    yield* parent.waitFor(c.exited);
-  };
-
+  const build: Build = { k, b, spawn, cc1Cost };
   const objectJob =
     (obj: number) =>
     (t: Task): Kfn<void> =>
       processLife(k, t, b, b.sh, {
         userNs: b.sh.userNs,
         parts: 2,
-        between: (i) =>
-          (function* (): Kfn<void> {
-            if (i !== 0) return;
-            // gcc driver: runs cc1 and as, joined by a pipe
-            const gccBody = (g: Task): Kfn<void> =>
-              processLife(k, g, b, b.gcc, {
-                userNs: b.gcc.userNs,
-                parts: 1,
-                between: () =>
-                  (function* (): Kfn<void> {
-                    const pipe = new Pipe(b.pipeChunks);
-                    const cc1User = cc1Cost[obj]!;
-                    const cc1 = spawn(
-                      "cc1",
-                      (c) =>
-                        processLife(k, c, b, b.cc1, {
-                          userNs: cc1User,
-                          parts: b.pipeChunks,
-                          between: (w) =>
-                            (function* (): Kfn<void> {
-                              pipe.writes[w]!.succeed();
-                              yield 0;
-                            })(),
-                        }),
-                      g.here.id,
-                    );
-                    const as = spawn(
-                      "as",
-                      (a) =>
-                        (function* (): Kfn<void> {
-                          let w = 0;
-                          yield* processLife(k, a, b, b.as, {
-                            userNs: b.as.userNs,
-                            parts: b.pipeChunks,
-                            between: () =>
-                              (function* (): Kfn<void> {
-                                if (w < b.pipeChunks) yield* a.waitFor(pipe.writes[w++]!);
-                              })(),
-                          });
-                        })(),
-                      g.here.id,
-                    );
-                    yield* g.waitFor(cc1.exited);
-                    yield* g.waitFor(as.exited);
-                  })(),
-              });
-            const gcc = spawn("gcc", gccBody, t.here.id);
-            yield* t.waitFor(gcc.exited);
-            yield* runChild(t, "fixdep", b.fixdep, { userNs: b.fixdep.userNs });
-            yield* runChild(t, "objtool", b.objtool, { userNs: b.objtool.userNs });
-            yield* runChild(t, "mv", b.mv, { userNs: b.mv.userNs });
-          })(),
+        between: (i) => (i === 0 ? compileObject(build, t, obj) : null),
       });
 
   const make = spawn(

@@ -158,6 +158,13 @@ class RcuData {
   }
 }
 
+/** wakeme_after_rcu: synchronize_rcu's callback completes its waiter. Module-level, not a
+ * closure per call: V8 makes a new map for every new generator-function closure. */
+// eslint-disable-next-line require-yield -- complete() takes no modelled time
+function* wakeme_after_rcu(done: SimEvent<void>): Kfn<void> {
+  done.succeed();
+}
+
 export class Rcu implements TickListener {
   readonly machine: Machine;
   readonly sim: Simulation;
@@ -427,15 +434,7 @@ export class Rcu implements TickListener {
       );
     if (this.params.flavour === "sched" && this.machine.nrCpus === 1) return;
     const done = this.sim.event<void>(`${api} cpu${cpu.id}`);
-    yield* this.__call_rcu(
-      cpu,
-      // eslint-disable-next-line require-yield -- complete() takes no modelled time
-      function* wakeme_after_rcu(): Kfn<void> {
-        done.succeed();
-      },
-      "wakeme_after_rcu",
-      api,
-    );
+    yield* this.__call_rcu(cpu, () => wakeme_after_rcu(done), "wakeme_after_rcu", api);
     rdp.sleeping++;
     this.rcu_note_context_switch(cpu);
     try {

@@ -55,7 +55,7 @@ export const Priority = {
 
 export class Simulation {
   now = 0;
-  readonly queue = new EventQueue();
+  readonly queue = new EventQueue(64);
   readonly rng: Rng;
   readonly trace: Trace;
   readonly seed: number;

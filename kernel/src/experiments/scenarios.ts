@@ -26,6 +26,7 @@ import { sys_mmap, sys_munmap } from "../mm/mmap.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import type { UafReport } from "../mm/oracle.js";
 import { UnknownNameError } from "../sim/errors.js";
+import type { SimEvent } from "../sim/event.js";
 import { waitFor, type Kfn } from "../sim/process.js";
 import { buildSystem, type System, type SystemOptions } from "./system.js";
 
@@ -83,10 +84,76 @@ export function* userTime(sys: System, cpuId: number, ns: number): Kfn<void> {
   cpu.taskMode = "kernel";
 }
 
+/** One trial's shared state. The threads below are module-level generator functions, not
+ * closures made per trial: V8 gives every new generator-function closure its own prototype and
+ * map, which cost a trial about 15 µs of its 200. */
+interface Trial {
+  readonly sys: System;
+  readonly mm: MmStruct;
+  readonly scenario: ScenarioName;
+  readonly stallNs: number;
+  readonly mapped: SimEvent<void>;
+  readonly stalled: SimEvent<void>;
+  readonly unmapped: SimEvent<void>;
+  /** Time the munmap took, ns. */
+  munmapNs: number;
+}
+
+/** cpu0: the thread that maps the buffer, then unmaps it while the walker is held up. */
+function* munmapThread(t: Trial): Kfn<void> {
+  const { sim, m, k } = t.sys;
+  yield* sys_mmap(k, m.cpu(0), t.mm, {
+    addr: BUFFER,
+    length: BUFFER_PAGES * 4096,
+    populate: true,
+    name: "dio-buffer",
+  });
+  t.mapped.succeed();
+  yield waitFor(t.stalled);
+  // somewhere in the first half of the stall
+  yield sim.rng.int(0, Math.floor(t.stallNs / 2));
+  if (t.scenario === "batch-alloc-failure") k.alloc.failNextNowait(1, "tables");
+  const t0 = sim.now;
+  yield* sys_munmap(k, m.cpu(0), t.mm, BUFFER, BUFFER_PAGES * 4096);
+  t.munmapNs = sim.now - t0;
+  t.unmapped.succeed();
+  yield* userTime(t.sys, 0, 100_000);
+}
+
+/** cpu1: the walker — a thread of the process, or a kernel thread that borrowed the mm. */
+function* walkerThread(t: Trial): Kfn<void> {
+  const { sim, m, k, host } = t.sys;
+  yield waitFor(t.mapped);
+  if (t.scenario === "use-mm-walker") use_mm(k, m.cpu(1), t.mm);
+  yield* userTime(t.sys, 1, sim.rng.int(100, 2_000));
+  // held up somewhere in the middle of the IRQ-off walk (≈ 25 ns a page)
+  const walkNs = BUFFER_PAGES * 25;
+  const at = sim.rng.int(Math.floor(walkNs / 4), Math.floor((3 * walkNs) / 4));
+  if (t.scenario === "preempted-walker") host.preemptFor(m.cpu(1), at, t.stallNs);
+  else m.stallFor(m.cpu(1), at, t.stallNs, "vm-exit");
+  sim.schedule(at, () => t.stalled.succeed());
+  yield* __get_user_pages_fast(k, m.cpu(1), t.mm, BUFFER, BUFFER_PAGES);
+  yield* userTime(t.sys, 1, 10_000);
+}
+
+/** The other CPUs: user-mode threads of the same process. */
+function* userThread(t: Trial, cpuId: number): Kfn<void> {
+  yield waitFor(t.mapped);
+  while (!t.unmapped.triggered) yield* userTime(t.sys, cpuId, 50_000);
+}
+
+/** End of trial: give RCU time to finish its grace periods, then stop the clocks. */
+function* trialEnd(t: Trial): Kfn<void> {
+  yield waitFor(t.unmapped);
+  yield 60_000_000;
+  t.sys.rcu.stop();
+  t.sys.host.stop();
+}
+
 export function runTrial(opts: TrialOptions): TrialResult {
   const scenario = checkScenarioName(opts.scenario);
   const sys = buildSystem({ ...opts, nrCpus: opts.nrCpus ?? 4 });
-  const { sim, m, k, x86, rcu, host } = sys;
+  const { sim, m, k, x86, rcu } = sys;
   const preempted = scenario === "preempted-walker";
   const stallNs =
     opts.stallNs ?? (preempted ? sim.rng.int(500_000, 3_000_000) : sim.rng.int(20_000, 200_000));
@@ -98,76 +165,22 @@ export function runTrial(opts: TrialOptions): TrialResult {
     mm.mm_users = m.nrCpus;
     for (const c of m.cpus) x86.switch_mm(c, mm);
   }
-  const mapped = sim.event("buffer mapped");
-  const stalled = sim.event("walker stalled");
-  const unmapped = sim.event("buffer unmapped");
-  let munmapNs = 0;
+  const t: Trial = {
+    sys,
+    mm,
+    scenario,
+    stallNs,
+    mapped: sim.event("buffer mapped"),
+    stalled: sim.event("walker stalled"),
+    unmapped: sim.event("buffer unmapped"),
+    munmapNs: 0,
+  };
 
   rcu.start();
-
-  // cpu0: the thread that maps the buffer, then unmaps it while the walker is held up
-  m.cpu(0).run(
-    "munmap-thread",
-    (function* (): Kfn<void> {
-      yield* sys_mmap(k, m.cpu(0), mm, {
-        addr: BUFFER,
-        length: BUFFER_PAGES * 4096,
-        populate: true,
-        name: "dio-buffer",
-      });
-      mapped.succeed();
-      yield waitFor(stalled);
-      // somewhere in the first half of the stall
-      yield sim.rng.int(0, Math.floor(stallNs / 2));
-      if (scenario === "batch-alloc-failure") k.alloc.failNextNowait(1, "tables");
-      const t0 = sim.now;
-      yield* sys_munmap(k, m.cpu(0), mm, BUFFER, BUFFER_PAGES * 4096);
-      munmapNs = sim.now - t0;
-      unmapped.succeed();
-      yield* userTime(sys, 0, 100_000);
-    })(),
-  );
-
-  // cpu1: the walker — a thread of the process, or a kernel thread that borrowed the mm
-  m.cpu(1).run(
-    useMm ? "kthread-use_mm" : "dio-thread",
-    (function* (): Kfn<void> {
-      yield waitFor(mapped);
-      if (useMm) use_mm(k, m.cpu(1), mm);
-      yield* userTime(sys, 1, sim.rng.int(100, 2_000));
-      // held up somewhere in the middle of the IRQ-off walk (≈ 25 ns a page)
-      const walkNs = BUFFER_PAGES * 25;
-      const at = sim.rng.int(Math.floor(walkNs / 4), Math.floor((3 * walkNs) / 4));
-      if (preempted) host.preemptFor(m.cpu(1), at, stallNs);
-      else m.stallFor(m.cpu(1), at, stallNs, "vm-exit");
-      sim.schedule(at, () => stalled.succeed());
-      yield* __get_user_pages_fast(k, m.cpu(1), mm, BUFFER, BUFFER_PAGES);
-      yield* userTime(sys, 1, 10_000);
-    })(),
-  );
-
-  // the other CPUs: user-mode threads of the same process
-  for (const c of m.cpus.slice(2)) {
-    if (useMm) continue;
-    c.run(
-      "user-thread",
-      (function* (): Kfn<void> {
-        yield waitFor(mapped);
-        while (!unmapped.triggered) yield* userTime(sys, c.id, 50_000);
-      })(),
-    );
-  }
-
-  // end of trial: give RCU time to finish its grace periods, then stop the clocks
-  sim.process(
-    "trial-end",
-    (function* (): Kfn<void> {
-      yield waitFor(unmapped);
-      yield 60_000_000;
-      rcu.stop();
-      host.stop();
-    })(),
-  );
+  m.cpu(0).run("munmap-thread", munmapThread(t));
+  m.cpu(1).run(useMm ? "kthread-use_mm" : "dio-thread", walkerThread(t));
+  if (!useMm) for (const c of m.cpus.slice(2)) c.run("user-thread", userThread(t, c.id));
+  sim.process("trial-end", trialEnd(t));
   sim.run();
   return {
     scenario,
@@ -177,7 +190,7 @@ export function runTrial(opts: TrialOptions): TrialResult {
     reports: k.oracle.reports,
     tablesFreedDirect: k.stats.tablesFreedDirect,
     tablesFreedRcu: k.stats.tablesFreedRcu,
-    munmapNs,
+    munmapNs: t.munmapNs,
     system: sys,
     mm,
   };

@@ -22,6 +22,10 @@ export interface MachineParams {
 
 export type VectorHandler = (cpu: Cpu) => Kfn<void>;
 
+/** scheduler_ipi(): the interesting part (need_resched) belongs to the scheduler model. */
+
+function* scheduler_ipi(): Kfn<void> {}
+
 export class Machine {
   readonly sim: Simulation;
   readonly cpus: readonly Cpu[];
@@ -30,6 +34,11 @@ export class Machine {
   /** IPIs sent, counted per target (what `ipi:ipi_send_cpumask` would show). */
   ipisSent = 0;
   private readonly contextSwitchListeners: ((cpu: Cpu) => void)[] = [];
+  /** One-per-machine devices of other layers (the scheduler tick), by key. Kept on the machine,
+   * not in a module-level WeakMap: V8's scavenger keeps a WeakMap's young entries, so every
+   * machine built (a race trial builds one every 200 µs) outlived its run until a full
+   * collection, and was promoted on the way. */
+  private readonly singletons = new Map<symbol, unknown>();
 
   constructor(sim: Simulation, params: MachineParams) {
     checkInt("nrCpus", params.nrCpus, 1, MAX_CPUS, "Machine");
@@ -40,9 +49,15 @@ export class Machine {
     this.cpus = cpus;
     this.handlers.set("CALL_FUNCTION", flushCallSingleQueue);
     this.handlers.set("CALL_FUNCTION_SINGLE", flushCallSingleQueue);
-    this.handlers.set("RESCHEDULE", function* () {
-      // scheduler_ipi(): the interesting part (need_resched) belongs to the scheduler model.
-    });
+    this.handlers.set("RESCHEDULE", scheduler_ipi);
+  }
+
+  /** The machine's device under `key`, made by `create` on first use. */
+  singleton<T>(key: symbol, create: () => T): T {
+    if (this.singletons.has(key)) return this.singletons.get(key) as T;
+    const made = create();
+    this.singletons.set(key, made);
+    return made;
   }
 
   get nrCpus(): number {

@@ -62,7 +62,7 @@ export interface TickStats {
   readonly stopped: number[];
 }
 
-const registry = new WeakMap<Machine, SchedulerTick>();
+const TICK = Symbol("SchedulerTick");
 
 export class SchedulerTick {
   readonly machine: Machine;
@@ -86,12 +86,7 @@ export class SchedulerTick {
   /** The machine's tick device, created on first use. A machine has one tick: a second caller
    * must ask for the same HZ and NO_HZ setting. */
   static of(machine: Machine, params: SchedulerTickParams): SchedulerTick {
-    const t = registry.get(machine);
-    if (t === undefined) {
-      const created = new SchedulerTick(machine, params);
-      registry.set(machine, created);
-      return created;
-    }
+    const t = machine.singleton(TICK, () => new SchedulerTick(machine, params));
     for (const k of ["hz", "nohzIdle", "tickNs"] as const) {
       if (t.params[k] !== params[k])
         throw new ParameterError(

@@ -136,6 +136,37 @@ describe("tlb_remove_table (HAVE_RCU_TABLE_FREE)", () => {
     }
   });
 
+  it("a table's history names the CPU and the path of each step: unlink, RCU hand-off, free", () => {
+    const steps = (t: TestKernel, pfn: number) =>
+      t.k.alloc.history(pfn).map((h) => `${h.what} | ${h.by ?? ""}`);
+    // v4.14 shortcut (mm_users < 2): unlinked, then freed at once by tlb_remove_table
+    const pv = { ...nativeBackend, name: "test-pv", paravirtRemoveTable: true };
+    const a = makeKernel({ nrCpus: 1, backend: pv });
+    const mmA = withMm(a);
+    runOn(a, 0, sys_mmap(a.k, a.m.cpu(0), mmA, { addr: 0x400000, length: 4096, populate: true }));
+    const pte = Array.from({ length: a.k.alloc.framesCreated }, (_, pfn) => pfn).filter((pfn) =>
+      a.k.alloc.history(pfn).some((h) => h.what.startsWith("alloc pte table")),
+    );
+    expect(pte).toHaveLength(1);
+    runOn(a, 0, sys_munmap(a.k, a.m.cpu(0), mmA, 0x400000, 4096));
+    expect(steps(a, pte[0]!).slice(-2)).toEqual([
+      "unlinked from parent | cpu0 free_pgtables",
+      "free | cpu0 tlb_remove_table (mm_users < 2)",
+    ]);
+    // a full batch: handed to RCU by the gathering CPU, freed by the RCU callback's CPU
+    const b = makeKernel({ rcuDelayNs: 5_000_000 });
+    const mmB = withMm(b);
+    mmB.mm_users = 2;
+    const tables = runOn(b, 0, queueTables(b, mmB, MAX_TABLE_BATCH, false));
+    const last = steps(b, tables[0]!).slice(-2);
+    expect(last[0]).toBe("handed to RCU | cpu0 call_rcu_sched");
+    expect(last[1]).toMatch(/^free \| cpu\d tlb_remove_table_rcu$/);
+    // the same two parts name a double free
+    expect(() => b.k.alloc.freePage(tables[0]!, "cpu1", "tlb_remove_table_rcu")).toThrow(
+      new RegExp(`double free of frame ${tables[0]} by cpu1 tlb_remove_table_rcu`),
+    );
+  });
+
   it("a failed batch-page allocation takes tlb_remove_table_one: an IPI to every other CPU, then an immediate free", () => {
     const t = makeKernel({ nrCpus: 4 });
     const mm = withMm(t);

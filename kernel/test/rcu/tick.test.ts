@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { local_irq_disable, local_irq_enable } from "../../src/hw/irqflags.js";
+import { SchedulerTick } from "../../src/rcu/index.js";
+import { ParameterError } from "../../src/sim/errors.js";
 import type { Kfn } from "../../src/sim/process.js";
 import { handlerStarts, keepAlive, MS, runAt, setup, US } from "./helpers.js";
 
@@ -109,5 +111,19 @@ describe("scheduling-clock tick", () => {
     expect(sim.run().reason).toBe("idle");
     expect(sim.now).toBe(100 * MS);
     expect(rcu.tick.stats.raised[0]).toBe(raised);
+  });
+
+  it("is one device per machine: a second user shares it, and must ask for the same HZ", () => {
+    const { machine, rcu } = setup(2, { hz: 1000 });
+    const same = SchedulerTick.of(machine, { ...rcu.tick.params });
+    expect(same).toBe(rcu.tick);
+    expect(() => SchedulerTick.of(machine, { ...rcu.tick.params, hz: 250 })).toThrow(
+      ParameterError,
+    );
+    expect(() => SchedulerTick.of(machine, { ...rcu.tick.params, hz: 250 })).toThrow(/hz.*1000/);
+    // another machine gets its own tick
+    const other = setup(2, { hz: 250 });
+    expect(other.rcu.tick).not.toBe(rcu.tick);
+    expect(other.rcu.tick.hz).toBe(250);
   });
 });

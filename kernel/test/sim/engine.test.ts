@@ -5,6 +5,7 @@ import {
   ParameterError,
   Priority,
   Simulation,
+  SimEvent,
   spin,
   waitFor,
   type Kfn,
@@ -134,6 +135,29 @@ describe("processes", () => {
       })(),
     );
     expect(sim.runUntilDone(parent)).toBe(7 * 42);
+  });
+
+  it("wakes every waiter of an event in the order they waited, each with the event's value", () => {
+    const sim = new Simulation();
+    const ev = new SimEvent<string>("go");
+    const woke: string[] = [];
+    for (const name of ["a", "b", "c"])
+      sim.process(
+        name,
+        (function* (): Kfn<void> {
+          const v = (yield waitFor(ev)) as string;
+          woke.push(`${name}:${v}@${sim.now}`);
+        })(),
+      );
+    const seen: string[] = [];
+    ev.then((v, e) => seen.push(`${e.name}=${v}`));
+    sim.schedule(5, () => ev.succeed("x"));
+    sim.run();
+    expect(woke).toEqual(["a:x@5", "b:x@5", "c:x@5"]);
+    expect(seen).toEqual(["go=x"]);
+    // a callback added after the trigger runs at once, with the event too
+    ev.then((v, e) => seen.push(`late ${e.name}=${v}`));
+    expect(seen).toEqual(["go=x", "late go=x"]);
   });
 
   it("keeps a suspended delay's remaining time", () => {

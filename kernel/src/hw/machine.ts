@@ -23,7 +23,6 @@ export interface MachineParams {
 export type VectorHandler = (cpu: Cpu) => Kfn<void>;
 
 /** scheduler_ipi(): the interesting part (need_resched) belongs to the scheduler model. */
-
 function* scheduler_ipi(): Kfn<void> {}
 
 export class Machine {

@@ -79,44 +79,52 @@ export const HV_MAX_GVAS = 509;
 export function hypervBackend(params: HypervParams = {}): FlushBackend {
   const ex = params.exProcessorMasks ?? true;
   const failureRate = params.failureRate ?? 0;
+  // an arrow to a module-level generator: a generator method per backend object would be a new
+  // generator-function closure per system, which V8 gives its own map (docs/architecture.md)
   return Object.freeze({
     name: "hyperv",
     paravirtRemoveTable: true,
-    *flush_tlb_others(
-      x86: X86Mmu,
-      cpu: Cpu,
-      cpumask: readonly number[],
-      info: FlushTlbInfo,
-    ): Kfn<void> {
-      const targets = cpumask.filter((c) => c !== cpu.id);
-      if (targets.length === 0) return;
-      if (!ex && targets.some((c) => c >= 64)) {
-        yield* native_flush_tlb_others(x86, cpu, cpumask, info);
-        return;
-      }
-      const m = x86.k.machine;
-      const flags = local_irq_save(cpu);
-      let op: string;
-      let reps = 0;
-      if (info.end === TLB_FLUSH_ALL) op = "HvFlushVirtualAddressSpace";
-      else {
-        const gvas = Math.ceil((info.end - info.start) / HV_TLB_FLUSH_UNIT);
-        if (gvas > HV_MAX_GVAS) op = "HvFlushVirtualAddressSpace";
-        else {
-          op = "HvFlushVirtualAddressList";
-          reps = gvas;
-        }
-      }
-      yield* remoteFlushHypercall(x86, cpu, op, reps * m.costs.hvFlushRepNs);
-      const failed = failureRate > 0 && x86.k.sim.rng.float() < failureRate;
-      yield* local_irq_restore(cpu, flags);
-      if (failed) {
-        yield* native_flush_tlb_others(x86, cpu, cpumask, info);
-        return;
-      }
-      hypervisorFlushed(x86, cpu, targets, op);
-    },
+    flush_tlb_others: (x86: X86Mmu, cpu: Cpu, cpumask: readonly number[], info: FlushTlbInfo) =>
+      hyperv_flush_tlb_others(x86, cpu, cpumask, info, ex, failureRate),
   });
+}
+
+/** hyperv_flush_tlb_others with the backend's parameters. */
+function* hyperv_flush_tlb_others(
+  x86: X86Mmu,
+  cpu: Cpu,
+  cpumask: readonly number[],
+  info: FlushTlbInfo,
+  ex: boolean,
+  failureRate: number,
+): Kfn<void> {
+  const targets = cpumask.filter((c) => c !== cpu.id);
+  if (targets.length === 0) return;
+  if (!ex && targets.some((c) => c >= 64)) {
+    yield* native_flush_tlb_others(x86, cpu, cpumask, info);
+    return;
+  }
+  const m = x86.k.machine;
+  const flags = local_irq_save(cpu);
+  let op: string;
+  let reps = 0;
+  if (info.end === TLB_FLUSH_ALL) op = "HvFlushVirtualAddressSpace";
+  else {
+    const gvas = Math.ceil((info.end - info.start) / HV_TLB_FLUSH_UNIT);
+    if (gvas > HV_MAX_GVAS) op = "HvFlushVirtualAddressSpace";
+    else {
+      op = "HvFlushVirtualAddressList";
+      reps = gvas;
+    }
+  }
+  yield* remoteFlushHypercall(x86, cpu, op, reps * m.costs.hvFlushRepNs);
+  const failed = failureRate > 0 && x86.k.sim.rng.float() < failureRate;
+  yield* local_irq_restore(cpu, flags);
+  if (failed) {
+    yield* native_flush_tlb_others(x86, cpu, cpumask, info);
+    return;
+  }
+  hypervisorFlushed(x86, cpu, targets, op);
 }
 
 /**
@@ -129,25 +137,30 @@ export function kvmPvBackend(host: Host): FlushBackend {
   return Object.freeze({
     name: "kvm-pv",
     paravirtRemoveTable: true,
-    *flush_tlb_others(
-      x86: X86Mmu,
-      cpu: Cpu,
-      cpumask: readonly number[],
-      info: FlushTlbInfo,
-    ): Kfn<void> {
-      const flushmask: number[] = [];
-      for (const c of cpumask) {
-        const st = host.stealTime[c]!;
-        if (c !== cpu.id && st.preempted & KVM_VCPU_PREEMPTED) {
-          st.preempted |= KVM_VCPU_FLUSH_TLB;
-          x86.k.sim.trace.instant(cpu.id, "mmulab:kvm_flush_deferred", { vcpu: c });
-          continue;
-        }
-        flushmask.push(c);
-      }
-      yield* native_flush_tlb_others(x86, cpu, flushmask, info);
-    },
+    flush_tlb_others: (x86: X86Mmu, cpu: Cpu, cpumask: readonly number[], info: FlushTlbInfo) =>
+      kvm_flush_tlb_others(host, x86, cpu, cpumask, info),
   });
+}
+
+/** kvm_flush_tlb_others on `host`'s steal-time records. */
+function* kvm_flush_tlb_others(
+  host: Host,
+  x86: X86Mmu,
+  cpu: Cpu,
+  cpumask: readonly number[],
+  info: FlushTlbInfo,
+): Kfn<void> {
+  const flushmask: number[] = [];
+  for (const c of cpumask) {
+    const st = host.stealTime[c]!;
+    if (c !== cpu.id && st.preempted & KVM_VCPU_PREEMPTED) {
+      st.preempted |= KVM_VCPU_FLUSH_TLB;
+      x86.k.sim.trace.instant(cpu.id, "mmulab:kvm_flush_deferred", { vcpu: c });
+      continue;
+    }
+    flushmask.push(c);
+  }
+  yield* native_flush_tlb_others(x86, cpu, flushmask, info);
 }
 
 /** INVLPGB broadcast is used for an mm active on more than this many CPUs (consider_global_asid:

@@ -71,6 +71,23 @@ const WALKER_TASK = "dio-thread";
 const USE_MM_TASK = "kthread-use_mm";
 const USER_TASK = "user-thread";
 
+/** The freeing CPU's path: munmap of the buffer. */
+function* freerPath(k: System["k"], cpu: Cpu, mm: MmStruct, length: number): Kfn<void> {
+  yield* sys_munmap(k, cpu, mm, BUFFER, length);
+}
+
+/** The walker's path: __get_user_pages_fast over the buffer (after use_mm for a kthread). */
+function* walkerPath(
+  k: System["k"],
+  cpu: Cpu,
+  mm: MmStruct,
+  pages: number,
+  useMm: boolean,
+): Kfn<void> {
+  if (useMm) use_mm(k, cpu, mm);
+  yield* __get_user_pages_fast(k, cpu, mm, BUFFER, pages);
+}
+
 interface ProcInfo {
   steps: number;
   /** What the process did at each of its steps: "+<ns>" yielded a delay, "s" spins, "w" waits,
@@ -142,29 +159,12 @@ export class World {
     if (spec.scenario === "batch-alloc-failure") k.alloc.failNextNowait(1, "tables");
 
     const freer = this.freer;
-    freer.run(
-      FREER_TASK,
-      (function* (): Kfn<void> {
-        yield* sys_munmap(k, freer, mm, BUFFER, length);
-      })(),
-    );
+    // The paths are module-level generators, not closures made per world: the explorer builds a
+    // world for every path it re-executes (docs/architecture.md on generator closures).
+    freer.run(FREER_TASK, freerPath(k, freer, mm, length));
     const walker = this.walker;
-    const pages = spec.pages;
-    walker.run(
-      useMm ? USE_MM_TASK : WALKER_TASK,
-      (function* (): Kfn<void> {
-        if (useMm) use_mm(k, walker, mm);
-        yield* __get_user_pages_fast(k, walker, mm, BUFFER, pages);
-      })(),
-    );
-    if (!useMm)
-      for (const c of m.cpus.slice(2))
-        c.run(
-          USER_TASK,
-          (function* (): Kfn<void> {
-            yield* userTime(sys, c.id, 50_000);
-          })(),
-        );
+    walker.run(useMm ? USE_MM_TASK : WALKER_TASK, walkerPath(k, walker, mm, spec.pages, useMm));
+    if (!useMm) for (const c of m.cpus.slice(2)) c.run(USER_TASK, userTime(sys, c.id, 50_000));
     this.freerName = `cpu${freer.id}/${FREER_TASK}`;
     this.walkerName = `cpu${walker.id}/${useMm ? USE_MM_TASK : WALKER_TASK}`;
     this.pending = sim.pendingEvents();

@@ -4,7 +4,7 @@
  * displayPageTables / displayTimeline / displayPlot outputs are drawn by the renderers.
  * Skipped while the kernelspec is not installed.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,24 +18,19 @@ import {
 import {
   ARTIFACTS,
   type Browser,
+  codeCell,
   type Lab,
   launchChromium,
-  missingPrerequisites,
+  mmulabNotebook,
   NOTEBOOK_OPEN,
   openNotebook,
-  ROOT,
+  requirePrerequisites,
   startLab,
 } from "./lab.js";
-
-const KERNELSPEC = join(ROOT, ".jupyter-data", "kernels", "mmulab", "kernel.json");
 
 const tree = makePageTable(TREE_SMALL);
 const timeline = makeTimeline(120);
 const plot = makePlot({ sweep: true });
-
-function code(id: string, source: string): Record<string, unknown> {
-  return { id, cell_type: "code", metadata: {}, execution_count: null, source, outputs: [] };
-}
 
 describe("a notebook run on the mmulab kernel in the app (Chromium)", () => {
   let lab: Lab;
@@ -43,28 +38,19 @@ describe("a notebook run on the mmulab kernel in the app (Chromium)", () => {
   let page: Page;
 
   beforeAll(async () => {
-    const missing = missingPrerequisites();
-    if (!existsSync(KERNELSPEC)) missing.push(`${KERNELSPEC} (the npm test bootstrap installs it)`);
-    if (missing.length > 0) throw new Error(`browser tests need:\n  ${missing.join("\n  ")}`);
+    requirePrerequisites({ kernel: true });
     const root = join(ARTIFACTS, "kernel-notebooks");
     rmSync(root, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });
-    const notebook = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: { name: "mmulab", display_name: "mmulab (TypeScript)", language: "typescript" },
-      },
-      cells: [
-        code(
-          "imports",
-          'import { displayPageTables, displayTimeline, displayPlot } from "mmulab";',
-        ),
-        code("tree", `displayPageTables(${JSON.stringify(tree)});`),
-        code("timeline", `displayTimeline(${JSON.stringify(timeline)});`),
-        code("plot", `displayPlot(${JSON.stringify(plot)});`),
-      ],
-    };
+    const notebook = mmulabNotebook([
+      codeCell(
+        "imports",
+        'import { displayPageTables, displayTimeline, displayPlot } from "mmulab";',
+      ),
+      codeCell("tree", `displayPageTables(${JSON.stringify(tree)});`),
+      codeCell("timeline", `displayTimeline(${JSON.stringify(timeline)});`),
+      codeCell("plot", `displayPlot(${JSON.stringify(plot)});`),
+    ]);
     writeFileSync(join(root, "run.ipynb"), JSON.stringify(notebook));
     lab = await startLab(root);
     browser = await launchChromium();

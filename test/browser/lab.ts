@@ -53,6 +53,38 @@ export function missingPrerequisites(): string[] {
   return missing;
 }
 
+/** The mmulab kernelspec the npm test bootstrap installs. */
+export const MMULAB_KERNELSPEC = join(ROOT, ".jupyter-data", "kernels", "mmulab", "kernel.json");
+
+/** Throws, naming each missing piece and its fix, unless the browser tests can run (and, with
+ * `kernel`, the mmulab kernelspec is installed). */
+export function requirePrerequisites(o: { kernel?: boolean } = {}): void {
+  const missing = missingPrerequisites();
+  if (o.kernel === true && !existsSync(MMULAB_KERNELSPEC))
+    missing.push(`${MMULAB_KERNELSPEC} (the npm test bootstrap installs it)`);
+  if (missing.length > 0)
+    throw new Error(
+      `browser tests need:\n  ${missing.join("\n  ")}\n(.ci/run installs them; npm test builds the rest)`,
+    );
+}
+
+/** An nbformat 4 code cell with no outputs. */
+export function codeCell(id: string, source: string): Record<string, unknown> {
+  return { id, cell_type: "code", metadata: {}, execution_count: null, source, outputs: [] };
+}
+
+/** An nbformat 4 notebook on the mmulab kernel. */
+export function mmulabNotebook(cells: Record<string, unknown>[]): Record<string, unknown> {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: "mmulab", display_name: "mmulab (TypeScript)", language: "typescript" },
+    },
+    cells,
+  };
+}
+
 export interface Lab {
   readonly url: string;
   readonly port: number;

@@ -10,23 +10,23 @@
  * Needs what test/browser/kernel.test.ts needs (chromium, Debian's jupyter server, the build and
  * the mmulab kernelspec); fails naming what is missing.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ARTIFACTS,
   type Browser,
+  codeCell,
   type Lab,
   launchChromium,
-  missingPrerequisites,
+  mmulabNotebook,
   NOTEBOOK_OPEN,
   openNotebook,
-  ROOT,
+  requirePrerequisites,
   startLab,
 } from "./lab.js";
 
-const KERNELSPEC = join(ROOT, ".jupyter-data", "kernels", "mmulab", "kernel.json");
 const PLUGIN = "@mmulab/lab-extension:live-sweep";
 
 /** The sweep: `synthetic` (f = x·y + noise(seed) in [0, 1)), x on the plot's axis, y a slider. */
@@ -42,10 +42,6 @@ console.log("expected-frames " + JSON.stringify(plot.sweep!.frames));`;
 interface Frame {
   readonly key: (number | string)[];
   readonly data: { readonly x: number[]; readonly y: number[] }[];
-}
-
-function code(id: string, source: string): Record<string, unknown> {
-  return { id, cell_type: "code", metadata: {}, execution_count: null, source, outputs: [] };
 }
 
 /** The y values of the traces plotly is showing in the plot output (plotly keeps them on the
@@ -64,24 +60,11 @@ describe("live sweep sliders over the mmulab.sweep comm (Chromium, mmulab kernel
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    const missing = missingPrerequisites();
-    if (!existsSync(KERNELSPEC)) missing.push(`${KERNELSPEC} (the npm test bootstrap installs it)`);
-    if (missing.length > 0) {
-      throw new Error(
-        `browser tests need:\n  ${missing.join("\n  ")}\n(.ci/run installs them; npm test builds the rest)`,
-      );
-    }
+    requirePrerequisites({ kernel: true });
     const root = join(ARTIFACTS, "live-sweep-notebooks");
     rmSync(root, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });
-    const notebook = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: { name: "mmulab", display_name: "mmulab (TypeScript)", language: "typescript" },
-      },
-      cells: [code("sweep", SWEEP_CELL)],
-    };
+    const notebook = mmulabNotebook([codeCell("sweep", SWEEP_CELL)]);
     writeFileSync(join(root, "live.ipynb"), JSON.stringify(notebook));
     lab = await startLab(root);
     browser = await launchChromium();

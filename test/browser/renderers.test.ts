@@ -26,8 +26,8 @@ import {
   type Browser,
   type Lab,
   launchChromium,
-  missingPrerequisites,
   openNotebook,
+  requirePrerequisites,
   ROOT,
   startLab,
 } from "./lab.js";
@@ -59,12 +59,7 @@ describe("renderers in the mmulab notebook app (Chromium)", () => {
   const errors: string[] = [];
 
   beforeAll(async () => {
-    const missing = missingPrerequisites();
-    if (missing.length > 0) {
-      throw new Error(
-        `browser tests need:\n  ${missing.join("\n  ")}\n(.ci/run installs them; npm test builds the rest)`,
-      );
-    }
+    requirePrerequisites();
     const root = join(ARTIFACTS, "notebooks");
     rmSync(root, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });

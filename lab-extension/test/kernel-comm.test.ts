@@ -146,13 +146,20 @@ describe("notebookKernelConnector", () => {
     expect([...dead.comms, ...noComms.comms, ...disposed.comms]).toHaveLength(0);
   });
 
-  it("ends the transport on a restart and opens a new comm on the next call", () => {
+  /** A notebook on kernel "k", its connector, a transport for its output and the close reasons
+   * the transport reports. */
+  function connected() {
     const k = new FakeKernel("k");
     const p = panel(k);
     const connect = notebookKernelConnector(tracker([p]));
     const t = connect(p.output)!;
     const reasons: string[] = [];
     t.onClose?.((r) => reasons.push(r));
+    return { k, p, connect, t, reasons };
+  }
+
+  it("ends the transport on a restart and opens a new comm on the next call", () => {
+    const { k, p, connect, t, reasons } = connected();
     k.restart();
     expect(reasons).toEqual(["the kernel is restarting"]);
     const t2 = connect(p.output);
@@ -179,12 +186,7 @@ describe("notebookKernelConnector", () => {
   });
 
   it("ends when the kernel closes the comm (no mmulab.sweep target there)", () => {
-    const k = new FakeKernel("k");
-    const p = panel(k);
-    const connect = notebookKernelConnector(tracker([p]));
-    const t = connect(p.output)!;
-    const reasons: string[] = [];
-    t.onClose?.((r) => reasons.push(r));
+    const { k, p, connect, t, reasons } = connected();
     const comm = k.comms[0]!;
     comm.onClose?.({} as KernelMessage.ICommCloseMsg);
     comm.isDisposed = true;

@@ -22,7 +22,7 @@
 import type { Cpu } from "../hw/cpu.js";
 import { smp_call_function } from "../hw/smp.js";
 import { KernelStateError } from "../sim/errors.js";
-import type { Kfn, KfnOrDone } from "../sim/process.js";
+import { runRest, type Kfn, type KfnOrDone } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
 import type { MmStruct } from "./mm-struct.js";
 import { FrameState } from "./page-alloc.js";
@@ -221,11 +221,7 @@ export function __tlb_remove_page_size(k: Kernel, tlb: MmuGather, pfn: number): 
 
 /** tlb_remove_page: queue, and flush at once if the gather is full. */
 export function* tlb_remove_page(k: Kernel, cpu: Cpu, tlb: MmuGather, pfn: number): Kfn<void> {
-  const rest = tlb_remove_page_inline(k, cpu, tlb, pfn);
-  if (rest !== null) {
-    if (typeof rest === "number") yield rest;
-    else yield* rest;
-  }
+  yield* runRest(tlb_remove_page_inline(k, cpu, tlb, pfn));
 }
 
 /** {@link tlb_remove_page} as a plain call: null, or the flush to run now. */
@@ -245,11 +241,7 @@ export function tlb_remove_page_inline(
  * v4.14–v4.18 free immediately when mm_users < 2 ("no concurrent walkers").
  */
 export function* tlb_remove_table(k: Kernel, cpu: Cpu, tlb: MmuGather, table: number): Kfn<void> {
-  const rest = tlb_remove_table_inline(k, cpu, tlb, table);
-  if (rest !== null) {
-    if (typeof rest === "number") yield rest;
-    else yield* rest;
-  }
+  yield* runRest(tlb_remove_table_inline(k, cpu, tlb, table));
 }
 
 /** {@link tlb_remove_table} as a plain call: null once the table is queued in the batch, or

@@ -39,6 +39,14 @@ export const FAST_STEPS_MAX = 256;
  */
 export type KfnOrDone = Kfn<void> | number | null;
 
+/** Runs what a {@link KfnOrDone} step left, for callers off the hot paths (a generator of its
+ * own: the per-table callers write the three cases out instead). */
+export function* runRest(rest: KfnOrDone): Kfn<void> {
+  if (rest === null) return;
+  if (typeof rest === "number") yield rest;
+  else yield* rest;
+}
+
 export class Spin {
   readonly kind = "spin" as const;
   constructor(

@@ -32,7 +32,8 @@ export interface SeedTableOptions {
   readonly hosts?: readonly string[];
   readonly runs?: number;
   readonly seed?: number;
-  /** Worker threads; 0 runs in this thread. Default: available parallelism. */
+  /** Build processes (child processes with their own V8 flags); 0 runs the builds in this
+   * thread. Default: available parallelism. */
   readonly workers?: number;
   /** Scale the build (tests use a shorter build). Default 1. */
   readonly scale?: number;

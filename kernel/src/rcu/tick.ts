@@ -210,21 +210,30 @@ export class SchedulerTick {
     this.armed[cpuId] = false;
     this.nextIndex[cpuId] = this.nextIndex[cpuId]! + 1;
     // Nothing else can ever happen: stop instead of ticking forever (see the module comment).
-    if (
-      this.listeners.every((l) => l.quiescent()) &&
-      this.machine.sim.queue.length <= this.ticksInQueue
-    ) {
+    if (this.allQuiescent() && this.machine.sim.queue.length <= this.ticksInQueue) {
       this.dormant[cpuId] = true;
       return;
     }
     const cpu = this.machine.cpus[cpuId]!;
-    if (this.params.nohzIdle && this.listeners.every((l) => l.canStopTick(cpu))) {
+    if (this.params.nohzIdle && this.allCanStopTick(cpu)) {
       this.stats.stopped[cpuId] = this.stats.stopped[cpuId]! + 1;
     } else {
       this.stats.raised[cpuId] = this.stats.raised[cpuId]! + 1;
       cpu.raise("LOCAL_TIMER");
     }
     this.arm(cpuId, false);
+  }
+
+  // Loops rather than `every` with an arrow: fire() runs for every tick instant of every CPU, and
+  // the closures were a quarter of what a race trial allocated.
+  private allQuiescent(): boolean {
+    for (const l of this.listeners) if (!l.quiescent()) return false;
+    return true;
+  }
+
+  private allCanStopTick(cpu: Cpu): boolean {
+    for (const l of this.listeners) if (!l.canStopTick(cpu)) return false;
+    return true;
   }
 
   /**

@@ -113,8 +113,9 @@ export class PageTableStore {
   readonly alloc: PageAllocator;
   /** Contents by frame number (frames are small dense integers: the allocator reuses LIFO). */
   private tables: (Int32Array | undefined)[] = [];
-  /** Present entries by frame number (at most 512: 16 bits is enough for every frame). */
-  private present = new Int16Array(1024);
+  /** Present entries by frame number (at most 512: 16 bits is enough for every frame). Starts
+   * small, like the allocator's frame arrays: a race trial uses about a hundred frames. */
+  private present = new Int16Array(128);
   private held = 0;
   /** Zeroed 512-entry arrays of frames that became data pages: a kernbench build allocates
    * ~765k tables, and table and data frames keep trading places on the LIFO list, so reusing

@@ -95,6 +95,7 @@ interface Trial {
   readonly mapped: SimEvent<void>;
   readonly stalled: SimEvent<void>;
   readonly unmapped: SimEvent<void>;
+  readonly walked: SimEvent<void>;
   /** Time the munmap took, ns. */
   munmapNs: number;
 }
@@ -133,6 +134,7 @@ function* walkerThread(t: Trial): Kfn<void> {
   else m.stallFor(m.cpu(1), at, t.stallNs, "vm-exit");
   sim.schedule(at, () => t.stalled.succeed());
   yield* __get_user_pages_fast(k, m.cpu(1), t.mm, BUFFER, BUFFER_PAGES);
+  t.walked.succeed();
   yield* userTime(t.sys, 1, 10_000);
 }
 
@@ -142,12 +144,26 @@ function* userThread(t: Trial, cpuId: number): Kfn<void> {
   while (!t.unmapped.triggered) yield* userTime(t.sys, cpuId, 50_000);
 }
 
-/** End of trial: give RCU time to finish its grace periods, then stop the clocks. */
+/** How often the end of a trial looks whether RCU is done, and how long it waits at most. */
+const RCU_POLL_NS = 1_000_000;
+const RCU_WAIT_MAX_NS = 60_000_000;
+
+/**
+ * End of trial: once the buffer is unmapped and the walker has returned, wait until RCU has
+ * finished every grace period and callback the munmap started (tables queued for RCU are freed
+ * by then), then stop the clocks. A grace period takes a few ms at HZ=1000; the wait is capped
+ * so that a grace period that never ends (a CPU stuck with IRQs off) still ends the trial.
+ * Stopping as soon as RCU is idle rather than after a fixed 60 ms keeps a trial from spending
+ * most of its events on idle ticks.
+ */
 function* trialEnd(t: Trial): Kfn<void> {
+  const { rcu, host } = t.sys;
   yield waitFor(t.unmapped);
-  yield 60_000_000;
-  t.sys.rcu.stop();
-  t.sys.host.stop();
+  yield waitFor(t.walked);
+  for (let waited = 0; !rcu.quiescent() && waited < RCU_WAIT_MAX_NS; waited += RCU_POLL_NS)
+    yield RCU_POLL_NS;
+  rcu.stop();
+  host.stop();
 }
 
 export function runTrial(opts: TrialOptions): TrialResult {
@@ -173,6 +189,7 @@ export function runTrial(opts: TrialOptions): TrialResult {
     mapped: sim.event("buffer mapped"),
     stalled: sim.event("walker stalled"),
     unmapped: sim.event("buffer unmapped"),
+    walked: sim.event("walk returned"),
     munmapNs: 0,
   };
 

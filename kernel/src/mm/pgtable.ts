@@ -121,6 +121,11 @@ export class PageTableStore {
    * ~765k tables, and table and data frames keep trading places on the LIFO list, so reusing
    * the arrays keeps the garbage collector out of the fault and exit paths. */
   private readonly spare: Int32Array[] = [];
+  /** Fresh tables are carved out of slabs (4, 8, … up to 64 tables): each typed array over 64
+   * bytes has its own off-heap backing store, malloc'd and later freed by a background sweeper,
+   * and a race trial's handful of tables paid that once per table. */
+  private slab = new Int32Array(0);
+  private slabUsed = 0;
 
   constructor(alloc: PageAllocator) {
     this.alloc = alloc;
@@ -149,11 +154,22 @@ export class PageTableStore {
     if (t !== undefined) {
       if (this.present[pfn] !== 0) t.fill(0);
     } else {
-      this.tables[pfn] = this.spare.pop() ?? new Int32Array(PTRS_PER_TABLE);
+      this.tables[pfn] = this.spare.pop() ?? this.freshTable();
       this.held++;
     }
     this.present[pfn] = 0;
     return pfn;
+  }
+
+  private freshTable(): Int32Array {
+    if (this.slabUsed === this.slab.length) {
+      const tables = Math.min(64, Math.max(4, (2 * this.slab.length) / PTRS_PER_TABLE));
+      this.slab = new Int32Array(tables * PTRS_PER_TABLE);
+      this.slabUsed = 0;
+    }
+    const t = this.slab.subarray(this.slabUsed, this.slabUsed + PTRS_PER_TABLE);
+    this.slabUsed += PTRS_PER_TABLE;
+    return t;
   }
 
   /** A data page (or a huge page, one frame standing for the compound page). */

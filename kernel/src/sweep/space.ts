@@ -164,7 +164,11 @@ export function paramsKey(params: Params): string {
 
 /** The seed of repetition `rep` of the point with these parameters: a stable hash. */
 export function pointSeed(sweepSeed: number, params: Params, rep: number): number {
-  return fnv1a(`${sweepSeed}|${paramsKey(params)}|${rep}`);
+  return seedOfKey(sweepSeed, paramsKey(params), rep);
+}
+
+function seedOfKey(sweepSeed: number, key: string, rep: number): number {
+  return fnv1a(`${sweepSeed}|${key}|${rep}`);
 }
 
 /** mulberry32: the random design's generator (tiny, stable across versions). */
@@ -221,13 +225,16 @@ export function sweepPoints(spec: SweepSpec): DesignPoint[] {
 export function sweepTasks(spec: SweepSpec): SweepTask[] {
   const seeds = spec.seeds ?? 1;
   const sweepSeed = spec.seed ?? 1;
-  return sweepPoints(spec).flatMap((p) =>
-    Array.from({ length: seeds }, (_, rep) => ({
+  return sweepPoints(spec).flatMap((p) => {
+    // once per point, not per seed: the sorted JSON of the parameters was most of the time the
+    // main thread spent before the workers could start
+    const key = paramsKey(p.params);
+    return Array.from({ length: seeds }, (_, rep) => ({
       run: spec.run,
       point: p.index,
       rep,
-      seed: pointSeed(sweepSeed, p.params, rep),
+      seed: seedOfKey(sweepSeed, key, rep),
       params: p.params,
-    })),
-  );
+    }));
+  });
 }

@@ -12,7 +12,7 @@ import { notebookRuntime, onInterrupt } from "../display/runtime.js";
 import { checkInt, SimulationStopped } from "../sim/errors.js";
 import { sortRows, type SweepResult } from "./results.js";
 import { sweepTasks, type SweepSpec, type SweepTask } from "./space.js";
-import { executeTask, type SweepRow } from "./task.js";
+import { executeTask, rowOf, type SweepRow, type TaskOutcome } from "./task.js";
 
 /** The sweep was cancelled; `partial` holds the rows that finished. */
 export class SweepCancelled extends SimulationStopped {
@@ -96,7 +96,7 @@ export async function runSweep(spec: SweepSpec, o: RunSweepOptions = {}): Promis
 /** Idle worker threads exit after this long; a notebook's next sweep within it starts at once. */
 const POOL_IDLE_MS = 30_000;
 
-const pools = new Map<number, Piscina<readonly SweepTask[], SweepRow[]>>();
+const pools = new Map<number, Piscina<readonly SweepTask[], TaskOutcome[]>>();
 
 /**
  * The pool of `threads` workers, created on first use and kept for later sweeps: starting a
@@ -104,10 +104,10 @@ const pools = new Map<number, Piscina<readonly SweepTask[], SweepRow[]>>();
  * swamp a short one. Idle threads exit after {@link POOL_IDLE_MS}; an idle pool does not keep
  * the process alive.
  */
-function poolFor(threads: number): Piscina<readonly SweepTask[], SweepRow[]> {
+function poolFor(threads: number): Piscina<readonly SweepTask[], TaskOutcome[]> {
   let pool = pools.get(threads);
   if (pool === undefined) {
-    pool = new Piscina<readonly SweepTask[], SweepRow[]>({
+    pool = new Piscina<readonly SweepTask[], TaskOutcome[]>({
       filename: workerUrl("worker").href,
       minThreads: 0,
       maxThreads: threads,
@@ -146,7 +146,8 @@ export async function runOnPool(
     while (next < tasks.length && !signal.aborted) {
       const part = tasks.slice(next, next + chunk);
       next += part.length;
-      for (const row of await pool.run(part, { signal })) record(row);
+      const outcomes = await pool.run(part, { signal });
+      part.forEach((t, i) => record(rowOf(t, outcomes[i]!)));
     }
   };
   const settled = await Promise.allSettled(Array.from({ length: threads * 2 }, lane));

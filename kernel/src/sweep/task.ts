@@ -13,15 +13,35 @@ export interface SweepRow {
   readonly error?: string;
 }
 
-export function executeTask(t: SweepTask): SweepRow {
-  const base = { point: t.point, rep: t.rep, seed: t.seed, params: t.params };
+/** What running a task produced: a row without the task's own fields. Worker threads send
+ * only this back; the thread that holds the tasks makes the rows (rowOf), so a sweep's
+ * parameters are not copied twice across threads for every seed. */
+export interface TaskOutcome {
+  readonly status: "ok" | "failed";
+  readonly metrics: Metrics;
+  readonly error?: string;
+}
+
+/** Runs one task's run function; a throw becomes a failed outcome. */
+export function runTask(t: SweepTask): TaskOutcome {
   try {
-    const metrics = getRunFunction(t.run)(t.params, t.seed);
-    return { ...base, status: "ok", metrics };
+    return { status: "ok", metrics: getRunFunction(t.run)(t.params, t.seed) };
   } catch (e) {
     const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { ...base, status: "failed", metrics: {}, error };
+    return { status: "failed", metrics: {}, error };
   }
+}
+
+/** The row of a task and its outcome. */
+export function rowOf(t: SweepTask, o: TaskOutcome): SweepRow {
+  const base = { point: t.point, rep: t.rep, seed: t.seed, params: t.params };
+  return o.error === undefined
+    ? { ...base, status: o.status, metrics: o.metrics }
+    : { ...base, status: o.status, metrics: o.metrics, error: o.error };
+}
+
+export function executeTask(t: SweepTask): SweepRow {
+  return rowOf(t, runTask(t));
 }
 
 /** The idempotency key of a task or row: a point and one of its seeds. */

@@ -1,7 +1,7 @@
 /** Piscina worker entry: runs a chunk of sweep tasks per call (see local.ts). */
-import { executeTask, type SweepRow } from "./task.js";
+import { runTask, type TaskOutcome } from "./task.js";
 import type { SweepTask } from "./space.js";
 
-export default function run(tasks: readonly SweepTask[]): SweepRow[] {
-  return tasks.map(executeTask);
+export default function run(tasks: readonly SweepTask[]): TaskOutcome[] {
+  return tasks.map(runTask);
 }

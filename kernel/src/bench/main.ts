@@ -19,6 +19,7 @@ import {
   selectBenchmarks,
   validateBenchmarks,
 } from "./harness.js";
+import { tuneV8ForShortLivedSimulations } from "../sim/v8-tuning.js";
 import { benchmarks as registry } from "./registry.js";
 import type { Benchmark, BenchResult } from "./types.js";
 
@@ -106,6 +107,8 @@ export async function benchMain(
         `bench: ${selected.length} benchmark(s), median of ${runs} run(s) after ${warmup} warm-up\n`,
       );
     }
+    // as the mmulab command and the notebook kernel run (sim/v8-tuning.ts)
+    tuneV8ForShortLivedSimulations();
     const fresh = await runBenchmarks(selected, { runs, warmup }, (r) => {
       if (!values.json) io.err(`  done ${r.name}\n`);
     });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** Entry point of the `mmulab` binary (`node kernel/dist/cli/main.js`, or `npx mmulab`). */
 import { readFileSync } from "node:fs";
+import { tuneV8ForShortLivedSimulations } from "../sim/v8-tuning.js";
 import { runCli } from "./cli.js";
 import { processIO } from "./command.js";
 import { commands } from "./commands.js";
@@ -12,4 +13,5 @@ function packageVersion(): string {
   return typeof pkg.version === "string" ? pkg.version : "0.0.0";
 }
 
+tuneV8ForShortLivedSimulations();
 process.exitCode = await runCli(process.argv.slice(2), processIO, commands, packageVersion());

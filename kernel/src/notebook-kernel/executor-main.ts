@@ -2,6 +2,7 @@
  * Entry of the executor process, forked by the front (front.ts) with an IPC channel and the
  * interrupt pipe on fd 4. Not meant to be started by hand.
  */
+import { tuneV8ForShortLivedSimulations } from "../sim/v8-tuning.js";
 import { ExecutorHost } from "./executor.js";
 import type { ExecutorToFront, FrontToExecutor } from "./ipc.js";
 
@@ -9,6 +10,9 @@ if (typeof process.send !== "function") {
   process.stderr.write("mmulab executor: must be started by the kernel front (no IPC channel)\n");
   process.exit(2);
 }
+
+// notebook cells run race trials and sweeps by the thousand
+tuneV8ForShortLivedSimulations();
 
 const send = (message: ExecutorToFront): void => {
   process.send?.(message);

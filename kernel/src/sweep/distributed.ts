@@ -18,7 +18,8 @@ import { checkInt, MmulabError, ParameterError } from "../sim/errors.js";
 import { SweepCancelled, workerUrl, type SweepProgress } from "./local.js";
 import { sortRows, type SweepResult } from "./results.js";
 import { sweepTasks, type SweepSpec, type SweepTask } from "./space.js";
-import { executeTask, rowOf, taskKey, type SweepRow, type TaskOutcome } from "./task.js";
+import { executeTask, rowOf, taskKey, type SweepRow } from "./task.js";
+import { packTasks, unpackOutcomes, type PackedOutcomes, type TaskChunk } from "./wire.js";
 
 export const DEFAULT_SWEEP_QUEUE = "mmulab-sweep";
 
@@ -283,7 +284,7 @@ export async function startSweepWorker(o: SweepWorkerOptions): Promise<SweepWork
   checkInt("lockMs", lockMs, 100, 3_600_000, "startSweepWorker");
   const pool =
     threads > 0
-      ? new Piscina<readonly SweepTask[], TaskOutcome[]>({
+      ? new Piscina<TaskChunk, PackedOutcomes>({
           filename: workerUrl("worker").href,
           minThreads: threads,
           maxThreads: threads,
@@ -300,7 +301,9 @@ export async function startSweepWorker(o: SweepWorkerOptions): Promise<SweepWork
         seed: job.data.seed,
         params: job.data.params,
       };
-      const row = pool ? rowOf(t, (await pool.run([t]))[0]!) : executeTask(t);
+      const row = pool
+        ? rowOf(t, unpackOutcomes(await pool.run(packTasks([t])))[0]!)
+        : executeTask(t);
       processed++;
       o.onJob?.(row);
       return row;

@@ -14,8 +14,7 @@ export interface SweepRow {
 }
 
 /** What running a task produced: a row without the task's own fields. Worker threads send
- * only this back; the thread that holds the tasks makes the rows (rowOf), so a sweep's
- * parameters are not copied twice across threads for every seed. */
+ * only this back (packed, wire.ts); the thread that holds the tasks makes the rows (rowOf). */
 export interface TaskOutcome {
   readonly status: "ok" | "failed";
   readonly metrics: Metrics;
@@ -24,8 +23,13 @@ export interface TaskOutcome {
 
 /** Runs one task's run function; a throw becomes a failed outcome. */
 export function runTask(t: SweepTask): TaskOutcome {
+  return runOne(t.run, t.params, t.seed);
+}
+
+/** runTask, from the task's run function name, parameters and seed. */
+export function runOne(run: string, params: Params, seed: number): TaskOutcome {
   try {
-    return { status: "ok", metrics: getRunFunction(t.run)(t.params, t.seed) };
+    return { status: "ok", metrics: getRunFunction(run)(params, seed) };
   } catch (e) {
     const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     return { status: "failed", metrics: {}, error };

@@ -1,10 +1,9 @@
-/** Piscina worker entry: runs a chunk of sweep tasks per call (see local.ts). */
+/** Piscina worker entry: runs a packed chunk of sweep tasks per call (see local.ts, wire.ts). */
 import { tuneV8ForShortLivedSimulations } from "../sim/v8-tuning.js";
-import { runTask, type TaskOutcome } from "./task.js";
-import type { SweepTask } from "./space.js";
+import { runChunk, type PackedOutcomes, type TaskChunk } from "./wire.js";
 
 tuneV8ForShortLivedSimulations();
 
-export default function run(tasks: readonly SweepTask[]): TaskOutcome[] {
-  return tasks.map(runTask);
+export default function run(chunk: TaskChunk): PackedOutcomes {
+  return runChunk(chunk);
 }

@@ -4,15 +4,16 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { registerRunFunction } from "../../src/sweep/run-functions.js";
+import { registerRunFunction, type Metrics } from "../../src/sweep/run-functions.js";
 import { sweepTasks } from "../../src/sweep/space.js";
 import { runTask } from "../../src/sweep/task.js";
 import { packOutcomes, packTasks, runChunk, unpackOutcomes } from "../../src/sweep/wire.js";
 
 // Metric names that depend on the seed: some tasks of a chunk do not share the first one's.
-registerRunFunction("wire-test-shapes", (p, seed) =>
-  seed % 3 === 0 ? { a: seed, b: Number(p.x) } : seed % 3 === 1 ? { b: 1, a: 2 } : { c: -0.5 },
-);
+registerRunFunction("wire-test-shapes", (p, seed): Metrics => {
+  if (seed % 3 === 0) return { a: seed, b: Number(p.x) };
+  return seed % 3 === 1 ? { b: 1, a: 2 } : { c: -0.5 };
+});
 
 describe("sweep wire format", () => {
   it("round-trips any chunk of a sweep to the outcomes of running its tasks one by one", () => {

@@ -97,45 +97,56 @@ export async function runSweep(spec: SweepSpec, o: RunSweepOptions = {}): Promis
 /** Idle worker threads exit after this long; a notebook's next sweep within it starts at once. */
 const POOL_IDLE_MS = 30_000;
 
-const pools = new Map<number, Piscina<TaskChunk, PackedOutcomes>>();
+interface PoolEntry {
+  readonly pool: Piscina<TaskChunk, PackedOutcomes>;
+  /** Sweeps running on it now. */
+  users: number;
+}
+
+const pools = new Map<number, PoolEntry>();
 
 /**
  * The pool of `threads` workers, created on first use and kept for later sweeps: starting a
  * thread loads the simulator (a few hundred ms), which would otherwise be paid by every sweep and
  * swamp a short one. Idle threads exit after {@link POOL_IDLE_MS}; an idle pool does not keep
- * the process alive.
+ * the process alive. Each thread takes two chunks at a time, so that it finds its next chunk
+ * waiting when it finishes one instead of waiting for this thread to send it.
  */
-function poolFor(threads: number): Piscina<TaskChunk, PackedOutcomes> {
-  let pool = pools.get(threads);
-  if (pool === undefined) {
-    pool = new Piscina<TaskChunk, PackedOutcomes>({
+function poolFor(threads: number): PoolEntry {
+  let entry = pools.get(threads);
+  if (entry === undefined) {
+    const pool = new Piscina<TaskChunk, PackedOutcomes>({
       filename: workerUrl("worker").href,
       minThreads: 0,
       maxThreads: threads,
-      concurrentTasksPerWorker: 1,
+      concurrentTasksPerWorker: 2,
       idleTimeout: POOL_IDLE_MS,
       resourceLimits: { maxYoungGenerationSizeMb: 12 },
     });
-    pools.set(threads, pool);
+    entry = { pool, users: 0 };
+    pools.set(threads, entry);
   }
-  return pool;
+  return entry;
 }
 
 /** Stops the warm worker pools (tests, or a host that wants its threads back at once). */
 export async function closeSweepPools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
-  await Promise.all(all.map((p) => p.destroy()));
+  await Promise.all(all.map((e) => e.pool.destroy()));
 }
 
 /**
  * Runs tasks on the pool of `workers` threads, calling `record` as each finishes. Tasks go in
- * chunks, with at most two chunks in flight per thread; an abort stops the feeding and cancels
- * the chunks in flight. A chunk is about a sixteenth of a thread's share, up to 256 tasks: a
- * thread waits out a round trip to this thread between chunks (0.4–0.9 ms here), which with
- * 64-task chunks of race trials was a sixth of a sweep. Chunks shrink near the end (at most a
- * quarter of a thread's share of what is left), so no thread sits idle while another works
- * through a long last chunk.
+ * chunks, two in flight per thread. A chunk is about a sixteenth of a thread's share, up to 256
+ * tasks, and chunks shrink near the end (at most a quarter of a thread's share of what is left),
+ * so no thread sits idle while another works through a long last chunk.
+ *
+ * Why not a signal per chunk: piscina gives a thread no second task while it runs an abortable
+ * one, so every chunk waited for a round trip through this thread (0.4–1 ms here, 30–50 ms of a
+ * 6,000-trial sweep on two threads). An abort stops the feeding instead, and when no other sweep
+ * shares the pool, destroys it, which ends the chunks in flight at once; the next sweep starts a
+ * fresh pool. A pool another sweep is using is left to finish its two chunks per thread.
  */
 export async function runOnPool(
   tasks: readonly SweepTask[],
@@ -145,17 +156,29 @@ export async function runOnPool(
 ): Promise<void> {
   const threads = Math.max(1, Math.min(workers, tasks.length));
   const chunk = Math.max(1, Math.min(256, Math.floor(tasks.length / (threads * 16))));
-  const pool = poolFor(workers);
+  const entry = poolFor(workers);
+  entry.users++;
+  const cancel = (): void => {
+    if (entry.users > 1) return;
+    if (pools.get(workers) === entry) pools.delete(workers);
+    void entry.pool.destroy();
+  };
+  signal.addEventListener("abort", cancel, { once: true });
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < tasks.length && !signal.aborted) {
       const left = Math.ceil((tasks.length - next) / (threads * 4));
       const part = tasks.slice(next, next + Math.max(1, Math.min(chunk, left)));
       next += part.length;
-      const outcomes = unpackOutcomes(await pool.run(packTasks(part), { signal }));
+      const outcomes = unpackOutcomes(await entry.pool.run(packTasks(part)));
       part.forEach((t, i) => record(rowOf(t, outcomes[i]!)));
     }
   };
-  const settled = await Promise.allSettled(Array.from({ length: threads * 2 }, lane));
-  for (const s of settled) if (s.status === "rejected" && !signal.aborted) throw s.reason;
+  try {
+    const settled = await Promise.allSettled(Array.from({ length: threads * 2 }, lane));
+    for (const s of settled) if (s.status === "rejected" && !signal.aborted) throw s.reason;
+  } finally {
+    entry.users--;
+    signal.removeEventListener("abort", cancel);
+  }
 }

@@ -94,6 +94,31 @@ describe("local sweeps", () => {
     await expect(runSweep(big, { workers: 0, signal: inline.signal })).rejects.toThrow(
       /sweep cancelled after 0 of 40/,
     );
+    // the cancelled sweep's threads are gone; the next sweep gets a working pool
+    const after = await runSweep(spec, { workers: 2 });
+    expect(after.rows).toEqual((await runSweep(spec, { workers: 0 })).rows);
+  });
+
+  it("cancelling one sweep leaves another sweep on the same pool to finish", async () => {
+    const slow: SweepSpec = {
+      run: "synthetic",
+      params: { x: { kind: "int", min: 1, max: 30 } },
+      fixed: { sleepMs: 20 },
+    };
+    const other: SweepSpec = { ...slow, params: { x: { kind: "int", min: 1, max: 12 } } };
+    const ctl = new AbortController();
+    const cancelled = runSweep(slow, {
+      workers: 2,
+      signal: ctl.signal,
+      onProgress: (d) => {
+        if (d === 3) ctl.abort();
+      },
+    });
+    const finished = runSweep(other, { workers: 2 });
+    await expect(cancelled).rejects.toBeInstanceOf(SweepCancelled);
+    const rows = (await finished).rows;
+    expect(rows).toHaveLength(12);
+    expect(rows.every((r) => r.status === "ok")).toBe(true);
   });
 
   it("runs from the CLI and writes CSV", async () => {

@@ -90,6 +90,24 @@ describe("race matrix (computed, 40 trials a cell)", () => {
     }
   });
 
+  it("a trial ends once its walk has returned and RCU is idle, with every queued table freed", () => {
+    for (const scenario of ["walker-vs-munmap", "preempted-walker", "batch-alloc-failure"]) {
+      for (let seed = 1; seed <= 10; seed++) {
+        const r = runTrial({ scenario, profile: "v4.14", backend: "kvm-pv", seed, trace: false });
+        const { sim, rcu, k } = r.system;
+        expect(r.tablesFreedRcu + r.tablesFreedDirect).toBeGreaterThan(0);
+        // nothing left waiting for a grace period, nothing left in the queue
+        expect(k.alloc.stats.inUse["pending-rcu"]).toBe(0);
+        expect(rcu.pendingCallbacks).toBe(0);
+        expect(sim.queue.length).toBe(0);
+        // the walk returned before the end (a stall of up to 3 ms), and the end came well
+        // before the old fixed 60 ms of idle ticks
+        expect(sim.now).toBeGreaterThan(r.stallNs);
+        expect(sim.now).toBeLessThan(20_000_000);
+      }
+    }
+  });
+
   it("INVLPGB without RCU table freeing (a counterfactual v6.15) has the race; with it, not", () => {
     const count = (rcuTableFree: boolean) => {
       let n = 0;

@@ -19,6 +19,7 @@ interface ModelFrame {
 }
 
 const LEVELS: readonly TableLevel[] = ["pte", "pmd", "pud", "p4d"];
+const STATE_OF = { table: FrameState.TABLE, data: FrameState.DATA, free: FrameState.FREE } as const;
 
 // Allocations outnumber frees, so a run regrows the allocator's arrays (128, 256, 512 frames)
 // and takes tables from several slabs.
@@ -87,13 +88,7 @@ describe("frame and table storage", () => {
           }
         }
         for (const [pfn, f] of model) {
-          const state =
-            f.kind === "table"
-              ? FrameState.TABLE
-              : f.kind === "data"
-                ? FrameState.DATA
-                : FrameState.FREE;
-          expect(alloc.stateOf(pfn)).toBe(state);
+          expect(alloc.stateOf(pfn)).toBe(STATE_OF[f.kind]);
           expect(alloc.generation(pfn)).toBe(f.gen);
           if (f.kind === "free") continue;
           expect(alloc.ownerOf(pfn)).toBe(f.owner);

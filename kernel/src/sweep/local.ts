@@ -1,8 +1,9 @@
 /**
  * Local parallel sweeps on a pool of worker threads (piscina). Every task's seed is fixed by the
  * sweep seed and its point, so the rows are identical for any number of workers (0 runs inline).
- * Aborting (AbortSignal, or a notebook interrupt) cancels queued tasks, terminates running ones and
- * rejects with {@link SweepCancelled}, which carries the rows finished so far.
+ * Aborting (AbortSignal, or a notebook interrupt) cancels queued tasks, terminates running ones (by
+ * ending the thread pool, unless another sweep shares it) and rejects with {@link SweepCancelled},
+ * which carries the rows finished so far.
  */
 import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";

@@ -1,8 +1,10 @@
 /**
  * sim/v8-tuning.ts: with the tuning applied, a race trial's objects start young even after
  * thousands of trials. Without it, V8 had pretenured the literals of a system by then (58 of a
- * fresh trial's 143 objects were born in the old generation). Checked in a child process, as
- * V8 flags are per process and %InYoungGeneration needs --allow-natives-syntax.
+ * fresh trial's 143 objects were born in the old generation). And scavenges run on the
+ * allocating thread alone, which V8's own GC trace (--trace-gc-nvp) reports per collection.
+ * Checked in child processes, as V8 flags are per process and %InYoungGeneration needs
+ * --allow-natives-syntax.
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -38,7 +40,44 @@ while (stack.length > 0) {
 process.stdout.write(JSON.stringify({ objects, old }));
 `;
 
+/** Runs trials with V8's per-collection trace on; prints the trace (stdout). */
+const traced = (tuned: boolean) => `
+const v8 = await import("node:v8");
+if (${tuned}) {
+  const { tuneV8ForShortLivedSimulations } = await import("${dist}sim/v8-tuning.js");
+  tuneV8ForShortLivedSimulations();
+}
+const { runTrial } = await import("${dist}experiments/scenarios.js");
+v8.setFlagsFromString("--trace-gc-nvp");
+for (let i = 0; i < 3000; i++)
+  runTrial({ scenario: "walker-vs-munmap", profile: "v4.14", backend: "xen-pv", nrCpus: 4,
+    seed: i, trace: false, history: false });
+`;
+
+/** Milliseconds of each scavenge that V8's helper threads spent on it. */
+function helperScavengeMs(tuned: boolean): number[] {
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", traced(tuned)], {
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  expect(r.stderr).toBe("");
+  return r.stdout
+    .split("\n")
+    .filter((l) => /\bgc=s\b/.test(l))
+    .map((l) => Number(/background\.scavenge\.parallel=([\d.]+)/.exec(l)?.[1] ?? NaN));
+}
+
 describe("tuneV8ForShortLivedSimulations", () => {
+  it("keeps scavenges on the allocating thread", () => {
+    const tuned = helperScavengeMs(true);
+    expect(tuned.length).toBeGreaterThan(20);
+    expect(tuned.every((ms) => ms === 0)).toBe(true);
+    // the control: by default V8 hands part of the scavenges to its helper threads
+    const untuned = helperScavengeMs(false);
+    expect(untuned.length).toBeGreaterThan(20);
+    expect(untuned.some((ms) => ms > 0)).toBe(true);
+  });
+
   it("keeps a trial's objects young after thousands of trials", () => {
     const r = spawnSync(
       process.execPath,

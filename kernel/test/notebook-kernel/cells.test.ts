@@ -43,6 +43,67 @@ describe.runIf(built)("cell semantics like ipykernel's", () => {
     return text(r.outputs);
   }
 
+  async function interrupted(code: string): Promise<JupyterMessage> {
+    const run = k.client.startExecute(code);
+    await k.client.waitFor(
+      (m) => m.parent_header.msg_id === run.msgId && m.header.msg_type === "execute_input",
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    k.client.request("control", "interrupt_request", {});
+    return (await run.done).reply;
+  }
+
+  it("keeps what a cell declared before it threw; names after the throw stay undefined", async () => {
+    const r = await k.client.execute(
+      'import { Simulation, type Kfn } from "mmulab";\n' +
+        "const crashed = new Simulation({ seed: 1, trace: false });\n" +
+        "crashed.process('ticker', (function* (): Kfn<void> { for (;;) yield 10; })());\n" +
+        "crashed.run({ until: 100 });\n" +
+        "let notes = { step: 'ran to 100' };\n" +
+        'throw new Error("the system crashed");\n' +
+        "const after = 2;",
+      { stopOnError: false },
+    );
+    expect(r.reply.content["evalue"]).toBe("the system crashed");
+    // The crashed system can be inspected, with its type.
+    expect(await value("crashed.now + ': ' + notes.step.toUpperCase()")).toBe("'100: RAN TO 100'");
+    const gone = await k.client.execute("after");
+    expect(gone.reply.content["ename"]).toBe("TSError");
+    expect(gone.reply.content["evalue"]).toContain("Cannot find name 'after'");
+  });
+
+  it("leaves a name the failed cell redeclared but never reached as it was", async () => {
+    await value('let kept = "old";');
+    const r = await k.client.execute(
+      'const early = 1;\nthrow new Error("stop");\nconst kept = 5;\nconst late = early;',
+      { stopOnError: false },
+    );
+    expect(r.reply.content["status"]).toBe("error");
+    expect(await value("kept.toUpperCase() + early")).toBe("'OLD1'");
+    expect((await k.client.execute("late")).reply.content["evalue"]).toContain(
+      "Cannot find name 'late'",
+    );
+  });
+
+  it("keeps what an awaiting cell declared before it was interrupted", async () => {
+    const reply = await interrupted(
+      "const rows: number[] = [1, 2];\n" +
+        "const started = true;\n" +
+        "const big = await new Promise<number[]>(() => { rows.push(3); });",
+    );
+    expect(reply.content["ename"]).toBe("KeyboardInterrupt");
+    expect(await value("rows.length + (started ? 10 : 0)")).toBe("13");
+    expect((await k.client.execute("big")).reply.content["evalue"]).toContain(
+      "Cannot find name 'big'",
+    );
+  });
+
+  it("keeps what a synchronous cell declared before SIGINT stopped it", async () => {
+    const reply = await interrupted("const partial = [1, 2, 3];\nwhile (true) {}");
+    expect(reply.content["ename"]).toBe("KeyboardInterrupt");
+    expect(await value("partial.length")).toBe("3");
+  });
+
   it("resolves shorthand properties to earlier cells' names", async () => {
     await value("const seed = 7;\nlet total = 0;");
     expect(await value("const o = { seed, extra: 1 };\no.seed + o.extra")).toBe("8");

@@ -146,6 +146,13 @@ function* userThread(t: Trial, cpuId: number): Kfn<void> {
  * with IRQs off) gets this far; a trial normally ends within a few ms. */
 const TRIAL_MAX_NS = 100_000_000;
 
+/**
+ * Runs one seeded trial of a race scenario (SCENARIO_NAMES) on a system built from `opts`
+ * (profile, flush backend, host, costs; 4 CPUs unless `nrCpus` says otherwise) and reports what
+ * the use-after-free oracle saw: `uaf` reads of freed page tables, how the tables were freed
+ * (directly or after an RCU grace period) and how long the munmap took. The same options and
+ * seed give the same trial.
+ */
 export function runTrial(opts: TrialOptions): TrialResult {
   const scenario = checkScenarioName(opts.scenario);
   const sys = buildSystem({ ...opts, nrCpus: opts.nrCpus ?? 4 });

@@ -45,6 +45,7 @@ import {
   type CellError,
   type CellSource,
 } from "./errors.js";
+import { calleeOffset } from "./inspect.js";
 import {
   INTERRUPT_FD,
   type ExecutorRequest,
@@ -489,8 +490,15 @@ export class ExecutorHost {
     };
   }
 
+  /** Quick info of the name at the cursor or, inside a call's parentheses, of the callee
+   * (inspect.ts). */
   private inspect(code: string, cursor: number): JsonObject {
-    const info = this.executor.inspect(code, codePointsToUtf16(code, cursor));
+    const offset = codePointsToUtf16(code, cursor);
+    let info = this.executor.inspect(code, offset);
+    if (info === undefined || info === null) {
+      const callee = calleeOffset(this.tslab.tsApi, code, offset);
+      if (callee !== null) info = this.executor.inspect(code, callee);
+    }
     if (info === undefined || info === null) {
       return { status: "ok", found: false, data: {}, metadata: {} };
     }

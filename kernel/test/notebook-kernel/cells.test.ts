@@ -123,4 +123,34 @@ describe.runIf(built)("cell semantics like ipykernel's", () => {
     ).toBe("'function3'");
     expect(await value("typeof __get_user_pages_fast + (__mine + 1)")).toBe("'function4'");
   });
+
+  it("inspects the callee inside a call's parentheses, like Shift+Tab in ipykernel", async () => {
+    const inspect = async (code: string, cursor = code.length) => {
+      const r = await k.client.request("shell", "inspect_request", {
+        code,
+        cursor_pos: cursor,
+        detail_level: 0,
+      }).reply;
+      return {
+        found: r.content["found"],
+        text: (r.content["data"] as Record<string, string>)["text/plain"] ?? "",
+      };
+    };
+    const head = 'import { runTrial, Simulation } from "mmulab";\n';
+    const open = await inspect(`${head}runTrial(`);
+    expect(open.found).toBe(true);
+    expect(open.text).toContain("runTrial(opts: TrialOptions): TrialResult");
+    expect(open.text).toContain("race scenario");
+    const inArgs = `${head}runTrial({ scenario: "walker-vs-munmap", seed: 1 })`;
+    const inside = await inspect(inArgs, inArgs.indexOf("seed: 1") - 1);
+    expect(inside.text).toContain("runTrial(opts: TrialOptions)");
+    const method = await inspect(`${head}const s = new Simulation({ seed: 1 });\ns.run(`);
+    expect(method.text).toMatch(/\(method\) Simulation\.run\(/);
+    const ctor = await inspect(`${head}new Simulation(`);
+    expect(ctor.text).toContain("Simulation(");
+    // A name at the cursor still wins inside the parentheses.
+    const arg = `${head}const trialSeed = 3;\nrunTrial({ scenario: "x", seed: trialSeed`;
+    expect((await inspect(arg)).text).toContain("const trialSeed: 3");
+    expect((await inspect(`${head}1 + 2`)).found).toBe(false);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * The pieces behind the kernel's cell semantics, on tslab's own compiler (loaded as the kernel
  * loads it, patches included): the declarations a failed cell leaves, the compiled prologue that
- * would wipe earlier values, and the converter patches.
+ * would wipe earlier values, the callee found for Shift+Tab, and the converter patches.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -10,6 +10,7 @@ import {
   splitExportPrologue,
   unassignedNames,
 } from "../../src/notebook-kernel/declarations.js";
+import { calleeOffset } from "../../src/notebook-kernel/inspect.js";
 import { applyPatches, CONVERTER_PATCHES } from "../../src/notebook-kernel/tslab-patches.js";
 import { loadTslab, type Tslab, type TslabConverter } from "../../src/notebook-kernel/tslab.js";
 
@@ -107,6 +108,30 @@ describe("declarations after a failed cell", () => {
       new Set(["kept"]),
     );
     expect(conv.convert(decls, "kept.toUpperCase() + early").diagnostics).toEqual([]);
+  });
+});
+
+describe("the callee at a call's parentheses", () => {
+  const at = (code: string, cursor = code.length) => {
+    const o = calleeOffset(tslab.tsApi, code, cursor);
+    return o === null ? null : code.slice(0, o + 1);
+  };
+
+  it("finds the innermost call whose parentheses hold the cursor", () => {
+    expect(at("runTrial(")).toBe("runTrial");
+    expect(at("sim.run(")).toBe("sim.run");
+    expect(at("new Simulation(")).toBe("new Simulation");
+    expect(at("f(1, g(2, ")).toBe("f(1, g");
+    expect(at("f(g() ")).toBe("f");
+    const code = "f(1, g(2), 3)";
+    expect(at(code, code.indexOf("3"))).toBe("f");
+    expect(at(code)).toBe("f"); // just after ")"
+  });
+
+  it("finds nothing outside parentheses", () => {
+    expect(at("runTrial")).toBeNull();
+    expect(at("f(1) + 2")).toBeNull();
+    expect(at("f(1)", 0)).toBeNull();
   });
 });
 

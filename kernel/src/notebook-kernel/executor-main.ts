@@ -23,12 +23,9 @@ const host = new ExecutorHost({ cwd: process.cwd(), send, interruptPipe: true })
 process.on("message", (message) => host.receive(message as FrontToExecutor));
 // The front is gone: nothing left to run for.
 process.on("disconnect", () => process.exit(0));
-process.on("uncaughtException", (error) => {
-  process.stderr.write(`Uncaught exception: ${error.stack ?? String(error)}\n`);
-});
-process.on("unhandledRejection", (reason) => {
-  const text = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
-  process.stderr.write(`Unhandled promise rejection: ${text}\n`);
-});
+// Errors nothing waits for (timers, callbacks, unhandled rejections) go to the notebook, on the
+// cell that started them; the process goes on.
+process.on("uncaughtException", (error) => host.lateError("uncaught", error));
+process.on("unhandledRejection", (reason) => host.lateError("unhandled-rejection", reason));
 
 host.start();

@@ -14,6 +14,9 @@
  * - **What a failed cell leaves defined** (declarations.ts): the declarations carried from cell to
  *   cell are kept here rather than in tslab's executor, which dropped a failed cell's; after a
  *   failure they hold what the cell assigned before it stopped.
+ * - **Late errors.** An exception thrown by a callback (timer, event) or a promise rejection that
+ *   nothing handles becomes an `error` output on the cell whose code started it (see
+ *   {@link ExecutorHost.lateError}).
  * - **Interrupts** (see front.ts for the whole design): a worker thread sets a shared flag as soon
  *   as the front asks (interrupt-worker.ts); the main thread then runs interrupt listeners and
  *   rejects an awaiting cell (tslab's `interrupt()`). A synchronous cell is stopped by SIGINT,
@@ -152,11 +155,13 @@ export class ExecutorHost {
   private lastReq: number | null = null;
   private running: Running | null = null;
   private capture: RunCapture = newCapture();
-  private compiling: { name: string; label: string; ts: string } | null = null;
+  private compiling: { name: string; label: string; ts: string; req: number } | null = null;
   /** Declarations of every earlier cell's names (a `.d.ts` text), see declarations.ts. */
   private decls = "";
   private converted: Converted | null = null;
   private readonly cells = new Map<string, CellSource>();
+  /** Cell script name → the request that ran it (late errors). */
+  private readonly cellRequests = new Map<string, number>();
   private silentCount = 0;
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private readonly interruptListeners = new Set<() => void>();
@@ -364,7 +369,7 @@ export class ExecutorHost {
   ): Promise<{ ok: boolean; capture: RunCapture }> {
     const capture = newCapture();
     this.capture = capture;
-    this.compiling = { name, label, ts: code };
+    this.compiling = { name, label, ts: code, req: running.req };
     Atomics.store(this.flag, 0, 0);
     this.running = running;
     this.converted = null;
@@ -463,9 +468,13 @@ export class ExecutorHost {
           lastExpressionVar: result.lastExpressionVar,
         };
         this.cells.set(cell.name, { label: cell.label, ts: cell.ts, js });
+        this.cellRequests.set(cell.name, cell.req);
         if (this.cells.size > MAX_CELLS_KEPT) {
           const oldest = this.cells.keys().next().value;
-          if (oldest !== undefined) this.cells.delete(oldest);
+          if (oldest !== undefined) {
+            this.cells.delete(oldest);
+            this.cellRequests.delete(oldest);
+          }
         }
         return { ...result, output: `${js}\n//# sourceURL=${cell.name}\n` };
       },
@@ -517,6 +526,49 @@ export class ExecutorHost {
       this.tslab.ts.ScriptKind.TS,
     );
     return { status: (parsed.parseDiagnostics?.length ?? 0) > 0 ? "invalid" : "complete" };
+  }
+
+  // ---------------------------------------------------------------------------- late errors
+
+  /**
+   * An error no cell is waiting for: an exception thrown by a callback (a timer, an event
+   * listener) or a promise rejection nothing handled, typically after the cell that started it
+   * has finished. It becomes an `error` output with the usual traceback, on the cell whose code
+   * started the callback or the promise (the request in whose async context it ran, else the cell
+   * named by its innermost cell frame, else the one running or the last one). That is where
+   * ipykernel sends what a background thread prints, and JupyterLab keeps a cell's output area
+   * listening until the cell runs again. The cell's status stays as it was, and the kernel goes
+   * on: a late error ends nothing.
+   */
+  lateError(kind: "uncaught" | "unhandled-rejection", error: unknown): void {
+    try {
+      const req =
+        this.als.getStore() ?? this.reqOfStack(error) ?? this.running?.req ?? this.lastReq;
+      const e = runtimeError(error, (s) => this.cells.get(s));
+      const head =
+        kind === "uncaught"
+          ? "Uncaught exception in a callback (a timer or an event listener); no cell was waiting for it:"
+          : "Unhandled promise rejection; no cell was waiting for this promise:";
+      this.send({
+        t: "iopub",
+        req,
+        msgType: "error",
+        content: { ename: e.ename, evalue: e.evalue, traceback: [head, ...e.traceback] },
+      });
+    } catch (failed) {
+      // No front to tell (the IPC channel is gone): the kernel's log is all there is.
+      process.stderr.write(`mmulab: ${kind}: ${String(error)} (${String(failed)})\n`);
+    }
+  }
+
+  /** The request of the innermost cell frame in `error`'s stack. */
+  private reqOfStack(error: unknown): number | null {
+    if (!(error instanceof Error) || typeof error.stack !== "string") return null;
+    for (const name of error.stack.match(/mmulab-(?:cell|silent)-\d+/g) ?? []) {
+      const req = this.cellRequests.get(name);
+      if (req !== undefined) return req;
+    }
+    return null;
   }
 
   // --------------------------------------------------------------------------- interrupts

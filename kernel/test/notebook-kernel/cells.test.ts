@@ -153,4 +153,46 @@ describe.runIf(built)("cell semantics like ipykernel's", () => {
     expect((await inspect(arg)).text).toContain("const trialSeed: 3");
     expect((await inspect(`${head}1 + 2`)).found).toBe(false);
   });
+
+  it("shows an error raised by a timer after its cell finished, on that cell", async () => {
+    const run = k.client.startExecute(
+      "setTimeout(() => {\n  throw new RangeError('late timer');\n}, 50);\n'scheduled'",
+    );
+    expect(text((await run.done).outputs)).toBe("'scheduled'");
+    const late = await k.client.waitFor(
+      (m) => m.parent_header.msg_id === run.msgId && m.header.msg_type === "error",
+    );
+    expect(late.content["ename"]).toBe("RangeError");
+    expect(late.content["evalue"]).toBe("late timer");
+    const tb = (late.content["traceback"] as string[]).join("\n");
+    expect(tb).toContain("Uncaught exception");
+    expect(tb).toMatch(/Cell In\[\d+\], line 2/);
+  });
+
+  it("shows a promise rejection nobody handled, on the cell that made it", async () => {
+    const run = k.client.startExecute(
+      "const failing = async () => { throw new TypeError('nobody waits'); };\nvoid failing();",
+    );
+    await run.done;
+    const late = await k.client.waitFor(
+      (m) => m.parent_header.msg_id === run.msgId && m.header.msg_type === "error",
+    );
+    expect(late.content["ename"]).toBe("TypeError");
+    expect((late.content["traceback"] as string[]).join("\n")).toContain(
+      "Unhandled promise rejection",
+    );
+  });
+
+  it("routes a late error to the cell that started it while another cell runs", async () => {
+    const a = k.client.startExecute("setTimeout(() => { throw new Error('from A'); }, 200);");
+    await a.done;
+    const b = k.client.startExecute("await new Promise((r) => setTimeout(r, 600));\n'B done'");
+    const late = await k.client.waitFor(
+      (m) => m.header.msg_type === "error" && m.content["evalue"] === "from A",
+    );
+    expect(late.parent_header.msg_id).toBe(a.msgId);
+    const out = await b.done;
+    expect(out.reply.content["status"]).toBe("ok");
+    expect(text(out.outputs)).toBe("'B done'");
+  });
 });

@@ -577,7 +577,9 @@ export class KernelFront {
   }
 
   /** After an error with stop_on_error: every execute request already queued is aborted, as
-   * ipykernel does; other requests still run. */
+   * ipykernel does; other requests still run. An aborted reply carries its status only (messaging
+   * spec, "Request-Reply": no other field for `aborted`): no execution count, so the front end
+   * does not show the failed cell's number on cells that never ran. */
   private abortQueued(): void {
     const keep: JupyterMessage[] = [];
     for (const m of this.shellQueue.splice(0)) {
@@ -586,16 +588,7 @@ export class KernelFront {
         continue;
       }
       this.status("busy", m);
-      void this.send(
-        "shell",
-        m,
-        "execute_reply",
-        {
-          status: "aborted",
-          execution_count: this.executionCount,
-        },
-        { status: "aborted" },
-      );
+      void this.send("shell", m, "execute_reply", { status: "aborted" }, { status: "aborted" });
       this.status("idle", m);
     }
     this.shellQueue.push(...keep);

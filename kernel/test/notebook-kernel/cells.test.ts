@@ -154,6 +154,15 @@ describe.runIf(built)("cell semantics like ipykernel's", () => {
     expect((await inspect(`${head}1 + 2`)).found).toBe(false);
   });
 
+  it("gives aborted replies no execution count", async () => {
+    const first = k.client.startExecute('throw new Error("first")', { stopOnError: true });
+    const second = k.client.startExecute("2 + 2");
+    const failed = (await first.done).reply.content;
+    expect(failed["status"]).toBe("error");
+    const aborted = (await second.done).reply.content;
+    expect(aborted).toEqual({ status: "aborted" });
+  });
+
   it("shows an error raised by a timer after its cell finished, on that cell", async () => {
     const run = k.client.startExecute(
       "setTimeout(() => {\n  throw new RangeError('late timer');\n}, 50);\n'scheduled'",

@@ -64,6 +64,21 @@ export interface FrontOptions {
   readonly log?: (line: string) => void;
   /** Exit the process after shutdown (default true; tests run the front in-process). */
   readonly exitOnShutdown?: boolean;
+  /**
+   * The process that started the kernel and owns its connection file, as the Jupyter server
+   * passes it in JPY_PARENT_PID (run.ts): when it is gone, the kernel shuts down (default: none).
+   */
+  readonly parentPid?: number;
+}
+
+/** Whether process `pid` exists (a zombie counts: its parent has not reaped it yet). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function kernelVersion(): string {
@@ -140,6 +155,8 @@ export class KernelFront {
   /** execute_result text of each request, for history. */
   private readonly results = new Map<number, string>();
   private closing = false;
+  private readonly parentPid: number | null;
+  private parentWatch: ReturnType<typeof setInterval> | null = null;
   private readonly versions = tslabVersions();
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -151,6 +168,7 @@ export class KernelFront {
     this.killAfterMs = options.killAfterMs ?? 5000;
     this.log = options.log ?? ((line) => process.stderr.write(`[mmulab kernel] ${line}\n`));
     this.exitOnShutdown = options.exitOnShutdown ?? true;
+    this.parentPid = options.parentPid ?? null;
     this.signer = new Signer(this.conn.signature_scheme, this.conn.key);
     this.out = {
       shell: new SendQueue(this.shell, this.log),
@@ -177,6 +195,26 @@ export class KernelFront {
     void this.receiveLoop(this.control, (m) => this.handleControl(m));
     void this.receiveLoop(this.stdin, (m) => this.handleStdin(m));
     this.publish("status", { execution_state: "starting" }, null);
+    this.watchParent();
+  }
+
+  /**
+   * As ipykernel's parent poller does: once a second, check that the process that started the
+   * kernel still exists (and that this one has not been handed to another parent); if not, shut
+   * down. A Jupyter server that dies without shutting its kernels down (killed, crashed) would
+   * otherwise leave them running, each with its executor, for good: nobody else has their
+   * connection files.
+   */
+  private watchParent(): void {
+    const pid = this.parentPid;
+    if (pid === null) return;
+    const ppid = process.ppid;
+    this.parentWatch = setInterval(() => {
+      if (process.ppid === ppid && processExists(pid)) return;
+      this.log(`the process that started the kernel (${pid}) is gone; shutting down`);
+      void this.close();
+    }, 1000);
+    this.parentWatch.unref();
   }
 
   /** Resolves when the kernel has shut down. */
@@ -651,6 +689,7 @@ export class KernelFront {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    if (this.parentWatch !== null) clearInterval(this.parentWatch);
     await this.executor.stop();
     // Let queued replies leave before the sockets close (linger covers the rest).
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -2,7 +2,8 @@
  * Starting the kernel from a command line (main.ts, and `mmulab kernel start`).
  *
  * Environment: MMULAB_INTERRUPT_GRACE_MS and MMULAB_INTERRUPT_KILL_MS override the interrupt
- * escalation delays (front.ts).
+ * escalation delays (front.ts). JPY_PARENT_PID, which jupyter_client sets for the kernels it
+ * starts, names the process whose end shuts the kernel down (as ipykernel reads it).
  */
 import { readConnectionFile } from "./connection.js";
 import { KernelFront } from "./front.js";
@@ -13,6 +14,12 @@ function msOption<K extends string>(key: K, value: string | undefined): Partial<
   return value !== undefined && value !== "" && Number.isFinite(n) && n >= 0
     ? ({ [key]: n } as Partial<Record<K, number>>)
     : {};
+}
+
+/** The parent to watch, from JPY_PARENT_PID (ipykernel watches it when it is above 1). */
+function parentOption(value: string | undefined): { parentPid?: number } {
+  const pid = Number(value);
+  return value !== undefined && Number.isInteger(pid) && pid > 1 ? { parentPid: pid } : {};
 }
 
 /**
@@ -32,6 +39,7 @@ export async function runKernel(argv: readonly string[]): Promise<void> {
     connection: readConnectionFile(file),
     ...msOption("interruptGraceMs", process.env["MMULAB_INTERRUPT_GRACE_MS"]),
     ...msOption("killAfterMs", process.env["MMULAB_INTERRUPT_KILL_MS"]),
+    ...parentOption(process.env["JPY_PARENT_PID"]),
   });
   process.on("SIGINT", () => front.interrupt());
   process.on("SIGTERM", () => void front.close());

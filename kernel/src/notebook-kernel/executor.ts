@@ -535,10 +535,10 @@ export class ExecutorHost {
    * listener) or a promise rejection nothing handled, typically after the cell that started it
    * has finished. It becomes an `error` output with the usual traceback, on the cell whose code
    * started the callback or the promise (the request in whose async context it ran, else the cell
-   * named by its innermost cell frame, else the one running or the last one). That is where
-   * ipykernel sends what a background thread prints, and JupyterLab keeps a cell's output area
-   * listening until the cell runs again. The cell's status stays as it was, and the kernel goes
-   * on: a late error ends nothing.
+   * named by its innermost cell frame, else the one running or the last one). ipykernel does the
+   * same with what an asyncio task prints, and JupyterLab keeps a cell's output area listening
+   * until the cell runs again. The cell's status stays as it was, and the kernel goes on: a late
+   * error ends nothing.
    */
   lateError(kind: "uncaught" | "unhandled-rejection", error: unknown): void {
     try {

@@ -7,7 +7,8 @@ Run with Debian's interpreter and the project's Jupyter data directory on JUPYTE
 (test/kernel-protocol/kernel-protocol.test.ts does this from `npm test`.) Every test of
 jupyter_kernel_test.KernelTests applies to this kernel and has a sample here: none is skipped and
 none is marked as an expected failure. The samples use the simulator's own API where a test allows.
-test_restart_kernel adds what the suite lacks: a restart through jupyter_client.
+test_restart_kernel adds what the suite lacks: a restart through jupyter_client; the tests after it
+check cell semantics users of ipykernel rely on, through jupyter_client as front ends use it.
 """
 import unittest
 
@@ -91,6 +92,39 @@ class MmulabKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(reply["content"]["status"], "ok")
         gone = self.kc.execute_interactive("beforeRestart", timeout=60)
         self.assertEqual(gone["content"]["ename"], "TSError")
+
+    def test_failed_cell_keeps_assignments(self):
+        """Assignments that ran before a cell's exception stay, as in IPython; later ones do not."""
+        failed = self.kc.execute_interactive(
+            'const keptAfterError = 41;\nthrow new Error("x");\nconst neverReached = 1;', timeout=60
+        )
+        self.assertEqual(failed["content"]["status"], "error")
+        kept = self.kc.execute_interactive("keptAfterError + 1", timeout=60)
+        self.assertEqual(kept["content"]["status"], "ok")
+        gone = self.kc.execute_interactive("neverReached", timeout=60)
+        self.assertIn("Cannot find name 'neverReached'", gone["content"]["evalue"])
+
+    def test_inspect_in_call_parentheses(self):
+        """Shift+Tab right after `runTrial(` shows the function's signature and doc."""
+        code = 'import { runTrial } from "mmulab";\nrunTrial('
+        msg_id = self.kc.inspect(code, cursor_pos=len(code))
+        reply = self.kc.get_shell_msg(timeout=60)
+        self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
+        self.assertTrue(reply["content"]["found"])
+        text = reply["content"]["data"]["text/plain"]
+        self.assertIn("runTrial(opts: TrialOptions): TrialResult", text)
+        self.assertIn("race scenario", text)
+
+    def test_aborted_reply_has_no_execution_count(self):
+        """A request queued behind a failing one is aborted; its reply has only its status."""
+        first = self.kc.execute('throw new Error("first")', stop_on_error=True)
+        second = self.kc.execute("1 + 1")
+        replies = {}
+        while len(replies) < 2:
+            reply = self.kc.get_shell_msg(timeout=60)
+            replies[reply["parent_header"]["msg_id"]] = reply["content"]
+        self.assertEqual(replies[first]["status"], "error")
+        self.assertEqual(replies[second], {"status": "aborted"})
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// Makes a checkout runnable: installs dependencies when they are missing or stale, then builds the
-// kernel workspace so kernel/dist exists, and the lab extension: the renderers (tsc), the prebuilt
-// extension (copied into .jupyter-data/labextensions) and the notebook app's front end, each only
-// when its sources are newer than its output. Run by the prestart, pretest and prebench scripts.
+// Makes a checkout runnable: installs the npm dependencies when they are missing or stale, then builds the
+// kernel workspace so kernel/dist exists, the lab extension (the renderers with tsc, the prebuilt
+// extension, copied into .jupyter-data/labextensions) and JupyterLab (lab-app/dist), each only
+// when its inputs are newer than its output. Run by the prestart, pretest and prebench scripts.
 //
 // Dependency-free on purpose (node: builtins only): it runs before node_modules exists.
 //
-//   node scripts/bootstrap.mjs               install if needed, then build
-//   node scripts/bootstrap.mjs --build-only  build only (the `npm run build` script)
-//   node scripts/bootstrap.mjs --check       say whether an install is needed; exit 1 if so
+//   node scripts/bootstrap.mjs                        install if needed, then build
+//   node scripts/bootstrap.mjs --build-only           build only (the `npm run build` script)
+//   node scripts/bootstrap.mjs --check                say whether an npm install is needed
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -125,8 +125,8 @@ function newest(paths) {
 }
 
 /**
- * The lab extension: tsc -b (incremental), then the prebuilt extension and the app when their
- * inputs changed. Set MMULAB_SKIP_LAB_BUILD=1 to skip both webpack builds.
+ * The lab extension: tsc -b (incremental), then the prebuilt extension when its inputs changed.
+ * Set MMULAB_SKIP_LAB_BUILD=1 to skip the webpack build.
  */
 function buildLab() {
   const lab = join(root, "lab-extension");
@@ -149,11 +149,27 @@ function buildLab() {
   if (!existsSync(installedPkg) || statSync(installedPkg).mtimeMs < statSync(extOut).mtimeMs) {
     run(process.execPath, [join(lab, "scripts", "install.mjs")]);
   }
-  const appOut = join(lab, "dist", "app", "main.js");
-  const appIn = newest([...deps, join(lab, "app", "src"), join(lab, "app", "build.mjs")]);
-  if (!existsSync(appOut) || statSync(appOut).mtimeMs < appIn) {
-    log("building the notebook app (lab-extension/dist/app); about a minute");
-    run(process.execPath, [join(lab, "app", "build.mjs")]);
+}
+
+/**
+ * JupyterLab (lab-app): webpack over every core extension into lab-app/dist, when the lockfile,
+ * lab-app/package.json, its sources, template or build script are newer than the built page.
+ * Set MMULAB_SKIP_LAB_BUILD=1 to skip it.
+ */
+function buildLabApp() {
+  if (process.env.MMULAB_SKIP_LAB_BUILD === "1") return;
+  const app = join(root, "lab-app");
+  const out = join(app, "dist", "static", "index.html");
+  const inputs = newest([
+    join(root, "package-lock.json"),
+    join(app, "package.json"),
+    join(app, "src"),
+    join(app, "templates"),
+    join(app, "build.mjs"),
+  ]);
+  if (!existsSync(out) || statSync(out).mtimeMs < inputs) {
+    log("building JupyterLab (lab-app/dist); about a minute on two cores");
+    run(process.execPath, [join(app, "build.mjs")]);
   }
 }
 
@@ -180,3 +196,4 @@ if (!args.has("--build-only")) install();
 build();
 await installKernelspec();
 buildLab();
+buildLabApp();

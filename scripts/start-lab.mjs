@@ -19,6 +19,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { stockLabVersion } from "./system-packages.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const data = join(root, ".jupyter-data");
@@ -47,14 +48,6 @@ const cull = [
   "--MappingKernelManager.cull_connected=False",
 ];
 
-/** `jupyter lab` 4.x's version, or null when there is none. */
-function stockLabVersion() {
-  const probe = spawnSync("jupyter", ["lab", "--version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) return null;
-  const version = probe.stdout.trim();
-  return /^4\./.test(version) ? version : null;
-}
-
 const env = {
   ...process.env,
   JUPYTER_PATH: [data, process.env.JUPYTER_PATH].filter(Boolean).join(delimiter),
@@ -81,7 +74,7 @@ if (stock !== null) {
   const check = spawnSync(python, ["-c", "import jupyter_server, jupyterlab_server"]);
   if (check.error || check.status !== 0) {
     log(
-      `${python} lacks Debian's Jupyter server; install it with:\n` +
+      `${python} lacks Debian's Jupyter server (\`npm start\` installs it when it may); install it with:\n` +
         "  sudo apt-get install --no-install-recommends python3-jupyter-server python3-jupyterlab-server python3-terminado",
     );
     process.exit(1);

@@ -296,7 +296,8 @@ class MmulabLabApp(LabServerApp):
         print(f"mmulab-lab: ready at {url}", flush=True)
 
 
-# Defaults that the command line may override (later flags win).
+# Defaults that the command line may override (a flag given there replaces the default: traitlets
+# refuses a scalar option given twice).
 DEFAULT_ARGS = [
     "--ServerApp.ip=127.0.0.1",
     "--ServerApp.open_browser=False",
@@ -313,12 +314,34 @@ DEFAULT_ARGS = [
 ]
 
 
+# jupyter_server's short flags and the options they set.
+ALIASES = {
+    "--ip": "--ServerApp.ip",
+    "--port": "--ServerApp.port",
+    "--notebook-dir": "--ServerApp.root_dir",
+    "--allow-root": "--ServerApp.allow_root",
+    "--no-browser": "--ServerApp.open_browser",
+}
+
+
+def with_defaults(argv):
+    """DEFAULT_ARGS (and notebooks/ as the root) for every option `argv` does not set itself."""
+
+    def option(arg):
+        name = arg.split("=", 1)[0]
+        return ALIASES.get(name, name)
+
+    given = {option(a) for a in argv if a.startswith("--")}
+    defaults = [d for d in DEFAULT_ARGS if option(d) not in given]
+    if "--ServerApp.root_dir" not in given:
+        os.makedirs(NOTEBOOKS, exist_ok=True)
+        defaults.append("--ServerApp.root_dir=" + NOTEBOOKS)
+    return defaults + argv
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not any(a.startswith(("--notebook-dir", "--ServerApp.root_dir")) for a in argv):
-        os.makedirs(NOTEBOOKS, exist_ok=True)
-        argv.insert(0, "--ServerApp.root_dir=" + NOTEBOOKS)
-    MmulabLabApp.launch_instance(argv=DEFAULT_ARGS + argv)
+    MmulabLabApp.launch_instance(argv=with_defaults(argv))
 
 
 if __name__ == "__main__":

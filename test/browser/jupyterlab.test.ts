@@ -151,6 +151,20 @@ describe("JupyterLab as a user drives it (Chromium, mmulab kernel)", () => {
       return Object.fromEntries(ids.map((id) => [id, window.jupyterapp.isPluginActivated(id)]));
     })()`);
     expect(Object.entries(activated).filter(([, on]) => !on)).toEqual([]);
+    // Not only those: every plugin registered (the 51 core extension packages' and mmulab's) is
+    // activated, and only the announcements plugin, which needs the `jupyterlab` package's
+    // handlers, is disabled (lab-extension/README.md says why for each core plugin that cannot
+    // work on Debian's server).
+    const registered = await page.evaluate<string[]>("window.jupyterapp.listPlugins()");
+    expect(registered.length).toBeGreaterThan(200);
+    expect(
+      await page.evaluate<string[]>(
+        "window.jupyterapp.listPlugins().filter((id) => !window.jupyterapp.isPluginActivated(id))",
+      ),
+    ).toEqual([]);
+    expect(await page.evaluate("window.mmulabLab.disabled")).toEqual([
+      "@jupyterlab/apputils-extension:announcements",
+    ]);
     // The menu bar and the left sidebar are there.
     for (const top of ["File", "Edit", "View", "Run", "Kernel", "Tabs", "Settings", "Help"]) {
       await expect
@@ -332,6 +346,16 @@ describe("JupyterLab as a user drives it (Chromium, mmulab kernel)", () => {
       }),
     });
     await item.waitFor({ timeout: 30_000 });
+    // For the screenshot, only the Kernels section open, so that all three kernels show.
+    const otherOpen = panel.locator(".lm-AccordionPanel-title[aria-expanded='true']", {
+      hasNotText: /^\s*kernels/i,
+    });
+    while ((await otherOpen.count()) > 0) await otherOpen.first().click();
+    // One entry per kernel the server runs, each "<notebook> (<8 hex digits of its id>)".
+    const kernelLabels = panel.locator(".jp-RunningSessions-itemLabel", {
+      hasText: /\([0-9a-f]{8}\)/,
+    });
+    await expect.poll(() => kernelLabels.count()).toBe(3);
     await shot("running", true);
     await item.hover();
     const shutdown = item.locator(":scope > .jp-RunningSessions-itemShutdown");
@@ -344,6 +368,7 @@ describe("JupyterLab as a user drives it (Chromium, mmulab kernel)", () => {
       .not.toContain(target);
     expect((await lab.api<KernelModel[]>("/api/kernels")).length).toBe(2);
     await expect.poll(() => item.count()).toBe(0);
+    await expect.poll(() => kernelLabels.count()).toBe(2);
   }, 90_000);
 
   it("opens README.md, as text and as a rendered Markdown preview", async () => {

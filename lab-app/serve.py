@@ -311,6 +311,9 @@ DEFAULT_ARGS = [
     "--MappingKernelManager.cull_busy=False",
     # New notebooks and consoles get the mmulab kernel (the bootstrap installs its kernelspec).
     "--MappingKernelManager.default_kernel_name=mmulab",
+    # Without ipykernel (not needed here) jupyter_client warns "Native kernel (python3) is not
+    # available" on every kernelspec listing; kernelspecs installed on disk are still listed.
+    "--KernelSpecManager.ensure_native_kernel=False",
 ]
 
 

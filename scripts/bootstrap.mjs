@@ -1,18 +1,21 @@
 #!/usr/bin/env node
-// Makes a checkout runnable: installs dependencies when they are missing or stale, then builds the
-// kernel workspace so kernel/dist exists, and the lab extension: the renderers (tsc), the prebuilt
-// extension (copied into .jupyter-data/labextensions) and the notebook app's front end, each only
-// when its sources are newer than its output. Run by the prestart, pretest and prebench scripts.
+// Makes a checkout runnable: installs the Debian packages the command needs (scripts/debian-packages,
+// via system-packages.mjs) and the npm dependencies when they are missing or stale, then builds the
+// kernel workspace so kernel/dist exists, the lab extension (the renderers with tsc, the prebuilt
+// extension, copied into .jupyter-data/labextensions) and JupyterLab (lab-app/dist), each only
+// when its inputs are newer than its output. Run by the prestart, pretest and prebench scripts.
 //
 // Dependency-free on purpose (node: builtins only): it runs before node_modules exists.
 //
-//   node scripts/bootstrap.mjs               install if needed, then build
-//   node scripts/bootstrap.mjs --build-only  build only (the `npm run build` script)
-//   node scripts/bootstrap.mjs --check       say whether an install is needed; exit 1 if so
+//   node scripts/bootstrap.mjs [--system start|test]  Debian packages for `npm start`/`npm test`
+//                                                     (MMULAB_APT=dry-run|off), install, build
+//   node scripts/bootstrap.mjs --build-only           build only (the `npm run build` script)
+//   node scripts/bootstrap.mjs --check                say whether an npm install is needed
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { ensureSystemPackages, SECTIONS } from "./system-packages.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const MIN_NODE = [20, 19, 0];
@@ -125,8 +128,8 @@ function newest(paths) {
 }
 
 /**
- * The lab extension: tsc -b (incremental), then the prebuilt extension and the app when their
- * inputs changed. Set MMULAB_SKIP_LAB_BUILD=1 to skip both webpack builds.
+ * The lab extension: tsc -b (incremental), then the prebuilt extension when its inputs changed.
+ * Set MMULAB_SKIP_LAB_BUILD=1 to skip the webpack build.
  */
 function buildLab() {
   const lab = join(root, "lab-extension");
@@ -149,11 +152,27 @@ function buildLab() {
   if (!existsSync(installedPkg) || statSync(installedPkg).mtimeMs < statSync(extOut).mtimeMs) {
     run(process.execPath, [join(lab, "scripts", "install.mjs")]);
   }
-  const appOut = join(lab, "dist", "app", "main.js");
-  const appIn = newest([...deps, join(lab, "app", "src"), join(lab, "app", "build.mjs")]);
-  if (!existsSync(appOut) || statSync(appOut).mtimeMs < appIn) {
-    log("building the notebook app (lab-extension/dist/app); about a minute");
-    run(process.execPath, [join(lab, "app", "build.mjs")]);
+}
+
+/**
+ * JupyterLab (lab-app): webpack over every core extension into lab-app/dist, when the lockfile,
+ * lab-app/package.json, its sources, template or build script are newer than the built page.
+ * Set MMULAB_SKIP_LAB_BUILD=1 to skip it.
+ */
+function buildLabApp() {
+  if (process.env.MMULAB_SKIP_LAB_BUILD === "1") return;
+  const app = join(root, "lab-app");
+  const out = join(app, "dist", "static", "index.html");
+  const inputs = newest([
+    join(root, "package-lock.json"),
+    join(app, "package.json"),
+    join(app, "src"),
+    join(app, "templates"),
+    join(app, "build.mjs"),
+  ]);
+  if (!existsSync(out) || statSync(out).mtimeMs < inputs) {
+    log("building JupyterLab (lab-app/dist); about a minute on two cores");
+    run(process.execPath, [join(app, "build.mjs")]);
   }
 }
 
@@ -169,14 +188,42 @@ async function installKernelspec() {
   if (result.changed) log(`installed the mmulab kernelspec in ${result.path}`);
 }
 
+/**
+ * The Debian packages of `npm start` or `npm test` (--system start|test); exits when they are
+ * missing and this user cannot install them.
+ * @param {string[]} argv
+ */
+function systemPackages(argv) {
+  const i = argv.indexOf("--system");
+  if (i === -1) return;
+  const section = argv[i + 1];
+  if (!(/** @type {readonly (string | undefined)[]} */ (SECTIONS).includes(section))) {
+    fail(`--system takes one of ${SECTIONS.join(", ")}, got ${JSON.stringify(section ?? "")}`);
+  }
+  const mode = process.env.MMULAB_APT ?? "";
+  if (mode === "off") return;
+  const ok = ensureSystemPackages(
+    /** @type {import("./system-packages.mjs").Section} */ (section),
+    {
+      dryRun: mode === "dry-run",
+    },
+  );
+  if (!ok) process.exit(1);
+}
+
 checkNode();
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 if (args.has("--check")) {
   const reason = installReason();
   log(reason ?? "node_modules is up to date");
   process.exit(reason === null ? 0 : 1);
 }
-if (!args.has("--build-only")) install();
+if (!args.has("--build-only")) {
+  systemPackages(argv);
+  install();
+}
 build();
 await installKernelspec();
 buildLab();
+buildLabApp();

@@ -1,21 +1,25 @@
 #!/usr/bin/env node
-// Starts a notebook front end on notebooks/ with the mmulab kernel and renderers, prints its URL
-// and opens no browser:
+// Starts JupyterLab on notebooks/ with the mmulab kernel and renderers, prints its URL and opens
+// no browser:
 //
-//   - stock JupyterLab 4 (`jupyter lab`, e.g. installed with pip) when it is on PATH;
-//   - otherwise the mmulab notebook app (lab-extension/app/serve.py) on Debian's jupyter_server.
+//   - stock JupyterLab 4 (`jupyter lab`, e.g. installed with pip or conda) when it is on PATH;
+//   - otherwise the JupyterLab this repository builds (lab-app/, served by lab-app/serve.py on
+//     Debian's jupyter_server).
 //
 // Both find the mmulab kernelspec and the prebuilt extension in .jupyter-data/ (JUPYTER_PATH),
-// where the bootstrap installs them. Dependency-free (node: builtins only).
+// where the bootstrap installs them, and both shut down kernels that sat idle, with no browser
+// connected, for 30 minutes (MMULAB_CULL_IDLE_TIMEOUT=SECONDS, 0 to keep them).
+// Dependency-free (node: builtins only).
 //
 //   node scripts/start-lab.mjs [--app] [--port N] [-- extra server flags]
-//     --app      use the mmulab app even when `jupyter lab` exists
+//     --app      use lab-app even when `jupyter lab` exists
 //     --port N   listen on N (default 8888; the server tries the next ports when taken)
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { stockLabVersion } from "./system-packages.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const data = join(root, ".jupyter-data");
@@ -32,13 +36,17 @@ function log(message) {
   process.stderr.write(`start-lab: ${message}\n`);
 }
 
-/** `jupyter lab` 4.x's version, or null when there is none. */
-function stockLabVersion() {
-  const probe = spawnSync("jupyter", ["lab", "--version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) return null;
-  const version = probe.stdout.trim();
-  return /^4\./.test(version) ? version : null;
+const cullIdle = process.env.MMULAB_CULL_IDLE_TIMEOUT ?? "1800";
+if (!/^\d+$/.test(cullIdle)) {
+  log(`MMULAB_CULL_IDLE_TIMEOUT: expected whole seconds (0 keeps idle kernels), got ${cullIdle}`);
+  process.exit(2);
 }
+// jupyter_server's kernel culling, the same for both servers.
+const cull = [
+  `--MappingKernelManager.cull_idle_timeout=${cullIdle}`,
+  "--MappingKernelManager.cull_interval=300",
+  "--MappingKernelManager.cull_connected=False",
+];
 
 const env = {
   ...process.env,
@@ -53,31 +61,32 @@ if (stock !== null) {
   log(`JupyterLab ${stock} found; starting \`jupyter lab\` on notebooks/`);
   command = [
     "jupyter",
-    ["lab", "--no-browser", `--port=${values.port}`, `--notebook-dir=${notebooks}`, ...positionals],
+    [
+      "lab",
+      "--no-browser",
+      `--port=${values.port}`,
+      `--notebook-dir=${notebooks}`,
+      ...cull,
+      ...positionals,
+    ],
   ];
 } else {
   const check = spawnSync(python, ["-c", "import jupyter_server, jupyterlab_server"]);
   if (check.error || check.status !== 0) {
     log(
-      `no \`jupyter lab\` 4.x on PATH, and ${python} lacks Debian's Jupyter server; for the notebooks install one:\n` +
-        "  apt-get install --no-install-recommends python3-jupyter-server python3-jupyterlab-server\n" +
-        "  (or: pip install 'jupyterlab>=4,<5')\n" +
-        "meanwhile, the command-line demo (npx mmulab --help lists the other commands):",
+      `${python} lacks Debian's Jupyter server (\`npm start\` installs it when it may); install it with:\n` +
+        "  sudo apt-get install --no-install-recommends python3-jupyter-server python3-jupyterlab-server python3-terminado",
     );
-    // Still do something useful: the simulator itself works without any Jupyter.
-    const demo = spawnSync(process.execPath, [join(root, "kernel", "bin", "mmulab.js"), "demo"], {
-      stdio: "inherit",
-    });
-    process.exit(demo.status ?? 1);
-  }
-  if (!existsSync(join(root, "lab-extension", "dist", "app", "main.js"))) {
-    log("the notebook app is not built; run `npm run build` first");
     process.exit(1);
   }
-  log("no `jupyter lab` 4.x on PATH; starting the mmulab notebook app (Debian's jupyter_server)");
+  if (!existsSync(join(root, "lab-app", "dist", "static", "index.html"))) {
+    log("JupyterLab (lab-app) is not built; run `npm run build` first");
+    process.exit(1);
+  }
+  log("starting JupyterLab (lab-app) on Debian's jupyter_server");
   command = [
     python,
-    [join(root, "lab-extension", "app", "serve.py"), `--port=${values.port}`, ...positionals],
+    [join(root, "lab-app", "serve.py"), `--port=${values.port}`, ...cull, ...positionals],
   ];
 }
 if (!existsSync(join(data, "kernels", "mmulab", "kernel.json"))) {

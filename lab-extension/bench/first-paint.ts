@@ -1,6 +1,8 @@
 /**
- * Browser benchmarks of the renderers, measured in Debian's Chromium inside the mmulab notebook
- * app (the prebuilt extension loaded through module federation, as users get it):
+ * Browser benchmarks of the renderers, measured in Debian's Chromium inside JupyterLab (lab-app,
+ * the prebuilt extension loaded through module federation, as users get it): each run creates the
+ * renderer from the open notebook's rendermime registry, adds it to the main area and times
+ * renderModel to the first frame painted after it (two animation frames).
  *
  *   lab/pagetable-first-paint-10k     10,117-node tree: renderModel to the first painted frame
  *                                      (target <= 500 ms)
@@ -27,8 +29,10 @@ import {
 import type { Benchmark, BenchResult } from "../../kernel/dist/bench/types.js";
 import {
   ARTIFACTS,
+  documentReady,
   launchChromium,
   missingPrerequisites,
+  openLab,
   ROOT,
   startLab,
 } from "../../test/browser/lab.js";
@@ -39,16 +43,30 @@ const TIMELINE = "application/vnd.mmulab.timeline+json";
 
 function browserBenchmarks(page: () => Page): Benchmark[] {
   const paint = (mime: string, key: string) => () =>
-    page().evaluate(
-      ([m, k]) => {
-        const w = window as unknown as {
-          mmulabApp: { firstPaint(m: string, d: unknown): Promise<number> };
-          mmulabBenchData: Record<string, unknown>;
-        };
-        return w.mmulabApp.firstPaint(m, w.mmulabBenchData[k]);
-      },
-      [mime, key] as const,
-    );
+    page().evaluate<number>(`(async () => {
+      const app = window.jupyterapp;
+      const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+      if (window.mmulabBenchWidget) window.mmulabBenchWidget.dispose();
+      const rendermime = window.mmulabBenchNotebook.content.rendermime;
+      const renderer = rendermime.createRenderer(${JSON.stringify(mime)});
+      renderer.id = "mmulab-bench";
+      renderer.title.label = "bench";
+      window.mmulabBenchWidget = renderer;
+      app.shell.add(renderer, "main");
+      app.shell.activateById(renderer.id);
+      await nextFrame();
+      const model = {
+        trusted: true,
+        data: { [${JSON.stringify(mime)}]: window.mmulabBenchData[${JSON.stringify(key)}] },
+        metadata: {},
+        setData() {},
+      };
+      const start = performance.now();
+      await renderer.renderModel(model);
+      await nextFrame();
+      await nextFrame();
+      return performance.now() - start;
+    })()`);
   return [
     {
       name: "lab/pagetable-first-paint-10k",
@@ -104,16 +122,16 @@ async function main(argv: string[]): Promise<number> {
 
   const root = join(ARTIFACTS, "bench-notebooks");
   await mkdir(root, { recursive: true });
+  // A notebook without a kernel: its rendermime registry has every renderer.
+  const notebook = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] };
+  await writeFile(join(root, "bench.ipynb"), JSON.stringify(notebook));
   const lab = await startLab(root);
   const browser = await launchChromium();
   let fresh: BenchResult[];
   try {
-    const page = await browser.context.newPage();
+    const page = await openLab(lab, browser, "bench.ipynb", documentReady("bench.ipynb"));
     await page.setViewportSize({ width: 1280, height: 900 });
-    await page.goto(lab.url);
-    await page.waitForFunction("window.mmulabApp && window.mmulabApp.ready === true", null, {
-      timeout: 60_000,
-    });
+    await page.evaluate("window.mmulabBenchNotebook = window.jupyterapp.shell.currentWidget");
     await page.evaluate(
       ([tree, timeline]) => {
         (window as unknown as { mmulabBenchData: unknown }).mmulabBenchData = { tree, timeline };

@@ -91,6 +91,11 @@ export class RenderedPlot extends PlotlyWidget implements IRenderMime.IRenderer 
       input.step = "1";
       input.value = "0";
       input.dataset["axis"] = axis.name;
+      // Keys pressed on a slider move the slider: without this, JupyterLab's notebook shortcuts
+      // (ArrowLeft/ArrowRight in command mode jump between headings, selector `… :focus`) take
+      // them first. Lumino's command registry skips keydown events from such an element; it
+      // must be the focused input itself, as the selector already matches there.
+      input.setAttribute("data-lm-suppress-shortcuts", "");
       const value = el("span", `${CLASS}-sliderValue`, String(axis.values[0]));
       input.addEventListener("input", () => {
         position[i] = Number(input.value);

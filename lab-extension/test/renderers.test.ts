@@ -455,6 +455,8 @@ describe("plot renderer", () => {
     await w.renderModel(mimeModel(PLOT_MIME, payload));
     const sliders = w.node.querySelectorAll<HTMLInputElement>('input[type="range"]');
     expect(sliders).toHaveLength(2);
+    // JupyterLab's keyboard shortcuts leave the keys pressed on a slider to it.
+    for (const s of sliders) expect(s.hasAttribute("data-lm-suppress-shortcuts")).toBe(true);
     const first = sliders[0] as HTMLInputElement;
     first.value = "1";
     first.dispatchEvent(new Event("input"));

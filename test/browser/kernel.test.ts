@@ -1,8 +1,7 @@
 /**
- * End to end on the mmulab kernel: the notebook app opens a notebook without outputs, runs it on
- * the `mmulab` kernel (.jupyter-data/kernels/mmulab, installed by the bootstrap), and the cells'
+ * End to end on the mmulab kernel: JupyterLab opens a notebook without outputs, runs it on the
+ * `mmulab` kernel (.jupyter-data/kernels/mmulab, installed by the bootstrap), and the cells'
  * displayPageTables / displayTimeline / displayPlot outputs are drawn by the renderers.
- * Skipped while the kernelspec is not installed.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,9 +21,9 @@ import {
   type Lab,
   launchChromium,
   mmulabNotebook,
-  NOTEBOOK_OPEN,
   openNotebook,
   requirePrerequisites,
+  runAllCells,
   startLab,
 } from "./lab.js";
 
@@ -32,7 +31,7 @@ const tree = makePageTable(TREE_SMALL);
 const timeline = makeTimeline(120);
 const plot = makePlot({ sweep: true });
 
-describe("a notebook run on the mmulab kernel in the app (Chromium)", () => {
+describe("a notebook run on the mmulab kernel in JupyterLab (Chromium)", () => {
   let lab: Lab;
   let browser: Browser;
   let page: Page;
@@ -54,7 +53,7 @@ describe("a notebook run on the mmulab kernel in the app (Chromium)", () => {
     writeFileSync(join(root, "run.ipynb"), JSON.stringify(notebook));
     lab = await startLab(root);
     browser = await launchChromium();
-    page = await openNotebook(lab, browser, "run.ipynb", NOTEBOOK_OPEN);
+    page = await openNotebook(lab, browser, "run.ipynb");
   }, 180_000);
 
   afterAll(async () => {
@@ -63,7 +62,7 @@ describe("a notebook run on the mmulab kernel in the app (Chromium)", () => {
   });
 
   it("runs every cell and the renderers draw the outputs", async () => {
-    const ok = await page.evaluate<boolean>("window.mmulabApp.runAll()");
+    const ok = await runAllCells(page);
     if (!ok) throw new Error(`a cell failed; server log:\n${lab.log().slice(-3000)}`);
     const el = page.locator(".mmulab-PageTable");
     await el.waitFor({ timeout: 60_000 });

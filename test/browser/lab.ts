@@ -1,10 +1,13 @@
 /**
- * Helpers for the browser tests and benchmarks: start the mmulab notebook app (Debian's
- * jupyter_server running lab-extension/app/serve.py) on a free port, and launch Debian's
- * Chromium through playwright-core with a fresh profile.
+ * Helpers for the browser tests and benchmarks: start JupyterLab (lab-app, served by Debian's
+ * jupyter_server through lab-app/serve.py) on a free port with private settings and workspaces,
+ * launch Debian's Chromium through playwright-core with a fresh profile, and open JupyterLab or a
+ * notebook in it. Conditions on the page are JavaScript strings (these files have no DOM types);
+ * the app is `window.jupyterapp` (serve.py's expose_app_in_browser) and lab-app's start-up record
+ * `window.mmulabLab`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,8 +17,8 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 export const CHROMIUM = process.env["MMULAB_CHROMIUM"] ?? "/usr/bin/chromium";
 export const PYTHON = process.env["MMULAB_PYTHON"] ?? "/usr/bin/python3";
-export const SERVE = join(ROOT, "lab-extension", "app", "serve.py");
-export const APP_BUILD = join(ROOT, "lab-extension", "dist", "app", "main.js");
+export const SERVE = join(ROOT, "lab-app", "serve.py");
+export const LAB_BUILD = join(ROOT, "lab-app", "dist", "static", "index.html");
 export const INSTALLED_EXTENSION = join(
   ROOT,
   ".jupyter-data",
@@ -48,7 +51,7 @@ export function missingPrerequisites(): string[] {
       "Debian's jupyterlab_server (apt-get install --no-install-recommends python3-jupyter-server python3-jupyterlab-server)",
     );
   }
-  if (!existsSync(APP_BUILD)) missing.push(`${APP_BUILD} (npm run build)`);
+  if (!existsSync(LAB_BUILD)) missing.push(`${LAB_BUILD} (npm run build)`);
   if (!existsSync(INSTALLED_EXTENSION)) missing.push(`${INSTALLED_EXTENSION} (npm run build)`);
   return missing;
 }
@@ -64,7 +67,7 @@ export function requirePrerequisites(o: { kernel?: boolean } = {}): void {
     missing.push(`${MMULAB_KERNELSPEC} (the npm test bootstrap installs it)`);
   if (missing.length > 0)
     throw new Error(
-      `browser tests need:\n  ${missing.join("\n  ")}\n(.ci/run installs them; npm test builds the rest)`,
+      `browser tests need:\n  ${missing.join("\n  ")}\n(npm test installs and builds them)`,
     );
 }
 
@@ -89,19 +92,48 @@ export interface Lab {
   readonly url: string;
   readonly port: number;
   readonly token: string;
+  /** `http://127.0.0.1:<port>` */
+  readonly origin: string;
   /** Server output so far (for failure messages). */
   log(): string;
+  /** GET (or `init`) a server path such as `/api/kernels` with the token; the parsed JSON. */
+  api<T = unknown>(path: string, init?: RequestInit): Promise<T>;
   stop(): Promise<void>;
 }
 
-/** Starts serve.py on a free port with `rootDir` as its notebook directory. */
-export async function startLab(rootDir: string, timeoutMs = 60_000): Promise<Lab> {
+export interface LabOptions {
+  /** The Jupyter data directory serve.py uses instead of the project's .jupyter-data. */
+  readonly dataDir?: string;
+  /** Extra environment (e.g. JUPYTER_PATH) and server flags. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly args?: readonly string[];
+  readonly timeoutMs?: number;
+}
+
+/** Starts serve.py on a free port with `rootDir` as its notebook directory, and user settings
+ * and workspaces in a temporary directory of its own (removed on stop). */
+export async function startLab(rootDir: string, options: LabOptions = {}): Promise<Lab> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const port = await freePort();
   const token = `mmulab-test-${process.pid}-${port}`;
+  const state = mkdtempSync(join(tmpdir(), "mmulab-lab-state-"));
+  mkdirSync(join(state, "settings"));
+  mkdirSync(join(state, "workspaces"));
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  if (options.dataDir !== undefined) env["MMULAB_JUPYTER_DATA"] = options.dataDir;
   const child: ChildProcess = spawn(
     PYTHON,
-    [SERVE, `--port=${port}`, `--ServerApp.token=${token}`, `--ServerApp.root_dir=${rootDir}`],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } },
+    [
+      SERVE,
+      `--port=${port}`,
+      `--ServerApp.token=${token}`,
+      `--ServerApp.root_dir=${rootDir}`,
+      "--MmulabLabApp.expose_app_in_browser=True",
+      `--MmulabLabApp.user_settings_dir=${join(state, "settings")}`,
+      `--MmulabLabApp.workspaces_dir=${join(state, "workspaces")}`,
+      ...(options.args ?? []),
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env },
   );
   let output = "";
   const onData = (chunk: Buffer): void => {
@@ -110,7 +142,7 @@ export async function startLab(rootDir: string, timeoutMs = 60_000): Promise<Lab
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
   const stop = (): Promise<void> =>
-    new Promise((resolve) => {
+    new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
       child.once("exit", () => {
@@ -118,7 +150,7 @@ export async function startLab(rootDir: string, timeoutMs = 60_000): Promise<Lab
         resolve();
       });
       child.kill("SIGTERM");
-    });
+    }).finally(() => rmSync(state, { recursive: true, force: true }));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`serve.py did not get ready in ${timeoutMs} ms:\n${output}`));
@@ -140,7 +172,17 @@ export async function startLab(rootDir: string, timeoutMs = 60_000): Promise<Lab
     await stop();
     throw error;
   });
-  return { url, port, token, log: () => output, stop };
+  const origin = new URL(url).origin;
+  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
+    const response = await fetch(`${origin}${path}`, {
+      ...init,
+      headers: { Authorization: `token ${token}`, ...init.headers },
+    });
+    if (!response.ok) throw new Error(`${init.method ?? "GET"} ${path}: HTTP ${response.status}`);
+    const text = await response.text();
+    return (text === "" ? null : JSON.parse(text)) as T;
+  };
+  return { url, port, token, origin, log: () => output, api, stop };
 }
 
 export interface Browser {
@@ -166,26 +208,73 @@ export async function launchChromium(): Promise<Browser> {
   };
 }
 
-/** The app has opened its notebook (`ready` for {@link openNotebook}). */
-export const NOTEBOOK_OPEN = "window.mmulabApp && window.mmulabApp.current() !== null";
+/**
+ * The current main-area widget is the notebook `path` (relative to the server root), loaded,
+ * with its kernel connected.
+ */
+export function notebookReady(path: string): string {
+  return `(() => {
+    const w = window.jupyterapp.shell.currentWidget;
+    if (!w || !w.context || w.context.path !== ${JSON.stringify(path)} || !w.context.isReady) return false;
+    const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
+    return !!kernel && kernel.connectionStatus === "connected" && kernel.status === "idle";
+  })()`;
+}
+
+/** The current main-area widget is the document `path`, loaded (its kernel may still start). */
+export function documentReady(path: string): string {
+  return `(() => {
+    const w = window.jupyterapp.shell.currentWidget;
+    return !!w && !!w.context && w.context.path === ${JSON.stringify(path)} && w.context.isReady;
+  })()`;
+}
 
 /**
- * Opens `notebook` (a file in the lab's root) in the app on a new page and waits until `ready`
- * (a JavaScript condition on the page) holds. `onPage` runs before the navigation, so listeners
- * it adds see the app's start-up.
+ * Opens JupyterLab at `path` (a file in the lab's root, opened in a tab; none: the launcher) on a
+ * new page and waits until it is restored and `ready` (a JavaScript condition) holds. `onPage`
+ * runs before the navigation, so listeners it adds see the start-up.
  */
-export async function openNotebook(
+export async function openLab(
   lab: Lab,
   browser: Browser,
-  notebook: string,
-  ready: string,
+  path: string | null,
+  ready = "true",
   onPage?: (page: Page) => void,
 ): Promise<Page> {
   const page = await browser.context.newPage();
   onPage?.(page);
   const url = new URL(lab.url);
-  url.pathname = `${url.pathname}/tree/${notebook}`;
+  if (path !== null) url.pathname = `${url.pathname}/tree/${path}`;
   await page.goto(url.toString());
+  await page.waitForFunction("window.mmulabLab !== undefined", null, { timeout: 60_000 });
+  await page.evaluate("window.mmulabLab.restored.then(() => true)");
   await page.waitForFunction(ready, null, { timeout: 60_000 });
   return page;
+}
+
+/** Opens the notebook `path` and waits until its kernel is connected and idle. */
+export function openNotebook(
+  lab: Lab,
+  browser: Browser,
+  path: string,
+  onPage?: (page: Page) => void,
+): Promise<Page> {
+  return openLab(lab, browser, path, notebookReady(path), onPage);
+}
+
+/** Runs every cell of the current notebook (JupyterLab's "Run All Cells"); false when one failed. */
+export function runAllCells(page: Page): Promise<boolean> {
+  return page.evaluate<boolean>(
+    `window.jupyterapp.commands.execute("notebook:run-all-cells").then((ok) => ok === true)`,
+  );
+}
+
+/** Dismisses JupyterLab's "Select Kernel" dialog (shown when the notebook's kernel is absent). */
+export async function dismissKernelDialog(page: Page): Promise<void> {
+  const noKernel = page.locator(".jp-Dialog button", { hasText: "No Kernel" });
+  try {
+    await noKernel.first().click({ timeout: 5000 });
+  } catch (_error) {
+    // No dialog: the kernel exists or the notebook names none.
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * Live interactive sweeps end to end (issue 9): a notebook cell on the `mmulab` kernel runs a tiny
  * sweep and shows it with `serveLiveSweep`, keeping only the first slider position's precomputed
- * frame. In the app (Chromium) the extension's plugin opens a `mmulab.sweep` comm on that
+ * frame. In JupyterLab (Chromium) the extension's plugin opens a `mmulab.sweep` comm on that
  * notebook's kernel when a slider moves, and the plot must show the kernel's traces for a slider
  * position the output has no frame for: without the comm it would keep the first frame and say
  * "no precomputed result". Then the kernel restarts (offline sliders still work, the plugin talks
@@ -21,9 +21,9 @@ import {
   type Lab,
   launchChromium,
   mmulabNotebook,
-  NOTEBOOK_OPEN,
   openNotebook,
   requirePrerequisites,
+  runAllCells,
   startLab,
 } from "./lab.js";
 
@@ -68,7 +68,7 @@ describe("live sweep sliders over the mmulab.sweep comm (Chromium, mmulab kernel
     writeFileSync(join(root, "live.ipynb"), JSON.stringify(notebook));
     lab = await startLab(root);
     browser = await launchChromium();
-    page = await openNotebook(lab, browser, "live.ipynb", NOTEBOOK_OPEN, (p) =>
+    page = await openNotebook(lab, browser, "live.ipynb", (p) =>
       p.on("console", (m) => {
         if (m.type() === "error") consoleErrors.push(m.text());
       }),
@@ -81,7 +81,7 @@ describe("live sweep sliders over the mmulab.sweep comm (Chromium, mmulab kernel
   });
 
   async function runCell(): Promise<{ plot: Locator; frames: Frame[] }> {
-    const ok = await page.evaluate<boolean>("window.mmulabApp.runAll()");
+    const ok = await runAllCells(page);
     if (!ok) throw new Error(`the cell failed; server log:\n${lab.log().slice(-3000)}`);
     const plot = page.locator(".mmulab-Plot");
     await expect.poll(() => plot.getAttribute("data-plotted"), { timeout: 60_000 }).toBe("true");
@@ -96,8 +96,10 @@ describe("live sweep sliders over the mmulab.sweep comm (Chromium, mmulab kernel
     frames.find((f) => f.key[0] === y)!.data.map((t) => t.y);
 
   it("the plugin is active and a slider move re-plots with the kernel's traces", async () => {
-    expect(await page.evaluate("window.mmulabApp.failedPlugins")).toEqual([]);
-    expect(await page.evaluate("window.mmulabApp.plugins")).toContain(PLUGIN);
+    expect(await page.evaluate("window.mmulabLab.federated.failed")).toEqual([]);
+    expect(
+      await page.evaluate(`window.jupyterapp.isPluginActivated(${JSON.stringify(PLUGIN)})`),
+    ).toBe(true);
     const { plot, frames } = await runCell();
     expect(await shownY(page)).toEqual(yOf(frames, 1));
     expect(await plot.getAttribute("data-live")).toBeNull();
@@ -118,7 +120,7 @@ describe("live sweep sliders over the mmulab.sweep comm (Chromium, mmulab kernel
   }, 180_000);
 
   it("after a kernel restart the offline frame still shows and the new kernel is asked", async () => {
-    await page.evaluate("window.mmulabApp.current().sessionContext.restartKernel()");
+    await page.evaluate("window.jupyterapp.shell.currentWidget.sessionContext.restartKernel()");
     const plot = page.locator(".mmulab-Plot");
     const slider = plot.locator('input[data-axis="y"]');
     const frames = await (async () => {

@@ -1,11 +1,12 @@
 /**
- * End to end in a real browser: the mmulab notebook app (lab-extension/app, served by Debian's
- * jupyter_server) opens a notebook whose outputs are saved in the .ipynb, loads the prebuilt
- * extension the way JupyterLab does (federated), and the three renderers draw the outputs.
- * Screenshots go to test-artifacts/browser/ and, one per renderer, to docs/screenshots/.
+ * End to end in a real browser: JupyterLab (lab-app, served by Debian's jupyter_server) opens a
+ * notebook whose outputs are saved in the .ipynb, loads the prebuilt extension from the
+ * labextensions path through module federation, as any JupyterLab 4 does, and the three renderers
+ * draw the outputs. Screenshots go to test-artifacts/browser/ and, one per renderer, to
+ * docs/screenshots/.
  *
- * Needs Debian's chromium, python3-jupyter-server and python3-jupyterlab-server (.ci/run installs
- * them) and `npm run build` (the pretest bootstrap runs it).
+ * Needs Debian's chromium, python3-jupyter-server and python3-jupyterlab-server and the build
+ * (the pretest bootstrap installs and builds them).
  */
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,9 +25,11 @@ import {
 import {
   ARTIFACTS,
   type Browser,
+  dismissKernelDialog,
+  documentReady,
   type Lab,
   launchChromium,
-  openNotebook,
+  openLab,
   requirePrerequisites,
   ROOT,
   startLab,
@@ -42,17 +45,7 @@ const timeline = makeTimeline(400);
 const plot = makePlot({ sweep: true });
 const fallback = "<b class='mmulab-fallback'>static fallback</b>";
 
-/** Dismisses JupyterLab's "Select Kernel" dialog (shown when the notebook's kernel is absent). */
-async function dismissKernelDialog(page: Page): Promise<void> {
-  const noKernel = page.locator(".jp-Dialog button", { hasText: "No Kernel" });
-  try {
-    await noKernel.first().click({ timeout: 5000 });
-  } catch (_error) {
-    // No dialog: the kernel exists or the notebook names none.
-  }
-}
-
-describe("renderers in the mmulab notebook app (Chromium)", () => {
+describe("renderers in JupyterLab (Chromium)", () => {
   let lab: Lab;
   let browser: Browser;
   let page: Page;
@@ -76,12 +69,8 @@ describe("renderers in the mmulab notebook app (Chromium)", () => {
     writeFileSync(join(root, "renderers.ipynb"), JSON.stringify(notebook));
     lab = await startLab(root);
     browser = await launchChromium();
-    page = await openNotebook(
-      lab,
-      browser,
-      "renderers.ipynb",
-      "window.mmulabApp && window.mmulabApp.ready === true",
-      (p) => p.on("pageerror", (e) => errors.push(e.message)),
+    page = await openLab(lab, browser, "renderers.ipynb", documentReady("renderers.ipynb"), (p) =>
+      p.on("pageerror", (e) => errors.push(e.message)),
     );
     await dismissKernelDialog(page);
   }, 180_000);
@@ -92,9 +81,17 @@ describe("renderers in the mmulab notebook app (Chromium)", () => {
   });
 
   it("loads the prebuilt extension through module federation", async () => {
-    const renderers = await page.evaluate<string[]>("window.mmulabApp.renderers");
-    expect(renderers).toEqual([PAGETABLE, TIMELINE, PLOT]);
-    expect(await page.evaluate("window.mmulabApp.failedExtensions")).toEqual([]);
+    expect(await page.evaluate("window.mmulabLab.federated.failed")).toEqual([]);
+    expect(
+      await page.evaluate<string[]>("window.mmulabLab.federated.mime.map((m) => m.name)"),
+    ).toContain("@mmulab/lab-extension");
+    // The notebook's renderers prefer each mmulab type over the HTML and text fallbacks.
+    const preferred = await page.evaluate<string[]>(`(() => {
+      const rm = window.jupyterapp.shell.currentWidget.content.rendermime;
+      return ${JSON.stringify([PAGETABLE, TIMELINE, PLOT])}.map((m) =>
+        rm.preferredMimeType({ [m]: {}, "text/html": "<b>x</b>", "text/plain": "x" }, "any"));
+    })()`);
+    expect(preferred).toEqual([PAGETABLE, TIMELINE, PLOT]);
   });
 
   it("draws the page-table tree with its node count and states", async () => {

@@ -6,6 +6,8 @@ import {
   summarize,
   SweepCancelled,
   sweepResultPlot,
+  SweepTimeout,
+  taskTimeoutText,
   toCSV,
   toJSON,
   type SweepSpec,
@@ -119,6 +121,57 @@ describe("local sweeps", () => {
     const rows = (await finished).rows;
     expect(rows).toHaveLength(12);
     expect(rows.every((r) => r.status === "ok")).toBe(true);
+  });
+
+  it("ends a runaway task's thread at its deadline, and other sweeps on the pool go on", async () => {
+    // before: a task that never ends kept runSweep waiting forever
+    const runaway: SweepSpec = {
+      run: "synthetic",
+      params: { x: [1, 2, 3], sleepMs: [0, 1e12] },
+      fixed: { work: 1000 },
+      seeds: 2,
+      seed: 3,
+    };
+    const beside: SweepSpec = { ...spec, fixed: { work: 200_000, failWhen: 2 }, seeds: 8 };
+    const [r, other] = await Promise.all([
+      runSweep(runaway, { workers: 2, taskTimeoutMs: 300 }),
+      runSweep(beside, { workers: 2 }),
+    ]);
+    expect(r.rows).toHaveLength(12);
+    const hung = r.rows.filter((x) => x.params.sleepMs === 1e12);
+    expect(hung.map((x) => x.status)).toEqual(Array(6).fill("failed"));
+    for (const x of hung) expect(x.error).toBe(taskTimeoutText(300));
+    // the tasks that shared a chunk or a thread with a runaway one were run again, same rows
+    const finite = await runSweep(
+      { ...runaway, params: { ...runaway.params, sleepMs: [0] } },
+      {
+        workers: 0,
+      },
+    );
+    const strip = (rows: typeof r.rows) => rows.map(({ point: _p, ...rest }) => rest);
+    expect(strip(r.rows.filter((x) => x.params.sleepMs === 0))).toEqual(strip(finite.rows));
+    expect(other.rows).toEqual((await runSweep(beside, { workers: 0 })).rows);
+    // the pool is whole afterwards
+    expect((await runSweep(spec, { workers: 2 })).rows).toEqual(
+      (await runSweep(spec, { workers: 0 })).rows,
+    );
+  }, 20_000);
+
+  it("stops a sweep at its deadline with the rows finished so far", async () => {
+    const slow: SweepSpec = {
+      run: "synthetic",
+      params: { x: { kind: "int", min: 1, max: 40 } },
+      fixed: { sleepMs: 25 },
+    };
+    const e: unknown = await runSweep(slow, { workers: 2, deadlineMs: 150 }).catch(
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(SweepTimeout);
+    const t = e as SweepTimeout;
+    expect(t.reason).toBe("deadline");
+    expect(t.partial.rows.length).toBeLessThan(40);
+    const all = (await runSweep(slow, { workers: 2 })).rows;
+    for (const row of t.partial.rows) expect(row).toEqual(all[row.point]);
   });
 
   it("runs from the CLI and writes CSV", async () => {

@@ -16,7 +16,8 @@
  *   a job whose worker threw (a thread that crashed) is retried up to `attempts` times;
  * - the sweep throws {@link SweepTimeout} after `deadlineMs` in all or `idleTimeoutMs` without a new
  *   row, and {@link RedisUnavailableError} when Redis has not answered for `timeoutMs`; both carry
- *   the rows collected so far in `partial`.
+ *   the rows collected so far in `partial` (a sweep cancelled or timed out first collects the
+ *   results already in Redis).
  * A job lost altogether (a Redis restarted without its data) is added again under the same id.
  * However the sweep ends, its outstanding jobs are removed; if Redis cannot be reached then, the
  * sweep's lease lapses and the next client or worker to see the queue removes them (jobs.ts).
@@ -250,83 +251,95 @@ export async function runDistributedSweep(
     }
     let lastOk = Date.now();
     let lastRow = Date.now();
-    while (pending.length > 0) {
-      if (o.signal?.aborted === true) {
-        await cleanup();
-        throw new SweepCancelled(partial(), n);
+    // reads the jobs of every pending task and records the finished ones; then, unless `last`,
+    // sends again the jobs lost or rejected and removes the finished ones
+    const collect = async (last: boolean) => {
+      pending = pending.filter((k) => done[k] === 0);
+      const lost: number[] = [];
+      const again: number[] = [];
+      const finished: string[] = [];
+      const before = got.size;
+      for (let i = 0; i < pending.length; i += 200) {
+        if (!last) await keepAlive();
+        const chunk = pending.slice(i, i + 200);
+        const jobs = await withTimeout(
+          Promise.all(chunk.map((k) => queue.getJob(jobIds[k]!))),
+          Math.min(timeoutMs, 5000),
+          "polling jobs",
+        );
+        chunk.forEach((k, j) => {
+          const job: Job<JobData, JobReturn> | undefined = jobs[j];
+          const t = tasks[k]!;
+          if (!job) return void lost.push(k);
+          if (job.finishedOn === undefined) return;
+          finished.push(jobIds[k]!);
+          const value: unknown = job.returnvalue;
+          const reason: unknown = job.failedReason;
+          const failed =
+            (value === null || value === undefined) && typeof reason === "string" && reason !== "";
+          // a worker took this sweep for gone: its lease lapsed while this client was stalled
+          // (its event loop, or its link to Redis); the job is sent again like a rejected one
+          const orphaned = failed && job.failedReason.startsWith(ORPHAN_FAILURE);
+          if (failed && !orphaned)
+            return void record(k, rowOf(t, failedOutcome(failedText(job.failedReason))));
+          const outcome = orphaned ? job.failedReason : checkJobReturn(t, value);
+          if (typeof outcome !== "string") return void record(k, rowOf(t, outcome));
+          if (last) return;
+          if (!orphaned) rejected++;
+          if (++rejects[k]! >= attempts)
+            return void record(
+              k,
+              rowOf(
+                t,
+                failedOutcome(
+                  orphaned
+                    ? `${outcome} (${rejects[k]} times)`
+                    : `SweepResultRejected: ${outcome} (${rejects[k]} times)`,
+                ),
+              ),
+            );
+          jobIds[k] = `${base(t)}-r${rejects[k]}`;
+          again.push(k);
+        });
       }
+      if (got.size > before) lastRow = Date.now();
+      if (last) return;
+      await withTimeout(
+        removeSweepJobs(queue, sweepId, finished),
+        Math.min(timeoutMs, 5000),
+        "removing finished jobs",
+      );
+      if (lost.length + again.length > 0) await add([...lost, ...again]);
+      pending = pending.filter((k) => done[k] === 0);
+    };
+    // a sweep that stops early first takes the results that are in (bounded: Redis may be gone)
+    const stop = async (error: () => Error): Promise<never> => {
+      await withTimeout(collect(true), Math.min(timeoutMs, 5000), "last poll").catch(
+        () => undefined,
+      );
+      await cleanup();
+      throw error();
+    };
+    while (pending.length > 0) {
+      if (o.signal?.aborted === true) await stop(() => new SweepCancelled(partial(), n));
       const now = Date.now();
       if (now - started > deadlineMs || now - lastRow > idleTimeoutMs) {
-        await cleanup();
         const idle = now - started <= deadlineMs;
-        throw new SweepTimeout(
-          partial(),
-          n,
-          idle ? "idle" : "deadline",
-          idle
-            ? `no result for ${idleTimeoutMs} ms (is a sweep-worker running on queue ${queue.name}?)`
-            : `deadline of ${deadlineMs} ms passed`,
+        await stop(
+          () =>
+            new SweepTimeout(
+              partial(),
+              n,
+              idle ? "idle" : "deadline",
+              idle
+                ? `no result for ${idleTimeoutMs} ms (is a sweep-worker running on queue ${queue.name}?)`
+                : `deadline of ${deadlineMs} ms passed`,
+            ),
         );
       }
       try {
         await keepAlive();
-        pending = pending.filter((k) => done[k] === 0);
-        const lost: number[] = [];
-        const again: number[] = [];
-        const finished: string[] = [];
-        const before = got.size;
-        for (let i = 0; i < pending.length; i += 200) {
-          await keepAlive();
-          const chunk = pending.slice(i, i + 200);
-          const jobs = await withTimeout(
-            Promise.all(chunk.map((k) => queue.getJob(jobIds[k]!))),
-            Math.min(timeoutMs, 5000),
-            "polling jobs",
-          );
-          chunk.forEach((k, j) => {
-            const job: Job<JobData, JobReturn> | undefined = jobs[j];
-            const t = tasks[k]!;
-            if (!job) return void lost.push(k);
-            if (job.finishedOn === undefined) return;
-            finished.push(jobIds[k]!);
-            const value: unknown = job.returnvalue;
-            const reason: unknown = job.failedReason;
-            const failed =
-              (value === null || value === undefined) &&
-              typeof reason === "string" &&
-              reason !== "";
-            // a worker took this sweep for gone: its lease lapsed while this client was stalled
-            // (its event loop, or its link to Redis); the job is sent again like a rejected one
-            const orphaned = failed && job.failedReason.startsWith(ORPHAN_FAILURE);
-            if (failed && !orphaned)
-              return void record(k, rowOf(t, failedOutcome(failedText(job.failedReason))));
-            const outcome = orphaned ? job.failedReason : checkJobReturn(t, value);
-            if (typeof outcome !== "string") return void record(k, rowOf(t, outcome));
-            if (!orphaned) rejected++;
-            if (++rejects[k]! >= attempts)
-              return void record(
-                k,
-                rowOf(
-                  t,
-                  failedOutcome(
-                    orphaned
-                      ? `${outcome} (${rejects[k]} times)`
-                      : `SweepResultRejected: ${outcome} (${rejects[k]} times)`,
-                  ),
-                ),
-              );
-            jobIds[k] = `${base(t)}-r${rejects[k]}`;
-            again.push(k);
-          });
-        }
-        if (got.size > before) lastRow = Date.now();
-        await withTimeout(
-          removeSweepJobs(queue, sweepId, finished),
-          Math.min(timeoutMs, 5000),
-          "removing finished jobs",
-        );
-        if (lost.length + again.length > 0) await add([...lost, ...again]);
-        pending = pending.filter((k) => done[k] === 0);
+        await collect(false);
         lastOk = Date.now();
       } catch (e) {
         if (Date.now() - lastOk >= timeoutMs) {

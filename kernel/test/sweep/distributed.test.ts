@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -391,6 +394,49 @@ describe("distributed sweeps on BullMQ/Redis", () => {
       await until("the orphan jobs removed", async () => (await jobsLeft(queue)) === 0);
     } finally {
       await w.close();
+    }
+  }, 30_000);
+
+  it("cancels a CLI sweep on SIGINT: rows so far in --csv, its jobs removed from Redis", async () => {
+    // before: the client died at once, and its jobs stayed in Redis for good
+    const queue = queueName();
+    const dir = mkdtempSync(join(tmpdir(), "mmulab-sweep-"));
+    const csv = join(dir, "rows.csv");
+    const w = await startSweepWorker({ redis: redis.url, queue });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        BIN,
+        "sweep",
+        "--run",
+        "synthetic",
+        "--param",
+        "x=int:1..12",
+        "--fixed",
+        "sleepMs=150",
+      ].concat(["--redis", redis.url, "--queue", queue, "--csv", csv]),
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      // the third finished a job's length (150 ms) before the fourth: it is in Redis by now
+      await until("four jobs done", () => Promise.resolve(w.processed() >= 4));
+      child.kill("SIGINT");
+      expect(await exited).toBe(1);
+      expect(err).toMatch(/sweep cancelled after \d+ of 12 tasks/);
+      const rows = readFileSync(csv, "utf8").trim().split("\n").length - 1;
+      expect(rows).toBeGreaterThanOrEqual(3);
+      expect(rows).toBeLessThan(12);
+      expect(err).toContain(`${rows} finished rows written to ${csv}`);
+      // the job the worker held when the client left is removed once it is done
+      await until("the jobs removed", async () => (await jobsLeft(queue)) === 0);
+      expect(w.processed()).toBeLessThan(12);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await w.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sweepCommand } from "../../src/cli/commands/sweep.js";
 import {
@@ -172,6 +175,33 @@ describe("local sweeps", () => {
     expect(t.partial.rows.length).toBeLessThan(40);
     const all = (await runSweep(slow, { workers: 2 })).rows;
     for (const row of t.partial.rows) expect(row).toEqual(all[row.point]);
+  });
+
+  it("writes the rows a sweep cut short has to the CLI's --csv", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmulab-sweep-"));
+    try {
+      const csv = join(dir, "rows.csv");
+      const io = captureIO();
+      const run = sweepCommand.run(
+        ["--run", "synthetic", "--param", "x=int:1..60", "--fixed", "sleepMs=50"].concat([
+          "--workers",
+          "2",
+          "--deadline-ms",
+          "700",
+          "--csv",
+          csv,
+        ]),
+        io,
+      );
+      await expect(run).rejects.toThrow(SweepTimeout);
+      const lines = readFileSync(csv, "utf8").trim().split("\n");
+      const rows = lines.length - 1;
+      expect(rows).toBeGreaterThan(0);
+      expect(rows).toBeLessThan(60);
+      expect(io.stderr()).toContain(`${rows} finished rows written to ${csv}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("runs from the CLI and writes CSV", async () => {

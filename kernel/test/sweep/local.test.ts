@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sweepCommand } from "../../src/cli/commands/sweep.js";
+import { ParameterError } from "../../src/sim/errors.js";
 import {
   meanStdCi,
+  runDistributedSweep,
   runSweep,
   summarize,
   SweepCancelled,
@@ -175,6 +177,29 @@ describe("local sweeps", () => {
     expect(t.partial.rows.length).toBeLessThan(40);
     const all = (await runSweep(slow, { workers: 2 })).rows;
     for (const row of t.partial.rows) expect(row).toEqual(all[row.point]);
+  });
+
+  it("refuses a sweep past the ceilings before any task runs, called as a notebook calls it", async () => {
+    // before f85012b each of these expanded first: a V8 fatal error, an out-of-memory, a hang
+    const axis = { kind: "int", min: 1, max: 1000 } as const;
+    const huge: SweepSpec[] = [
+      { run: "synthetic", params: { x: { kind: "int", min: 0, max: 1e9 } } },
+      { run: "synthetic", params: { x: { kind: "float", min: 0, max: 1, steps: 1e9 } } },
+      { run: "synthetic", params: { a: axis, b: axis, c: axis } },
+      { run: "synthetic", params: { a: axis, b: axis }, seeds: 2 },
+    ];
+    for (const s of huge) {
+      let calls = 0;
+      await expect(runSweep(s, { workers: 2, onProgress: () => calls++ })).rejects.toThrow(
+        ParameterError,
+      );
+      expect(calls).toBe(0);
+      // the distributed engine checks before it contacts Redis: port 1 is unreachable, yet the
+      // error is the spec's
+      await expect(
+        runDistributedSweep(s, { redis: "redis://127.0.0.1:1", connectTimeoutMs: 100 }),
+      ).rejects.toThrow(ParameterError);
+    }
   });
 
   it("writes the rows a sweep cut short has to the CLI's --csv", async () => {

@@ -235,6 +235,8 @@ export async function runDistributedSweep(
       "removing jobs",
     ).catch(() => undefined);
   };
+  // Redis stopped answering: nothing more is asked of it
+  let gone = false;
   try {
     await withTimeout(removeOrphanJobs(queue), timeoutMs, "removing orphan jobs").catch(
       () => undefined,
@@ -242,7 +244,7 @@ export async function runDistributedSweep(
     try {
       await add(pending);
     } catch (e) {
-      await cleanup();
+      gone = true;
       throw new RedisUnavailableError(
         o.redis,
         `adding the sweep's jobs failed (${e instanceof Error ? e.message : String(e)})`,
@@ -343,7 +345,9 @@ export async function runDistributedSweep(
         lastOk = Date.now();
       } catch (e) {
         if (Date.now() - lastOk >= timeoutMs) {
-          await cleanup();
+          // no cleanup: it would wait for Redis again; the lease lapses and the jobs are
+          // removed by the next client or worker that sees the queue
+          gone = true;
           throw new RedisUnavailableError(
             o.redis,
             `no answer for ${timeoutMs} ms mid-sweep (${e instanceof Error ? e.message : String(e)})`,
@@ -356,9 +360,12 @@ export async function runDistributedSweep(
     await cleanup();
     return { spec, rows: got.sorted(), sweepId, duplicates: got.duplicates, rejected };
   } finally {
-    // disconnecting waits for a connection that may never come back: not awaited
-    await withTimeout(queue.close(), 3000, "closing queue").catch(
-      () => void queue.disconnect().catch(() => undefined),
-    );
+    // closing waits for the commands in flight, and disconnecting for a connection that may
+    // never come back: neither is waited for when Redis is gone
+    if (gone) void queue.disconnect().catch(() => undefined);
+    else
+      await withTimeout(queue.close(), 3000, "closing queue").catch(
+        () => void queue.disconnect().catch(() => undefined),
+      );
   }
 }

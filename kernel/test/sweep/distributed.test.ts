@@ -19,7 +19,8 @@ import {
   type SweepSpec,
 } from "../../src/sweep/index.js";
 import { jobReturn, ORPHAN_FAILURE, type JobData, type JobReturn } from "../../src/sweep/jobs.js";
-import { runTask } from "../../src/sweep/task.js";
+import { sweepTasks } from "../../src/sweep/space.js";
+import { rowOf, runOne, runTask } from "../../src/sweep/task.js";
 import { freePort, TestRedis } from "./redis.js";
 
 const BIN = fileURLToPath(new URL("../../bin/mmulab.js", import.meta.url));
@@ -54,6 +55,12 @@ async function until(what: string, pred: () => Promise<boolean>, ms = 15_000): P
     if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A synthetic sweep's rows computed here without its busy-waits (synthetic's metrics do not
+ * depend on sleepMs), so that checking a slow sweep does not run it twice. */
+function rowsOf(spec: SweepSpec): SweepRow[] {
+  return sweepTasks(spec).map((t) => rowOf(t, runOne(t.run, { ...t.params, sleepMs: 0 }, t.seed)));
 }
 
 function slowSpec(n: number, sleepMs: number): SweepSpec {
@@ -190,10 +197,10 @@ describe("distributed sweeps on BullMQ/Redis", () => {
     // before: the job computed on the thread that renews locks, stalled, and the sweep hung
     const queue = queueName();
     const spec: SweepSpec = { run: "synthetic", params: { x: [1, 2] }, fixed: { sleepMs: 1200 } };
-    const w = await startSweepWorker({ redis: redis.url, queue, lockMs: 300 });
+    const w = await startSweepWorker({ redis: redis.url, queue, lockMs: 300, threads: 2 });
     try {
       const r = await runDistributedSweep(spec, { redis: redis.url, queue });
-      expect(r.rows).toEqual((await runSweep(spec, { workers: 2 })).rows);
+      expect(r.rows).toEqual(rowsOf(spec));
       expect(w.processed()).toBe(2);
     } finally {
       await w.close();
@@ -347,7 +354,7 @@ describe("distributed sweeps on BullMQ/Redis", () => {
       const rows = (late as SweepTimeout).partial.rows;
       expect(rows.length).toBeGreaterThan(0);
       expect(rows.length).toBeLessThan(20);
-      const all = (await runSweep(spec, { workers: 2 })).rows;
+      const all = rowsOf(spec);
       for (const row of rows) expect(row).toEqual(all[row.point]);
       // the job running when the sweep gave up is left to its worker, and removed after it
       const janitor = new Queue(queue, { connection: bull() });
@@ -386,7 +393,7 @@ describe("distributed sweeps on BullMQ/Redis", () => {
       const partial = (e as RedisUnavailableError).partial!;
       expect(partial.rows.length).toBeGreaterThanOrEqual(4);
       expect(partial.rows.length).toBeLessThan(14);
-      const all = (await runSweep(spec, { workers: 2 })).rows;
+      const all = rowsOf(spec);
       for (const row of partial.rows) expect(row).toEqual(all[row.point]);
       await new Promise((r) => setTimeout(r, 1100));
       await redis.startProcess();
@@ -467,7 +474,7 @@ describe("distributed sweeps on BullMQ/Redis", () => {
       const w = await startSweepWorker({ redis: redis.url, queue, threads: 2 });
       try {
         const r = await sweep;
-        expect(r.rows).toEqual((await runSweep(spec, { workers: 2 })).rows);
+        expect(r.rows).toEqual(rowsOf(spec));
         expect(w.processed()).toBe(2);
       } finally {
         await w.close();

@@ -1,98 +1,61 @@
 /**
  * The distributed engine: the same sweep as a BullMQ queue on Redis. `runDistributedSweep` adds one
  * job per task (job id = sweep id + point + seed repetition) and collects results by polling the
- * jobs it still misses; workers (`mmulab sweep-worker --redis URL`, or {@link startSweepWorker})
- * run anywhere that reaches the Redis. Collection is idempotent: a row is keyed by point and seed,
- * so a job completed twice counts once. A worker that dies holding a job loses its lock, and
- * BullMQ's stalled-job check puts the job back in the queue; a job lost altogether (a Redis
- * restarted without its data) is added again under the same id.
+ * jobs it still misses; workers (`mmulab sweep-worker --redis URL`, or {@link startSweepWorker},
+ * queue-worker.ts) run anywhere that reaches the Redis.
  *
- * Every step is bounded: an unreachable Redis is reported as a {@link RedisUnavailableError}
- * within `connectTimeoutMs`, and a Redis that disappears mid-sweep within `timeoutMs`.
+ * A result is keyed by the job the client sent, never by what the worker says, and checked against
+ * it (jobs.ts): a result for another point, another seed or with malformed metrics is rejected,
+ * the job sent again (at most `attempts` times in all), and then reported as a failed row.
+ *
+ * Nothing waits without a bound:
+ * - a task runs at most `taskTimeoutMs` on a worker, which ends the thread computing it; the job
+ *   fails with a SweepTaskTimeout and becomes a failed row (not retried: it would time out again);
+ * - a job whose worker died or stopped renewing its lock is put back by BullMQ's stalled-job check
+ *   and, after stalling more than the workers' `maxStalled` times, fails and becomes a failed row;
+ *   a job whose worker threw (a thread that crashed) is retried up to `attempts` times;
+ * - the sweep throws {@link SweepTimeout} after `deadlineMs` in all or `idleTimeoutMs` without a new
+ *   row, and {@link RedisUnavailableError} when Redis has not answered for `timeoutMs`; both carry
+ *   the rows collected so far in `partial` (a sweep cancelled or timed out first collects the
+ *   results already in Redis).
+ * A job lost altogether (a Redis restarted without its data) is added again under the same id.
+ * However the sweep ends, its outstanding jobs are removed; if Redis cannot be reached then, the
+ * sweep's lease lapses and the next client or worker to see the queue removes them (jobs.ts).
  */
 import { randomUUID } from "node:crypto";
-import { connect } from "node:net";
-import { Queue, Worker, type ConnectionOptions, type Job } from "bullmq";
-import { Piscina } from "piscina";
-import { checkInt, MmulabError, ParameterError } from "../sim/errors.js";
-import { SweepCancelled, workerUrl, type SweepProgress } from "./local.js";
+import { Queue, type Job } from "bullmq";
+import { checkInt } from "../sim/errors.js";
+import {
+  DEFAULT_TASK_TIMEOUT_MS,
+  MAX_TASK_TIMEOUT_MS,
+  SweepCancelled,
+  SweepTimeout,
+} from "./errors.js";
+import {
+  checkJobReturn,
+  DEFAULT_SWEEP_QUEUE,
+  endSweep,
+  ORPHAN_FAILURE,
+  recordSweepJobs,
+  removeSweepJobs,
+  removeOrphanJobs,
+  renewSweepLease,
+  type JobData,
+  type JobReturn,
+} from "./jobs.js";
+import type { SweepProgress } from "./local.js";
+import { connection, probeRedis, RedisUnavailableError, withTimeout } from "./redis.js";
 import { sortRows, type SweepResult } from "./results.js";
 import { sweepTasks, type SweepSpec, type SweepTask } from "./space.js";
-import { executeTask, rowOf, taskKey, type SweepRow } from "./task.js";
-import { packTasks, unpackOutcomes, type PackedOutcomes, type TaskChunk } from "./wire.js";
+import { rowOf, taskKey, type SweepRow, type TaskOutcome } from "./task.js";
 
-export const DEFAULT_SWEEP_QUEUE = "mmulab-sweep";
-
-/** Redis could not be reached (or stopped answering for too long). */
-export class RedisUnavailableError extends MmulabError {
-  readonly url: string;
-  constructor(url: string, reason: string) {
-    super(`Redis at ${url} is unavailable: ${reason}`);
-    this.url = url;
-  }
-}
-
-interface RedisTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly db?: number;
-  readonly username?: string;
-  readonly password?: string;
-}
-
-export function parseRedisUrl(url: string): RedisTarget {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ParameterError("redis", url, "a URL redis://host:port[/db]", "sweep");
-  }
-  if (u.protocol !== "redis:")
-    throw new ParameterError("redis", url, "a URL redis://host:port[/db]", "sweep");
-  const port = u.port === "" ? 6379 : Number(u.port);
-  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
-  return {
-    host: u.hostname === "" ? "127.0.0.1" : u.hostname.replace(/^\[|\]$/g, ""),
-    port,
-    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
-    ...(u.username !== "" ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password !== "" ? { password: decodeURIComponent(u.password) } : {}),
-  };
-}
-
-function connection(t: RedisTarget): ConnectionOptions {
-  return {
-    ...t,
-    maxRetriesPerRequest: null,
-    connectTimeout: 2000,
-    retryStrategy: (times: number) => Math.min(100 * times, 1000),
-  };
-}
-
-/** Opens a TCP connection and sends PING; rejects with RedisUnavailableError within timeoutMs. */
-export function probeRedis(url: string, timeoutMs = 2000): Promise<void> {
-  const t = parseRedisUrl(url);
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host: t.host, port: t.port });
-    const fail = (why: string) => {
-      sock.destroy();
-      reject(new RedisUnavailableError(url, why));
-    };
-    const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
-    sock.once("error", (e) => {
-      clearTimeout(timer);
-      fail(e.message);
-    });
-    sock.once("connect", () => sock.write("PING\r\n"));
-    sock.once("data", (d) => {
-      clearTimeout(timer);
-      sock.destroy();
-      const s = d.toString();
-      if (s.startsWith("+PONG") || s.startsWith("-NOAUTH")) resolve();
-      else reject(new RedisUnavailableError(url, `unexpected answer ${JSON.stringify(s.trim())}`));
-    });
-  });
-}
+export { DEFAULT_SWEEP_QUEUE, removeOrphanJobs } from "./jobs.js";
+export { parseRedisUrl, probeRedis, RedisUnavailableError } from "./redis.js";
+export {
+  startSweepWorker,
+  type SweepWorkerHandle,
+  type SweepWorkerOptions,
+} from "./queue-worker.js";
 
 /** Rows keyed by point and seed repetition: adding a row twice counts once. */
 export class ResultCollector {
@@ -130,27 +93,38 @@ export interface DistributedSweepOptions {
   /** Fail when Redis has not answered for this long mid-sweep, ms (default 30 000). */
   readonly timeoutMs?: number;
   readonly connectTimeoutMs?: number;
-  /** Attempts per job before it is reported failed (default 5). */
+  /** Runs of a job before it is reported failed: retries of a job whose worker threw, and
+   * results rejected by the checks (default 3). */
   readonly attempts?: number;
+  /** Deadline of one task on a worker, ms (default 600 000). */
+  readonly taskTimeoutMs?: number;
+  /** Deadline of the whole sweep, ms (default: none). */
+  readonly deadlineMs?: number;
+  /** Give up when no new row came for this long, ms (default taskTimeoutMs + 120 000: a task's
+   * deadline plus the time BullMQ takes to notice a dead worker with the default 30 s lock). */
+  readonly idleTimeoutMs?: number;
+  /** How long the sweep's jobs outlive a client that stopped renewing its lease, ms (default
+   * 60 000); then any client or worker on the queue removes them. */
+  readonly leaseMs?: number;
 }
 
 export interface DistributedSweepResult extends SweepResult {
   readonly sweepId: string;
   /** Completions of a point and seed already collected (ignored). */
   readonly duplicates: number;
-}
-
-type JobData = SweepTask & { readonly sweep: string };
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  /** Results that failed the checks against their job (each job was sent again). */
+  readonly rejected: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const CTX = "runDistributedSweep";
+
+/** A failed job's reason as a row's error: "Name: message", like a run function's failure. */
+function failedText(reason: string): string {
+  return /^[A-Z]\w*: /.test(reason) ? reason : `SweepJobFailed: ${reason}`;
+}
+
+const failedOutcome = (error: string): TaskOutcome => ({ status: "failed", metrics: {}, error });
 
 /** Runs a sweep through Redis; needs at least one worker on the queue. */
 export async function runDistributedSweep(
@@ -158,180 +132,240 @@ export async function runDistributedSweep(
   o: DistributedSweepOptions,
 ): Promise<DistributedSweepResult> {
   const tasks = sweepTasks(spec);
-  const attempts = o.attempts ?? 5;
-  checkInt("attempts", attempts, 1, 100, "runDistributedSweep");
-  const pollMs = o.pollMs ?? 50;
-  const timeoutMs = o.timeoutMs ?? 30_000;
+  const attempts = checkInt("attempts", o.attempts ?? 3, 1, 100, CTX);
+  const pollMs = checkInt("pollMs", o.pollMs ?? 50, 1, 60_000, CTX);
+  const timeoutMs = checkInt("timeoutMs", o.timeoutMs ?? 30_000, 100, MAX_TASK_TIMEOUT_MS, CTX);
+  const taskTimeoutMs = checkInt(
+    "taskTimeoutMs",
+    o.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
+    1,
+    MAX_TASK_TIMEOUT_MS,
+    CTX,
+  );
+  const idleTimeoutMs = checkInt(
+    "idleTimeoutMs",
+    o.idleTimeoutMs ?? taskTimeoutMs + 120_000,
+    100,
+    2 * MAX_TASK_TIMEOUT_MS,
+    CTX,
+  );
+  const deadlineMs =
+    o.deadlineMs === undefined
+      ? Number.POSITIVE_INFINITY
+      : checkInt("deadlineMs", o.deadlineMs, 1, Number.MAX_SAFE_INTEGER, CTX);
+  const leaseMs = checkInt("leaseMs", o.leaseMs ?? 60_000, 500, MAX_TASK_TIMEOUT_MS, CTX);
+  const started = Date.now();
   await probeRedis(o.redis, o.connectTimeoutMs ?? 2000);
   const sweepId = randomUUID().slice(0, 12);
-  const queue = new Queue<JobData, SweepRow>(o.queue ?? DEFAULT_SWEEP_QUEUE, {
-    connection: connection(parseRedisUrl(o.redis)),
+  const queue = new Queue<JobData, JobReturn>(o.queue ?? DEFAULT_SWEEP_QUEUE, {
+    connection: connection(o.redis),
   });
   queue.on("error", () => {
     /* reconnects; the poll loop bounds the outage */
   });
-  const jobId = (t: SweepTask) => `${sweepId}-${t.point}-${t.rep}`;
-  const jobOpts = (t: SweepTask) => ({
-    jobId: jobId(t),
-    attempts,
-    backoff: { type: "fixed" as const, delay: 100 },
-    removeOnComplete: false,
-    removeOnFail: false,
-  });
-  const add = async (ts: readonly SweepTask[]) => {
-    for (let i = 0; i < ts.length; i += 500)
+  const n = tasks.length;
+  // the job each task is waiting on now; a task whose result was rejected gets a new one
+  const base = (t: SweepTask) => `${sweepId}-${t.point}-${t.rep}`;
+  const jobIds = tasks.map(base);
+  const rejects = new Uint8Array(n);
+  let rejected = 0;
+  const done = new Uint8Array(n);
+  let pending = Array.from({ length: n }, (_, i) => i);
+  const got = new ResultCollector();
+  const record = (k: number, row: SweepRow) => {
+    done[k] = 1;
+    if (got.add(row)) o.onProgress?.(got.size, n, row);
+  };
+  const partial = (): SweepResult => ({ spec, rows: got.sorted() });
+  let leaseAt = 0;
+  // renewed a few times a lease, and between the batches of a long add or poll: adding or
+  // polling a million jobs takes longer than a lease
+  const keepAlive = async (force = false) => {
+    if (!force && Date.now() - leaseAt < leaseMs / 3) return;
+    await withTimeout(renewSweepLease(queue, sweepId, leaseMs), timeoutMs, "renewing the lease");
+    leaseAt = Date.now();
+  };
+  const add = async (which: readonly number[]) => {
+    await keepAlive(true);
+    for (let i = 0; i < which.length; i += 500) {
+      // a cancel while adding is seen by the poll loop, which removes what was added
+      if (o.signal?.aborted === true) return;
+      await keepAlive();
+      const part = which.slice(i, i + 500);
+      await withTimeout(
+        recordSweepJobs(
+          queue,
+          sweepId,
+          part.map((k) => jobIds[k]!),
+        ),
+        timeoutMs,
+        "recording jobs",
+      );
       await withTimeout(
         queue.addBulk(
-          ts.slice(i, i + 500).map((t) => ({
-            name: t.run,
-            data: { ...t, sweep: sweepId },
-            opts: jobOpts(t),
-          })),
+          part.map((k) => {
+            const t = tasks[k]!;
+            return {
+              name: t.run,
+              data: { ...t, sweep: sweepId, timeoutMs: taskTimeoutMs },
+              opts: {
+                jobId: jobIds[k]!,
+                attempts,
+                backoff: { type: "fixed" as const, delay: 100 },
+                removeOnComplete: false,
+                removeOnFail: false,
+              },
+            };
+          }),
         ),
         timeoutMs,
         "adding jobs",
       );
+    }
   };
-  const got = new ResultCollector();
-  const record = (row: SweepRow) => {
-    if (got.add(row)) o.onProgress?.(got.size, tasks.length, row);
-  };
+  // removes what is left of this sweep; bounded, since Redis may be the reason it ends
   const cleanup = async () => {
-    await Promise.allSettled(tasks.map((t) => withTimeout(queue.remove(jobId(t)), 2000, "remove")));
+    await withTimeout(
+      endSweep(
+        queue,
+        sweepId,
+        pending.map((k) => jobIds[k]!),
+      ),
+      Math.min(timeoutMs, 5000),
+      "removing jobs",
+    ).catch(() => undefined);
   };
+  // Redis stopped answering: nothing more is asked of it
+  let gone = false;
   try {
-    await add(tasks);
+    await withTimeout(removeOrphanJobs(queue), timeoutMs, "removing orphan jobs").catch(
+      () => undefined,
+    );
+    try {
+      await add(pending);
+    } catch (e) {
+      gone = true;
+      throw new RedisUnavailableError(
+        o.redis,
+        `adding the sweep's jobs failed (${e instanceof Error ? e.message : String(e)})`,
+        partial(),
+      );
+    }
     let lastOk = Date.now();
-    while (got.size < tasks.length) {
-      if (o.signal?.aborted === true) {
-        await cleanup();
-        throw new SweepCancelled({ spec, rows: got.sorted() }, tasks.length);
+    let lastRow = Date.now();
+    // reads the jobs of every pending task and records the finished ones; then, unless `last`,
+    // sends again the jobs lost or rejected and removes the finished ones
+    const collect = async (last: boolean) => {
+      pending = pending.filter((k) => done[k] === 0);
+      const lost: number[] = [];
+      const again: number[] = [];
+      const finished: string[] = [];
+      const before = got.size;
+      for (let i = 0; i < pending.length; i += 200) {
+        if (!last) await keepAlive();
+        const chunk = pending.slice(i, i + 200);
+        const jobs = await withTimeout(
+          Promise.all(chunk.map((k) => queue.getJob(jobIds[k]!))),
+          Math.min(timeoutMs, 5000),
+          "polling jobs",
+        );
+        chunk.forEach((k, j) => {
+          const job: Job<JobData, JobReturn> | undefined = jobs[j];
+          const t = tasks[k]!;
+          if (!job) return void lost.push(k);
+          if (job.finishedOn === undefined) return;
+          finished.push(jobIds[k]!);
+          const value: unknown = job.returnvalue;
+          const reason: unknown = job.failedReason;
+          const failed =
+            (value === null || value === undefined) && typeof reason === "string" && reason !== "";
+          // a worker took this sweep for gone: its lease lapsed while this client was stalled
+          // (its event loop, or its link to Redis); the job is sent again like a rejected one
+          const orphaned = failed && job.failedReason.startsWith(ORPHAN_FAILURE);
+          if (failed && !orphaned)
+            return void record(k, rowOf(t, failedOutcome(failedText(job.failedReason))));
+          const outcome = orphaned ? job.failedReason : checkJobReturn(t, value);
+          if (typeof outcome !== "string") return void record(k, rowOf(t, outcome));
+          if (last) return;
+          if (!orphaned) rejected++;
+          if (++rejects[k]! >= attempts)
+            return void record(
+              k,
+              rowOf(
+                t,
+                failedOutcome(
+                  orphaned
+                    ? `${outcome} (${rejects[k]} times)`
+                    : `SweepResultRejected: ${outcome} (${rejects[k]} times)`,
+                ),
+              ),
+            );
+          jobIds[k] = `${base(t)}-r${rejects[k]}`;
+          again.push(k);
+        });
       }
-      const missing = tasks.filter((t) => !got.has(taskKey(t)));
+      if (got.size > before) lastRow = Date.now();
+      if (last) return;
+      await withTimeout(
+        removeSweepJobs(queue, sweepId, finished),
+        Math.min(timeoutMs, 5000),
+        "removing finished jobs",
+      );
+      if (lost.length + again.length > 0) await add([...lost, ...again]);
+      pending = pending.filter((k) => done[k] === 0);
+    };
+    // a sweep that stops early first takes the results that are in (bounded: Redis may be gone)
+    const stop = async (error: () => Error): Promise<never> => {
+      await withTimeout(collect(true), Math.min(timeoutMs, 5000), "last poll").catch(
+        () => undefined,
+      );
+      await cleanup();
+      throw error();
+    };
+    while (pending.length > 0) {
+      if (o.signal?.aborted === true) await stop(() => new SweepCancelled(partial(), n));
+      const now = Date.now();
+      if (now - started > deadlineMs || now - lastRow > idleTimeoutMs) {
+        const idle = now - started <= deadlineMs;
+        await stop(
+          () =>
+            new SweepTimeout(
+              partial(),
+              n,
+              idle ? "idle" : "deadline",
+              idle
+                ? `no result for ${idleTimeoutMs} ms (is a sweep-worker running on queue ${queue.name}?)`
+                : `deadline of ${deadlineMs} ms passed`,
+            ),
+        );
+      }
       try {
-        const lost: SweepTask[] = [];
-        for (let i = 0; i < missing.length; i += 200) {
-          const chunk = missing.slice(i, i + 200);
-          const jobs = await withTimeout(
-            Promise.all(chunk.map((t) => queue.getJob(jobId(t)))),
-            Math.min(timeoutMs, 5000),
-            "polling jobs",
-          );
-          chunk.forEach((t, j) => {
-            const job: Job<JobData, SweepRow> | undefined = jobs[j];
-            if (!job) lost.push(t);
-            else if (job.finishedOn !== undefined && job.returnvalue) record(job.returnvalue);
-            else if (
-              job.finishedOn !== undefined &&
-              job.failedReason &&
-              job.attemptsMade >= attempts
-            )
-              record({
-                point: t.point,
-                rep: t.rep,
-                seed: t.seed,
-                params: t.params,
-                status: "failed",
-                metrics: {},
-                error: `job failed: ${job.failedReason}`,
-              });
-          });
-        }
-        if (lost.length > 0) await add(lost);
+        await keepAlive();
+        await collect(false);
         lastOk = Date.now();
       } catch (e) {
-        if (Date.now() - lastOk > timeoutMs)
+        if (Date.now() - lastOk >= timeoutMs) {
+          // no cleanup: it would wait for Redis again; the lease lapses and the jobs are
+          // removed by the next client or worker that sees the queue
+          gone = true;
           throw new RedisUnavailableError(
             o.redis,
             `no answer for ${timeoutMs} ms mid-sweep (${e instanceof Error ? e.message : String(e)})`,
+            partial(),
           );
+        }
       }
-      if (got.size < tasks.length) await sleep(pollMs);
+      if (pending.length > 0) await sleep(pollMs);
     }
     await cleanup();
-    return { spec, rows: got.sorted(), sweepId, duplicates: got.duplicates };
+    return { spec, rows: got.sorted(), sweepId, duplicates: got.duplicates, rejected };
   } finally {
-    await withTimeout(queue.close(), 3000, "closing queue").catch(() => undefined);
-  }
-}
-
-export interface SweepWorkerOptions {
-  readonly redis: string;
-  readonly queue?: string;
-  /** Jobs at once (default 1, or `threads` when threads > 0). */
-  readonly concurrency?: number;
-  /** Run jobs on this many worker threads (default 0: in this thread). */
-  readonly threads?: number;
-  /** Job lock duration and stalled-job check interval, ms (default 30 000). */
-  readonly lockMs?: number;
-  readonly connectTimeoutMs?: number;
-  /** Called after every job this worker finished. */
-  readonly onJob?: (row: SweepRow) => void;
-}
-
-export interface SweepWorkerHandle {
-  /** Jobs finished by this worker. */
-  readonly processed: () => number;
-  close(): Promise<void>;
-}
-
-/** Starts a worker on the sweep queue; resolves once it is connected. */
-export async function startSweepWorker(o: SweepWorkerOptions): Promise<SweepWorkerHandle> {
-  await probeRedis(o.redis, o.connectTimeoutMs ?? 2000);
-  const threads = o.threads ?? 0;
-  checkInt("threads", threads, 0, 1024, "startSweepWorker");
-  const lockMs = o.lockMs ?? 30_000;
-  checkInt("lockMs", lockMs, 100, 3_600_000, "startSweepWorker");
-  const pool =
-    threads > 0
-      ? new Piscina<TaskChunk, PackedOutcomes>({
-          filename: workerUrl("worker").href,
-          minThreads: threads,
-          maxThreads: threads,
-        })
-      : null;
-  let processed = 0;
-  const worker = new Worker<JobData, SweepRow>(
-    o.queue ?? DEFAULT_SWEEP_QUEUE,
-    async (job) => {
-      const t: SweepTask = {
-        run: job.data.run,
-        point: job.data.point,
-        rep: job.data.rep,
-        seed: job.data.seed,
-        params: job.data.params,
-      };
-      const row = pool
-        ? rowOf(t, unpackOutcomes(await pool.run(packTasks([t])))[0]!)
-        : executeTask(t);
-      processed++;
-      o.onJob?.(row);
-      return row;
-    },
-    {
-      connection: connection(parseRedisUrl(o.redis)),
-      concurrency: o.concurrency ?? Math.max(1, threads),
-      lockDuration: lockMs,
-      stalledInterval: lockMs,
-      maxStalledCount: 10,
-    },
-  );
-  worker.on("error", () => {
-    /* reconnects */
-  });
-  await withTimeout(worker.waitUntilReady(), o.connectTimeoutMs ?? 5000, "worker connect").catch(
-    async (e: unknown) => {
-      await worker.close(true).catch(() => undefined);
-      throw new RedisUnavailableError(o.redis, e instanceof Error ? e.message : String(e));
-    },
-  );
-  return {
-    processed: () => processed,
-    async close() {
-      await withTimeout(worker.close(), 5000, "closing worker").catch(() =>
-        worker.close(true).catch(() => undefined),
+    // closing waits for the commands in flight, and disconnecting for a connection that may
+    // never come back: neither is waited for when Redis is gone
+    if (gone) void queue.disconnect().catch(() => undefined);
+    else
+      await withTimeout(queue.close(), 3000, "closing queue").catch(
+        () => void queue.disconnect().catch(() => undefined),
       );
-      await pool?.destroy();
-    },
-  };
+  }
 }

@@ -3,6 +3,7 @@ export * from "./space.js";
 export * from "./run-functions.js";
 export * from "./task.js";
 export * from "./results.js";
+export * from "./errors.js";
 export * from "./local.js";
 export * from "./distributed.js";
 export * from "./live.js";

@@ -114,10 +114,45 @@ const REGISTRY = new Map<string, RunFunction>([
   ["synthetic", synthetic],
 ]);
 
+/**
+ * The metric names each run function returns, where it declares them: a distributed sweep
+ * rejects a worker's result whose metrics are not exactly these (jobs.ts), so that a worker
+ * cannot add, drop or rename a metric.
+ */
+const METRIC_NAMES = new Map<string, readonly string[]>([
+  ["race-trial", ["uaf", "munmapNs", "stallNs", "tablesFreedDirect", "tablesFreedRcu"]],
+  [
+    "kernbench-build",
+    [
+      "elapsed",
+      "user",
+      "system",
+      "percentCpu",
+      "contextSwitches",
+      "ipis",
+      "gracePeriods",
+      "tablesFreedRcu",
+    ],
+  ],
+  ["ipi-shootdown", ["flushWaitNs", "munmapNs", "ipisSent", "useAfterFree"]],
+  ["synthetic", ["f", "h"]],
+]);
+
 /** Registers a run function under a name (in this thread; workers must register it too, e.g.
- * in a module they import). */
-export function registerRunFunction(name: string, fn: RunFunction): void {
+ * in a module they import), with the metric names it always returns if it has a fixed set. */
+export function registerRunFunction(
+  name: string,
+  fn: RunFunction,
+  metrics?: readonly string[],
+): void {
   REGISTRY.set(name, fn);
+  if (metrics === undefined) METRIC_NAMES.delete(name);
+  else METRIC_NAMES.set(name, [...metrics]);
+}
+
+/** The metric names a run function declared, or undefined when it declared none. */
+export function runFunctionMetrics(name: string): readonly string[] | undefined {
+  return METRIC_NAMES.get(name);
 }
 
 export function runFunctionNames(): string[] {

@@ -4,6 +4,11 @@
  * with the sweep seed). Every point's seeds come from the sweep seed and the point's parameters
  * through a stable hash, so a point gets the same seeds whatever the order or the number of
  * workers that run it.
+ *
+ * Every size is bounded before anything is expanded ({@link SWEEP_LIMITS}): the number of grid
+ * values of each axis, the points of the design and the tasks (points × seeds) are computed
+ * arithmetically from the spec and checked first, so a mistyped range is a ParameterError naming
+ * the parameter, never an array of a billion values.
  */
 import { checkInt, ParameterError } from "../sim/errors.js";
 
@@ -62,6 +67,27 @@ export interface SweepTask {
 
 const CTX = "sweep";
 
+/**
+ * The ceilings of a sweep, checked by {@link checkSpec} before any point is made.
+ *
+ * - `tasks`: a task and its row take about 650 bytes of heap for the built-in run functions
+ *   (a race-trial sweep of 10^6 tasks held 650 MB, its process 1.3 GB), and 10^6 race-trial rows
+ *   export as 404 MB of JSON, near V8's longest string (2^29 − 24 characters): at 2 × 10^6,
+ *   `toJSON` fails. A notebook kernel holds 10^6 rows; on Redis they are about a gigabyte of jobs.
+ * - `points`: the design's points, the same ceiling (one seed each); more seeds per point lower
+ *   the points that fit (tasks = points × seeds).
+ * - `gridValuesPerAxis`: one axis of a grid — an int range's values, a float range's steps, a
+ *   list. Ten thousand values is more than a plot's axis or a slider resolves; a wider range wants
+ *   a step, fewer steps or a random design (which draws from a range of any width).
+ * - `seeds`: repetitions of one point.
+ */
+export const SWEEP_LIMITS = {
+  gridValuesPerAxis: 10_000,
+  points: 1_000_000,
+  tasks: 1_000_000,
+  seeds: 100_000,
+} as const;
+
 function isValue(v: unknown): v is ParamValue {
   return (
     typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))
@@ -102,8 +128,30 @@ export function checkSpace(name: string, space: ParamSpace): void {
   }
 }
 
-/** The grid values of one parameter. */
+/** The number of grid values of a (checked) parameter space, computed without making them. */
+export function gridSize(space: ParamSpace): number {
+  if (Array.isArray(space)) return space.length;
+  const r = space as IntRange | FloatRange;
+  if (r.kind === "int") return Math.floor((r.max - r.min) / (r.step ?? 1)) + 1;
+  return r.steps ?? 5;
+}
+
+function checkAxisSize(name: string, space: ParamSpace): number {
+  const n = gridSize(space);
+  const max = SWEEP_LIMITS.gridValuesPerAxis;
+  if (n > max)
+    throw new ParameterError(
+      name,
+      space,
+      `at most ${max} grid values (this one has ${n}; use a larger step, fewer steps or a random design)`,
+      CTX,
+    );
+  return n;
+}
+
+/** The grid values of one parameter (at most {@link SWEEP_LIMITS}.gridValuesPerAxis). */
 export function gridValues(space: ParamSpace): ParamValue[] {
+  checkAxisSize("space", space);
   if (Array.isArray(space)) return [...(space as readonly ParamValue[])];
   const r = space as IntRange | FloatRange;
   if (r.kind === "int") {
@@ -120,8 +168,11 @@ export function gridValues(space: ParamSpace): ParamValue[] {
   );
 }
 
-/** Checks a whole spec (before any work starts). */
-export function checkSpec(spec: SweepSpec): void {
+/**
+ * Checks a whole spec (before any work starts), its sizes included: returns the number of points
+ * and of tasks it makes, computed without making them.
+ */
+export function checkSpec(spec: SweepSpec): { readonly points: number; readonly tasks: number } {
   if (typeof spec.run !== "string" || spec.run === "")
     throw new ParameterError("run", spec.run, "the name of a run function", CTX);
   const names = Object.keys(spec.params ?? {});
@@ -133,14 +184,37 @@ export function checkSpec(spec: SweepSpec): void {
     if (names.includes(n))
       throw new ParameterError(n, v, "a parameter either swept or fixed, not both", CTX);
   }
-  checkInt("seeds", spec.seeds ?? 1, 1, 100_000, CTX);
+  const seeds = checkInt("seeds", spec.seeds ?? 1, 1, SWEEP_LIMITS.seeds, CTX);
   checkInt("seed", spec.seed ?? 1, 0, 2 ** 32 - 1, CTX);
   const d = spec.design ?? "grid";
-  if (d !== "grid") {
+  let points: number;
+  if (d === "grid") {
+    const sizes = names.map((n) => checkAxisSize(n, spec.params[n]!));
+    // a product of at most a few dozen factors of ≤ 10^4: exact until it passes 2^53, and any
+    // product that large is far past the ceiling anyway
+    points = sizes.reduce((a, b) => a * b, 1);
+    if (points > SWEEP_LIMITS.points)
+      throw new ParameterError(
+        "params",
+        Object.fromEntries(names.map((n, i) => [n, sizes[i]])),
+        `a grid of at most ${SWEEP_LIMITS.points} points (this one has ${sizes.join(" × ")} = ${points})`,
+        CTX,
+      );
+  } else {
     if (typeof d !== "object" || d.kind !== "random")
       throw new ParameterError("design", d, '"grid" or {kind: "random", points}', CTX);
-    checkInt("design.points", d.points, 1, 1_000_000, CTX);
+    points = checkInt("design.points", d.points, 1, SWEEP_LIMITS.points, CTX);
   }
+  const tasks = points * seeds;
+  if (tasks > SWEEP_LIMITS.tasks)
+    throw new ParameterError(
+      "seeds",
+      seeds,
+      `at most ${Math.floor(SWEEP_LIMITS.tasks / points)} seeds for ${points} points ` +
+        `(at most ${SWEEP_LIMITS.tasks} tasks a sweep)`,
+      CTX,
+    );
+  return { points, tasks };
 }
 
 /** 32-bit FNV-1a of a string. */

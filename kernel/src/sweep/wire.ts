@@ -9,6 +9,7 @@
  * has the same metric names as the chunk's first successful one (all of them, for the built-in run
  * functions), with failures and other shapes as they are.
  */
+import { threadId } from "node:worker_threads";
 import type { Metrics } from "./run-functions.js";
 import type { Params, SweepTask } from "./space.js";
 import { runOne, type TaskOutcome } from "./task.js";
@@ -21,10 +22,27 @@ export interface TaskChunk {
   readonly which: Int32Array;
   /** Per task: its seed (a uint32). */
   readonly seeds: Float64Array;
+  /** Where the thread says which task it is running, for a deadline (local.ts). */
+  readonly watch?: ChunkWatch;
 }
 
+/**
+ * A chunk's slot in memory shared with the thread that sent it: while a task runs, the worker
+ * thread keeps there when it started (ms since `epoch`, plus one; 0 when no task of the chunk
+ * runs), which task of the chunk it is, and its own threadId, so that the sender can tell a task
+ * past its deadline and end the thread running it.
+ */
+export interface ChunkWatch {
+  /** WATCH_FIELDS Int32 fields a slot. */
+  readonly state: Int32Array;
+  readonly slot: number;
+  readonly epoch: number;
+}
+
+export const WATCH_FIELDS = 3;
+
 /** Packs tasks of one run function (a chunk is always cut from one sweep). */
-export function packTasks(tasks: readonly SweepTask[]): TaskChunk {
+export function packTasks(tasks: readonly SweepTask[], watch?: ChunkWatch): TaskChunk {
   const params: Params[] = [];
   const which = new Int32Array(tasks.length);
   const seeds = new Float64Array(tasks.length);
@@ -36,14 +54,27 @@ export function packTasks(tasks: readonly SweepTask[]): TaskChunk {
     which[i] = k;
     seeds[i] = t.seed;
   });
-  return { run: tasks[0]?.run ?? "", params, which, seeds };
+  const chunk = { run: tasks[0]?.run ?? "", params, which, seeds };
+  return watch === undefined ? chunk : { ...chunk, watch };
 }
 
 /** Runs a packed chunk (in a worker thread). */
 export function runChunk(c: TaskChunk): PackedOutcomes {
   const outcomes: TaskOutcome[] = [];
-  for (let i = 0; i < c.seeds.length; i++)
+  const w = c.watch;
+  const at = w === undefined ? 0 : w.slot * WATCH_FIELDS;
+  for (let i = 0; i < c.seeds.length; i++) {
+    if (w !== undefined) {
+      // the start time last: a watcher that reads it, then the task and thread, then it again,
+      // sees the same start time only if the task and thread are the ones that started then
+      Atomics.store(w.state, at, 0);
+      Atomics.store(w.state, at + 1, i);
+      Atomics.store(w.state, at + 2, threadId);
+      Atomics.store(w.state, at, Date.now() - w.epoch + 1);
+    }
     outcomes.push(runOne(c.run, c.params[c.which[i]!]!, c.seeds[i]!));
+  }
+  if (w !== undefined) Atomics.store(w.state, at, 0);
   return packOutcomes(outcomes);
 }
 

@@ -358,6 +358,27 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     ]);
   });
 
+  it("refuses a sweep past its ceilings in a cell, before any work, keeping the kernel's state", async () => {
+    // before f85012b: an int range of 1e9 values was a V8 fatal error that killed the executor,
+    // and three 1,000-value axes hung it
+    const setup = await k.client.execute(
+      'import { runSweep } from "mmulab";\nconst kept = "still here";\nkept',
+    );
+    expect(result(setup.outputs)?.["text/plain"]).toBe("'still here'");
+    for (const params of [
+      "{ x: { kind: 'int', min: 0, max: 1e9 } }",
+      "{ x: { kind: 'float', min: 0, max: 1, steps: 1e9 } }",
+      "{ a: { kind: 'int', min: 1, max: 1000 }, b: { kind: 'int', min: 1, max: 1000 }, " +
+        "c: { kind: 'int', min: 1, max: 1000 } }",
+    ]) {
+      const r = await k.client.execute(`await runSweep({ run: "synthetic", params: ${params} })`);
+      expect(r.reply.content["ename"], params).toBe("ParameterError");
+      expect(r.reply.content["evalue"]).toMatch(/at most (10000 grid values|1000000 points)/);
+    }
+    const after = await k.client.execute("kept");
+    expect(result(after.outputs)?.["text/plain"]).toBe("'still here'");
+  }, 60_000);
+
   it("survives a cell that never yields to SIGINT, losing only the state", async () => {
     const run = k.client.startExecute("await null;\nwhile (true) {}");
     await k.client.waitFor(

@@ -1,11 +1,18 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sweepCommand } from "../../src/cli/commands/sweep.js";
+import { ParameterError } from "../../src/sim/errors.js";
 import {
   meanStdCi,
+  runDistributedSweep,
   runSweep,
   summarize,
   SweepCancelled,
   sweepResultPlot,
+  SweepTimeout,
+  taskTimeoutText,
   toCSV,
   toJSON,
   type SweepSpec,
@@ -119,6 +126,107 @@ describe("local sweeps", () => {
     const rows = (await finished).rows;
     expect(rows).toHaveLength(12);
     expect(rows.every((r) => r.status === "ok")).toBe(true);
+  });
+
+  it("ends a runaway task's thread at its deadline, and other sweeps on the pool go on", async () => {
+    // before: a task that never ends kept runSweep waiting forever
+    const runaway: SweepSpec = {
+      run: "synthetic",
+      params: { x: [1, 2, 3], sleepMs: [0, 1e12] },
+      fixed: { work: 1000 },
+      seeds: 2,
+      seed: 3,
+    };
+    const beside: SweepSpec = { ...spec, fixed: { work: 200_000, failWhen: 2 }, seeds: 8 };
+    const [r, other] = await Promise.all([
+      runSweep(runaway, { workers: 2, taskTimeoutMs: 300 }),
+      runSweep(beside, { workers: 2 }),
+    ]);
+    expect(r.rows).toHaveLength(12);
+    const hung = r.rows.filter((x) => x.params.sleepMs === 1e12);
+    expect(hung.map((x) => x.status)).toEqual(Array(6).fill("failed"));
+    for (const x of hung) expect(x.error).toBe(taskTimeoutText(300));
+    // the tasks that shared a chunk or a thread with a runaway one were run again, same rows
+    const finite = await runSweep(
+      { ...runaway, params: { ...runaway.params, sleepMs: [0] } },
+      {
+        workers: 0,
+      },
+    );
+    const strip = (rows: typeof r.rows) => rows.map(({ point: _p, ...rest }) => rest);
+    expect(strip(r.rows.filter((x) => x.params.sleepMs === 0))).toEqual(strip(finite.rows));
+    expect(other.rows).toEqual((await runSweep(beside, { workers: 0 })).rows);
+    // the pool is whole afterwards
+    expect((await runSweep(spec, { workers: 2 })).rows).toEqual(
+      (await runSweep(spec, { workers: 0 })).rows,
+    );
+  }, 20_000);
+
+  it("stops a sweep at its deadline with the rows finished so far", async () => {
+    const slow: SweepSpec = {
+      run: "synthetic",
+      params: { x: { kind: "int", min: 1, max: 40 } },
+      fixed: { sleepMs: 25 },
+    };
+    const e: unknown = await runSweep(slow, { workers: 2, deadlineMs: 150 }).catch(
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(SweepTimeout);
+    const t = e as SweepTimeout;
+    expect(t.reason).toBe("deadline");
+    expect(t.partial.rows.length).toBeLessThan(40);
+    const all = (await runSweep(slow, { workers: 2 })).rows;
+    for (const row of t.partial.rows) expect(row).toEqual(all[row.point]);
+  });
+
+  it("refuses a sweep past the ceilings before any task runs, called as a notebook calls it", async () => {
+    // before f85012b each of these expanded first: a V8 fatal error, an out-of-memory, a hang
+    const axis = { kind: "int", min: 1, max: 1000 } as const;
+    const huge: SweepSpec[] = [
+      { run: "synthetic", params: { x: { kind: "int", min: 0, max: 1e9 } } },
+      { run: "synthetic", params: { x: { kind: "float", min: 0, max: 1, steps: 1e9 } } },
+      { run: "synthetic", params: { a: axis, b: axis, c: axis } },
+      { run: "synthetic", params: { a: axis, b: axis }, seeds: 2 },
+    ];
+    for (const s of huge) {
+      let calls = 0;
+      await expect(runSweep(s, { workers: 2, onProgress: () => calls++ })).rejects.toThrow(
+        ParameterError,
+      );
+      expect(calls).toBe(0);
+      // the distributed engine checks before it contacts Redis: port 1 is unreachable, yet the
+      // error is the spec's
+      await expect(
+        runDistributedSweep(s, { redis: "redis://127.0.0.1:1", connectTimeoutMs: 100 }),
+      ).rejects.toThrow(ParameterError);
+    }
+  });
+
+  it("writes the rows a sweep cut short has to the CLI's --csv", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmulab-sweep-"));
+    try {
+      const csv = join(dir, "rows.csv");
+      const io = captureIO();
+      const run = sweepCommand.run(
+        ["--run", "synthetic", "--param", "x=int:1..60", "--fixed", "sleepMs=50"].concat([
+          "--workers",
+          "2",
+          "--deadline-ms",
+          "700",
+          "--csv",
+          csv,
+        ]),
+        io,
+      );
+      await expect(run).rejects.toThrow(SweepTimeout);
+      const lines = readFileSync(csv, "utf8").trim().split("\n");
+      const rows = lines.length - 1;
+      expect(rows).toBeGreaterThan(0);
+      expect(rows).toBeLessThan(60);
+      expect(io.stderr()).toContain(`${rows} finished rows written to ${csv}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("runs from the CLI and writes CSV", async () => {

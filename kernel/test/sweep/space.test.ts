@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import { ParameterError, UnknownNameError } from "../../src/sim/errors.js";
 import {
   getRunFunction,
+  gridSize,
   gridValues,
   pointSeed,
+  SWEEP_LIMITS,
   sweepPoints,
   sweepTasks,
   type SweepSpec,
@@ -88,5 +90,74 @@ describe("sweep designs", () => {
       ParameterError,
     );
     expect(() => getRunFunction("nope")).toThrow(UnknownNameError);
+  });
+
+  it("bounds grids, points and tasks before expanding anything", () => {
+    // Each of these used to expand first: a V8 fatal error (int range of 1e9 values), an
+    // out-of-memory (float grid of 1e9 steps), a hang (three 1,000-value axes).
+    const rejects = (spec: SweepSpec, parameter: string, message: RegExp) => {
+      let caught: unknown;
+      try {
+        sweepTasks(spec);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, parameter).toBeInstanceOf(ParameterError);
+      expect((caught as ParameterError).parameter).toBe(parameter);
+      expect((caught as Error).message).toMatch(message);
+    };
+    rejects(
+      { run: "synthetic", params: { x: { kind: "int", min: 0, max: 1_000_000_000 } } },
+      "x",
+      /x = \{"kind":"int","min":0,"max":1000000000\} is not accepted; expected at most 10000 grid values \(this one has 1000000001; use a larger step/,
+    );
+    rejects(
+      { run: "synthetic", params: { x: { kind: "float", min: 0, max: 1, steps: 1e9 } } },
+      "x",
+      /at most 10000 grid values \(this one has 1000000000;/,
+    );
+    const axis = { kind: "int", min: 1, max: 1000 } as const;
+    rejects(
+      { run: "synthetic", params: { a: axis, b: axis, c: axis } },
+      "params",
+      /a grid of at most 1000000 points \(this one has 1000 × 1000 × 1000 = 1000000000\)/,
+    );
+    rejects(
+      { run: "synthetic", params: { a: axis, b: axis }, seeds: 2 },
+      "seeds",
+      /seeds = 2 is not accepted; expected at most 1 seeds for 1000000 points/,
+    );
+    rejects(
+      {
+        run: "synthetic",
+        params: { x: [1, 2] },
+        design: { kind: "random", points: 600_000 },
+        seeds: 2,
+      },
+      "seeds",
+      /at most 1000000 tasks/,
+    );
+    rejects(
+      { run: "synthetic", params: { x: [1] }, design: { kind: "random", points: 2_000_000 } },
+      "design.points",
+      /an integer from 1 to 1000000/,
+    );
+    expect(() => gridValues({ kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER })).toThrow(
+      ParameterError,
+    );
+    // sizes are arithmetic: a random design may draw from a range far wider than a grid axis
+    expect(gridSize({ kind: "int", min: 0, max: 1_000_000_000, step: 7 })).toBe(142_857_143);
+    const wide = sweepTasks({
+      run: "synthetic",
+      params: { x: { kind: "int", min: 0, max: 1_000_000_000 } },
+      design: { kind: "random", points: 3 },
+    });
+    expect(wide).toHaveLength(3);
+    // the ceilings themselves are accepted
+    const atAxisLimit = { kind: "int", min: 1, max: SWEEP_LIMITS.gridValuesPerAxis } as const;
+    expect(sweepPoints({ run: "synthetic", params: { x: atAxisLimit } })).toHaveLength(10_000);
+    expect(gridSize({ kind: "float", min: 0, max: 1, steps: SWEEP_LIMITS.gridValuesPerAxis })).toBe(
+      10_000,
+    );
   });
 });

@@ -9,18 +9,20 @@ export const sweepWorkerCommand: Command = {
   name: "sweep-worker",
   summary: "run parameter-sweep jobs from Redis (the distributed sweep engine)",
   usage: [
-    `Usage: ${PROGRAM} sweep-worker --redis redis://HOST:PORT [--queue NAME] [--threads N] [--concurrency N] [--lock-ms MS]`,
+    `Usage: ${PROGRAM} sweep-worker --redis redis://HOST:PORT [--queue NAME] [--threads N] [--concurrency N] [--lock-ms MS] [--grace-ms MS]`,
     "",
     "Connects to the Redis of a distributed sweep and runs its jobs until SIGINT or SIGTERM.",
     "Start one on every machine that should help; a worker that dies loses no result (its jobs",
-    "go back to the queue once their lock expires).",
+    "go back to the queue once their lock expires). On SIGTERM it takes no new job, lets running",
+    "ones finish for --grace-ms, then hands them back to the queue and exits.",
     "",
     "Options:",
     "  --redis URL        the Redis (required)",
     `  --queue NAME       queue name (default ${DEFAULT_SWEEP_QUEUE})`,
-    "  --threads N        run jobs on N worker threads (default 0: in the worker's own thread)",
-    "  --concurrency N    jobs at once (default max(1, threads))",
+    "  --threads N        worker threads, one job on each (default 1)",
+    "  --concurrency N    jobs held at once, computing or waiting for a thread (default: threads)",
     "  --lock-ms MS       job lock and stalled-job check interval (default 30000)",
+    "  --grace-ms MS      on SIGTERM, how long running jobs may finish (default 5000)",
   ].join("\n"),
   async run(argv, io) {
     const { values } = parseFlags(argv, {
@@ -29,18 +31,17 @@ export const sweepWorkerCommand: Command = {
       threads: { type: "string" },
       concurrency: { type: "string" },
       "lock-ms": { type: "string" },
+      "grace-ms": { type: "string" },
     });
     if (values.redis === undefined) throw new UsageError("option '--redis' is required");
-    const threads = intFlag(values.threads, "threads", 0, { min: 0, max: 1024 });
+    const threads = intFlag(values.threads, "threads", 1, { min: 1, max: 1024 });
     const handle = await startSweepWorker({
       redis: values.redis,
       ...(values.queue !== undefined ? { queue: values.queue } : {}),
       threads,
-      concurrency: intFlag(values.concurrency, "concurrency", Math.max(1, threads), {
-        min: 1,
-        max: 1024,
-      }),
+      concurrency: intFlag(values.concurrency, "concurrency", threads, { min: 1, max: 1024 }),
       lockMs: intFlag(values["lock-ms"], "lock-ms", 30_000, { min: 100, max: 3_600_000 }),
+      graceMs: intFlag(values["grace-ms"], "grace-ms", 5000, { min: 0, max: 3_600_000 }),
       onJob: (row) => io.out(`job ${row.point}:${row.rep} ${row.status}\n`),
     });
     io.out(`sweep-worker ready: ${values.redis} queue ${values.queue ?? DEFAULT_SWEEP_QUEUE}\n`);

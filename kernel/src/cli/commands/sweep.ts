@@ -1,6 +1,11 @@
 /** `mmulab sweep`: a parameter sweep over a registered run function, local or on Redis. */
 import { writeFileSync } from "node:fs";
-import { runDistributedSweep } from "../../sweep/distributed.js";
+import {
+  DEFAULT_SWEEP_QUEUE,
+  RedisUnavailableError,
+  runDistributedSweep,
+} from "../../sweep/distributed.js";
+import { SweepCancelled, SweepTimeout } from "../../sweep/errors.js";
 import { runSweep } from "../../sweep/local.js";
 import { summarize, toCSV, toJSON, type SweepResult } from "../../sweep/results.js";
 import { runFunctionNames } from "../../sweep/run-functions.js";
@@ -44,14 +49,21 @@ export function parseParam(arg: string): [string, ParamSpace] {
   return [name, rest === "" ? [] : rest.split(",").map(value)];
 }
 
+/** The rows of a sweep that ended early (SweepCancelled, SweepTimeout, RedisUnavailableError). */
+function partialOf(e: unknown): SweepResult | undefined {
+  if (e instanceof SweepCancelled || e instanceof SweepTimeout) return e.partial;
+  return e instanceof RedisUnavailableError ? e.partial : undefined;
+}
+
 export const sweepCommand: Command = {
   name: "sweep",
   summary: "sweep a run function over a parameter grid or random design, on threads or Redis",
   usage: [
-    `Usage: ${PROGRAM} sweep --run NAME --param P=SPACE … [--fixed K=V …] [--seeds N] [--seed S] [--random N] [--workers N] [--redis URL] [--csv FILE] [--metric M] [--json]`,
+    `Usage: ${PROGRAM} sweep --run NAME --param P=SPACE … [--fixed K=V …] [--seeds N] [--seed S] [--random N] [--workers N] [--redis URL [--queue NAME]] [--task-timeout-ms MS] [--deadline-ms MS] [--csv FILE] [--metric M] [--json]`,
     "",
     "Runs every point of the design with N seeds per point; each seed is a stable hash of the",
-    "sweep seed and the point, so the rows do not depend on the number of workers.",
+    "sweep seed and the point, so the rows do not depend on the number of workers. SIGINT or",
+    "SIGTERM cancels the sweep (its jobs are removed from Redis) and exits non-zero.",
     "",
     "Options:",
     `  --run NAME        one of ${runFunctionNames().join(", ")}`,
@@ -62,7 +74,10 @@ export const sweepCommand: Command = {
     "  --random N        N random points instead of the grid",
     "  --workers N       worker threads (default: available parallelism; 0 inline)",
     "  --redis URL       run on the distributed engine (start workers with sweep-worker)",
-    "  --csv FILE        write the tidy rows as CSV",
+    `  --queue NAME      the queue on Redis (default ${DEFAULT_SWEEP_QUEUE})`,
+    "  --task-timeout-ms MS  end a task that runs longer; it becomes a failed row (default 600000)",
+    "  --deadline-ms MS  give up on the whole sweep after MS (default: none)",
+    "  --csv FILE        write the tidy rows as CSV (a sweep cut short writes the rows it has)",
     "  --metric M        summarize this metric per point (default: the first)",
     JSON_FLAG_USAGE + " (the tidy rows {spec, rows})",
   ].join("\n"),
@@ -77,6 +92,9 @@ export const sweepCommand: Command = {
       random: { type: "string" },
       workers: { type: "string" },
       redis: { type: "string" },
+      queue: { type: "string" },
+      "task-timeout-ms": { type: "string" },
+      "deadline-ms": { type: "string" },
       csv: { type: "string" },
       metric: { type: "string" },
     });
@@ -101,14 +119,43 @@ export const sweepCommand: Command = {
       seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 }),
       ...(random !== undefined ? { design: { kind: "random", points: random } } : {}),
     };
-    const result: SweepResult =
-      values.redis !== undefined
-        ? await runDistributedSweep(spec, { redis: values.redis })
-        : await runSweep(spec, {
-            ...(values.workers !== undefined
-              ? { workers: intFlag(values.workers, "workers", 0, { min: 0, max: 1024 }) }
-              : {}),
-          });
+    const taskTimeoutMs = intFlag(values["task-timeout-ms"], "task-timeout-ms", 600_000, {
+      min: 1,
+      max: 86_400_000,
+    });
+    const deadline =
+      values["deadline-ms"] !== undefined
+        ? { deadlineMs: intFlag(values["deadline-ms"], "deadline-ms", 0, { min: 1 }) }
+        : {};
+    const workers =
+      values.workers !== undefined
+        ? { workers: intFlag(values.workers, "workers", 0, { min: 0, max: 1024 }) }
+        : {};
+    const queue = values.queue !== undefined ? { queue: values.queue } : {};
+    // a signal cancels the sweep, so that a distributed one removes its jobs at once
+    const ctl = new AbortController();
+    const stop = () => ctl.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    const common = { taskTimeoutMs, signal: ctl.signal, ...deadline };
+    let result: SweepResult;
+    try {
+      result =
+        values.redis !== undefined
+          ? await runDistributedSweep(spec, { redis: values.redis, ...queue, ...common })
+          : await runSweep(spec, { ...common, ...workers });
+    } catch (e) {
+      // a sweep cut short (deadline, Redis gone) keeps the rows it has in --csv
+      const partial = partialOf(e);
+      if (partial !== undefined && values.csv !== undefined) {
+        writeFileSync(values.csv, toCSV(partial));
+        io.err(`${partial.rows.length} finished rows written to ${values.csv}\n`);
+      }
+      throw e;
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
     if (values.csv !== undefined) writeFileSync(values.csv, toCSV(result));
     if (values.json) io.out(`${toJSON(result)}\n`);
     else {

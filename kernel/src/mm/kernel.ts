@@ -105,6 +105,8 @@ export interface MmStats {
   tlbFlushes: number;
   /** Page faults handled. */
   faults: number;
+  /** ___pXd_free_tlb calls: page-table pages handed to mmu_gather, by level. */
+  readonly pgtablesFreed: Record<TableLevel, number>;
   /** gup_fast pins that failed because the page had been freed meanwhile (harmless). */
   speculativePinFailures: number;
   /** Tables currently handed to RCU and not yet freed; and the peak. */
@@ -144,6 +146,7 @@ export class Kernel {
     pagesFreed: 0,
     tlbFlushes: 0,
     faults: 0,
+    pgtablesFreed: { pgd: 0, p4d: 0, pud: 0, pmd: 0, pte: 0 },
     speculativePinFailures: 0,
     pendingRcuTables: 0,
     peakPendingRcuTables: 0,

@@ -180,7 +180,9 @@ function zap_pte_pass(
     k.pt.clear(pteTable, idx);
     tlb.mm.rss--;
     zapPass.zapped++;
+    // tlb_remove_tlb_entry → tlb_flush_pte_range
     __tlb_adjust_range(tlb, a, PAGE_SIZE);
+    tlb.cleared_ptes = true;
     if (__tlb_remove_page_size(k, tlb, raw - 1)) {
       zapPass.forceFlush = true;
       idx++;
@@ -204,6 +206,8 @@ function* zap_huge(
   const page = -raw - 1;
   tlb.mm.rss -= size / PAGE_SIZE;
   __tlb_adjust_range(tlb, addr, size);
+  if (size >= PUD_SIZE) tlb.cleared_puds = true;
+  else tlb.cleared_pmds = true;
   if (__tlb_remove_page_size(k, tlb, page)) {
     yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);
     yield* tlb_flush_mmu_free(k, cpu, tlb);

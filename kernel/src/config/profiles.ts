@@ -41,6 +41,10 @@ export interface KernelProfile {
   readonly tableFlushIn: "tlbonly" | "free";
   readonly freedTables: boolean;
   readonly ptReclaimFallback: boolean;
+  /** v4.20+: munmap zaps under mmap_sem for read (downgrade_write after the detach). */
+  readonly munmapDowngrade: boolean;
+  /** v5.11+: readers steal a free mmap_sem from queued writers until handoff. */
+  readonly rwsemReaderSteal: boolean;
   /** What ___pXd_free_tlb calls when RCU table free is built in. */
   readonly tableFreeVia: X86Behaviour["tableFreeVia"];
   readonly skipLazyUnlessFreedTables: boolean;
@@ -70,6 +74,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "tlbonly",
     freedTables: false,
     ptReclaimFallback: false,
+    munmapDowngrade: false,
+    rwsemReaderSteal: false,
     tableFreeVia: "tlb_remove_page",
     skipLazyUnlessFreedTables: false,
     tlbGen: false,
@@ -92,6 +98,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "tlbonly",
     freedTables: false,
     ptReclaimFallback: false,
+    munmapDowngrade: false,
+    rwsemReaderSteal: false,
     tableFreeVia: "tlb_remove_table",
     skipLazyUnlessFreedTables: false,
     tlbGen: true,
@@ -114,6 +122,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "tlbonly",
     freedTables: false,
     ptReclaimFallback: false,
+    munmapDowngrade: false,
+    rwsemReaderSteal: false,
     tableFreeVia: "tlb_remove_table",
     skipLazyUnlessFreedTables: false,
     tlbGen: true,
@@ -139,6 +149,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "free",
     freedTables: false,
     ptReclaimFallback: false,
+    munmapDowngrade: false,
+    rwsemReaderSteal: false,
     tableFreeVia: "paravirt",
     skipLazyUnlessFreedTables: false,
     tlbGen: true,
@@ -162,6 +174,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "free",
     freedTables: true,
     ptReclaimFallback: false,
+    munmapDowngrade: true,
+    rwsemReaderSteal: false,
     tableFreeVia: "paravirt",
     skipLazyUnlessFreedTables: true,
     tlbGen: true,
@@ -187,6 +201,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "free",
     freedTables: true,
     ptReclaimFallback: false,
+    munmapDowngrade: true,
+    rwsemReaderSteal: true,
     tableFreeVia: "paravirt",
     skipLazyUnlessFreedTables: true,
     tlbGen: true,
@@ -210,6 +226,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "free",
     freedTables: true,
     ptReclaimFallback: true,
+    munmapDowngrade: true,
+    rwsemReaderSteal: true,
     tableFreeVia: "tlb_remove_table",
     skipLazyUnlessFreedTables: true,
     tlbGen: true,
@@ -290,6 +308,8 @@ export function resolveProfile(
     tableFlushIn: profile.tableFlushIn,
     freedTables: profile.freedTables,
     ptReclaimFallback: rcuTableFree && profile.ptReclaimFallback,
+    munmapDowngrade: profile.munmapDowngrade,
+    rwsemReaderSteal: profile.rwsemReaderSteal,
   };
   const x86: X86Behaviour = {
     tableFreeVia: !rcuTableFree

@@ -12,7 +12,8 @@ import type { Machine } from "../hw/machine.js";
 import type { Kfn, KfnOrDone } from "../sim/process.js";
 import type { Simulation } from "../sim/simulation.js";
 import { MmStruct } from "./mm-struct.js";
-import { Signal } from "../sim/event.js";
+import { Signal, type SimEvent } from "../sim/event.js";
+import { waitFor } from "../sim/process.js";
 import type { MmuGather } from "./mmu-gather.js";
 import { UafOracle } from "./oracle.js";
 import { PageAllocator, type AllocatorParams, type TableLevel } from "./page-alloc.js";
@@ -38,6 +39,14 @@ export interface MmuGatherBehaviour {
   /** v6.14 with CONFIG_PT_RECLAIM: tlb_remove_table_one frees the single table through
    * call_rcu instead of an IPI broadcast. */
   readonly ptReclaimFallback: boolean;
+  /** v4.20+ (dd2283f2605e, "mm: mmap: zap pages with read mmap_sem in munmap"): munmap detaches
+   * the VMAs under mmap_sem for write, then downgrades it and zaps and frees under read, so
+   * faulting threads wait only for the detach. Absent: held for write throughout. */
+  readonly munmapDowngrade?: boolean;
+  /** v5.11+ (1a728dff855a, "locking/rwsem: Enable reader optimistic lock stealing"): a reader
+   * takes a free mmap_sem even with writers queued, until the first writer has waited
+   * RWSEM_WAIT_TIMEOUT and set the handoff bit. Absent: FIFO hand-off by the releaser. */
+  readonly rwsemReaderSteal?: boolean;
 }
 
 /** v4.14 as merged: the default for mm-level tests. */
@@ -82,6 +91,14 @@ export interface ArchMmuOps {
   switch_mm(cpu: Cpu, next: MmStruct | null): void;
 }
 
+/** The scheduler's side of a sleep: set by the layer that runs tasks (sched/), absent in
+ * scripted scenarios, where a waiting kernel path keeps its CPU. */
+export interface SchedOps {
+  /** Sleep the task running on `cpu` until `event` (schedule(): the CPU runs another task or
+   * goes idle meanwhile), then resume it on `cpu`. */
+  sleep_on(cpu: Cpu, event: SimEvent<void>): Kfn<void>;
+}
+
 export interface RcuOps {
   /** call_rcu_sched (≤ v4.19) or call_rcu (v4.20+): run `fn` on `cpu` after a grace period. */
   call_rcu(cpu: Cpu, fn: (cpu: Cpu) => Kfn<void>, name: string): Kfn<void>;
@@ -121,6 +138,8 @@ export interface KernelParams {
   /** Keep an mm in {@link Kernel.mms} after __mmdrop so notebooks can still ptdump it (default
    * true). Long workloads turn it off: the kernel frees the mm_struct there. */
   readonly keepDroppedMms?: boolean;
+  /** CONFIG_HZ, for the jiffies the kernel's timeouts count in (default 1000). */
+  readonly hz?: number;
 }
 
 export class Kernel {
@@ -135,8 +154,12 @@ export class Kernel {
   arch: ArchMmuOps | null = null;
   /** Set by the RCU layer; required when behaviour.rcuTableFree. */
   rcu: RcuOps | null = null;
+  /** Set by a scheduler running this kernel's tasks (sleeping locks sleep through it). */
+  sched: SchedOps | null = null;
   readonly mms = new Map<number, MmStruct>();
   readonly keepDroppedMms: boolean;
+  /** CONFIG_HZ. */
+  readonly hz: number;
   readonly stats: MmStats = {
     tablesFreedDirect: 0,
     tablesFreedRcu: 0,
@@ -152,7 +175,8 @@ export class Kernel {
     peakPendingRcuTables: 0,
   };
   private nextMm = 1;
-  /** Woken whenever an mmap_sem is released. */
+  /** Woken whenever an mmap_sem is released (the spinning waiters of the profiles without
+   * reader lock stealing). */
   readonly mmapSemSignal = new Signal("mmap_sem");
 
   constructor(machine: Machine, params: KernelParams = {}) {
@@ -167,6 +191,14 @@ export class Kernel {
     this.pt = new PageTableStore(this.alloc);
     this.oracle = new UafOracle(machine.sim, this.alloc);
     this.keepDroppedMms = params.keepDroppedMms ?? true;
+    this.hz = params.hz ?? 1000;
+    if (![100, 250, 300, 1000].includes(this.hz))
+      throw new ParameterError("hz", this.hz, "100, 250, 300 or 1000 (CONFIG_HZ)", "Kernel");
+  }
+
+  /** jiffies: ticks of CONFIG_HZ since boot. */
+  jiffies(): number {
+    return Math.floor(this.sim.now / (1e9 / this.hz));
   }
 
   get archOps(): ArchMmuOps {
@@ -209,6 +241,14 @@ export class Kernel {
     if (!mm)
       throw new UnknownNameError("mm", String(id), [...this.mms.keys()].map(String), "Kernel.mm");
     return mm;
+  }
+
+  /** A kernel path waits for `event`: the task sleeps through the scheduler if there is one,
+   * else the path's context waits on its CPU. */
+  *sleep_on(cpu: Cpu, event: SimEvent<void>): Kfn<void> {
+    if (event.triggered) return;
+    if (this.sched !== null) yield* this.sched.sleep_on(cpu, event);
+    else yield waitFor(event);
   }
 
   /** Bookkeeping for the RCU-pending peak. */

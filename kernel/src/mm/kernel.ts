@@ -89,6 +89,15 @@ export interface ArchMmuOps {
   __tlb_remove_table(cpu: Cpu, pfn: number, by: string, via: string): number;
   /** switch_mm_irqs_off: make `next` the CPU's address space (null: init_mm, kernel only). */
   switch_mm(cpu: Cpu, next: MmStruct | null): void;
+  /** flush_tlb_range / flush_tlb_page (x86: flush_tlb_mm_range without freed tables) for the
+   * callers that change a pte outside an mmu_gather: ptep_clear_flush, move_ptes. */
+  flush_tlb_range(
+    cpu: Cpu,
+    mm: MmStruct,
+    start: number,
+    end: number,
+    strideShift: number,
+  ): Kfn<void>;
 }
 
 /** The scheduler's side of a sleep: set by the layer that runs tasks (sched/), absent in

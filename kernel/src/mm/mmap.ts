@@ -24,7 +24,9 @@ import {
   alignDown,
   decodeEntry,
   FIRST_USER_ADDRESS,
+  PAGE_SHIFT,
   PAGE_SIZE,
+  PMD_SIZE,
   tableIndex,
   tableLevels,
   taskSize,
@@ -556,11 +558,12 @@ export interface ExecOptions {
 }
 
 /**
- * execve's address-space part: a new mm with a temporary stack at the top (bprm_mm_init),
- * argument pages faulted in, then setup_arg_pages → shift_arg_pages moves the stack down by the
- * randomisation offset (move_page_tables) and frees the old range's tables with free_pgd_range
- * through an mmu_gather. The caller's old mm is released with mmput (exec_mmap), and the CPU
- * switches to the new one. Returns the new mm.
+ * execve's address-space part, in the kernel's order (fs/exec.c, v4.14 and v6.1): a new mm with
+ * a temporary stack at the top (bprm_mm_init), argument pages faulted in (copy_strings); then
+ * exec_mmap switches the CPU to the new mm and releases the old one with mmput; then
+ * setup_arg_pages → shift_arg_pages moves the stack down by the randomisation offset
+ * (move_page_tables) and frees the old range's tables with free_pgd_range through an
+ * mmu_gather — with the new mm loaded, so its flushes are local ones. Returns the new mm.
  */
 export function* do_execve(
   k: Kernel,
@@ -581,15 +584,20 @@ export function* do_execve(
   mm.vmas = [stack];
   yield k.machine.costs.syscallNs;
   for (let a = stack.start; a < stack.end; a += PAGE_SIZE) yield* handle_mm_fault(k, cpu, mm, a);
-  if (shift > 0) yield* shift_arg_pages(k, cpu, mm, stack, shift);
   // exec_mmap: switch to the new mm, release the old one.
   k.archOps.switch_mm(cpu, mm);
   mm.cpumask.add(cpu.id);
   if (oldMm !== null) yield* mmput(k, cpu, oldMm);
+  if (shift > 0) yield* shift_arg_pages(k, cpu, mm, stack, shift);
   return mm;
 }
 
-/** shift_arg_pages (fs/exec.c v4.14). */
+/**
+ * shift_arg_pages (fs/exec.c; the same in v4.14 and v6.1): widen the stack VMA over both
+ * ranges, move_page_tables down by `shift` — extent by extent upwards, each move_ptes that moved
+ * a present pte flushing the old range (flush_tlb_range) — then free the old range's tables with
+ * free_pgd_range through an mmu_gather, and shrink the VMA to the new range.
+ */
 function* shift_arg_pages(k: Kernel, cpu: Cpu, mm: MmStruct, vma: Vma, shift: number): Kfn<void> {
   const oldStart = vma.start;
   const oldEnd = vma.end;
@@ -598,16 +606,30 @@ function* shift_arg_pages(k: Kernel, cpu: Cpu, mm: MmStruct, vma: Vma, shift: nu
   const newEnd = oldEnd - shift;
   // vma_adjust(vma, new_start, old_end): the VMA covers both ranges while the pages move.
   vma.start = newStart;
-  // move_page_tables: move each present pte (top down, as the ranges may overlap)
-  for (let off = length - PAGE_SIZE; off >= 0; off -= PAGE_SIZE) {
-    const from = ptePath(k, mm, oldStart + off, false);
-    if (from < 0) continue;
-    const fi = tableIndex(oldStart + off, "pte", k.levels);
-    if (k.pt.entry(from, fi) === 0) continue;
-    const to = ptePath(k, mm, newStart + off, true);
-    k.pt.move(from, fi, to, tableIndex(newStart + off, "pte", k.levels));
+  // move_page_tables: extents end at the next PMD boundary of the source or the destination
+  for (let off = 0; off < length;) {
+    const oldAddr = oldStart + off;
+    const newAddr = newStart + off;
+    const extent = Math.min(
+      length - off,
+      alignDown(oldAddr, PMD_SIZE) + PMD_SIZE - oldAddr,
+      alignDown(newAddr, PMD_SIZE) + PMD_SIZE - newAddr,
+    );
+    // move_ptes
+    let moved = 0;
+    for (let o = 0; o < extent; o += PAGE_SIZE) {
+      const from = ptePath(k, mm, oldAddr + o, false);
+      if (from < 0) continue;
+      const fi = tableIndex(oldAddr + o, "pte", k.levels);
+      if (k.pt.entry(from, fi) === 0) continue;
+      const to = ptePath(k, mm, newAddr + o, true);
+      k.pt.move(from, fi, to, tableIndex(newAddr + o, "pte", k.levels));
+      moved++;
+    }
+    yield Math.ceil(extent / PAGE_SIZE) * k.machine.costs.zapPteNs;
+    if (moved > 0) yield* k.archOps.flush_tlb_range(cpu, mm, oldAddr, oldAddr + extent, PAGE_SHIFT);
+    off += extent;
   }
-  yield Math.ceil(length / PAGE_SIZE) * k.machine.costs.zapPteNs;
   const tlb = tlb_gather_mmu(k, cpu, mm, oldStart, oldEnd);
   const next = mm.vmas.find((v) => v.start >= oldEnd) ?? null;
   const ceiling = next ? next.start : USER_PGTABLES_CEILING;

@@ -131,6 +131,8 @@ export interface MmStats {
   tlbFlushes: number;
   /** Page faults handled. */
   faults: number;
+  /** Copy-on-write faults on the zero page (wp_page_copy). */
+  cowFaults: number;
   /** ___pXd_free_tlb calls: page-table pages handed to mmu_gather, by level. */
   readonly pgtablesFreed: Record<TableLevel, number>;
   /** gup_fast pins that failed because the page had been freed meanwhile (harmless). */
@@ -178,6 +180,7 @@ export class Kernel {
     pagesFreed: 0,
     tlbFlushes: 0,
     faults: 0,
+    cowFaults: 0,
     pgtablesFreed: { pgd: 0, p4d: 0, pud: 0, pmd: 0, pte: 0 },
     speculativePinFailures: 0,
     pendingRcuTables: 0,
@@ -187,6 +190,8 @@ export class Kernel {
   /** Woken whenever an mmap_sem is released (the spinning waiters of the profiles without
    * reader lock stealing). */
   readonly mmapSemSignal = new Signal("mmap_sem");
+  /** The zero page's frame (empty_zero_page), −1 until the first read fault maps it. */
+  zeroPfn = -1;
 
   constructor(machine: Machine, params: KernelParams = {}) {
     const levels = params.levels ?? 4;
@@ -230,6 +235,13 @@ export class Kernel {
         "Kernel",
       );
     return this.rcu;
+  }
+
+  /** my_zero_pfn(): the shared zero page, allocated on first use so that runs which never map
+   * it keep their frame numbers. Never freed. */
+  zero_pfn(): number {
+    if (this.zeroPfn < 0) this.zeroPfn = this.pt.allocData(0, "empty_zero_page");
+    return this.zeroPfn;
   }
 
   /** mm_alloc + mm_init + pgd_alloc. */

@@ -16,7 +16,7 @@ import { SimEvent } from "../sim/event.js";
 import { spin, type Kfn } from "../sim/process.js";
 import { free_pgd_range, free_pgtables } from "./free-pgtables.js";
 import type { Kernel } from "./kernel.js";
-import { handle_mm_fault } from "./memory.js";
+import { accessFaults, handle_mm_fault } from "./memory.js";
 import { unmap_vmas } from "./memory.js";
 import { MmStruct, Vma, VMA_PAGE_BYTES, type VmaPageSize } from "./mm-struct.js";
 import { tlb_finish_mmu, tlb_gather_mmu } from "./mmu-gather.js";
@@ -319,6 +319,28 @@ export function* sys_mmap(k: Kernel, cpu: Cpu, mm: MmStruct, opts: MmapOptions):
     }
   }
   return start;
+}
+
+/**
+ * A user load or store at `addr`: the MMU walks the tables; if the pte is missing, or the store
+ * hits a read-only (zero-page) pte, the access faults and the kernel takes mmap_sem for read
+ * and runs handle_mm_fault (do_user_addr_fault). Returns whether it faulted.
+ */
+export function* user_access(
+  k: Kernel,
+  cpu: Cpu,
+  mm: MmStruct,
+  addr: number,
+  write: boolean,
+): Kfn<boolean> {
+  if (!accessFaults(k, mm, addr, write)) return false;
+  yield* down_read(k, cpu, mm);
+  try {
+    yield* handle_mm_fault(k, cpu, mm, addr, { write });
+  } finally {
+    up_read(k, mm);
+  }
+  return true;
 }
 
 /** A user access that faults: takes mmap_sem for read and runs handle_mm_fault. */

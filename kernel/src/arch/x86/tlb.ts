@@ -129,6 +129,9 @@ export interface X86TlbStats {
   readonly irqTlbCount: number[];
   /** trace_tlb_flush() calls: see {@link flushEventIndex}. */
   readonly flushEvents: Int32Array;
+  /** flush_tlb_mm_range calls, and those asked with freed_tables. */
+  mmRangeFlushes: number;
+  mmRangeFlushesFreedTables: number;
 }
 
 export class X86Mmu {
@@ -154,6 +157,8 @@ export class X86Mmu {
       flushOthersNs: 0,
       irqTlbCount: new Array<number>(n).fill(0),
       flushEvents: new Int32Array(n * 10),
+      mmRangeFlushes: 0,
+      mmRangeFlushesFreedTables: 0,
     };
   }
 
@@ -419,6 +424,8 @@ export function* flush_tlb_mm_range(
   stride_shift = PAGE_SHIFT,
 ): Kfn<void> {
   const sim = x86.k.sim;
+  x86.stats.mmRangeFlushes++;
+  if (freed_tables) x86.stats.mmRangeFlushesFreedTables++;
   preempt_disable(cpu);
   if (!x86.behaviour.pageSizeAwareFlush) stride_shift = PAGE_SHIFT;
   const ranged =

@@ -436,8 +436,10 @@ export function* flush_tlb_mm_range(
   const info: FlushTlbInfo = ranged
     ? { mm, start, end, stride_shift, new_tlb_gen, freed_tables, initiating_cpu }
     : { mm, start: 0, end: TLB_FLUSH_ALL, stride_shift, new_tlb_gen, freed_tables, initiating_cpu };
-  const others = [...mm.cpumask].filter((c) => c !== cpu.id).sort((a, b) => a - b);
+  const othersInMask = () => [...mm.cpumask].filter((c) => c !== cpu.id).sort((a, b) => a - b);
   if (x86.behaviour.flushMulti && x86.backend === nativeBackend) {
+    // v5.13+: mm_cpumask is read once, before any flush
+    const others = othersInMask();
     if (others.length > 0) {
       const span = sim.trace.begin(
         cpu.id,
@@ -463,6 +465,8 @@ export function* flush_tlb_mm_range(
     else yield* flush_local(x86, cpu, info, TlbFlushReason.TLB_LOCAL_MM_SHOOTDOWN);
     yield* local_irq_enable(cpu);
   }
+  // before v5.13: mm_cpumask is read after the local flush (a CPU may have left it meanwhile)
+  const others = othersInMask();
   if (others.length > 0) {
     x86.stats.remoteFlushes++;
     const span = sim.trace.begin(

@@ -292,6 +292,14 @@ describe("mmulab validate: usage errors", () => {
     }
   });
 
+  it("prints a usage error as JSON under --json", async () => {
+    const io = captureIO();
+    expect(await runCli(["validate", "--json", "--passes", "0"], io, commands)).toBe(2);
+    const out = JSON.parse(io.stdout()) as { error: { type: string; message: string } };
+    expect(out.error.type).toBe("UsageError");
+    expect(out.error.message).toMatch(/--passes/);
+  });
+
   it("knows a kernel release from a path", () => {
     expect(KERNEL_RELEASE.test("6.1.0-57-amd64")).toBe(true);
     expect(KERNEL_RELEASE.test("../6.1")).toBe(false);

@@ -10,7 +10,7 @@ import {
 import { intFlag, JSON_FLAG_USAGE, jsonFlag, parseFlags, printResult } from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
-import { EXIT_FAILURE, EXIT_OK, UsageError } from "../command.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from "../command.js";
 
 function fmt(v: number | null): string {
   if (v === null) return "—";
@@ -93,53 +93,64 @@ export const validateCommand: Command = {
     JSON_FLAG_USAGE,
   ].join("\n"),
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      ...jsonFlag,
-      cpus: { type: "string" },
-      workloads: { type: "string" },
-      iterations: { type: "string" },
-      passes: { type: "string" },
-      "reuse-passes": { type: "string" },
-      "timeout-s": { type: "string" },
-      seed: { type: "string" },
-      "kernel-release": { type: "string" },
-      "unaligned-passes": { type: "boolean", default: false },
-    });
-    const cpus = list(values.cpus, "cpus")?.map((c) => intFlag(c, "cpus", 1, { min: 1, max: 16 }));
-    if (cpus !== undefined && cpus.length > 8)
-      throw new UsageError(`option '--cpus' takes at most 8 counts, got ${cpus.length}`);
-    const release = values["kernel-release"];
-    if (release !== undefined && !KERNEL_RELEASE.test(release))
-      throw new UsageError(
-        `option '--kernel-release' expects a release like 6.1.0-57-amd64, got '${release}'`,
-      );
-    let result: ValidateResult;
     try {
-      result = await validate({
-        ...(cpus ? { cpus } : {}),
-        ...(values.workloads !== undefined
-          ? { workloads: list(values.workloads, "workloads")! }
-          : {}),
-        iterations: intFlag(values.iterations, "iterations", 8, { min: 1, max: 10_000 }),
-        passes: intFlag(values.passes, "passes", 2, { min: 1, max: 1_000 }),
-        reusePasses: intFlag(values["reuse-passes"], "reuse-passes", 4, { min: 1, max: 1_000 }),
-        timeoutMs: intFlag(values["timeout-s"], "timeout-s", 600, { min: 1, max: 3_600 }) * 1000,
-        seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 }),
-        ...(release !== undefined ? { kernelRelease: release } : {}),
-        alignPasses: !values["unaligned-passes"],
-        onProgress: (line) => io.err(`${line}\n`),
-      });
+      return await runValidate(argv, io);
     } catch (e) {
-      if (e instanceof ParameterError) throw new UsageError(e.message);
-      if (!(e instanceof MmulabError)) throw e;
-      // a missing package, a guest that failed or timed out: say what, without a stack trace
-      if (values.json)
-        io.out(`${JSON.stringify({ error: { type: e.name, message: e.message } }, null, 2)}\n`);
-      else io.err(`${PROGRAM} validate: ${e.message}\n`);
-      return EXIT_FAILURE;
+      // under --json a usage error is JSON too (exit 2 all the same)
+      if (!(e instanceof UsageError) || !argv.includes("--json")) throw e;
+      io.out(`${JSON.stringify({ error: { type: "UsageError", message: e.message } }, null, 2)}\n`);
+      return EXIT_USAGE;
     }
-    printResult(io, result, values.json, render);
-    if (!result.ok) io.err(`${PROGRAM} validate: some checked counters disagree (see above)\n`);
-    return result.ok ? EXIT_OK : EXIT_FAILURE;
   },
 };
+
+async function runValidate(argv: readonly string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(argv, {
+    ...jsonFlag,
+    cpus: { type: "string" },
+    workloads: { type: "string" },
+    iterations: { type: "string" },
+    passes: { type: "string" },
+    "reuse-passes": { type: "string" },
+    "timeout-s": { type: "string" },
+    seed: { type: "string" },
+    "kernel-release": { type: "string" },
+    "unaligned-passes": { type: "boolean", default: false },
+  });
+  const cpus = list(values.cpus, "cpus")?.map((c) => intFlag(c, "cpus", 1, { min: 1, max: 16 }));
+  if (cpus !== undefined && cpus.length > 8)
+    throw new UsageError(`option '--cpus' takes at most 8 counts, got ${cpus.length}`);
+  const release = values["kernel-release"];
+  if (release !== undefined && !KERNEL_RELEASE.test(release))
+    throw new UsageError(
+      `option '--kernel-release' expects a release like 6.1.0-57-amd64, got '${release}'`,
+    );
+  let result: ValidateResult;
+  try {
+    result = await validate({
+      ...(cpus ? { cpus } : {}),
+      ...(values.workloads !== undefined
+        ? { workloads: list(values.workloads, "workloads")! }
+        : {}),
+      iterations: intFlag(values.iterations, "iterations", 8, { min: 1, max: 10_000 }),
+      passes: intFlag(values.passes, "passes", 2, { min: 1, max: 1_000 }),
+      reusePasses: intFlag(values["reuse-passes"], "reuse-passes", 4, { min: 1, max: 1_000 }),
+      timeoutMs: intFlag(values["timeout-s"], "timeout-s", 600, { min: 1, max: 3_600 }) * 1000,
+      seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 }),
+      ...(release !== undefined ? { kernelRelease: release } : {}),
+      alignPasses: !values["unaligned-passes"],
+      onProgress: (line) => io.err(`${line}\n`),
+    });
+  } catch (e) {
+    if (e instanceof ParameterError) throw new UsageError(e.message);
+    if (!(e instanceof MmulabError)) throw e;
+    // a missing package, a guest that failed or timed out: say what, without a stack trace
+    if (values.json)
+      io.out(`${JSON.stringify({ error: { type: e.name, message: e.message } }, null, 2)}\n`);
+    else io.err(`${PROGRAM} validate: ${e.message}\n`);
+    return EXIT_FAILURE;
+  }
+  printResult(io, result, values.json, render);
+  if (!result.ok) io.err(`${PROGRAM} validate: some checked counters disagree (see above)\n`);
+  return result.ok ? EXIT_OK : EXIT_FAILURE;
+}

@@ -44,3 +44,14 @@ export {
   type SweepHandler,
 } from "./notebook-kernel/comm.js";
 export * from "./sweep/index.js";
+// Ground truth (issue 25): the model's counts against Debian's kernel under qemu.
+export * from "./config/kconfig.js";
+export {
+  runValidationModel,
+  VALIDATION_LAYOUT,
+  VALIDATION_WORKLOADS,
+  type ModelCounts,
+  type ValidationParams,
+  type ValidationWorkload,
+} from "./workloads/validation.js";
+export * from "./validate/index.js";

@@ -14,6 +14,7 @@ import { raceMatrixCommand } from "./commands/race-matrix.js";
 import { workloadCommand } from "./commands/workload.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { sweepWorkerCommand } from "./commands/sweep-worker.js";
+import { validateCommand } from "./commands/validate.js";
 
 export const commands: readonly Command[] = [
   helpCommand,
@@ -25,4 +26,5 @@ export const commands: readonly Command[] = [
   exploreCommand,
   sweepCommand,
   sweepWorkerCommand,
+  validateCommand,
 ];

@@ -12,7 +12,15 @@ import type { MmuGatherBehaviour } from "../mm/kernel.js";
 import type { Flavour } from "../rcu/params.js";
 import { MmulabError, UnknownNameError } from "../sim/errors.js";
 
-export const PROFILE_NAMES = ["v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.15"] as const;
+export const PROFILE_NAMES = [
+  "v4.13",
+  "v4.14-posted",
+  "v4.14",
+  "v4.19",
+  "v5.10",
+  "v6.1",
+  "v6.15",
+] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 export const BACKEND_NAMES = ["native", "xen-pv", "hyperv", "kvm-pv", "invlpgb"] as const;
@@ -33,9 +41,19 @@ export interface KernelProfile {
   readonly tableFlushIn: "tlbonly" | "free";
   readonly freedTables: boolean;
   readonly ptReclaimFallback: boolean;
+  /** v4.20+: munmap zaps under mmap_sem for read (downgrade_write after the detach). */
+  readonly munmapDowngrade: boolean;
+  /** v5.11+: readers steal a free mmap_sem from queued writers until handoff. */
+  readonly rwsemReaderSteal: boolean;
   /** What ___pXd_free_tlb calls when RCU table free is built in. */
   readonly tableFreeVia: X86Behaviour["tableFreeVia"];
   readonly skipLazyUnlessFreedTables: boolean;
+  /** v4.14+: flush_tlb_func catches a CPU up to the mm's tlb_gen (b0579ade7cd8). */
+  readonly tlbGen: boolean;
+  /** v4.20+: flush_tlb_mm_range takes the gather's stride (a31acd3ee8f7, "page size aware"). */
+  readonly pageSizeAwareFlush: boolean;
+  /** v5.13+: flush_tlb_multi, the local flush run while the remote IPIs are out (4ce94eabac16). */
+  readonly flushMulti: boolean;
   /** The RCU the table batch waits for: call_rcu_sched before v4.20, call_rcu after. */
   readonly rcuFlavour: Flavour;
   /** Backends the version cannot have, with the reason. */
@@ -56,8 +74,13 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "tlbonly",
     freedTables: false,
     ptReclaimFallback: false,
+    munmapDowngrade: false,
+    rwsemReaderSteal: false,
     tableFreeVia: "tlb_remove_page",
     skipLazyUnlessFreedTables: false,
+    tlbGen: false,
+    pageSizeAwareFlush: false,
+    flushMulti: false,
     rcuFlavour: "sched",
     // Xen PV has flushed by hypercall for years; Hyper-V (2ffd9e33ce4a) and KVM (858a43aae236)
     // hooks applied to v4.13 show what they would have done without the seed patch.
@@ -75,8 +98,13 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "tlbonly",
     freedTables: false,
     ptReclaimFallback: false,
+    munmapDowngrade: false,
+    rwsemReaderSteal: false,
     tableFreeVia: "tlb_remove_table",
     skipLazyUnlessFreedTables: false,
+    tlbGen: true,
+    pageSizeAwareFlush: false,
+    flushMulti: false,
     rcuFlavour: "sched",
     unavailable: { invlpgb: NO_INVLPGB },
   },
@@ -94,8 +122,13 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "tlbonly",
     freedTables: false,
     ptReclaimFallback: false,
+    munmapDowngrade: false,
+    rwsemReaderSteal: false,
     tableFreeVia: "tlb_remove_table",
     skipLazyUnlessFreedTables: false,
+    tlbGen: true,
+    pageSizeAwareFlush: false,
+    flushMulti: false,
     rcuFlavour: "sched",
     unavailable: { invlpgb: NO_INVLPGB },
   },
@@ -116,8 +149,13 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "free",
     freedTables: false,
     ptReclaimFallback: false,
+    munmapDowngrade: false,
+    rwsemReaderSteal: false,
     tableFreeVia: "paravirt",
     skipLazyUnlessFreedTables: false,
+    tlbGen: true,
+    pageSizeAwareFlush: false,
+    flushMulti: false,
     rcuFlavour: "sched",
     unavailable: { invlpgb: NO_INVLPGB },
   },
@@ -136,8 +174,40 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "free",
     freedTables: true,
     ptReclaimFallback: false,
+    munmapDowngrade: true,
+    rwsemReaderSteal: false,
     tableFreeVia: "paravirt",
     skipLazyUnlessFreedTables: true,
+    tlbGen: true,
+    pageSizeAwareFlush: true,
+    flushMulti: false,
+    rcuFlavour: "unified",
+    unavailable: { invlpgb: NO_INVLPGB },
+  },
+  "v6.1": {
+    name: "v6.1",
+    title:
+      "v6.1: RCU table free only behind the paravirt hook (native: tlb_remove_page), flush_tlb_multi, lazy CPUs IPI'd only when tables are freed",
+    commits: [
+      "4ce94eabac16 x86/mm/tlb: Flush remote and local TLBs concurrently (v5.13)",
+      "fe978069739b x86/mm/tlb: Privatize cpu_tlbstate (is_lazy in cpu_tlbstate_shared, v5.13)",
+      "mm: mmu_gather: remove __tlb_reset_range() for force flush (Yang Shi, v5.2: a nested gather flushes fullmm with freed_tables)",
+      "arch/x86/kernel/paravirt.c (6.1): .mmu.tlb_remove_table = tlb_remove_page; KVM, Xen PV and Hyper-V install tlb_remove_table",
+      "6.1.y stable: should_flush_tlb() filters the IPI targets (Debian 6.1.192)",
+    ],
+    rcuTableFree: "if-paravirt",
+    mmUsersShortcut: false,
+    tableInvalidate: true,
+    tableFlushIn: "free",
+    freedTables: true,
+    ptReclaimFallback: false,
+    munmapDowngrade: true,
+    rwsemReaderSteal: true,
+    tableFreeVia: "paravirt",
+    skipLazyUnlessFreedTables: true,
+    tlbGen: true,
+    pageSizeAwareFlush: true,
+    flushMulti: true,
     rcuFlavour: "unified",
     unavailable: { invlpgb: NO_INVLPGB },
   },
@@ -156,8 +226,13 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     tableFlushIn: "free",
     freedTables: true,
     ptReclaimFallback: true,
+    munmapDowngrade: true,
+    rwsemReaderSteal: true,
     tableFreeVia: "tlb_remove_table",
     skipLazyUnlessFreedTables: true,
+    tlbGen: true,
+    pageSizeAwareFlush: true,
+    flushMulti: true,
     rcuFlavour: "unified",
     unavailable: {},
   },
@@ -233,6 +308,8 @@ export function resolveProfile(
     tableFlushIn: profile.tableFlushIn,
     freedTables: profile.freedTables,
     ptReclaimFallback: rcuTableFree && profile.ptReclaimFallback,
+    munmapDowngrade: profile.munmapDowngrade,
+    rwsemReaderSteal: profile.rwsemReaderSteal,
   };
   const x86: X86Behaviour = {
     tableFreeVia: !rcuTableFree
@@ -241,6 +318,9 @@ export function resolveProfile(
         ? "tlb_remove_table"
         : profile.tableFreeVia,
     skipLazyUnlessFreedTables: profile.skipLazyUnlessFreedTables,
+    tlbGen: profile.tlbGen,
+    pageSizeAwareFlush: profile.pageSizeAwareFlush,
+    flushMulti: profile.flushMulti,
   };
   return Object.freeze({
     profile,

@@ -72,6 +72,7 @@ export function buildSystem(opts: SystemOptions): System {
     levels: opts.levels ?? 4,
     behaviour: resolved.gather,
     allocator: { history: opts.history ?? true },
+    hz: opts.hz ?? 1000,
   });
   const x86 = installX86(k, resolved.x86, makeBackend(resolved.backend, host));
   const rcu = new Rcu(m, { hz: opts.hz ?? 1000, flavour: resolved.rcuFlavour });

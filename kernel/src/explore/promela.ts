@@ -136,7 +136,15 @@ export function probeFlush(
         })(),
       );
     else host.preemptFor(target, 0, hold);
-    const info: FlushTlbInfo = { mm, start: 0, end: 4096, new_tlb_gen: 1, freed_tables: true };
+    const info: FlushTlbInfo = {
+      mm,
+      start: 0,
+      end: 4096,
+      stride_shift: 12,
+      new_tlb_gen: 1,
+      freed_tables: true,
+      initiating_cpu: 0,
+    };
     const sender = m.cpu(0);
     const others = m.cpus.map((c) => c.id).filter((id) => id !== 0);
     let at = -1;

@@ -291,7 +291,7 @@ export class World {
    *   irq:<cpu>    IF, in a handler, stalled (host), vectors pending in the APIC
    *   ctx:<cpu>    the task, its mode (user/kernel), preempt count
    *   csd:<cpu>    queued cross-calls
-   *   tlb:<cpu>    loaded mm and lazy-TLB state (cpu_tlbstate)
+   *   tlb:<cpu>    loaded mm, lazy-TLB state and the generation flushed to (cpu_tlbstate)
    *   steal:<cpu>  KVM steal-time flags
    *   proc:<name>  each unfinished process's status (scheduled, spinning, waiting, suspended)
    *   pc:<name>    its position: steps taken and what each step yielded
@@ -331,7 +331,10 @@ export class World {
         `task=${c.task?.name ?? "-"} mode=${c.taskMode} preempt=${c.preemptCount}`,
       );
       d.set(`csd:${id}`, c.callSingleQueue.map((q) => `${q.name}${q.done ? "+" : ""}`).join(","));
-      d.set(`tlb:${id}`, `mm=${tlb.loaded_mm?.id ?? 0}${tlb.is_lazy ? " lazy" : ""}`);
+      d.set(
+        `tlb:${id}`,
+        `mm=${tlb.loaded_mm?.id ?? 0}${tlb.is_lazy ? " lazy" : ""} gen=${tlb.tlb_gen}`,
+      );
       d.set(`steal:${id}`, String(host.stealTime[id]!.preempted));
     }
     for (const p of sim.trackedProcesses()) {

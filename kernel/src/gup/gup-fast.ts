@@ -192,7 +192,7 @@ export function* get_user_pages_fast(
   let slow = 0;
   if (r.nr < nrPages) {
     // get_user_pages_unlocked: fault in the rest under mmap_sem
-    yield* down_read(k, mm);
+    yield* down_read(k, cpu, mm);
     try {
       for (let i = r.nr; i < nrPages; i++) {
         try {

@@ -1,6 +1,7 @@
 /**
  * Cross-calls (kernel/smp.c, v4.14): smp_call_function_many, smp_call_function and
- * smp_call_function_single.
+ * smp_call_function_single; and v5.13+'s on_each_cpu_cond_mask (smp_call_function_many_cond with
+ * SCF_RUN_LOCAL: the caller runs the function itself between sending and waiting).
  *
  * The sender queues a csd on each target's call_single_queue, sends the IPI (only to targets
  * whose queue was empty: a non-empty queue already has an IPI on its way), and with `wait`
@@ -13,7 +14,9 @@
  */
 import { checkInt, KernelStateError } from "../sim/errors.js";
 import { spin, type Kfn } from "../sim/process.js";
-import type { Csd, Cpu } from "./cpu.js";
+import type { Signal } from "../sim/event.js";
+import type { Csd, Cpu, Vector } from "./cpu.js";
+import { local_irq_restore, local_irq_save } from "./irqflags.js";
 
 export type SmpFunc = (cpu: Cpu) => Kfn<void>;
 
@@ -28,24 +31,15 @@ function funcName(func: SmpFunc): string {
   return func.name || "anonymous";
 }
 
-export function* smp_call_function_many(
+/** Queues a csd for `func` on each target; returns the targets whose queue was empty (they
+ * need an IPI: a non-empty queue has one on its way) and the completion signal. */
+function queueCsds(
   cpu: Cpu,
-  mask: readonly number[],
+  targets: readonly number[],
   func: SmpFunc,
-  wait: boolean,
-): Kfn<CrossCallResult> {
+): { needIpi: number[]; signal: Signal; outstanding: () => number } {
   const m = cpu.machine;
-  const sim = m.sim;
-  if (!cpu.irqsEnabled && wait)
-    throw new KernelStateError(
-      "smp_call_function_many",
-      `called on cpu${cpu.id} with IRQs disabled and wait=1 (the kernel WARNs: it can deadlock)`,
-    );
-  for (const id of mask) checkInt("mask[]", id, 0, m.nrCpus - 1, "smp_call_function_many (CPU id)");
-  const targets = [...new Set(mask)].filter((id) => id !== cpu.id).sort((a, b) => a - b);
-  if (targets.length === 0) return { targets, waitedNs: 0 };
-
-  const signal = sim.signal(`csd_lock_wait cpu${cpu.id}`);
+  const signal = m.sim.signal(`csd_lock_wait cpu${cpu.id}`);
   let outstanding = targets.length;
   const needIpi: number[] = [];
   for (const t of targets) {
@@ -62,18 +56,89 @@ export function* smp_call_function_many(
     if (target.callSingleQueue.length === 0) needIpi.push(t);
     target.callSingleQueue.push(csd);
   }
-  yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
-  m.sendIpi(cpu, needIpi, targets.length === 1 ? "CALL_FUNCTION_SINGLE" : "CALL_FUNCTION");
-  if (!wait) return { targets, waitedNs: 0 };
+  return { needIpi, signal, outstanding: () => outstanding };
+}
+
+function checkCaller(cpu: Cpu, mask: readonly number[], wait: boolean, op: string): void {
+  if (!cpu.irqsEnabled && wait)
+    throw new KernelStateError(
+      op,
+      `called on cpu${cpu.id} with IRQs disabled and wait=1 (the kernel WARNs: it can deadlock)`,
+    );
+  for (const id of mask) checkInt("mask[]", id, 0, cpu.machine.nrCpus - 1, `${op} (CPU id)`);
+}
+
+/** csd_lock_wait on every target. */
+function* csdLockWait(
+  cpu: Cpu,
+  targets: readonly number[],
+  func: SmpFunc,
+  signal: Signal,
+  outstanding: () => number,
+): Kfn<number> {
+  const sim = cpu.machine.sim;
   const span = sim.trace.begin(
     cpu.id,
     "mmulab:csd_lock_wait",
     sim.trace.enabled ? { targets: targets.join(","), func: funcName(func) } : undefined,
   );
   const t0 = sim.now;
-  yield spin(signal, () => outstanding === 0);
+  yield spin(signal, () => outstanding() === 0);
   sim.trace.end(span);
-  return { targets, waitedNs: sim.now - t0 };
+  return sim.now - t0;
+}
+
+export function* smp_call_function_many(
+  cpu: Cpu,
+  mask: readonly number[],
+  func: SmpFunc,
+  wait: boolean,
+): Kfn<CrossCallResult> {
+  const m = cpu.machine;
+  checkCaller(cpu, mask, wait, "smp_call_function_many");
+  const targets = [...new Set(mask)].filter((id) => id !== cpu.id).sort((a, b) => a - b);
+  if (targets.length === 0) return { targets, waitedNs: 0 };
+  const { needIpi, signal, outstanding } = queueCsds(cpu, targets, func);
+  yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
+  m.sendIpi(cpu, needIpi, targets.length === 1 ? "CALL_FUNCTION_SINGLE" : "CALL_FUNCTION");
+  if (!wait) return { targets, waitedNs: 0 };
+  const waitedNs = yield* csdLockWait(cpu, targets, func, signal, outstanding);
+  return { targets, waitedNs };
+}
+
+/**
+ * on_each_cpu_cond_mask (v5.13+ smp_call_function_many_cond with SCF_RUN_LOCAL; `cond` null is
+ * on_each_cpu_mask): queue the function on every other CPU of `mask` for which `cond` holds,
+ * send the IPIs — CALL_FUNCTION_SINGLE when exactly one CPU needs one — then, if this CPU is in
+ * the mask (and `cond` holds for it, asked after the sending as the kernel does), run the
+ * function here with IRQs off, and with `wait` spin until every target has run it.
+ */
+export function* on_each_cpu_cond_mask(
+  cpu: Cpu,
+  mask: readonly number[],
+  func: SmpFunc,
+  wait: boolean,
+  cond: ((cpu: number) => boolean) | null,
+): Kfn<CrossCallResult> {
+  const m = cpu.machine;
+  checkCaller(cpu, mask, wait, "smp_call_function_many_cond");
+  const targets = [...new Set(mask)]
+    .filter((id) => id !== cpu.id && (cond === null || cond(id)))
+    .sort((a, b) => a - b);
+  const q = targets.length > 0 ? queueCsds(cpu, targets, func) : null;
+  if (q !== null) {
+    yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
+    const vector: Vector = q.needIpi.length === 1 ? "CALL_FUNCTION_SINGLE" : "CALL_FUNCTION";
+    m.sendIpi(cpu, q.needIpi, vector);
+  }
+  if (mask.includes(cpu.id) && (cond === null || cond(cpu.id))) {
+    const flags = local_irq_save(cpu);
+    yield* func(cpu);
+    yield* local_irq_restore(cpu, flags);
+  }
+  if (q === null || !wait) return { targets, waitedNs: 0 };
+  const waitedNs = yield* csdLockWait(cpu, targets, func, q.signal, q.outstanding);
+  return { targets, waitedNs };
 }
 
 /** All online CPUs but the caller. */

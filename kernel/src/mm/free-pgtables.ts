@@ -53,8 +53,9 @@ function unlink(
 }
 
 /** pte_free_tlb / pmd_free_tlb / pud_free_tlb / p4d_free_tlb: widen the flush range by one page
- * at the table's address (v4.20+: mark freed_tables), then the arch's ___pXd_free_tlb. Null when
- * the table was only queued. */
+ * at the table's address (v4.20+: mark freed_tables and the level of entry cleared — a pte
+ * table is a pmd entry, tlb_flush_pmd_range), then the arch's ___pXd_free_tlb. Null when the
+ * table was only queued. */
 function pXd_free_tlb(
   k: Kernel,
   cpu: Cpu,
@@ -64,7 +65,13 @@ function pXd_free_tlb(
   address: number,
 ): KfnOrDone {
   __tlb_adjust_range(tlb, address, PAGE_SIZE);
-  if (k.behaviour.freedTables) tlb.freed_tables = true;
+  if (k.behaviour.freedTables) {
+    tlb.freed_tables = true;
+    if (level === "pte") tlb.cleared_pmds = true;
+    else if (level === "pmd") tlb.cleared_puds = true;
+    else if (level === "pud") tlb.cleared_p4ds = true;
+  }
+  k.stats.pgtablesFreed[level]++;
   return k.archOps.free_table_tlb(cpu, tlb, pfn, level);
 }
 

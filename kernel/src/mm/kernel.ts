@@ -12,7 +12,8 @@ import type { Machine } from "../hw/machine.js";
 import type { Kfn, KfnOrDone } from "../sim/process.js";
 import type { Simulation } from "../sim/simulation.js";
 import { MmStruct } from "./mm-struct.js";
-import { Signal } from "../sim/event.js";
+import { Signal, type SimEvent } from "../sim/event.js";
+import { waitFor } from "../sim/process.js";
 import type { MmuGather } from "./mmu-gather.js";
 import { UafOracle } from "./oracle.js";
 import { PageAllocator, type AllocatorParams, type TableLevel } from "./page-alloc.js";
@@ -38,6 +39,14 @@ export interface MmuGatherBehaviour {
   /** v6.14 with CONFIG_PT_RECLAIM: tlb_remove_table_one frees the single table through
    * call_rcu instead of an IPI broadcast. */
   readonly ptReclaimFallback: boolean;
+  /** v4.20+ (dd2283f2605e, "mm: mmap: zap pages with read mmap_sem in munmap"): munmap detaches
+   * the VMAs under mmap_sem for write, then downgrades it and zaps and frees under read, so
+   * faulting threads wait only for the detach. Absent: held for write throughout. */
+  readonly munmapDowngrade?: boolean;
+  /** v5.11+ (1a728dff855a, "locking/rwsem: Enable reader optimistic lock stealing"): a reader
+   * takes a free mmap_sem even with writers queued, until the first writer has waited
+   * RWSEM_WAIT_TIMEOUT and set the handoff bit. Absent: FIFO hand-off by the releaser. */
+  readonly rwsemReaderSteal?: boolean;
 }
 
 /** v4.14 as merged: the default for mm-level tests. */
@@ -80,6 +89,23 @@ export interface ArchMmuOps {
   __tlb_remove_table(cpu: Cpu, pfn: number, by: string, via: string): number;
   /** switch_mm_irqs_off: make `next` the CPU's address space (null: init_mm, kernel only). */
   switch_mm(cpu: Cpu, next: MmStruct | null): void;
+  /** flush_tlb_range / flush_tlb_page (x86: flush_tlb_mm_range without freed tables) for the
+   * callers that change a pte outside an mmu_gather: ptep_clear_flush, move_ptes. */
+  flush_tlb_range(
+    cpu: Cpu,
+    mm: MmStruct,
+    start: number,
+    end: number,
+    strideShift: number,
+  ): Kfn<void>;
+}
+
+/** The scheduler's side of a sleep: set by the layer that runs tasks (sched/), absent in
+ * scripted scenarios, where a waiting kernel path keeps its CPU. */
+export interface SchedOps {
+  /** Sleep the task running on `cpu` until `event` (schedule(): the CPU runs another task or
+   * goes idle meanwhile), then resume it on `cpu`. */
+  sleep_on(cpu: Cpu, event: SimEvent<void>): Kfn<void>;
 }
 
 export interface RcuOps {
@@ -105,6 +131,10 @@ export interface MmStats {
   tlbFlushes: number;
   /** Page faults handled. */
   faults: number;
+  /** Copy-on-write faults on the zero page (wp_page_copy). */
+  cowFaults: number;
+  /** ___pXd_free_tlb calls: page-table pages handed to mmu_gather, by level. */
+  readonly pgtablesFreed: Record<TableLevel, number>;
   /** gup_fast pins that failed because the page had been freed meanwhile (harmless). */
   speculativePinFailures: number;
   /** Tables currently handed to RCU and not yet freed; and the peak. */
@@ -119,6 +149,8 @@ export interface KernelParams {
   /** Keep an mm in {@link Kernel.mms} after __mmdrop so notebooks can still ptdump it (default
    * true). Long workloads turn it off: the kernel frees the mm_struct there. */
   readonly keepDroppedMms?: boolean;
+  /** CONFIG_HZ, for the jiffies the kernel's timeouts count in (default 1000). */
+  readonly hz?: number;
 }
 
 export class Kernel {
@@ -133,8 +165,12 @@ export class Kernel {
   arch: ArchMmuOps | null = null;
   /** Set by the RCU layer; required when behaviour.rcuTableFree. */
   rcu: RcuOps | null = null;
+  /** Set by a scheduler running this kernel's tasks (sleeping locks sleep through it). */
+  sched: SchedOps | null = null;
   readonly mms = new Map<number, MmStruct>();
   readonly keepDroppedMms: boolean;
+  /** CONFIG_HZ. */
+  readonly hz: number;
   readonly stats: MmStats = {
     tablesFreedDirect: 0,
     tablesFreedRcu: 0,
@@ -144,13 +180,18 @@ export class Kernel {
     pagesFreed: 0,
     tlbFlushes: 0,
     faults: 0,
+    cowFaults: 0,
+    pgtablesFreed: { pgd: 0, p4d: 0, pud: 0, pmd: 0, pte: 0 },
     speculativePinFailures: 0,
     pendingRcuTables: 0,
     peakPendingRcuTables: 0,
   };
   private nextMm = 1;
-  /** Woken whenever an mmap_sem is released. */
+  /** Woken whenever an mmap_sem is released (the spinning waiters of the profiles without
+   * reader lock stealing). */
   readonly mmapSemSignal = new Signal("mmap_sem");
+  /** The zero page's frame (empty_zero_page), −1 until the first read fault maps it. */
+  zeroPfn = -1;
 
   constructor(machine: Machine, params: KernelParams = {}) {
     const levels = params.levels ?? 4;
@@ -164,6 +205,14 @@ export class Kernel {
     this.pt = new PageTableStore(this.alloc);
     this.oracle = new UafOracle(machine.sim, this.alloc);
     this.keepDroppedMms = params.keepDroppedMms ?? true;
+    this.hz = params.hz ?? 1000;
+    if (![100, 250, 300, 1000].includes(this.hz))
+      throw new ParameterError("hz", this.hz, "100, 250, 300 or 1000 (CONFIG_HZ)", "Kernel");
+  }
+
+  /** jiffies: ticks of CONFIG_HZ since boot. */
+  jiffies(): number {
+    return Math.floor(this.sim.now / (1e9 / this.hz));
   }
 
   get archOps(): ArchMmuOps {
@@ -188,6 +237,13 @@ export class Kernel {
     return this.rcu;
   }
 
+  /** my_zero_pfn(): the shared zero page, allocated on first use so that runs which never map
+   * it keep their frame numbers. Never freed. */
+  zero_pfn(): number {
+    if (this.zeroPfn < 0) this.zeroPfn = this.pt.allocData(0, "empty_zero_page");
+    return this.zeroPfn;
+  }
+
   /** mm_alloc + mm_init + pgd_alloc. */
   mm_alloc(): MmStruct {
     const id = this.nextMm++;
@@ -206,6 +262,14 @@ export class Kernel {
     if (!mm)
       throw new UnknownNameError("mm", String(id), [...this.mms.keys()].map(String), "Kernel.mm");
     return mm;
+  }
+
+  /** A kernel path waits for `event`: the task sleeps through the scheduler if there is one,
+   * else the path's context waits on its CPU. */
+  *sleep_on(cpu: Cpu, event: SimEvent<void>): Kfn<void> {
+    if (event.triggered) return;
+    if (this.sched !== null) yield* this.sched.sleep_on(cpu, event);
+    else yield waitFor(event);
   }
 
   /** Bookkeeping for the RCU-pending peak. */

@@ -1,6 +1,15 @@
 /**
- * Page faults and unmapping (mm/memory.c v4.14): handle_mm_fault populating the tables, and
- * unmap_vmas → zap_pte_range gathering the unmapped pages into an mmu_gather.
+ * Page faults and unmapping (mm/memory.c v4.14; the anonymous-fault paths read the same in
+ * v6.1): handle_mm_fault populating the tables, and unmap_vmas → zap_pte_range gathering the
+ * unmapped pages into an mmu_gather.
+ *
+ * Anonymous faults follow do_anonymous_page and do_wp_page: a read of a page never written maps
+ * the shared zero page read-only (no allocation); a write maps a fresh page; a write to a
+ * zero-page pte is a copy-on-write fault, wp_page_copy, which clears the pte and flushes it from
+ * every TLB that may hold it (ptep_clear_flush → flush_tlb_page) before installing the copy —
+ * one TLB flush per such fault, remote when other CPUs run the mm. zap_pte_range unmaps a
+ * zero-page pte like any other (the range is flushed) but frees nothing: vm_normal_page()
+ * returns NULL for it.
  *
  * zap_pte_range's order matters for the race (reference/kernel.md §1.5): when the gather fills
  * up, the TLB flush (and in v4.14 the table batch hand-off inside it) runs before the PTE lock is
@@ -22,6 +31,7 @@ import {
 import {
   alignDown,
   isPageAligned,
+  PAGE_SHIFT,
   PAGE_SIZE,
   PMD_SIZE,
   PUD_SIZE,
@@ -42,20 +52,35 @@ export class SegvError extends MmulabError {
 export interface FaultResult {
   /** A new data page was mapped (false: it was already present). */
   readonly mapped: boolean;
+  /** A write hit the zero page: the caller runs wp_page_copy (the copy-on-write fault). */
+  readonly wpZeroPage?: boolean;
   /** Page tables allocated by this fault. */
   readonly tablesAllocated: number;
   /** Time the fault takes, ns. */
   readonly costNs: number;
 }
 
+/** FAULT_FLAG_WRITE and friends: only the access type matters here. */
+export interface FaultFlags {
+  /** A write access (FAULT_FLAG_WRITE). Default true: a fault that allocates a page. */
+  readonly write?: boolean;
+}
+
 /**
  * handle_mm_fault's table-building part, run as one step (the model holds mmap_sem for read:
  * nothing can free these tables meanwhile). Allocates missing tables top down
- * (__p4d_alloc, __pud_alloc, __pmd_alloc, __pte_alloc) and maps a data page, or a huge leaf in a
- * 2M/1G VMA. Exported separately from the timed `handle_mm_fault` so the fault benchmark
- * measures table building, not generator overhead.
+ * (__p4d_alloc, __pud_alloc, __pmd_alloc, __pte_alloc) and maps a data page — the zero page for
+ * a read (do_anonymous_page) — or a huge leaf in a 2M/1G VMA. A write to a zero-page pte is left
+ * to the caller's wp_page_copy (`wpZeroPage`). Exported separately from the timed
+ * `handle_mm_fault` so the fault benchmark measures table building, not generator overhead.
  */
-export function faultIn(k: Kernel, mm: MmStruct, addr: number): FaultResult {
+export function faultIn(
+  k: Kernel,
+  mm: MmStruct,
+  addr: number,
+  flags: FaultFlags = {},
+): FaultResult {
+  const write = flags.write ?? true;
   const vma = mm.vmaAt(addr);
   if (vma === null) throw new SegvError(mm.id, addr);
   const pt = k.pt;
@@ -107,12 +132,23 @@ export function faultIn(k: Kernel, mm: MmStruct, addr: number): FaultResult {
   }
   const idx = indexAt(addr, PAGE_SIZE);
   k.stats.faults++;
-  if (pt.entry(table, idx) !== 0)
+  const raw = pt.entry(table, idx);
+  if (raw !== 0)
     return {
       mapped: false,
+      ...(write && raw - 1 === k.zeroPfn ? { wpZeroPage: true } : {}),
       tablesAllocated: tables,
       costNs: costs.faultBaseNs + tables * costs.pageAllocNs,
     };
+  if (!write) {
+    // "Use the zero-page for reads": a special pte, no page of its own, no rss
+    pt.setLeaf(table, idx, k.zero_pfn());
+    return {
+      mapped: true,
+      tablesAllocated: tables,
+      costNs: costs.faultBaseNs + tables * costs.pageAllocNs,
+    };
+  }
   const data = pt.allocData(mm.id);
   pt.setLeaf(table, idx, data);
   mm.rss++;
@@ -123,23 +159,81 @@ export function faultIn(k: Kernel, mm: MmStruct, addr: number): FaultResult {
   };
 }
 
-/** handle_mm_fault as a timed kernel path. */
+/** handle_mm_fault as a timed kernel path (a write fault unless `flags.write` is false). */
 export function* handle_mm_fault(
   k: Kernel,
   cpu: Cpu,
   mm: MmStruct,
   addr: number,
+  flags: FaultFlags = {},
 ): Kfn<FaultResult> {
   if (!isPageAligned(alignDown(addr, PAGE_SIZE)) || addr < 0)
     throw new ParameterError("addr", addr, "a non-negative user address", "handle_mm_fault");
-  const r = faultIn(k, mm, alignDown(addr, PAGE_SIZE));
+  const r = faultIn(k, mm, alignDown(addr, PAGE_SIZE), flags);
   if (k.sim.trace.enabled)
     k.sim.trace.instant(cpu.id, "exceptions:page_fault_user", {
       address: `0x${addr.toString(16)}`,
       mm: mm.id,
     });
   yield k.machine.jitter(r.costNs);
+  if (r.wpZeroPage) {
+    yield* wp_page_copy(k, cpu, mm, alignDown(addr, PAGE_SIZE));
+    return { mapped: true, tablesAllocated: r.tablesAllocated, costNs: r.costNs };
+  }
   return r;
+}
+
+/** The pte table mapping `addr`, or −1 (follow_pte without the lock). */
+export function pteTableOf(k: Kernel, mm: MmStruct, addr: number): number {
+  const levels = tableLevels(k.levels);
+  const spans = levelSpans(k.levels);
+  let table = mm.pgd;
+  for (let li = 0; li < levels.length - 1; li++) {
+    const raw = k.pt.entry(table, indexAt(addr, spans[li]!));
+    if (raw <= 0) return -1;
+    table = raw - 1;
+  }
+  return table;
+}
+
+/**
+ * Whether a user access to `addr` would fault: the MMU's check of the pte (not present; or a
+ * write to a read-only zero-page pte). A huge leaf maps the page; a present 4K pte is writable
+ * unless it maps the zero page (no fork, no mprotect in the model).
+ */
+export function accessFaults(k: Kernel, mm: MmStruct, addr: number, write: boolean): boolean {
+  const levels = tableLevels(k.levels);
+  const spans = levelSpans(k.levels);
+  let table = mm.pgd;
+  for (let li = 0; li < levels.length - 1; li++) {
+    const raw = k.pt.entry(table, indexAt(addr, spans[li]!));
+    if (raw === 0) return true;
+    if (raw < 0) return false;
+    table = raw - 1;
+  }
+  const raw = k.pt.entry(table, indexAt(addr, PAGE_SIZE));
+  if (raw === 0) return true;
+  return write && raw - 1 === k.zeroPfn;
+}
+
+/**
+ * wp_page_copy for a zero-page pte (mm/memory.c, v6.1): allocate the new page (zeroed, since
+ * the old one is the zero page), then under the pte lock ptep_clear_flush — the pte is cleared
+ * and, being present, flushed from every CPU that may cache it (flush_tlb_page →
+ * flush_tlb_mm_range for one page, no tables freed) — and set the new writable pte.
+ */
+function* wp_page_copy(k: Kernel, cpu: Cpu, mm: MmStruct, addr: number): Kfn<void> {
+  const table = pteTableOf(k, mm, addr);
+  if (table < 0) return;
+  const idx = indexAt(addr, PAGE_SIZE);
+  const page = k.pt.allocData(mm.id, "wp_page_copy");
+  yield k.machine.jitter(k.machine.costs.pageAllocNs);
+  k.stats.cowFaults++;
+  // ptep_clear_flush
+  k.pt.clear(table, idx);
+  yield* k.archOps.flush_tlb_range(cpu, mm, addr, addr + PAGE_SIZE, PAGE_SHIFT);
+  k.pt.setLeaf(table, idx, page);
+  mm.rss++;
 }
 
 /** What one {@link zap_pte_pass} did. */
@@ -178,9 +272,13 @@ function zap_pte_pass(
     present--;
     const a = base + idx * PAGE_SIZE;
     k.pt.clear(pteTable, idx);
-    tlb.mm.rss--;
     zapPass.zapped++;
+    // tlb_remove_tlb_entry → tlb_flush_pte_range
     __tlb_adjust_range(tlb, a, PAGE_SIZE);
+    tlb.cleared_ptes = true;
+    // vm_normal_page() is NULL for the zero page: nothing to free
+    if (raw - 1 === k.zeroPfn) continue;
+    tlb.mm.rss--;
     if (__tlb_remove_page_size(k, tlb, raw - 1)) {
       zapPass.forceFlush = true;
       idx++;
@@ -204,6 +302,8 @@ function* zap_huge(
   const page = -raw - 1;
   tlb.mm.rss -= size / PAGE_SIZE;
   __tlb_adjust_range(tlb, addr, size);
+  if (size >= PUD_SIZE) tlb.cleared_puds = true;
+  else tlb.cleared_pmds = true;
   if (__tlb_remove_page_size(k, tlb, page)) {
     yield* tlb_flush_mmu_tlbonly(k, cpu, tlb);
     yield* tlb_flush_mmu_free(k, cpu, tlb);

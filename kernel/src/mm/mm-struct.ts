@@ -8,6 +8,7 @@
  * counters are kept exactly so that mistake can be reproduced. mm_cpumask holds the CPUs that
  * may have the mm's translations cached: the targets of a remote TLB flush.
  */
+import type { SimEvent } from "../sim/event.js";
 import type { PgtableLevels } from "./pgtable.js";
 import type { TableLevel } from "./page-alloc.js";
 
@@ -79,9 +80,17 @@ export class MmStruct {
   private detachedNext = 0;
   /** Next free address for mmap without a hint (top-down from mmap_base). */
   mmapBase: number;
-  /** mmap_sem: readers inside, and whether a writer holds it. */
+  /** mmap_sem: readers inside, whether a writer holds it, and the FIFO of sleeping waiters
+   * (struct rwsem_waiter: each is granted the lock by the releaser). */
   mmapSemReaders = 0;
   mmapSemWriter = false;
+  readonly mmapSemWaiters: {
+    readonly write: boolean;
+    wake: SimEvent<void>;
+    readonly timeout: number;
+  }[] = [];
+  /** The waiter that set RWSEM_FLAG_HANDOFF (readers may not steal), or null. */
+  mmapSemHandoff: object | null = null;
 
   constructor(id: number, levels: PgtableLevels, pgd: number, mmapBase: number) {
     this.id = id;

@@ -66,6 +66,12 @@ export class MmuGather {
   page_size = 0;
   /** v4.20+: a page table was freed in this gather (flush lazy CPUs too). */
   freed_tables = false;
+  /** v4.20+: which levels of entries this gather cleared (tlb_flush_pte_range and friends);
+   * x86 flushes in strides of the smallest (tlb_get_unmap_shift). */
+  cleared_ptes = false;
+  cleared_pmds = false;
+  cleared_puds = false;
+  cleared_p4ds = false;
   /** Who is doing this (for histories and traces). */
   readonly by: string;
 
@@ -78,7 +84,7 @@ export class MmuGather {
   }
 }
 
-/** __tlb_reset_range (v4.14; v4.20+ also clears freed_tables). */
+/** __tlb_reset_range (v4.14; v4.20+ also clears freed_tables and the cleared levels). */
 export function __tlb_reset_range(k: Kernel, tlb: MmuGather): void {
   if (tlb.fullmm) {
     tlb.start = tlb.end = TLB_FLUSH_ALL;
@@ -86,7 +92,20 @@ export function __tlb_reset_range(k: Kernel, tlb: MmuGather): void {
     tlb.start = taskSize(k.levels);
     tlb.end = 0;
   }
-  if (k.behaviour.freedTables) tlb.freed_tables = false;
+  if (k.behaviour.freedTables) {
+    tlb.freed_tables = false;
+    tlb.cleared_ptes = tlb.cleared_pmds = tlb.cleared_puds = tlb.cleared_p4ds = false;
+  }
+}
+
+/** Whether the gather has anything to flush: v4.14 looks at the range (a fullmm gather always
+ * flushes); v4.20+ at the levels cleared and freed_tables ("anything calling
+ * __tlb_adjust_range() also sets at least one of these bits"). */
+function tlb_needs_flush(k: Kernel, tlb: MmuGather): boolean {
+  if (!k.behaviour.freedTables) return tlb.end !== 0;
+  return (
+    tlb.freed_tables || tlb.cleared_ptes || tlb.cleared_pmds || tlb.cleared_puds || tlb.cleared_p4ds
+  );
 }
 
 /** __tlb_adjust_range. */
@@ -120,7 +139,7 @@ function* tlb_table_invalidate(k: Kernel, cpu: Cpu, tlb: MmuGather): Kfn<void> {
  * in v4.14 — after it — the hand-off of the table batch to RCU.
  */
 export function* tlb_flush_mmu_tlbonly(k: Kernel, cpu: Cpu, tlb: MmuGather): Kfn<void> {
-  if (!tlb.end) return;
+  if (!tlb_needs_flush(k, tlb)) return;
   k.stats.tlbFlushes++;
   yield* k.archOps.tlb_flush(cpu, tlb);
   if (k.behaviour.rcuTableFree && k.behaviour.tableFlushIn === "tlbonly")
@@ -160,7 +179,9 @@ export function* tlb_flush_mmu(k: Kernel, cpu: Cpu, tlb: MmuGather): Kfn<void> {
 
 /**
  * tlb_finish_mmu (v4.14): if another thread is batching on this mm (mm_tlb_flush_nested), widen
- * the flush to the whole range this gather covered; flush and free; release the batch pages.
+ * the flush to the whole range this gather covered — from v5.2 ("mm: mmu_gather: remove
+ * __tlb_reset_range() for force flush") a full flush with freed_tables, so lazy CPUs are IPI'd
+ * too; flush and free; release the batch pages.
  */
 export function* tlb_finish_mmu(
   k: Kernel,
@@ -170,11 +191,13 @@ export function* tlb_finish_mmu(
   end: number,
 ): Kfn<void> {
   if (tlb.mm.mm_tlb_flush_nested()) {
-    __tlb_adjust_range(tlb, start, end - start);
     if (k.behaviour.freedTables) {
-      // v5.x: force fullmm and freed_tables so a racing gather cannot skip the flush.
+      // v5.2+: force fullmm and freed_tables so a racing gather cannot skip the flush.
       tlb.fullmm = true;
+      __tlb_reset_range(k, tlb);
       tlb.freed_tables = true;
+    } else {
+      __tlb_adjust_range(tlb, start, end - start);
     }
   }
   yield* tlb_flush_mmu(k, cpu, tlb);

@@ -21,6 +21,7 @@ import { waitFor, type Kfn } from "../sim/process.js";
 import type { Process } from "../sim/process.js";
 import type { Cpu } from "../hw/cpu.js";
 import type { Machine } from "../hw/machine.js";
+import type { SchedOps } from "../mm/kernel.js";
 
 export interface SchedParams {
   /** sysctl_sched_latency before scaling, ns. Default 6 ms (kernel/sched/fair.c). */
@@ -77,6 +78,10 @@ export class Task {
   readonly exited = new SimEvent<void>("exit");
   /** Anything the owner wants to hang on the task (its mm, for instance). */
   data: unknown = undefined;
+  /** cpus_allowed (sched_setaffinity): null means every CPU. */
+  cpusAllowed: ReadonlySet<number> | null = null;
+  /** Set while the task sleeps inside a kernel path: it is woken on this CPU. */
+  wakeOn: number | null = null;
   proc!: Process<void>;
   private dispatched: SimEvent<void> = new SimEvent<void>("dispatch");
 
@@ -164,6 +169,10 @@ export class Task {
     this.sched.wake(this);
     yield* this.waitDispatch();
   }
+}
+
+function allowedOn(t: Task, cpu: number): boolean {
+  return t.cpusAllowed === null || t.cpusAllowed.has(cpu);
 }
 
 /** ilog2 factor of sysctl_sched_tunable_scaling = SCHED_TUNABLESCALING_LOG. */
@@ -339,9 +348,17 @@ export class Scheduler {
     }
   }
 
-  /** fork + wake_up_new_task: a new runnable task placed on the idlest CPU. */
-  spawn(name: string, body: TaskBody, nearCpu = 0): Task {
+  /** fork + wake_up_new_task: a new runnable task placed on the idlest CPU (of `cpus`, its
+   * affinity mask, when given: sched_setaffinity before it first runs). */
+  spawn(name: string, body: TaskBody, nearCpu = 0, cpus?: readonly number[]): Task {
     const t = new Task(this, this.nextId++, name, nearCpu);
+    if (cpus !== undefined) {
+      for (const c of cpus) checkInt("cpus[]", c, 0, this.machine.nrCpus - 1, "Scheduler.spawn");
+      if (cpus.length === 0)
+        throw new KernelStateError("Scheduler.spawn", `task ${name}: an empty affinity mask`);
+      t.cpusAllowed = new Set(cpus);
+      if (!t.cpusAllowed.has(nearCpu)) t.prevCpu = cpus[0]!;
+    }
     this.tasks.add(t);
     t.proc = this.sim.process(`task/${name}`, this.taskMain(t, body));
     this.enqueue(t, true);
@@ -358,6 +375,8 @@ export class Scheduler {
    * queue. */
   private selectCpu(t: Task): number {
     const n = this.machine.nrCpus;
+    const allowed = t.cpusAllowed;
+    if (allowed !== null) return this.selectAllowedCpu(t, allowed);
     const idle = (c: number) => this.curr[c] === null && this.rq[c]!.length === 0;
     if (idle(t.prevCpu) && this.siblings(t.prevCpu).every(idle)) return t.prevCpu;
     for (let i = 0; i < n; i++) {
@@ -382,8 +401,26 @@ export class Scheduler {
     return best;
   }
 
+  /** Tasks of queue `q` that may run on `cpu` (a loop: idle balancing runs at every switch). */
+  private movableTo(q: readonly Task[], cpu: number): number {
+    let n = 0;
+    for (let i = 0; i < q.length; i++) if (allowedOn(q[i]!, cpu)) n++;
+    return n;
+  }
+
+  /** select_task_rq within an affinity mask: the previous CPU if it is allowed and idle, else
+   * the allowed CPU with the shortest queue. */
+  private selectAllowedCpu(t: Task, allowed: ReadonlySet<number>): number {
+    const load = (c: number) => this.rq[c]!.length + (this.curr[c] ? 1 : 0);
+    if (allowed.has(t.prevCpu) && load(t.prevCpu) === 0) return t.prevCpu;
+    let best = -1;
+    for (const c of allowed) if (best < 0 || load(c) < load(best)) best = c;
+    return best;
+  }
+
   private enqueue(t: Task, fresh: boolean): void {
-    const c = this.selectCpu(t);
+    const c = t.wakeOn ?? this.selectCpu(t);
+    t.wakeOn = null;
     const q = this.rq[c]!;
     // place_entity: a new or woken task starts at the queue's minimum vruntime
     let base = this.curr[c]?.vruntime ?? Number.POSITIVE_INFINITY;
@@ -404,14 +441,18 @@ export class Scheduler {
       // idle balance: pull a waiting task from the busiest queue
       let src = -1;
       let most = 0;
-      for (let c = 0; c < this.rq.length; c++)
-        if (this.rq[c]!.length > most) {
-          most = this.rq[c]!.length;
+      for (let c = 0; c < this.rq.length; c++) {
+        const n = this.movableTo(this.rq[c]!, cpu.id);
+        if (n > most) {
+          most = n;
           src = c;
         }
+      }
       if (src >= 0) {
-        const pulled = this.rq[src]!.shift()!;
-        q.push(pulled);
+        const from = this.rq[src]!;
+        let i = 0;
+        while (!allowedOn(from[i]!, cpu.id)) i++;
+        q.push(from.splice(i, 1)[0]!);
       }
       q = this.rq[cpu.id]!;
     }
@@ -435,6 +476,27 @@ export class Scheduler {
     cpu.taskMode = "kernel";
     this.onSwitch?.(cpu, next, prev);
     next.dispatch(cpu);
+  }
+
+  /**
+   * SchedOps.sleep_on for the kernel paths of this scheduler's tasks: the task on `cpu` sleeps
+   * until `event` (a voluntary switch; the CPU runs another task or idles) and is woken on the
+   * same CPU — the model's kernel paths keep the CPU they started on, as if the wakee were
+   * affine to it. A context that is not the CPU's current task waits in place.
+   */
+  *sleepOn(cpu: Cpu, event: SimEvent<void>): Kfn<void> {
+    const t = this.curr[cpu.id] ?? null;
+    if (t === null || t.cpu !== cpu || t.proc !== cpu.task) {
+      yield waitFor(event);
+      return;
+    }
+    t.wakeOn = cpu.id;
+    yield* t.waitFor(event);
+  }
+
+  /** The seam mm/ sleeps through (Kernel.sched). */
+  schedOps(): SchedOps {
+    return { sleep_on: (cpu: Cpu, event: SimEvent<void>) => this.sleepOn(cpu, event) };
   }
 
   /** The running task leaves its CPU (sleep, wait, exit): the CPU picks another. */

@@ -30,13 +30,14 @@ beforeAll(() => {
 
 describe("race matrix (computed, 40 trials a cell)", () => {
   it("covers every valid profile × backend × scenario and refuses INVLPGB before v6.15 with the reason", () => {
-    expect(m.cells).toHaveLength(4 * (6 * 4 + 1));
+    expect(m.cells).toHaveLength(4 * (7 * 4 + 1));
     expect(m.skipped.map((s) => s.profile)).toEqual([
       "v4.13",
       "v4.14-posted",
       "v4.14",
       "v4.19",
       "v5.10",
+      "v6.1",
     ]);
     for (const s of m.skipped) expect(s.reason).toMatch(/INVLPGB .* v6\.15/);
   });
@@ -151,7 +152,7 @@ describe("bad input", () => {
   it("names valid profiles, backends and scenarios", () => {
     expect(() => runRaceMatrix({ profiles: ["v4.15"] })).toThrow(UnknownNameError);
     expect(() => runRaceMatrix({ profiles: ["v4.15"] })).toThrow(
-      /"v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.15"/,
+      /"v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.1", "v6.15"/,
     );
     expect(() => runRaceMatrix({ backends: ["vmware"] })).toThrow(
       /backend = "vmware" .*"native", "xen-pv", "hyperv", "kvm-pv", "invlpgb"/,

@@ -19,6 +19,7 @@ import {
 } from "../../mm/mmu-gather.js";
 import type { TableLevel } from "../../mm/page-alloc.js";
 import {
+  flush_tlb_mm_range,
   nativeBackend,
   X86Mmu,
   x86_tlb_flush,
@@ -81,6 +82,8 @@ export function installX86(
     __tlb_remove_table: (cpu: Cpu, pfn: number, by: string, via: string) =>
       __tlb_remove_table(x86, cpu, pfn, by, via),
     switch_mm: (cpu: Cpu, next: MmStruct | null) => x86.switch_mm(cpu, next),
+    flush_tlb_range: (cpu: Cpu, mm: MmStruct, start: number, end: number, stride: number) =>
+      flush_tlb_mm_range(x86, cpu, mm, start, end, false, stride),
   };
   k.arch = ops;
   return x86;

@@ -1,13 +1,28 @@
 /**
- * x86 TLB flushing (arch/x86/mm/tlb.c v4.14; lazy-CPU rules of v4.20+ as a switch).
+ * x86 TLB flushing (arch/x86/mm/tlb.c): v4.14's flush_tlb_mm_range → flush_tlb_others, with the
+ * later versions' differences as switches of `X86Behaviour`:
+ *   - v4.14 (b0579ade7cd8) `tlbGen`: each CPU remembers how far its TLB is flushed
+ *     (cpu_tlbstate.ctxs[asid].tlb_gen); flush_tlb_func skips a request it is already past and
+ *     turns a range flush into a full one when it is more than one generation behind;
+ *   - v4.20 (016c4d92cd16, a31acd3ee8f7) lazy CPUs stay in mm_cpumask and are IPI'd only when
+ *     page tables were freed (`skipLazyUnlessFreedTables`), and `pageSizeAwareFlush`: the flush
+ *     range is counted in strides of the smallest level the gather cleared (tlb_get_unmap_shift);
+ *   - v5.13 (4ce94eabac16) `flushMulti`: flush_tlb_multi queues the remote flushes, runs the
+ *     local one (flush_tlb_func on the initiating CPU) while they are out, then waits.
+ * The v6.1 form of each function is in the Debian 6.1.192 source (linux-source-6.1,
+ * arch/x86/mm/tlb.c, kernel/smp.c).
  *
- * flush_tlb_mm_range flushes the local TLB if this CPU has the mm loaded, then the other CPUs in
- * mm_cpumask through `flush_tlb_others` — a paravirt hook. Natively it is
- * native_flush_tlb_others: smp_call_function_many(…, wait=1), so the caller spins until every
- * target has taken the IPI, which a target with IRQs off (a gup_fast walk) delays. A paravirt
- * backend (Xen PV, Hyper-V, KVM PV for preempted vCPUs) or AMD INVLPGB completes without the
- * target taking an interrupt: that is the hole the seed patch closes. Backends implement
- * `FlushBackend`; this module provides the native one.
+ * flush_tlb_mm_range flushes the local TLB if this CPU has the mm loaded, and the other CPUs in
+ * mm_cpumask through a paravirt hook. Natively it is smp_call_function_many(…, wait=1): the
+ * caller spins until every target has taken the IPI, which a target with IRQs off (a gup_fast
+ * walk) delays. A paravirt backend (Xen PV, Hyper-V, KVM PV for preempted vCPUs) or AMD INVLPGB
+ * completes without the target taking an interrupt: that is the hole the seed patch closes.
+ * Backends implement `FlushBackend`; this module provides the native one.
+ *
+ * What the kernel counts is counted here under the kernel's names: irq_tlb_count ("TLB
+ * shootdowns" in /proc/interrupts) once per flush_tlb_func run on a CPU other than the
+ * initiator, before it looks at anything else; and every trace_tlb_flush() call, by CPU, reason
+ * and full or ranged (`flushEvents`).
  *
  * Up to tlb_single_page_flush_ceiling = 33 pages are flushed one INVLPG at a time ("each single
  * flush is about 100 ns, so this caps the maximum overhead at about 3,000 ns"), more with one
@@ -20,12 +35,12 @@ import {
   preempt_disable,
   preempt_enable,
 } from "../../hw/irqflags.js";
-import { smp_call_function_many } from "../../hw/smp.js";
+import { on_each_cpu_cond_mask, smp_call_function_many } from "../../hw/smp.js";
 import type { Kfn } from "../../sim/process.js";
 import type { Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
 import type { MmuGather } from "../../mm/mmu-gather.js";
-import { PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
+import { PAGE_SHIFT, PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
 
 /** Reasons of the tlb:tlb_flush tracepoint (include/linux/mm_types.h enum tlb_flush_reason). */
 export const TlbFlushReason = {
@@ -41,9 +56,14 @@ export interface FlushTlbInfo {
   readonly mm: MmStruct;
   readonly start: number;
   readonly end: number;
+  /** v4.20+: log2 of the stride of a range flush (PAGE_SHIFT unless the gather cleared only
+   * upper levels). */
+  readonly stride_shift: number;
   readonly new_tlb_gen: number;
   /** v4.20+ */
   readonly freed_tables: boolean;
+  /** v5.13+: flush_tlb_func on this CPU is the local flush, not a shootdown. */
+  readonly initiating_cpu: number;
 }
 
 /** pv_mmu_ops.flush_tlb_others and pv_mmu_ops.tlb_remove_table, per backend. */
@@ -62,20 +82,36 @@ export interface FlushBackend {
   readonly paravirtRemoveTable: boolean;
 }
 
-/** x86 behaviour that differs between kernel versions. */
+/** x86 behaviour that differs between kernel versions. The optional switches default to the
+ * v4.13 form (absent = false). */
 export interface X86Behaviour {
   /** What ___pte_free_tlb … ___p4d_free_tlb call: "tlb_remove_page" (≤ v4.13),
    * "tlb_remove_table" (v4.14–v4.18, v6.15+), "paravirt" (v4.19–v6.14: the backend decides). */
   readonly tableFreeVia: "tlb_remove_page" | "tlb_remove_table" | "paravirt";
   /** v4.20+: lazy CPUs get the flush IPI only when page tables were freed. */
   readonly skipLazyUnlessFreedTables: boolean;
+  /** v4.14+: per-CPU tlb_gen; a CPU already past a request skips it, one behind by more than a
+   * generation flushes everything. */
+  readonly tlbGen?: boolean;
+  /** v4.20+: the range is measured in strides of the smallest cleared level. */
+  readonly pageSizeAwareFlush?: boolean;
+  /** v5.13+: flush_tlb_multi (local and remote flushes concurrently). */
+  readonly flushMulti?: boolean;
 }
 
-/** cpu_tlbstate. */
+/** cpu_tlbstate (and v5.13+ cpu_tlbstate_shared.is_lazy). Without PCID there is one context. */
 export interface CpuTlbState {
   /** null means init_mm (kernel threads, idle after leave_mm). */
   loaded_mm: MmStruct | null;
   is_lazy: boolean;
+  /** ctxs[loaded_mm_asid].tlb_gen: the loaded mm's generation this TLB is flushed up to. */
+  tlb_gen: number;
+}
+
+/** tlb:tlb_flush counts by CPU, reason and kind: index (cpu × 5 + reason) × 2 + (full ? 1 : 0).
+ * A ranged event is one whose `pages` is not TLB_FLUSH_ALL (including 0). */
+export function flushEventIndex(cpu: number, reason: number, full: boolean): number {
+  return (cpu * 5 + reason) * 2 + (full ? 1 : 0);
 }
 
 export interface X86TlbStats {
@@ -88,6 +124,14 @@ export interface X86TlbStats {
   localFlushAll: number;
   /** Time callers spent in flush_tlb_others, ns (IPI wait or hypercall). */
   flushOthersNs: number;
+  /** irq_tlb_count per CPU: flush_tlb_func runs for another CPU's request (v6.1: also when the
+   * mm is no longer loaded here; "TLB shootdowns" in /proc/interrupts). */
+  readonly irqTlbCount: number[];
+  /** trace_tlb_flush() calls: see {@link flushEventIndex}. */
+  readonly flushEvents: Int32Array;
+  /** flush_tlb_mm_range calls, and those asked with freed_tables. */
+  mmRangeFlushes: number;
+  mmRangeFlushesFreedTables: number;
 }
 
 export class X86Mmu {
@@ -97,38 +141,66 @@ export class X86Mmu {
   readonly tlbstate: CpuTlbState[];
   /** debugfs x86/tlb_single_page_flush_ceiling, pages. */
   tlb_single_page_flush_ceiling = 33;
-  readonly stats: X86TlbStats = {
-    remoteFlushes: 0,
-    remoteFlushesReceived: 0,
-    localFlushOne: 0,
-    localFlushAll: 0,
-    flushOthersNs: 0,
-  };
+  readonly stats: X86TlbStats;
 
   constructor(k: Kernel, backend: FlushBackend, behaviour: X86Behaviour) {
     this.k = k;
     this.backend = backend;
     this.behaviour = behaviour;
-    this.tlbstate = k.machine.cpus.map(() => ({ loaded_mm: null, is_lazy: false }));
+    const n = k.machine.nrCpus;
+    this.tlbstate = k.machine.cpus.map(() => ({ loaded_mm: null, is_lazy: false, tlb_gen: 0 }));
+    this.stats = {
+      remoteFlushes: 0,
+      remoteFlushesReceived: 0,
+      localFlushOne: 0,
+      localFlushAll: 0,
+      flushOthersNs: 0,
+      irqTlbCount: new Array<number>(n).fill(0),
+      flushEvents: new Int32Array(n * 10),
+      mmRangeFlushes: 0,
+      mmRangeFlushesFreedTables: 0,
+    };
+  }
+
+  /** trace_tlb_flush(reason, pages): counted whether or not tracing is on. */
+  trace_tlb_flush(cpu: Cpu, reason: number, pages: number): void {
+    this.stats.flushEvents[flushEventIndex(cpu.id, reason, pages < 0)]!++;
+    if (this.k.sim.trace.enabled)
+      this.k.sim.trace.instant(cpu.id, "tlb:tlb_flush", { reason, pages });
   }
 
   state(cpu: Cpu): CpuTlbState {
     return this.tlbstate[cpu.id]!;
   }
 
-  /** switch_mm_irqs_off: leave the previous mm's cpumask, join the next one's. */
+  /**
+   * switch_mm_irqs_off: leave the previous mm's cpumask, join the next one's. With `tlbGen`
+   * (v6.1's form, no PCID): switching back to the mm a lazy CPU kept flushes only if the mm's
+   * tlb_gen moved on meanwhile, a switch between threads of one mm does nothing, and any other
+   * switch loads the new CR3 with a flush (choose_new_asid without PCID always asks for one).
+   */
   switch_mm(cpu: Cpu, next: MmStruct | null): void {
     const st = this.state(cpu);
     const prev = st.loaded_mm;
+    const wasLazy = st.is_lazy;
+    st.is_lazy = false;
+    if (this.behaviour.tlbGen) {
+      if (prev === next) {
+        if (!wasLazy || next === null) return;
+        if (st.tlb_gen === next.tlb_gen) return;
+      } else {
+        if (prev !== null) prev.cpumask.delete(cpu.id);
+        if (next !== null) next.cpumask.add(cpu.id);
+      }
+      st.loaded_mm = next;
+      st.tlb_gen = next?.tlb_gen ?? 0;
+      this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
+      return;
+    }
     if (prev !== null && prev !== next) prev.cpumask.delete(cpu.id);
     st.loaded_mm = next;
-    st.is_lazy = false;
     if (next !== null) next.cpumask.add(cpu.id);
-    if (this.k.sim.trace.enabled)
-      this.k.sim.trace.instant(cpu.id, "tlb:tlb_flush", {
-        reason: TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH,
-        pages: -1,
-      });
+    this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
   }
 
   /** enter_lazy_tlb: a kernel thread or idle keeps the old mm loaded; the CPU stays in its
@@ -139,7 +211,15 @@ export class X86Mmu {
   }
 }
 
-/** Charges and counts a local flush of `info` (__flush_tlb_single per page, or local_flush_tlb). */
+/** Pages a range flush of `info` invalidates: (end − start) >> stride_shift. */
+function nrInvalidate(info: FlushTlbInfo): number {
+  return Math.floor((info.end - info.start) / 2 ** info.stride_shift);
+}
+
+/**
+ * The flush itself, v4.13 form (no tlb_gen): __flush_tlb_single per page of a ranged request,
+ * local_flush_tlb for a full one; charged, counted and traced.
+ */
 function* flush_local(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo, reason: number): Kfn<void> {
   const costs = x86.k.machine.costs;
   let pages: number;
@@ -153,14 +233,61 @@ function* flush_local(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo, reason: number)
     ns = costs.fullFlushNs;
     x86.stats.localFlushAll++;
   }
-  if (x86.k.sim.trace.enabled) x86.k.sim.trace.instant(cpu.id, "tlb:tlb_flush", { reason, pages });
+  x86.trace_tlb_flush(cpu, reason, pages);
   yield x86.k.machine.jitter(ns);
 }
 
 /**
- * flush_tlb_func_common (v4.14, without the tlb_gen bookkeeping): a lazy CPU switches to
- * init_mm instead of flushing (and so leaves the cpumask); a CPU that has switched away does
- * nothing.
+ * flush_tlb_func (v6.1; v4.14's flush_tlb_func_common has the same generation rule): catch this
+ * CPU up to the mm's tlb_gen. A request this CPU is already past is dropped; one that is
+ * exactly the next generation and the newest is flushed page by page (a stride apart), anything
+ * else with a full flush. Returns without tracing in the early cases, as the kernel does.
+ */
+function* flush_tlb_func_gen(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo, local: boolean): Kfn<void> {
+  const st = x86.state(cpu);
+  const loaded = st.loaded_mm;
+  if (loaded === null) return;
+  if (st.is_lazy) {
+    // "switching to init_mm is barely slower than a minimal flush"
+    x86.switch_mm(cpu, null);
+    return;
+  }
+  const reason = local
+    ? TlbFlushReason.TLB_LOCAL_MM_SHOOTDOWN
+    : TlbFlushReason.TLB_REMOTE_SHOOTDOWN;
+  const local_tlb_gen = st.tlb_gen;
+  if (info.new_tlb_gen <= local_tlb_gen) return;
+  const mm_tlb_gen = loaded.tlb_gen;
+  if (local_tlb_gen === mm_tlb_gen) {
+    // a concurrent flush already caught this CPU up: "goto done"
+    x86.trace_tlb_flush(cpu, reason, 0);
+    return;
+  }
+  const costs = x86.k.machine.costs;
+  let ns: number;
+  let pages: number;
+  if (
+    info.end !== TLB_FLUSH_ALL &&
+    info.new_tlb_gen === local_tlb_gen + 1 &&
+    info.new_tlb_gen === mm_tlb_gen
+  ) {
+    pages = nrInvalidate(info);
+    const invlpgs = Math.ceil((info.end - info.start) / 2 ** info.stride_shift);
+    ns = invlpgs * costs.invlpgNs;
+    if (local) x86.stats.localFlushOne += pages;
+  } else {
+    pages = -1;
+    ns = costs.fullFlushNs;
+    if (local) x86.stats.localFlushAll++;
+  }
+  st.tlb_gen = mm_tlb_gen;
+  x86.trace_tlb_flush(cpu, reason, pages);
+  yield x86.k.machine.jitter(ns);
+}
+
+/**
+ * flush_tlb_func_common (v4.14, local or remote): a lazy CPU switches to init_mm instead of
+ * flushing (and so leaves the cpumask); a CPU that has switched away does nothing.
  */
 function* flush_tlb_func_common(
   x86: X86Mmu,
@@ -170,6 +297,10 @@ function* flush_tlb_func_common(
 ): Kfn<void> {
   const st = x86.state(cpu);
   if (st.loaded_mm !== info.mm) return;
+  if (x86.behaviour.tlbGen) {
+    yield* flush_tlb_func_gen(x86, cpu, info, reason !== TlbFlushReason.TLB_REMOTE_SHOOTDOWN);
+    return;
+  }
   if (st.is_lazy) {
     x86.switch_mm(cpu, null);
     return;
@@ -177,10 +308,23 @@ function* flush_tlb_func_common(
   yield* flush_local(x86, cpu, info, reason);
 }
 
-/** flush_tlb_func_remote: the IPI handler's work on a target. */
+/** flush_tlb_func_remote (v4.14–v5.12) / flush_tlb_func for another CPU's request (v5.13+):
+ * irq_tlb_count is counted first, whatever the CPU then finds. */
 function* flush_tlb_func_remote_on(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo): Kfn<void> {
   x86.stats.remoteFlushesReceived++;
+  x86.stats.irqTlbCount[cpu.id]!++;
   yield* flush_tlb_func_common(x86, cpu, info, TlbFlushReason.TLB_REMOTE_SHOOTDOWN);
+}
+
+/** flush_tlb_func (v5.13+) as the cross-call function of one flush: the initiating CPU runs it
+ * as its local flush, every other CPU as a shootdown. */
+function* flush_tlb_func_on(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo): Kfn<void> {
+  if (cpu.id !== info.initiating_cpu) {
+    yield* flush_tlb_func_remote_on(x86, cpu, info);
+    return;
+  }
+  if (x86.state(cpu).loaded_mm === null) return;
+  yield* flush_tlb_func_gen(x86, cpu, info, true);
 }
 
 /** The cross-call function of one flush, named flush_tlb_func_remote in the csd trace. An arrow
@@ -190,6 +334,23 @@ export function flush_tlb_func_remote(x86: X86Mmu, info: FlushTlbInfo): (cpu: Cp
   return flush_tlb_func_remote;
 }
 
+/** v5.13+: the cross-call function flush_tlb_func (local and remote). */
+function flush_tlb_func(x86: X86Mmu, info: FlushTlbInfo): (cpu: Cpu) => Kfn<void> {
+  const flush_tlb_func = (cpu: Cpu): Kfn<void> => flush_tlb_func_on(x86, cpu, info);
+  return flush_tlb_func;
+}
+
+/** tlb_is_not_lazy (v4.20–v6.1) / should_flush_tlb (6.1.y stable): whether a flush that freed
+ * no tables IPIs `c`. (should_flush_tlb also asks that the mm be loaded there; a CPU that
+ * switched away has left mm_cpumask in these versions, so it is the same test.) */
+function shouldFlushCpu(x86: X86Mmu, c: number, info: FlushTlbInfo): boolean {
+  return !(
+    x86.behaviour.skipLazyUnlessFreedTables &&
+    !info.freed_tables &&
+    x86.tlbstate[c]!.is_lazy
+  );
+}
+
 /** The CPUs a native flush IPIs: v4.20+ leaves out lazy CPUs unless tables were freed. */
 export function native_flush_targets(
   x86: X86Mmu,
@@ -197,12 +358,12 @@ export function native_flush_targets(
   cpumask: readonly number[],
   info: FlushTlbInfo,
 ): number[] {
-  return cpumask.filter((c) => {
-    if (c === cpu.id) return false;
-    if (x86.behaviour.skipLazyUnlessFreedTables && !info.freed_tables && x86.tlbstate[c]!.is_lazy)
-      return false;
-    return true;
-  });
+  return cpumask.filter((c) => c !== cpu.id && shouldFlushCpu(x86, c, info));
+}
+
+/** The pages argument of native_flush_tlb_others' and _multi's TLB_REMOTE_SEND_IPI trace. */
+function sendIpiPages(info: FlushTlbInfo): number {
+  return info.end === TLB_FLUSH_ALL ? -1 : Math.floor((info.end - info.start) / PAGE_SIZE);
 }
 
 /** native_flush_tlb_others (v4.14): IPI every target and wait for all of them. */
@@ -212,13 +373,33 @@ export function* native_flush_tlb_others(
   cpumask: readonly number[],
   info: FlushTlbInfo,
 ): Kfn<void> {
+  x86.trace_tlb_flush(cpu, TlbFlushReason.TLB_REMOTE_SEND_IPI, sendIpiPages(info));
   const targets = native_flush_targets(x86, cpu, cpumask, info);
   if (targets.length === 0) return;
-  x86.k.sim.trace.instant(cpu.id, "tlb:tlb_flush", {
-    reason: TlbFlushReason.TLB_REMOTE_SEND_IPI,
-    pages: targets.length,
-  });
   yield* smp_call_function_many(cpu, targets, flush_tlb_func_remote(x86, info), true);
+}
+
+/**
+ * native_flush_tlb_multi (v5.13+; v6.1 as below): count and trace the request, then
+ * on_each_cpu_mask (tables freed: every CPU in the mask, lazy ones included) or
+ * on_each_cpu_cond_mask(should_flush_tlb, …): the IPIs go out, the local flush runs with IRQs
+ * off, and the caller waits for the targets.
+ */
+export function* native_flush_tlb_multi(
+  x86: X86Mmu,
+  cpu: Cpu,
+  cpumask: readonly number[],
+  info: FlushTlbInfo,
+): Kfn<void> {
+  x86.stats.remoteFlushes++;
+  x86.trace_tlb_flush(cpu, TlbFlushReason.TLB_REMOTE_SEND_IPI, sendIpiPages(info));
+  yield* on_each_cpu_cond_mask(
+    cpu,
+    cpumask,
+    flush_tlb_func(x86, info),
+    true,
+    info.freed_tables ? null : (c: number) => shouldFlushCpu(x86, c, info),
+  );
 }
 
 export const nativeBackend: FlushBackend = Object.freeze({
@@ -228,8 +409,10 @@ export const nativeBackend: FlushBackend = Object.freeze({
 });
 
 /**
- * flush_tlb_mm_range (v4.14): bump the mm's tlb_gen, choose per-page or full, flush locally
- * with IRQs off if the mm is loaded here, then the other CPUs in mm_cpumask.
+ * flush_tlb_mm_range: choose per-page or full (v4.20+: in strides), bump the mm's tlb_gen;
+ * before v5.13 flush locally with IRQs off if the mm is loaded here, then the other CPUs in
+ * mm_cpumask; from v5.13 (native) flush_tlb_multi over the whole mask when any other CPU is in
+ * it, else the local flush_tlb_func.
  */
 export function* flush_tlb_mm_range(
   x86: X86Mmu,
@@ -238,21 +421,52 @@ export function* flush_tlb_mm_range(
   start: number,
   end: number,
   freed_tables: boolean,
+  stride_shift = PAGE_SHIFT,
 ): Kfn<void> {
   const sim = x86.k.sim;
+  x86.stats.mmRangeFlushes++;
+  if (freed_tables) x86.stats.mmRangeFlushesFreedTables++;
   preempt_disable(cpu);
-  const new_tlb_gen = ++mm.tlb_gen;
+  if (!x86.behaviour.pageSizeAwareFlush) stride_shift = PAGE_SHIFT;
   const ranged =
-    end !== TLB_FLUSH_ALL && (end - start) / PAGE_SIZE <= x86.tlb_single_page_flush_ceiling;
+    end !== TLB_FLUSH_ALL &&
+    Math.floor((end - start) / 2 ** stride_shift) <= x86.tlb_single_page_flush_ceiling;
+  const new_tlb_gen = ++mm.tlb_gen;
+  const initiating_cpu = cpu.id;
   const info: FlushTlbInfo = ranged
-    ? { mm, start, end, new_tlb_gen, freed_tables }
-    : { mm, start: 0, end: TLB_FLUSH_ALL, new_tlb_gen, freed_tables };
+    ? { mm, start, end, stride_shift, new_tlb_gen, freed_tables, initiating_cpu }
+    : { mm, start: 0, end: TLB_FLUSH_ALL, stride_shift, new_tlb_gen, freed_tables, initiating_cpu };
+  const othersInMask = () => [...mm.cpumask].filter((c) => c !== cpu.id).sort((a, b) => a - b);
+  if (x86.behaviour.flushMulti && x86.backend === nativeBackend) {
+    // v5.13+: mm_cpumask is read once, before any flush
+    const others = othersInMask();
+    if (others.length > 0) {
+      const span = sim.trace.begin(
+        cpu.id,
+        "mmulab:flush_tlb_others",
+        sim.trace.enabled ? { backend: x86.backend.name, targets: others.join(",") } : undefined,
+      );
+      const t0 = sim.now;
+      const mask = [...mm.cpumask].sort((a, b) => a - b);
+      yield* native_flush_tlb_multi(x86, cpu, mask, info);
+      x86.stats.flushOthersNs += sim.now - t0;
+      sim.trace.end(span);
+    } else if (x86.state(cpu).loaded_mm === mm) {
+      local_irq_disable(cpu);
+      yield* flush_tlb_func_gen(x86, cpu, info, true);
+      yield* local_irq_enable(cpu);
+    }
+    preempt_enable(cpu);
+    return;
+  }
   if (x86.state(cpu).loaded_mm === mm) {
     local_irq_disable(cpu);
-    yield* flush_local(x86, cpu, info, TlbFlushReason.TLB_LOCAL_MM_SHOOTDOWN);
+    if (x86.behaviour.tlbGen) yield* flush_tlb_func_gen(x86, cpu, info, true);
+    else yield* flush_local(x86, cpu, info, TlbFlushReason.TLB_LOCAL_MM_SHOOTDOWN);
     yield* local_irq_enable(cpu);
   }
-  const others = [...mm.cpumask].filter((c) => c !== cpu.id).sort((a, b) => a - b);
+  // before v5.13: mm_cpumask is read after the local flush (a CPU may have left it meanwhile)
+  const others = othersInMask();
   if (others.length > 0) {
     x86.stats.remoteFlushes++;
     const span = sim.trace.begin(
@@ -268,9 +482,19 @@ export function* flush_tlb_mm_range(
   preempt_enable(cpu);
 }
 
+/** tlb_get_unmap_shift: the stride of the smallest level this gather cleared. */
+function tlb_get_unmap_shift(tlb: MmuGather): number {
+  if (tlb.cleared_ptes) return PAGE_SHIFT;
+  if (tlb.cleared_pmds) return 21;
+  if (tlb.cleared_puds) return 30;
+  if (tlb.cleared_p4ds) return 39;
+  return PAGE_SHIFT;
+}
+
 /** x86 tlb_flush(tlb) (arch/x86/include/asm/tlb.h). */
 export function* x86_tlb_flush(x86: X86Mmu, cpu: Cpu, tlb: MmuGather): Kfn<void> {
+  const stride = tlb_get_unmap_shift(tlb);
   if (!tlb.fullmm && !tlb.need_flush_all)
-    yield* flush_tlb_mm_range(x86, cpu, tlb.mm, tlb.start, tlb.end, tlb.freed_tables);
-  else yield* flush_tlb_mm_range(x86, cpu, tlb.mm, 0, TLB_FLUSH_ALL, tlb.freed_tables);
+    yield* flush_tlb_mm_range(x86, cpu, tlb.mm, tlb.start, tlb.end, tlb.freed_tables, stride);
+  else yield* flush_tlb_mm_range(x86, cpu, tlb.mm, 0, TLB_FLUSH_ALL, tlb.freed_tables, stride);
 }

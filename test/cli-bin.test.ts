@@ -25,4 +25,16 @@ describe.runIf(existsSync(built))("the mmulab binary", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("unknown command 'no-such-command'");
   });
+
+  it("reports bad input as a usage error: exit 2, no stack trace, JSON with --json", () => {
+    const r = mmulab("race-matrix", "--seed", "-1");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("option '--seed' = \"-1\" is not accepted");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const j = mmulab("race-matrix", "--profiles", "v9", "--json");
+    expect(j.status).toBe(2);
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      error: { type: "UsageError", parameter: "--profiles" },
+    });
+  });
 });

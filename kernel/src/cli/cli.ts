@@ -154,7 +154,7 @@ export async function runCli(
   const [first, ...rest] = args;
   const terminator = rest.indexOf("--");
   const flags = terminator === -1 ? rest : rest.slice(0, terminator);
-  const style: ErrorStyle = { json: flags.includes("--json"), debug };
+  const style: ErrorStyle = { json: first === "--json" || flags.includes("--json"), debug };
   if (first === undefined) {
     if (style.json) return reportError(io, PROGRAM, new UsageError("missing command"), style);
     io.err(formatHelp(commands));

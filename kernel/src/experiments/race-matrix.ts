@@ -19,6 +19,9 @@ import type { ChromeTrace } from "../sim/trace.js";
 import { checkScenarioName, runTrial, SCENARIO_NAMES, type ScenarioName } from "./scenarios.js";
 import { traceToTimeline } from "./timeline.js";
 
+/** Most trials per cell: 100,000 trials of one cell take about 20 s (docs/reliability.md). */
+export const MAX_TRIALS = 100_000;
+
 export interface RaceMatrixOptions {
   readonly profiles?: readonly string[];
   readonly backends?: readonly string[];
@@ -86,7 +89,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   const profiles = (opts.profiles ?? PROFILE_NAMES).map(checkProfileName);
   const backends = (opts.backends ?? BACKEND_NAMES).map(checkBackendName);
   const scenarios = (opts.scenarios ?? SCENARIO_NAMES).map(checkScenarioName);
-  const trials = checkInt("trials", opts.trials ?? 40, 1, 100_000, "race-matrix");
+  const trials = checkInt("trials", opts.trials ?? 40, 1, MAX_TRIALS, "race-matrix");
   const seed = checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1 - trials, "race-matrix");
   const cells: RaceCell[] = [];
   const skipped: SkippedCell[] = [];

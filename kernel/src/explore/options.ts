@@ -65,6 +65,9 @@ export interface ExploreSpec {
   readonly resolved: ResolvedProfile;
 }
 
+/** Largest state budget: about a minute and a few GB at the explorer's rate (docs/reliability.md). */
+export const MAX_EXPLORE_STATES = 10_000_000;
+
 /** Checks every option before anything runs; errors name the option, value and range. */
 export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {
   const profile = checkProfileName(opts.profile);
@@ -83,7 +86,7 @@ export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {
       "maxStates",
       opts.maxStates ?? EXPLORE_DEFAULTS.maxStates,
       1,
-      10_000_000,
+      MAX_EXPLORE_STATES,
       "explore",
     ),
     por: opts.por ?? true,

@@ -13,7 +13,7 @@ import {
   type ResolveOptions,
 } from "../config/profiles.js";
 import { checkScenarioName, type ScenarioName } from "../experiments/scenarios.js";
-import { checkInt } from "../sim/errors.js";
+import { checkBool, checkInt, checkOptions, ParameterError } from "../sim/errors.js";
 
 /** Defaults, each with its reason. */
 export const EXPLORE_DEFAULTS = Object.freeze({
@@ -65,11 +65,32 @@ export interface ExploreSpec {
   readonly resolved: ResolvedProfile;
 }
 
+const EXPLORE_OPTION_KEYS = [
+  "profile",
+  "backend",
+  "scenario",
+  "cpus",
+  "pages",
+  "stalls",
+  "maxStates",
+  "por",
+  "stopAtFirstUaf",
+  "resolve",
+];
+
 /** Largest state budget: about a minute and a few GB at the explorer's rate (docs/reliability.md). */
 export const MAX_EXPLORE_STATES = 10_000_000;
 
 /** Checks every option before anything runs; errors name the option, value and range. */
 export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {
+  if (opts === undefined)
+    throw new ParameterError(
+      "options",
+      opts,
+      "an object with profile, backend and scenario",
+      "explore",
+    );
+  checkOptions("options", opts, EXPLORE_OPTION_KEYS, "explore");
   const profile = checkProfileName(opts.profile);
   const backend = checkBackendName(opts.backend);
   const scenario = checkScenarioName(opts.scenario);
@@ -89,8 +110,8 @@ export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {
       MAX_EXPLORE_STATES,
       "explore",
     ),
-    por: opts.por ?? true,
-    stopAtFirstUaf: opts.stopAtFirstUaf ?? true,
+    por: checkBool("por", opts.por, true, "explore"),
+    stopAtFirstUaf: checkBool("stopAtFirstUaf", opts.stopAtFirstUaf, true, "explore"),
     resolve,
     resolved,
   });

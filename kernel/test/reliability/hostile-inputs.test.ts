@@ -34,6 +34,20 @@ const dir = mkdtempSync(join(tmpdir(), "mmulab-hostile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => setUserInterruptCheck(null));
 
+/**
+ * Runs `fn` under a vm timeout, which terminates even a synchronous endless loop: a regression of
+ * a hang fix then fails this test ("Script execution timed out") instead of stalling the suite.
+ */
+function bounded<T>(fn: () => T, ms = 10_000): T {
+  const g = globalThis as { boundedCall?: () => T };
+  g.boundedCall = fn;
+  try {
+    return runInThisContext("boundedCall()", { timeout: ms }) as T;
+  } finally {
+    delete g.boundedCall;
+  }
+}
+
 async function cli(...argv: string[]) {
   const io = captureIO();
   const code = await runCli(argv, io, commands);
@@ -78,8 +92,8 @@ describe("sizes: bounded before any work starts", () => {
 
   it("`runTrial({ stallNs: 1e15 })` is a ParameterError naming the ceiling, not a hang", () => {
     const trial = { scenario: "walker-vs-munmap", profile: "v4.13", backend: "xen-pv", seed: 1 };
-    expect(() => runTrial({ ...trial, stallNs: 1e15 })).toThrow(ParameterError);
-    expect(() => runTrial({ ...trial, stallNs: 1e15 })).toThrow(
+    expect(() => bounded(() => runTrial({ ...trial, stallNs: 1e15 }))).toThrow(ParameterError);
+    expect(() => bounded(() => runTrial({ ...trial, stallNs: 1e15 }))).toThrow(
       /stallNs = 1000000000000000 .*50000000/,
     );
     // the ceiling itself runs, and quickly (a 50 ms stall is ~2,000 user-mode slices)
@@ -145,16 +159,18 @@ describe("payloads: a PayloadError, never a hang, a RangeError or a silent null"
     let deep: Record<string, unknown> = node("page", 1);
     for (let i = 0; i < 100_000; i++) deep = { ...node("pte", i + 2), children: [deep] };
     const payload = { version: 1, mm: 1, levels: 4, root: deep };
-    expect(() => displayPageTables(payload as never)).toThrow(PayloadError);
-    expect(() => displayPageTables(payload as never)).toThrow(/nested more than 64 deep/);
+    expect(() => bounded(() => displayPageTables(payload as never))).toThrow(PayloadError);
+    expect(() => bounded(() => displayPageTables(payload as never))).toThrow(
+      /nested more than 64 deep/,
+    );
   });
 
   it("`displayPageTables` on a cyclic tree is a PayloadError, not a hang", () => {
     const root: Record<string, unknown> = { ...node("pgd", 1) };
     root["children"] = [root];
-    expect(() => displayPageTables({ version: 1, mm: 1, levels: 4, root } as never)).toThrow(
-      /root\.children\[0\] contains itself/,
-    );
+    expect(() =>
+      bounded(() => displayPageTables({ version: 1, mm: 1, levels: 4, root } as never)),
+    ).toThrow(/root\.children\[0\] contains itself/);
   });
 
   it("NaN and Infinity in a timeline or a plot are PayloadErrors", () => {

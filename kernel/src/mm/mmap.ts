@@ -159,6 +159,15 @@ export function* sys_mmap(k: Kernel, cpu: Cpu, mm: MmStruct, opts: MmapOptions):
     throw new ParameterError("name", opts.name, "a string", "mmap");
   const align = VMA_PAGE_BYTES[pageSize];
   checkInt("length", opts.length, 1, taskSize(k.levels), "mmap");
+  // MAP_POPULATE faults every page in now: refuse, before any work, more pages than the machine
+  // has frames (the allocator's limit), rather than fault for minutes and then fail.
+  if (opts.populate === true && Math.ceil(opts.length / align) > k.alloc.frameLimit)
+    throw new ParameterError(
+      "length",
+      opts.length,
+      `with populate, at most ${k.alloc.frameLimit} pages of ${pageSize} (the machine's frames)`,
+      "mmap",
+    );
   if (mm.exited) throw new MmulabError(`mmap: mm ${mm.id} has exited`);
   let start: number;
   let end: number;

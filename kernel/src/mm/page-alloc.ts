@@ -64,8 +64,8 @@ export interface AllocatorParams {
   readonly history?: boolean;
   /** History entries kept per frame (oldest dropped). Default 12. */
   readonly historyDepth?: number;
-  /** Frames the machine has; an allocation beyond it fails (GFP_NOWAIT) or throws. Default 2^30
-   * (4 TiB of 4 KiB pages: effectively unlimited). */
+  /** Frames the machine has; an allocation beyond it fails (GFP_NOWAIT) or throws. Default
+   * {@link DEFAULT_MAX_FRAMES}, at most 2^31 − 2. */
   readonly maxFrames?: number;
 }
 
@@ -85,6 +85,15 @@ export interface AllocatorStats {
  * 32-bit views of one buffer aligned). A race trial uses about 70 frames; starting at 1,024
  * zero-filled 14 KB per trial. */
 const INITIAL_FRAMES = 128;
+
+/**
+ * Frames a machine has unless told otherwise: 2^24, 64 GiB of 4 KiB pages, far above what any
+ * workload here uses (a kernel build peaks in the tens of thousands) and a bound on what one
+ * mistake can cost: the per-frame arrays take 14 bytes a frame (224 MB at the limit) and
+ * faulting a page in about 1.5 µs (25 s at the limit). It was 2^30, whose arrays (15 GB) no
+ * process could allocate.
+ */
+export const DEFAULT_MAX_FRAMES = 2 ** 24;
 
 export class PageAllocator {
   private readonly sim: Simulation;
@@ -133,12 +142,17 @@ export class PageAllocator {
     );
     this.maxFrames = checkInt(
       "maxFrames",
-      params.maxFrames ?? 2 ** 30,
+      params.maxFrames ?? DEFAULT_MAX_FRAMES,
       1,
       2 ** 31 - 2,
       "PageAllocator",
     );
     this.grow(INITIAL_FRAMES);
+  }
+
+  /** Frames this allocator can hand out at most (its `maxFrames`). */
+  get frameLimit(): number {
+    return this.maxFrames;
   }
 
   private grow(min: number): void {

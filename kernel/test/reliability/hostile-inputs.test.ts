@@ -173,6 +173,21 @@ describe("payloads: a PayloadError, never a hang, a RangeError or a silent null"
     ).toThrow(/root\.children\[0\] contains itself/);
   });
 
+  it("found by fuzzing: a field a renderer reads, missing, is a PayloadError not a TypeError", () => {
+    const timeline = {
+      version: 1,
+      unit: "ns",
+      lanes: [{ id: "cpu0", label: "cpu0" }],
+      spans: [{ lane: "cpu0", start: 0, end: 5, label: "no kind" }],
+      instants: [],
+      arrows: [],
+    };
+    expect(() => displayTimeline(timeline as never)).toThrow(/spans\[0\]\.kind: expected one of/);
+    const cyclicVersion: Record<string, unknown> = { mm: 1, levels: 4, root: node("pgd", 1) };
+    cyclicVersion["version"] = cyclicVersion;
+    expect(() => displayPageTables(cyclicVersion as never)).toThrow(PayloadError);
+  });
+
   it("NaN and Infinity in a timeline or a plot are PayloadErrors", () => {
     const timeline = {
       version: 1,

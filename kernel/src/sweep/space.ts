@@ -120,8 +120,36 @@ export function gridValues(space: ParamSpace): ParamValue[] {
   );
 }
 
-/** Checks a whole spec (before any work starts). */
+/**
+ * Most points a sweep may have, grid or random design. A grid is counted from its axes before
+ * anything is expanded: `int:0..1000000000` used to build a billion-entry array and kill the
+ * process (V8 fatal), three 1,000-value axes a billion points.
+ */
+export const MAX_SWEEP_POINTS = 1_000_000;
+/** Most tasks (points × seeds) a sweep may have: each is an object queued and a row kept. */
+export const MAX_SWEEP_TASKS = 1_000_000;
+
+/** Values on one axis of the grid, counted without making them (the space is checked). */
+export function axisPoints(space: ParamSpace): number {
+  if (Array.isArray(space)) return space.length;
+  const r = space as IntRange | FloatRange;
+  if (r.kind === "int") return Math.floor((r.max - r.min) / (r.step ?? 1)) + 1;
+  return r.steps ?? 5;
+}
+
+/** Points of a grid over `params`, counted without making them (may exceed the ceiling). */
+export function gridPoints(params: Readonly<Record<string, ParamSpace>>): number {
+  let points = 1;
+  for (const space of Object.values(params)) points *= axisPoints(space);
+  return points;
+}
+
+/** Checks a whole spec (before any work starts), ceilings included. */
 export function checkSpec(spec: SweepSpec): void {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec))
+    throw new ParameterError("spec", spec, "an object {run, params, …}", CTX);
+  if (spec.params !== undefined && (spec.params === null || typeof spec.params !== "object"))
+    throw new ParameterError("params", spec.params, "an object of parameter spaces", CTX);
   if (typeof spec.run !== "string" || spec.run === "")
     throw new ParameterError("run", spec.run, "the name of a run function", CTX);
   const names = Object.keys(spec.params ?? {});
@@ -133,14 +161,33 @@ export function checkSpec(spec: SweepSpec): void {
     if (names.includes(n))
       throw new ParameterError(n, v, "a parameter either swept or fixed, not both", CTX);
   }
-  checkInt("seeds", spec.seeds ?? 1, 1, 100_000, CTX);
+  const seeds = checkInt("seeds", spec.seeds ?? 1, 1, 100_000, CTX);
   checkInt("seed", spec.seed ?? 1, 0, 2 ** 32 - 1, CTX);
   const d = spec.design ?? "grid";
-  if (d !== "grid") {
-    if (typeof d !== "object" || d.kind !== "random")
+  let points: number;
+  if (d === "grid") {
+    points = gridPoints(spec.params);
+    if (points > MAX_SWEEP_POINTS)
+      throw new ParameterError(
+        "params",
+        spec.params,
+        `a grid of at most ${MAX_SWEEP_POINTS} points (these axes make ${points}); narrow ` +
+          "the ranges, use fewer values or steps, or a random design",
+        CTX,
+      );
+  } else {
+    if (d === null || typeof d !== "object" || d.kind !== "random")
       throw new ParameterError("design", d, '"grid" or {kind: "random", points}', CTX);
-    checkInt("design.points", d.points, 1, 1_000_000, CTX);
+    points = checkInt("design.points", d.points, 1, MAX_SWEEP_POINTS, CTX);
   }
+  if (points * seeds > MAX_SWEEP_TASKS)
+    throw new ParameterError(
+      "seeds",
+      seeds,
+      `at most ${Math.floor(MAX_SWEEP_TASKS / points)} for ${points} points (points × seeds ` +
+        `at most ${MAX_SWEEP_TASKS})`,
+      CTX,
+    );
 }
 
 /** 32-bit FNV-1a of a string. */

@@ -14,6 +14,7 @@ import { MAX_EXPLORE_STATES } from "../../src/explore/options.js";
 import { Host, Machine, MAX_CPUS } from "../../src/hw/index.js";
 import { DEFAULT_MAX_FRAMES, sys_mmap } from "../../src/mm/index.js";
 import { ParameterError, Simulation } from "../../src/sim/index.js";
+import { MAX_SWEEP_POINTS, MAX_SWEEP_TASKS, sweepPoints } from "../../src/sweep/space.js";
 import { MAX_DURATION_NS, runMicro } from "../../src/workloads/micro.js";
 import { makeKernel, runOn } from "../support/kernel.js";
 
@@ -67,6 +68,35 @@ describe("every size has a ceiling checked before work starts", () => {
       "host vCPUs",
       () => new Host(new Machine(new Simulation(), { nrCpus: 1 }), { otherVcpus: 65_537 }),
       /otherVcpus = 65537/,
+    ],
+    [
+      "sweep grid points",
+      () =>
+        sweepPoints({
+          run: "synthetic",
+          params: { x: { kind: "int", min: 1, max: MAX_SWEEP_POINTS + 1 } },
+        }),
+      /params = .*at most 1000000 points \(these axes make 1000001\)/,
+    ],
+    [
+      "sweep random points",
+      () =>
+        sweepPoints({
+          run: "synthetic",
+          params: { x: [1, 2] },
+          design: { kind: "random", points: MAX_SWEEP_POINTS + 1 },
+        }),
+      /design.points = 1000001/,
+    ],
+    [
+      "sweep tasks",
+      () =>
+        sweepPoints({
+          run: "synthetic",
+          params: { x: { kind: "int", min: 1, max: 20 } },
+          seeds: MAX_SWEEP_TASKS / 20 + 1,
+        }),
+      /seeds = 50001 .*at most 50000 for 20 points/,
     ],
     [
       "costs",

@@ -17,6 +17,8 @@ import { PayloadError } from "../../src/display/validate.js";
 import { buildSystem } from "../../src/experiments/system.js";
 import { runRaceMatrix } from "../../src/experiments/race-matrix.js";
 import { runTrial } from "../../src/experiments/scenarios.js";
+import { runSweep } from "../../src/sweep/local.js";
+import { sweepPoints, type SweepSpec } from "../../src/sweep/space.js";
 import { local_irq_disable, smp_call_function_many, type Cpu } from "../../src/hw/index.js";
 import { exit_mmap, sys_mmap } from "../../src/mm/index.js";
 import {
@@ -88,6 +90,27 @@ describe("sizes: bounded before any work starts", () => {
     ).toBe(2);
     const three = ["a", "b", "c"].flatMap((n) => ["--param", `${n}=int:1..1000`]);
     expect((await cli("sweep", "--run", "synthetic", ...three)).code).toBe(2);
+  });
+
+  it("the same grids from a notebook (the library's sweep) are ParameterErrors, not a crash", async () => {
+    const grids: SweepSpec["params"][] = [
+      { x: { kind: "int", min: 0, max: 1_000_000_000 } },
+      { x: { kind: "float", min: 0, max: 1, steps: 1_000_000_000 } },
+      Object.fromEntries(["a", "b", "c"].map((n) => [n, { kind: "int", min: 1, max: 1000 }])),
+    ];
+    for (const params of grids) {
+      const spec: SweepSpec = { run: "synthetic", params };
+      expect(() => bounded(() => sweepPoints(spec))).toThrow(ParameterError);
+      expect(() => bounded(() => sweepPoints(spec))).toThrow(/at most 1000000 points/);
+      await expect(runSweep(spec, { workers: 0 })).rejects.toThrow(ParameterError);
+    }
+    // points × seeds is bounded too: 1,000 points of 100,000 seeds each were 10^8 tasks
+    const many: SweepSpec = {
+      run: "synthetic",
+      params: { x: { kind: "int", min: 1, max: 1000 } },
+      seeds: 100_000,
+    };
+    expect(() => bounded(() => sweepPoints(many))).toThrow(/seeds = 100000 .*at most 1000 for/);
   });
 
   it("`runTrial({ stallNs: 1e15 })` is a ParameterError naming the ceiling, not a hang", () => {

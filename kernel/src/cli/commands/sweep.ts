@@ -5,9 +5,10 @@ import { runSweep } from "../../sweep/local.js";
 import { summarize, toCSV, toJSON, type SweepResult } from "../../sweep/results.js";
 import { runFunctionNames } from "../../sweep/run-functions.js";
 import {
+  axisPoints,
   checkSpec,
-  type FloatRange,
-  type IntRange,
+  MAX_SWEEP_POINTS,
+  MAX_SWEEP_TASKS,
   type ParamSpace,
   type ParamValue,
   type SweepSpec,
@@ -30,12 +31,6 @@ import { EXIT_FAILURE, EXIT_OK, UsageError } from "../command.js";
 
 /** A parameter name: an identifier that no plain object already has (`__proto__`, `toString`). */
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/**
- * Most points a CLI grid may have: the most a random design may draw (space.ts). Counted from the
- * parsed axes before anything is expanded; the sweep engine's own ceilings (space.ts) apply too.
- */
-export const MAX_CLI_GRID_POINTS = 1_000_000;
 
 function checkName(flag: string, arg: string, name: string): string {
   if (!PARAM_NAME.test(name) || name in Object.prototype)
@@ -146,22 +141,17 @@ export function parseParam(arg: string): [string, ParamSpace] {
   return [name, values];
 }
 
-/** Points on one axis of the grid (what gridValues would make), without making them. */
-function axisPoints(space: ParamSpace): number {
-  if (Array.isArray(space)) return space.length;
-  const r = space as IntRange | FloatRange;
-  if (r.kind === "int") return Math.floor((r.max - r.min) / (r.step ?? 1)) + 1;
-  return r.steps ?? 5;
-}
-
-/** Refuses a grid with more than {@link MAX_CLI_GRID_POINTS} points, before it is expanded. */
+/**
+ * Refuses a grid with more than {@link MAX_SWEEP_POINTS} points before it is expanded, naming the
+ * --param where it crosses (checkSpec refuses it too, without knowing the flags).
+ */
 function checkGridSize(params: Readonly<Record<string, ParamSpace>>): void {
   let points = 1;
   for (const [name, space] of Object.entries(params)) {
     points *= axisPoints(space);
-    if (points > MAX_CLI_GRID_POINTS)
+    if (points > MAX_SWEEP_POINTS)
       throw new UsageError(
-        `the grid has more than ${MAX_CLI_GRID_POINTS.toLocaleString("en")} points by the time ` +
+        `the grid has more than ${MAX_SWEEP_POINTS.toLocaleString("en")} points by the time ` +
           `it reaches --param ${name}; narrow the ranges, use fewer values or steps, or draw ` +
           `points with --random N`,
         { parameter: "--param" },
@@ -183,10 +173,11 @@ export const sweepCommand: Command = {
     "  --param P=SPACE   a,b,c | int:MIN..MAX[:STEP] | float:MIN..MAX[:STEPS][:log] (repeatable;",
     "                    values are true, false, decimal numbers or names)",
     "  --fixed K=V       a parameter passed unchanged (repeatable)",
-    "  --seeds N         seeds per point, 1 … 100000 (default 1)",
+    `  --seeds N         seeds per point, 1 … 100000, and points × seeds ≤ ${MAX_SWEEP_TASKS}`,
+    "                    (default 1)",
     "  --seed S          sweep seed, 0 … 2^32 − 1 (default 1)",
-    `  --random N        N random points instead of the grid, 1 … ${MAX_CLI_GRID_POINTS}`,
-    `                    (a grid may have at most ${MAX_CLI_GRID_POINTS} points)`,
+    `  --random N        N random points instead of the grid, 1 … ${MAX_SWEEP_POINTS}`,
+    `                    (a grid may have at most ${MAX_SWEEP_POINTS} points)`,
     "  --workers N       worker threads, 0 … 1024 (default: available parallelism; 0 inline)",
     "  --redis URL       run on the distributed engine (start workers with sweep-worker);",
     "                    redis://host[:port][/db]; not with --workers",
@@ -229,7 +220,7 @@ export const sweepCommand: Command = {
     const random =
       values.random === undefined
         ? undefined
-        : intFlag(values.random, "random", 1, { min: 1, max: MAX_CLI_GRID_POINTS });
+        : intFlag(values.random, "random", 1, { min: 1, max: MAX_SWEEP_POINTS });
     if (random === undefined) checkGridSize(params);
     const redis = redisFlag(values.redis);
     if (redis !== undefined)

@@ -152,8 +152,10 @@ export interface RunWithProgressOptions {
  * simulation stays consistent and can be run further.
  */
 export function runWithProgress(sim: Runnable, options: RunWithProgressOptions): RunResult {
-  const { until, maxEvents } = options;
   const context = "runWithProgress";
+  if (options === null || typeof options !== "object")
+    throw new ParameterError("options", options, "an object with until (ns) or maxEvents", context);
+  const { until, maxEvents } = options;
   if (until === undefined && maxEvents === undefined) {
     throw new ParameterError("options", options, "an object with until (ns) or maxEvents", context);
   }

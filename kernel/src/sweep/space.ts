@@ -270,9 +270,10 @@ export function sweepPoints(spec: SweepSpec): DesignPoint[] {
 
 /** Every task of a spec: points × seeds, point-major. */
 export function sweepTasks(spec: SweepSpec): SweepTask[] {
+  const points = sweepPoints(spec); // checks the spec first
   const seeds = spec.seeds ?? 1;
   const sweepSeed = spec.seed ?? 1;
-  return sweepPoints(spec).flatMap((p) => {
+  return points.flatMap((p) => {
     // once per point, not per seed: the sorted JSON of the parameters was most of the time the
     // main thread spent before the workers could start
     const key = paramsKey(p.params);

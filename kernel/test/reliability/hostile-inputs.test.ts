@@ -13,6 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import { commands } from "../../src/cli/commands.js";
 import { displayPageTables, displayPlot, displayTimeline } from "../../src/display/display.js";
+import { runWithProgress } from "../../src/display/progress.js";
 import { PayloadError } from "../../src/display/validate.js";
 import { buildSystem } from "../../src/experiments/system.js";
 import { runRaceMatrix } from "../../src/experiments/race-matrix.js";
@@ -165,6 +166,14 @@ describe("library inputs: typed errors naming the option", () => {
     expect(() => runRaceMatrix({ profiles: ["v4.13", "v4.13"] })).toThrow(ParameterError);
     expect(() => runRaceMatrix({ trails: 5 } as never)).toThrow(/trails/);
     expect(() => runRaceMatrix(null as never)).toThrow(ParameterError);
+  });
+
+  it("a sweep spec or a progress run of null is a ParameterError, not a TypeError", async () => {
+    await expect(runSweep(null as never, { workers: 0 })).rejects.toThrow(ParameterError);
+    expect(() => sweepPoints({ run: "synthetic", params: "x" as never })).toThrow(ParameterError);
+    const sim = new Simulation({ trace: false });
+    expect(() => runWithProgress(sim, null as never)).toThrow(ParameterError);
+    expect(() => runWithProgress(sim, undefined as never)).toThrow(/options = undefined/);
   });
 });
 

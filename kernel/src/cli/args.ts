@@ -16,6 +16,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { makeDirectory } from "../notebook-kernel/make-dir.js";
 import { parseRedisUrl } from "../sweep/distributed.js";
 import type { CliIO } from "./command.js";
 import { UsageError } from "./command.js";
@@ -272,8 +273,8 @@ export function outputFileFlag(value: string | undefined, flag: string): string 
 }
 
 /**
- * Checks, before the run, that `value` is a writable directory or can be made one (its nearest
- * existing ancestor is a writable directory); returns the path as given.
+ * Makes the output directory `value` now, before the run (its parents too), and checks that it
+ * is writable: only making it shows that it can be made. Returns the path as given.
  */
 export function outputDirFlag(value: string | undefined, flag: string): string | undefined {
   if (value === undefined) return undefined;
@@ -281,27 +282,17 @@ export function outputDirFlag(value: string | undefined, flag: string): string |
     throw UsageError.invalid(`--${flag}`, value, `a writable directory (${reason})`);
   };
   if (value === "") refuse("the path is empty");
-  let p = resolve(value);
-  for (;;) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch (e) {
-      const code = e !== null && typeof e === "object" && "code" in e ? e.code : "";
-      if (code !== "ENOENT") refuse(`${p}: ${fsReason(e)}`);
-      const up = dirname(p);
-      if (up === p) refuse(`${p} does not exist`);
-      p = up;
-      continue;
-    }
-    if (!st.isDirectory()) refuse(`${p} is not a directory`);
-    try {
-      accessSync(p, constants.W_OK);
-    } catch (e) {
-      refuse(`${p}: ${fsReason(e)}`);
-    }
-    return value;
+  const path = resolve(value);
+  try {
+    makeDirectory(path);
+    accessSync(path, constants.W_OK);
+  } catch (e) {
+    const at = e !== null && typeof e === "object" && "path" in e ? String(e.path) : path;
+    // ENOENT from mkdir under a parent that exists: a file system that holds no directories (/proc)
+    const code = e !== null && typeof e === "object" && "code" in e ? e.code : "";
+    refuse(`${at}: ${code === "ENOENT" ? "cannot be made there" : fsReason(e)}`);
   }
+  return value;
 }
 
 /** Reads the Redis of a distributed sweep: redis://host[:port][/db]. */

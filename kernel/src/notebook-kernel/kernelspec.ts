@@ -11,10 +11,11 @@
  *
  * Node builtins only: scripts/bootstrap.mjs imports this file before anything else is needed.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ParameterError } from "../sim/errors.js";
+import { makeDirectory } from "./make-dir.js";
 import { KERNEL_ROOT } from "./resolve.js";
 
 export const KERNEL_NAME = "mmulab";
@@ -128,7 +129,7 @@ export function installKernelSpec(
   const text = `${JSON.stringify(spec, null, 2)}\n`;
   const same = existsSync(file) && readFileSync(file, "utf8") === text;
   if (!same) {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     writeFileSync(file, text);
   }
   const logo = join(dir, "logo-svg.svg");

@@ -21,6 +21,7 @@ import {
   uninstallKernelSpec,
   userDataDir,
 } from "../../src/notebook-kernel/kernelspec.js";
+import { makeDirectory } from "../../src/notebook-kernel/make-dir.js";
 import { ParameterError } from "../../src/sim/errors.js";
 import { captureIO } from "../support/io.js";
 
@@ -172,5 +173,17 @@ describe("kernelspec names cannot reach outside kernels/<name>", () => {
     expect(uninstallKernelSpec(data, "linked")).toBe(true);
     expect(existsSync(join(data, "kernels", "linked"))).toBe(false);
     expect(existsSync(join(target, "kernel.json"))).toBe(true);
+  });
+});
+
+describe("makeDirectory (mkdir -p one level at a time)", () => {
+  it("makes missing parents, accepts an existing directory, refuses a file on the way", () => {
+    const root = tmp();
+    makeDirectory(join(root, "a", "b", "c"));
+    expect(existsSync(join(root, "a", "b", "c"))).toBe(true);
+    makeDirectory(join(root, "a", "b"));
+    writeFileSync(join(root, "f"), "x");
+    expect(() => makeDirectory(join(root, "f", "x"))).toThrow(/ENOTDIR/);
+    expect(() => makeDirectory(join(root, "f"))).toThrow(/EEXIST/);
   });
 });

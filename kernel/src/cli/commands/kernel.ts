@@ -15,7 +15,7 @@ import {
   userDataDir,
 } from "../../notebook-kernel/kernelspec.js";
 import { ParameterError } from "../../sim/errors.js";
-import { JSON_FLAG_USAGE, jsonFlag, parseFlags, printResult } from "../args.js";
+import { JSON_FLAG_USAGE, jsonFlag, outputDirFlag, parseFlags, printResult } from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "../command.js";
@@ -88,6 +88,8 @@ export const kernelCommand: Command = {
           throw e;
         }
         if (sub === "install") {
+          // a directory the user named: made (or refused) here, as a usage error
+          if (where === "data-dir" || where === "prefix") outputDirFlag(dir, where);
           const r = installKernelSpec(dir, { name: values.name });
           printResult(
             io,

@@ -1,5 +1,5 @@
 /** `mmulab race-matrix`: profiles × backends × scenarios, seeded trials, use-after-free counts. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
 import { formatRaceMatrix, MAX_TRIALS, runRaceMatrix } from "../../experiments/race-matrix.js";
@@ -49,6 +49,7 @@ export const raceMatrixCommand: Command = {
     const scenarios = listFlag(values.scenarios, "scenarios", SCENARIO_NAMES);
     const trials = intFlag(values.trials, "trials", 40, { min: 1, max: MAX_TRIALS });
     const seed = intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 - trials });
+    // last of the flags: it makes the directory
     const examples = outputDirFlag(values.examples, "examples");
     const m = runRaceMatrix({
       ...(profiles ? { profiles } : {}),
@@ -59,7 +60,6 @@ export const raceMatrixCommand: Command = {
       examples: examples !== undefined,
     });
     if (examples !== undefined) {
-      mkdirSync(examples, { recursive: true });
       for (const c of m.cells) {
         if (!c.example) continue;
         const base = join(examples, `${c.scenario}_${c.profile}_${c.backend}`);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { listFlag, parseFlags } from "../../src/cli/args.js";
+import { intFlag, listFlag, numberFlag, parseFlags } from "../../src/cli/args.js";
 import { runCli } from "../../src/cli/cli.js";
 import type { Command } from "../../src/cli/command.js";
 import { UsageError } from "../../src/cli/command.js";
@@ -47,6 +47,22 @@ describe("numbers", () => {
     const err = await usageError(["race-matrix", "--seed", "-1"], "--seed", '"-1"', "from 0 to");
     expect(err).not.toContain("ambiguous");
     await usageError(["kernbench", "-j", "-3", "--host", "6cpu"], "--jobs", '"-3"');
+  });
+
+  it("gives a negative number to the option whose value it is, long or short, = or not", () => {
+    const { values } = parseFlags(["--offset", "-3", "-d", "-0.5", "--at=-7"], {
+      offset: { type: "string" },
+      delta: { type: "string", short: "d" },
+      at: { type: "string" },
+    });
+    expect(intFlag(values.offset, "offset", 0, { min: -10, max: 10 })).toBe(-3);
+    expect(numberFlag(values.delta, "delta", 0, { min: -1, max: 1 })).toBe(-0.5);
+    expect(intFlag(values.at, "at", 0, { min: -10, max: 10 })).toBe(-7);
+    // a word after an option is still an option, and a boolean option takes no value
+    expect(() => parseFlags(["--offset", "-x"], { offset: { type: "string" } })).toThrow(
+      UsageError,
+    );
+    expect(() => parseFlags(["--all", "-1"], { all: { type: "boolean" } })).toThrow(UsageError);
   });
 
   it.each(["0x10", "1e3", " 7 ", "+7", "7.0", "", "7abc", "Infinity", "NaN", "1_000"])(

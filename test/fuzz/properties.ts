@@ -63,10 +63,17 @@ export interface FuzzReport {
   readonly finding: { readonly input: string; readonly error: string } | null;
 }
 
+/**
+ * Called as each case starts, with its number (from 1; shrinking after a failure goes on
+ * counting) and its input as text: what the fuzzing script's watchdog reports if that case
+ * never ends.
+ */
+export type OnCase = (n: number, input: string) => void;
+
 export interface FuzzProperty {
   readonly name: string;
   readonly description: string;
-  run(numRuns: number, seed: number): Promise<FuzzReport>;
+  run(numRuns: number, seed: number, onCase?: OnCase): Promise<FuzzReport>;
 }
 
 /** A failure of the property (not an input the code refused). */
@@ -109,10 +116,28 @@ interface Stats {
   slowestMs: number;
   slowestInput: string;
   readonly outcomes: Record<string, number>;
+  cases: number;
+  readonly onCase: OnCase | undefined;
 }
 
-function newStats(): Stats {
-  return { slowestMs: 0, slowestInput: "", outcomes: {} };
+function newStats(onCase: OnCase | undefined): Stats {
+  return { slowestMs: 0, slowestInput: "", outcomes: {}, cases: 0, onCase };
+}
+
+/** Input as text, never throwing (a value nested thousands deep may overflow the printer). */
+function show(input: unknown): string {
+  try {
+    return fc.stringify(input).slice(0, 300);
+  } catch (e) {
+    return `(unprintable: ${describeError(e)})`;
+  }
+}
+
+/** A case starts: tells the watchdog, if there is one, and returns the start time. */
+function started(stats: Stats, input: unknown): number {
+  stats.cases++;
+  if (stats.onCase !== undefined) stats.onCase(stats.cases, show(input));
+  return performance.now();
 }
 
 /** Records a case's time; the slowest is kept with its input. */
@@ -120,7 +145,7 @@ function timed(stats: Stats, t0: number, input: unknown): void {
   const ms = performance.now() - t0;
   if (ms > stats.slowestMs) {
     stats.slowestMs = ms;
-    stats.slowestInput = fc.stringify(input).slice(0, 300);
+    stats.slowestInput = show(input);
   }
 }
 
@@ -444,14 +469,14 @@ function captureIO(): CliIO & {
 const cliProperty: FuzzProperty = {
   name: "cli",
   description: "mmulab's command lines: exit 0, 1 or 2, errors typed and named, no stack trace",
-  async run(numRuns, seed) {
+  async run(numRuns, seed, onCase) {
     const dir = mkdtempSync(join(tmpdir(), "mmulab-fuzz-cli-"));
     writeFileSync(join(dir, "a-file"), "x");
     mkdirSync(join(dir, "sub"));
-    const stats = newStats();
+    const stats = newStats(onCase);
     const prop = fc.asyncProperty(cliArgv(dir), async (argv) => {
       const io = captureIO();
-      const t0 = performance.now();
+      const t0 = started(stats, argv);
       let code: number;
       try {
         code = await runCli(argv, io, commands);
@@ -595,8 +620,8 @@ const systemProperty: FuzzProperty = {
   name: "system-spec",
   description:
     "buildSystem(options), and a race trial from such options: a system or a typed error",
-  async run(numRuns, seed) {
-    const stats = newStats();
+  async run(numRuns, seed, onCase) {
+    const stats = newStats(onCase);
     const input = fc.oneof(
       options(systemFields, ["profile", "backend"]).map((o) => ({ trial: false, o })),
       options(trialFields, ["profile", "backend", "scenario", "seed"]).map((o) => ({
@@ -605,7 +630,7 @@ const systemProperty: FuzzProperty = {
       })),
     );
     const prop = fc.property(input, ({ trial, o }) => {
-      const t0 = performance.now();
+      const t0 = started(stats, { trial, o });
       try {
         if (trial) {
           const r = runTrial(o as never);
@@ -753,8 +778,8 @@ const payloadProperty: FuzzProperty = {
   name: "payloads",
   description:
     "the payload checks, kernel (check + bundle) and renderer (parse): accepted or a PayloadError",
-  async run(numRuns, seed) {
-    const stats = newStats();
+  async run(numRuns, seed, onCase) {
+    const stats = newStats(onCase);
     const input = fc.oneof(
       {
         weight: 4,
@@ -792,7 +817,7 @@ const payloadProperty: FuzzProperty = {
       },
     );
     const prop = fc.property(input, ({ kind, value }) => {
-      const t0 = performance.now();
+      const t0 = started(stats, { kind, value });
       try {
         // the kernel: the check, the bundle, and the JSON the kernel would publish
         try {

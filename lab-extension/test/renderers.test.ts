@@ -540,6 +540,12 @@ describe("plot renderer", () => {
       /data\[0\]\.y\[1\] is Infinity; numbers must be finite/,
     ],
     [
+      // found by fuzzing: the kernel's check refused it and the renderer drew it
+      "a payload without a layout (the contract requires one)",
+      { version: 1, data: [] },
+      /layout: expected an object, got nothing/,
+    ],
+    [
       "a sweep id that is not a string",
       {
         ...makePlot(),

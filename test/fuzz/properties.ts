@@ -489,13 +489,13 @@ const cliProperty: FuzzProperty = {
       if (![0, 1, 2].includes(code)) throw new Finding(`exit status ${code}`);
       const text = io.stdout() + io.stderr();
       if (text.includes("internal error")) throw new Finding(`an untyped error: ${io.stderr()}`);
-      const debug = argv
-        .slice(0, argv.includes("--") ? argv.indexOf("--") : undefined)
-        .includes("--debug");
+      // global flags count only before a `--` (after it they are operands)
+      const head = argv.slice(0, argv.includes("--") ? argv.indexOf("--") : undefined);
+      const debug = head.includes("--debug");
       if (!debug && /\n\s+at .+:\d+:\d+\)?\n/.test(text))
         throw new Finding("a stack trace without --debug");
       if (code === 2) {
-        const json = argv.includes("--json");
+        const json = head.includes("--json");
         if (json) {
           const body = JSON.parse(io.stdout()) as { error?: { type?: unknown; message?: unknown } };
           if (typeof body.error?.type !== "string" || typeof body.error.message !== "string")
@@ -694,6 +694,10 @@ function slots(root: unknown): [Record<string, unknown>, string][] {
   while (stack.length > 0 && out.length < 5000) {
     const v = stack.pop();
     if (v === null || typeof v !== "object") continue;
+    // plain objects and arrays only: a typed array's elements cannot be deleted, and a Map, a Set
+    // or a Date planted as a leaf is hostile enough as it is
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) continue;
     for (const k of Object.keys(v)) {
       out.push([v as Record<string, unknown>, k]);
       stack.push((v as Record<string, unknown>)[k]);
@@ -865,7 +869,7 @@ const payloadProperty: FuzzProperty = {
             `the kernel ${kernelOk ? "accepts" : "refuses"} and the renderer ${rendererOk ? "accepts" : "refuses"} this ${kind} payload`,
           );
       } finally {
-        timed(stats, t0, kind);
+        timed(stats, t0, { kind, value });
       }
     });
     return report("payloads", prop, numRuns, seed, stats);

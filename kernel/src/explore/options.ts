@@ -41,7 +41,7 @@ export interface ExploreOptions {
   /** How many times the walker's CPU may be held (VM exit, or host preemption in
    * preempted-walker), 0 … 3. Default 1. */
   readonly stalls?: number;
-  /** State budget, 1 … 10,000,000. Default 250,000. */
+  /** State budget, 1 … {@link MAX_EXPLORE_STATES} (4,000,000). Default 250,000. */
   readonly maxStates?: number;
   /** Sleep-set partial-order reduction. Default true. */
   readonly por?: boolean;
@@ -78,8 +78,15 @@ const EXPLORE_OPTION_KEYS = [
   "resolve",
 ];
 
-/** Largest state budget: about a minute and a few GB at the explorer's rate (docs/reliability.md). */
-export const MAX_EXPLORE_STATES = 10_000_000;
+/**
+ * Largest state budget. Each visited state keeps its hash and sleep set, about 400 bytes (20,000
+ * → 118,000 states grew the peak RSS by 39 MB), so 4,000,000 states are about 1.6 GB of heap,
+ * well inside Node's default 4 GB limit, and 15 minutes at the explorer's 4,600 states/s
+ * (docs/benchmarks.md). It was 10,000,000: about 4 GB, at the limit, where the process would die
+ * of an out-of-memory error instead of stopping with `complete: false`. The largest state spaces
+ * these options reach have about 120,000 states (docs/reliability.md).
+ */
+export const MAX_EXPLORE_STATES = 4_000_000;
 
 /** Checks every option before anything runs; errors name the option, value and range. */
 export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {

@@ -65,7 +65,7 @@ export interface AllocatorParams {
   /** History entries kept per frame (oldest dropped). Default 12. */
   readonly historyDepth?: number;
   /** Frames the machine has; an allocation beyond it fails (GFP_NOWAIT) or throws. Default
-   * {@link DEFAULT_MAX_FRAMES}, at most 2^31 − 2. */
+   * {@link DEFAULT_MAX_FRAMES}, at most {@link MAX_FRAMES}. */
   readonly maxFrames?: number;
 }
 
@@ -87,13 +87,17 @@ export interface AllocatorStats {
 const INITIAL_FRAMES = 128;
 
 /**
- * Frames a machine has unless told otherwise: 2^24, 64 GiB of 4 KiB pages, far above what any
+ * Frames a machine has unless told otherwise: 2^22, 16 GiB of 4 KiB pages, far above what any
  * workload here uses (a kernel build peaks in the tens of thousands) and a bound on what one
- * mistake can cost: the per-frame arrays take 14 bytes a frame (224 MB at the limit) and
- * faulting a page in about 1.5 µs (25 s at the limit). It was 2^30, whose arrays (15 GB) no
- * process could allocate.
+ * mistake — an mmap with populate, a loop of faults — can cost. A mapped page costs the
+ * simulator about 250 bytes in all (its frame, its PTE, its struct page; measured: 1,048,576
+ * pages populated took 219 MB of heap and 38 MB of array buffers, at about 2.4 µs a page), so
+ * 2^22 pages are about 1 GB and 10 s. It was 2^24, about 4 GB: Node's default heap limit, where
+ * the process would die instead of the allocation failing.
  */
-export const DEFAULT_MAX_FRAMES = 2 ** 24;
+export const DEFAULT_MAX_FRAMES = 2 ** 22;
+/** Most frames a machine may be given: 32 GiB of 4 KiB pages, about 2 GB when all are mapped. */
+export const MAX_FRAMES = 2 ** 23;
 
 export class PageAllocator {
   private readonly sim: Simulation;
@@ -144,7 +148,7 @@ export class PageAllocator {
       "maxFrames",
       params.maxFrames ?? DEFAULT_MAX_FRAMES,
       1,
-      2 ** 31 - 2,
+      MAX_FRAMES,
       "PageAllocator",
     );
     this.grow(INITIAL_FRAMES);

@@ -12,7 +12,7 @@ import { buildSystem } from "../../src/experiments/system.js";
 import { explore } from "../../src/explore/explorer.js";
 import { MAX_EXPLORE_STATES } from "../../src/explore/options.js";
 import { Host, Machine, MAX_CPUS } from "../../src/hw/index.js";
-import { DEFAULT_MAX_FRAMES, sys_mmap } from "../../src/mm/index.js";
+import { DEFAULT_MAX_FRAMES, MAX_FRAMES, PageAllocator, sys_mmap } from "../../src/mm/index.js";
 import { ParameterError, Simulation } from "../../src/sim/index.js";
 import { MAX_SWEEP_POINTS, MAX_SWEEP_TASKS, sweepPoints } from "../../src/sweep/space.js";
 import { MAX_DURATION_NS, runMicro } from "../../src/workloads/micro.js";
@@ -119,9 +119,12 @@ describe("every size has a ceiling checked before work starts", () => {
     const mm = t.k.mm_alloc();
     t.x86.switch_mm(t.m.cpu(0), mm);
     expect(t.k.alloc.frameLimit).toBe(DEFAULT_MAX_FRAMES);
+    expect(() => new PageAllocator(t.sim, { maxFrames: MAX_FRAMES + 1 })).toThrow(
+      /maxFrames = 8388609 .*from 1 to 8388608/,
+    );
     const length = (DEFAULT_MAX_FRAMES + 1) * 4096;
     expect(() => runOn(t, 0, sys_mmap(t.k, t.m.cpu(0), mm, { length, populate: true }))).toThrow(
-      /length = 68719480832 .*at most 16777216 pages of 4K/,
+      /length = 17179873280 .*at most 4194304 pages of 4K/,
     );
     expect(mm.vmas).toHaveLength(0);
     // without populate nothing is faulted in, so the same length is just address space

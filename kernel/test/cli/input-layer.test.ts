@@ -255,6 +255,15 @@ describe("sweep specs", () => {
     );
   });
 
+  it("refuses more seeds than points × seeds allows, naming --seeds", async () => {
+    const err = await usageError(
+      ["sweep", "--run", "synthetic", "--param", "x=int:1..1000", "--seeds", "1001"],
+      "--seeds",
+      "at most 1000 seeds for the 1000 points",
+    );
+    expect(err).not.toContain("sweep: sweep:");
+  });
+
   it("refuses a parameter swept twice, or both swept and fixed", async () => {
     await usageError(
       ["sweep", "--run", "synthetic", "--param", "x=1", "--param", "x=2"],

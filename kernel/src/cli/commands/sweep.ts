@@ -7,6 +7,7 @@ import { runFunctionNames } from "../../sweep/run-functions.js";
 import {
   axisPoints,
   checkSpec,
+  gridPoints,
   MAX_SWEEP_POINTS,
   MAX_SWEEP_TASKS,
   type ParamSpace,
@@ -222,6 +223,15 @@ export const sweepCommand: Command = {
         ? undefined
         : intFlag(values.random, "random", 1, { min: 1, max: MAX_SWEEP_POINTS });
     if (random === undefined) checkGridSize(params);
+    const points = random ?? gridPoints(params);
+    const seeds = intFlag(values.seeds, "seeds", 1, { min: 1, max: 100_000 });
+    if (points * seeds > MAX_SWEEP_TASKS)
+      throw UsageError.invalid(
+        "--seeds",
+        values.seeds!,
+        `at most ${Math.floor(MAX_SWEEP_TASKS / points)} seeds for the ${points} points of this ` +
+          `design (points × seeds at most ${MAX_SWEEP_TASKS})`,
+      );
     const redis = redisFlag(values.redis);
     if (redis !== undefined)
       rejectIgnored(values, ["workers"], "with --redis (the workers there decide)");
@@ -232,7 +242,7 @@ export const sweepCommand: Command = {
       run,
       params,
       fixed,
-      seeds: intFlag(values.seeds, "seeds", 1, { min: 1, max: 100_000 }),
+      seeds,
       seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 }),
       ...(random !== undefined ? { design: { kind: "random", points: random } } : {}),
     };

@@ -119,7 +119,14 @@ function reportError(
     const body = { error: { type: r.type, parameter: r.parameter, message: r.message } };
     io.out(`${JSON.stringify(body)}\n`);
   } else {
-    io.err(`${where}: ${r.internal ? `internal error: ${r.type}: ` : ""}${r.message}\n`);
+    // "mmulab sweep: sweep: x = …" says sweep twice: a library error's context that is the
+    // command's own name goes
+    const command = where.slice(PROGRAM.length + 1);
+    const message =
+      command !== "" && r.message.startsWith(`${command}: `)
+        ? r.message.slice(command.length + 2)
+        : r.message;
+    io.err(`${where}: ${r.internal ? `internal error: ${r.type}: ` : ""}${message}\n`);
     if (r.exitCode === EXIT_USAGE && helpHint !== undefined) io.err(`${helpHint}\n`);
     if (r.internal && !style.debug)
       io.err(`Run again with --debug for the stack trace, and please report it.\n`);

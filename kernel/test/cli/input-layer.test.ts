@@ -114,6 +114,15 @@ describe("lists and names", () => {
     );
   });
 
+  it("says the command once when the library's error names it as its context", async () => {
+    const err = await usageError(
+      ["sweep", "--run", "synthetic", "--param", "x=1,a", "--workers", "0"],
+      "x",
+      "values all of one type",
+    );
+    expect(err).toMatch(/^mmulab sweep: x = \[1,"a"\] is not accepted/);
+  });
+
   it("refuses an unknown metric once the sweep knows its metrics", async () => {
     await usageError(
       ["sweep", "--run", "synthetic", "--param", "x=1,2", "--workers", "0", "--metric", "nope"],

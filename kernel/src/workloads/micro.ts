@@ -64,7 +64,10 @@ export interface MicroResult {
 
 const MB = 2 ** 20;
 
-/** Longest simulated run, ns: 10 s, a few minutes of wall time at 4 CPUs (docs/reliability.md). */
+/**
+ * Longest simulated run, ns: 10 s, about 20 s of wall time on 4 CPUs; more CPUs and an
+ * overcommitted host cost more per simulated second (docs/reliability.md).
+ */
 export const MAX_DURATION_NS = 10_000_000_000;
 
 export function runMicro(o: MicroOptions): MicroResult {

@@ -89,14 +89,16 @@ const INITIAL_FRAMES = 128;
 /**
  * Frames a machine has unless told otherwise: 2^22, 16 GiB of 4 KiB pages, far above what any
  * workload here uses (a kernel build peaks in the tens of thousands) and a bound on what one
- * mistake — an mmap with populate, a loop of faults — can cost. A mapped page costs the
- * simulator about 250 bytes in all (its frame, its PTE, its struct page; measured: 1,048,576
- * pages populated took 219 MB of heap and 38 MB of array buffers, at about 2.4 µs a page), so
- * 2^22 pages are about 1 GB and 10 s. It was 2^24, about 4 GB: Node's default heap limit, where
- * the process would die instead of the allocation failing.
+ * mistake — an mmap with populate, a loop of faults — can cost. Untraced, a mapped page costs
+ * the simulator about 60 bytes (the per-frame arrays, grown by doubling, and its page tables;
+ * 1,048,576 pages populated: 56 MB of array buffers, 0.4 µs a page); traced, an event per fault
+ * more, which the trace bounds (sim/trace.ts). 2^22 pages are about 250 MB and 2 s untraced.
  */
 export const DEFAULT_MAX_FRAMES = 2 ** 22;
-/** Most frames a machine may be given: 32 GiB of 4 KiB pages, about 2 GB when all are mapped. */
+/**
+ * Most frames a machine may be given: 32 GiB of 4 KiB pages, about 500 MB when all are mapped.
+ * It was 2^31 − 2, whose per-frame arrays (30 GB) no process could allocate.
+ */
 export const MAX_FRAMES = 2 ** 23;
 
 export class PageAllocator {

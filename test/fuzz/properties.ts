@@ -124,10 +124,30 @@ function newStats(onCase: OnCase | undefined): Stats {
   return { slowestMs: 0, slowestInput: "", outcomes: {}, cases: 0, onCase };
 }
 
-/** Input as text, never throwing (a value nested thousands deep may overflow the printer). */
+/**
+ * A copy of `v` cut at `depth` levels and 20 entries a level, for printing: the payloads nest
+ * thousands deep (and cycle), which overflows fc.stringify's recursion, and an overflow is slow
+ * under vitest, which maps every frame of the stack. Maps, dates, typed arrays … stay as they are.
+ */
+function clip(v: unknown, depth: number): unknown {
+  if (v === null || typeof v !== "object") return v;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return v;
+  if (depth === 0) return Array.isArray(v) ? "[…]" : "{…}";
+  if (Array.isArray(v)) return v.slice(0, 20).map((x) => clip(x, depth - 1));
+  const out = Object.create(proto as object | null) as Record<string, unknown>;
+  for (const k of Object.keys(v).slice(0, 20))
+    Object.defineProperty(out, k, {
+      value: clip((v as Record<string, unknown>)[k], depth - 1),
+      enumerable: true,
+    });
+  return out;
+}
+
+/** Input as text, short and never throwing. */
 function show(input: unknown): string {
   try {
-    return fc.stringify(input).slice(0, 300);
+    return fc.stringify(clip(input, 8)).slice(0, 300);
   } catch (e) {
     return `(unprintable: ${describeError(e)})`;
   }

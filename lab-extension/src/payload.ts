@@ -40,6 +40,93 @@ export function describe(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/** Deepest nesting of objects and arrays in a payload; kernel/src/display/validate.ts agrees. */
+export const MAX_PAYLOAD_DEPTH = 64;
+/** Most JSON values in one payload; kernel/src/display/validate.ts agrees. */
+export const MAX_PAYLOAD_VALUES = 2 ** 25;
+
+interface Frame {
+  readonly node: object;
+  readonly keys: readonly string[] | null;
+  readonly key: string | number | null;
+  next: number;
+}
+
+function pathOf(frames: readonly Frame[], last: string | number | null): string {
+  let path = "";
+  for (const k of [...frames.map((f) => f.key), last])
+    if (k !== null) path += typeof k === "number" ? `[${k}]` : path === "" ? k : `.${k}`;
+  return path === "" ? "the payload" : path;
+}
+
+/**
+ * Walks the whole payload once, without recursion, before any field is read: JSON values only
+ * (`1e999` parses to Infinity, which no renderer can place), finite numbers, no cycle, at most
+ * {@link MAX_PAYLOAD_DEPTH} deep and {@link MAX_PAYLOAD_VALUES} values. The same rule as the
+ * kernel's `checkJsonTree` (kernel/src/display/validate.ts), so both sides refuse the same
+ * payloads; parts the renderers pass on to plotly unread (traces, layout) are covered too.
+ */
+export function checkJsonTree(mimeType: string, value: unknown): void {
+  const onPath = new Set<object>();
+  const frames: Frame[] = [];
+  let count = 0;
+  const fail = (key: string | number | null, problem: string): never => {
+    throw new PayloadError(mimeType, `${pathOf(frames, key)} ${problem}`);
+  };
+  const visit = (v: unknown, key: string | number | null, inArray: boolean): void => {
+    if (++count > MAX_PAYLOAD_VALUES)
+      throw new PayloadError(mimeType, `more than ${MAX_PAYLOAD_VALUES} values`);
+    const t = typeof v;
+    if (t === "string" || t === "boolean") return;
+    if (t === "number") {
+      if (!Number.isFinite(v)) fail(key, `is ${String(v)}; numbers must be finite`);
+      return;
+    }
+    if (t === "undefined") {
+      if (inArray) fail(key, "is undefined, which JSON cannot hold");
+      return;
+    }
+    if (t !== "object") return fail(key, `is a ${t}, which JSON cannot hold`);
+    if (v === null) return;
+    const o = v as object;
+    if (onPath.has(o)) fail(key, "contains itself (a cycle); JSON cannot hold it");
+    const array = Array.isArray(o);
+    if (!array) {
+      const proto: unknown = Object.getPrototypeOf(o);
+      if (proto !== Object.prototype && proto !== null) fail(key, "is not a plain object or array");
+    }
+    if (frames.length >= MAX_PAYLOAD_DEPTH)
+      fail(key, `is nested more than ${MAX_PAYLOAD_DEPTH} deep`);
+    onPath.add(o);
+    frames.push({ node: o, keys: array ? null : Object.keys(o), key, next: 0 });
+  };
+  try {
+    visit(value, null, false);
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1]!;
+      const keys = f.keys;
+      if (keys === null) {
+        const a = f.node as unknown[];
+        if (f.next < a.length) {
+          const i = f.next++;
+          visit(a[i], i, true);
+          continue;
+        }
+      } else if (f.next < keys.length) {
+        const k = keys[f.next++]!;
+        visit((f.node as Record<string, unknown>)[k], k, false);
+        continue;
+      }
+      frames.pop();
+      onPath.delete(f.node);
+    }
+  } catch (e) {
+    if (e instanceof PayloadError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new PayloadError(mimeType, `the payload cannot be read (${why})`);
+  }
+}
+
 /**
  * Checks `version` first, before anything else: an unknown version is reported as such rather
  * than as whatever field happens to differ.
@@ -62,6 +149,7 @@ export function checkVersion(
         "Update the mmulab lab extension or the kernel so that they match.",
     );
   }
+  checkJsonTree(mimeType, record);
   return record;
 }
 

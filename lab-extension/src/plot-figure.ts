@@ -16,7 +16,8 @@ export function parsePlot(data: unknown): PlotPayload {
   const traces = (v: unknown, path: string): PlotlyJson[] =>
     r.array(v, path).map((t, i) => r.object(t, `${path}[${i}]`) as PlotlyJson);
   const figureData = traces(record["data"], "data");
-  const layout = r.object(record["layout"] ?? {}, "layout") as PlotlyJson;
+  // required, as checkPlotPayload has it: what one side refuses, the other does not draw
+  const layout = r.object(record["layout"], "layout") as PlotlyJson;
   let sweep: PlotPayload["sweep"];
   if (record["sweep"] !== undefined) {
     const s = r.object(record["sweep"], "sweep");

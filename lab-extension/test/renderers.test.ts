@@ -271,7 +271,7 @@ describe("page-table renderer", () => {
     },
   );
 
-  it("draws huge but valid numbers and survives deep nesting", async () => {
+  it("draws huge but valid numbers, and refuses nesting deeper than a payload may be", async () => {
     const w = pagetable();
     const root = {
       level: "pgd",
@@ -284,26 +284,37 @@ describe("page-table renderer", () => {
     await w.renderModel(mimeModel(PAGETABLE_MIME, { version: 1, mm: 1, levels: 5, root }));
     expect(w.node.textContent).toContain("pfn 0x1fffffffffffff");
     expect(w.node.textContent).toContain("va 1e+300");
-    let deep: Record<string, unknown> = {
-      level: "page",
-      index: 0,
-      frame: 1,
-      va: 0,
-      state: "live",
-      entries: 0,
-    };
-    for (let i = 0; i < 20_000; i++)
-      deep = {
-        level: "pte",
+    const chain = (n: number): Record<string, unknown> => {
+      let deep: Record<string, unknown> = {
+        level: "page",
         index: 0,
-        frame: i + 2,
+        frame: 1,
         va: 0,
         state: "live",
-        entries: 1,
-        children: [deep],
+        entries: 0,
       };
-    await w.renderModel(mimeModel(PAGETABLE_MIME, { version: 1, mm: 1, levels: 4, root: deep }));
-    expect(w.node.dataset["nodeCount"]).toBe("20001");
+      for (let i = 0; i < n; i++)
+        deep = {
+          level: "pte",
+          index: 0,
+          frame: i + 2,
+          va: 0,
+          state: "live",
+          entries: 1,
+          children: [deep],
+        };
+      return deep;
+    };
+    // each tree level is two JSON levels (the node and its children array)
+    await w.renderModel(
+      mimeModel(PAGETABLE_MIME, { version: 1, mm: 1, levels: 4, root: chain(30) }),
+    );
+    expect(w.node.dataset["nodeCount"]).toBe("31");
+    const hostile = w.renderModel(
+      mimeModel(PAGETABLE_MIME, { version: 1, mm: 1, levels: 4, root: chain(20_000) }),
+    );
+    await expect(hostile).rejects.toBeInstanceOf(PayloadError);
+    await expect(hostile).rejects.toThrow(/nested more than 64 deep/);
     expect(LEVELS).toContain("p4d");
   });
 });
@@ -521,6 +532,20 @@ describe("plot renderer", () => {
       "an empty axis",
       { ...makePlot(), sweep: { axes: [{ name: "a", label: "A", values: [] }], frames: [] } },
       /sweep\.axes\[0\]\.values: expected at least one value/,
+    ],
+    [
+      "an infinite number in a trace (JSON's 1e999)",
+      {
+        ...makePlot(),
+        data: [{ type: "scatter", x: [1, 2], y: [1, JSON.parse("1e999") as number] }],
+      },
+      /data\[0\]\.y\[1\] is Infinity; numbers must be finite/,
+    ],
+    [
+      // found by fuzzing: the kernel's check refused it and the renderer drew it
+      "a payload without a layout (the contract requires one)",
+      { version: 1, data: [] },
+      /layout: expected an object, got nothing/,
     ],
     [
       "a sweep id that is not a string",

@@ -4,6 +4,7 @@
  * A subcommand never touches `process` directly: it writes through `io` and returns its exit code,
  * so it runs the same under the real binary, in tests and from a notebook.
  */
+import { MmulabError } from "../sim/errors.js";
 
 /** Where a subcommand writes. Each call writes the text as is; add the newline yourself. */
 export interface CliIO {
@@ -28,13 +29,23 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /**
- * Thrown for a bad command line (unknown flag, missing or malformed value). The CLI prints the
- * message, points at the command's help and exits with {@link EXIT_USAGE}.
+ * Thrown for a bad command line (unknown flag, missing or malformed value, a value out of range).
+ * The CLI prints the message, points at the command's help and exits with {@link EXIT_USAGE}.
+ * `parameter` names the option (`--seed`) when there is one.
  */
-export class UsageError extends Error {
-  constructor(message: string) {
+export class UsageError extends MmulabError {
+  readonly parameter: string | undefined;
+  constructor(message: string, options: { readonly parameter?: string | undefined } = {}) {
     super(message);
-    this.name = "UsageError";
+    this.parameter = options.parameter;
+  }
+
+  /** `option '--seed' = "-1" is not accepted; expected …`, in ParameterError's words. */
+  static invalid(parameter: string, value: string, accepted: string): UsageError {
+    return new UsageError(
+      `option '${parameter}' = ${JSON.stringify(value)} is not accepted; expected ${accepted}`,
+      { parameter },
+    );
   }
 }
 

@@ -10,7 +10,7 @@
 import type { X86Behaviour } from "../arch/x86/tlb.js";
 import type { MmuGatherBehaviour } from "../mm/kernel.js";
 import type { Flavour } from "../rcu/params.js";
-import { MmulabError, UnknownNameError } from "../sim/errors.js";
+import { checkBool, checkOptions, MmulabError, UnknownNameError } from "../sim/errors.js";
 
 export const PROFILE_NAMES = [
   "v4.13",
@@ -249,13 +249,13 @@ export class IncompatibleBackendError extends MmulabError {
 }
 
 export function checkProfileName(name: string): ProfileName {
-  if (!(PROFILE_NAMES as readonly string[]).includes(name))
+  if (typeof name !== "string" || !(PROFILE_NAMES as readonly string[]).includes(name))
     throw new UnknownNameError("profile", name, PROFILE_NAMES);
   return name as ProfileName;
 }
 
 export function checkBackendName(name: string): BackendName {
-  if (!(BACKEND_NAMES as readonly string[]).includes(name))
+  if (typeof name !== "string" || !(BACKEND_NAMES as readonly string[]).includes(name))
     throw new UnknownNameError("backend", name, BACKEND_NAMES);
   return name as BackendName;
 }
@@ -288,6 +288,9 @@ export function resolveProfile(
 ): ResolvedProfile {
   const profile = PROFILES[checkProfileName(profileName)];
   const backend = checkBackendName(backendName);
+  checkOptions("resolve", opts, ["paravirt", "rcuTableFree"], "resolveProfile");
+  checkBool("resolve.paravirt", opts.paravirt, false, "resolveProfile");
+  checkBool("resolve.rcuTableFree", opts.rcuTableFree, false, "resolveProfile");
   const reason = profile.unavailable[backend];
   if (reason !== undefined) throw new IncompatibleBackendError(profile.name, backend, reason);
   const isPv = PARAVIRT_BACKENDS.includes(backend);

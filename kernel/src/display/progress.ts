@@ -152,8 +152,10 @@ export interface RunWithProgressOptions {
  * simulation stays consistent and can be run further.
  */
 export function runWithProgress(sim: Runnable, options: RunWithProgressOptions): RunResult {
-  const { until, maxEvents } = options;
   const context = "runWithProgress";
+  if (options === null || typeof options !== "object")
+    throw new ParameterError("options", options, "an object with until (ns) or maxEvents", context);
+  const { until, maxEvents } = options;
   if (until === undefined && maxEvents === undefined) {
     throw new ParameterError("options", options, "an object with until (ns) or maxEvents", context);
   }
@@ -179,7 +181,17 @@ export function runWithProgress(sim: Runnable, options: RunWithProgressOptions):
       );
     }
     const budget = maxEvents === undefined ? chunk : Math.min(chunk, maxEvents - events);
-    last = sim.run({ ...(until !== undefined ? { until } : {}), maxEvents: budget });
+    try {
+      last = sim.run({ ...(until !== undefined ? { until } : {}), maxEvents: budget });
+    } catch (e) {
+      // the engine saw the interrupt itself, between two events of this chunk
+      if (!(e instanceof SimulationStopped) || !interruptRequested()) throw e;
+      bar.finish(`interrupted at ${formatNs(sim.now)}`);
+      throw new SimulationStopped(
+        `interrupted at t = ${formatNs(sim.now)} after about ${events} events; the simulation ` +
+          `is consistent and can be run further`,
+      );
+    }
     events += last.events;
     bar(byTime ? sim.now - start : events);
     const budgetLeft = maxEvents === undefined || events < maxEvents;

@@ -9,6 +9,7 @@
  * still talk to the same kernel.
  */
 import type { JsonObject, JsonValue } from "../contract/mime.js";
+import { setUserInterruptCheck } from "../sim/user-interrupt.js";
 
 /**
  * A Jupyter MIME bundle: MIME type → representation. `text/plain` is always present so that every
@@ -66,6 +67,8 @@ export function notebookRuntime(): NotebookRuntime | null {
 /** Installs (or, with null, removes) the runtime. Called by the kernel's executor, and by tests. */
 export function setNotebookRuntime(runtime: NotebookRuntime | null): void {
   (globalThis as RuntimeHolder)[RUNTIME_KEY] = runtime;
+  // and a plain sim.run() in a cell stops between two events on interrupt (sim/user-interrupt.ts)
+  setUserInterruptCheck(runtime === null ? null : () => runtime.interruptRequested());
 }
 
 /** True when running under the mmulab kernel and the user asked to interrupt the cell. */

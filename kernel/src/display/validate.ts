@@ -2,6 +2,13 @@
  * Checks that a value is a payload of one of the three MIME contracts before it is rendered or
  * published. Errors name the MIME type, the version received and the versions supported (the
  * contract's rule for consumers), or the first field that is wrong.
+ *
+ * Every check first walks the whole value once, without recursion ({@link checkJsonTree}): a
+ * payload must be a JSON tree — plain objects and arrays, strings, booleans, null and finite
+ * numbers — at most {@link MAX_PAYLOAD_DEPTH} deep and {@link MAX_PAYLOAD_VALUES} values large,
+ * with no object inside itself. So a cycle, NaN, a stack-deep chain or a value JSON cannot carry
+ * is a PayloadError here rather than a hang, a RangeError or a silent `null` later. (An object
+ * shared by two parents is fine, as it is for JSON.stringify, and counts each time it appears.) lab-extension/src/payload.ts checks the same limits on the browser side.
  */
 import {
   PAGETABLE_MIME,
@@ -14,6 +21,7 @@ import {
   type PlotPayload,
   type TimelinePayload,
 } from "../contract/mime.js";
+import { describeValue } from "../sim/errors.js";
 
 /** A value that does not satisfy a MIME contract. */
 export class PayloadError extends TypeError {
@@ -27,6 +35,95 @@ export class PayloadError extends TypeError {
 
 type Obj = Record<string, unknown>;
 
+/** Deepest nesting of objects and arrays in a payload (a 5-level page-table tree is about 16). */
+export const MAX_PAYLOAD_DEPTH = 64;
+/** Most JSON values (objects, arrays and primitives) in one payload: room for the renderers'
+ * 2,000,000 page-table nodes, and a bound on the time and memory a check and a render take. */
+export const MAX_PAYLOAD_VALUES = 2 ** 25;
+
+/** One object or array being walked, with the key it sits under in its parent. */
+interface Frame {
+  readonly node: object;
+  readonly keys: readonly string[] | null;
+  readonly key: string | number | null;
+  next: number;
+}
+
+function pathOf(frames: readonly Frame[], last: string | number | null): string {
+  let path = "";
+  for (const k of [...frames.map((f) => f.key), last])
+    if (k !== null) path += typeof k === "number" ? `[${k}]` : path === "" ? k : `.${k}`;
+  return path === "" ? "the payload" : path;
+}
+
+/**
+ * Checks that `value` is finite JSON within the payload limits; iterative, so a deep or cyclic
+ * value cannot overflow the stack or loop. Throws a {@link PayloadError} naming the path.
+ */
+export function checkJsonTree(mime: string, value: unknown): void {
+  const onPath = new Set<object>();
+  const frames: Frame[] = [];
+  let count = 0;
+  const fail = (key: string | number | null, problem: string): never => {
+    throw new PayloadError(mime, `${pathOf(frames, key)} ${problem}`);
+  };
+  /** Checks a primitive, or opens an object or array (pushes its frame). */
+  const visit = (v: unknown, key: string | number | null, inArray: boolean): void => {
+    if (++count > MAX_PAYLOAD_VALUES)
+      throw new PayloadError(mime, `more than ${MAX_PAYLOAD_VALUES} values`);
+    const t = typeof v;
+    if (t === "string" || t === "boolean") return;
+    if (t === "number") {
+      if (!Number.isFinite(v)) fail(key, `is ${String(v)}; numbers must be finite`);
+      return;
+    }
+    if (t === "undefined") {
+      // an absent optional field; in an array JSON would turn it into null
+      if (inArray) fail(key, "is undefined, which JSON cannot hold");
+      return;
+    }
+    if (t !== "object") return fail(key, `is a ${t}, which JSON cannot hold`);
+    if (v === null) return;
+    const o = v as object;
+    if (onPath.has(o)) fail(key, "contains itself (a cycle); JSON cannot hold it");
+    const array = Array.isArray(o);
+    if (!array) {
+      const proto: unknown = Object.getPrototypeOf(o);
+      if (proto !== Object.prototype && proto !== null) fail(key, "is not a plain object or array");
+    }
+    if (frames.length >= MAX_PAYLOAD_DEPTH)
+      fail(key, `is nested more than ${MAX_PAYLOAD_DEPTH} deep`);
+    onPath.add(o);
+    frames.push({ node: o, keys: array ? null : Object.keys(o), key, next: 0 });
+  };
+  try {
+    visit(value, null, false);
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1]!;
+      const keys = f.keys;
+      if (keys === null) {
+        const a = f.node as unknown[];
+        if (f.next < a.length) {
+          const i = f.next++;
+          visit(a[i], i, true);
+          continue;
+        }
+      } else if (f.next < keys.length) {
+        const k = keys[f.next++]!;
+        visit((f.node as Obj)[k], k, false);
+        continue;
+      }
+      frames.pop();
+      onPath.delete(f.node);
+    }
+  } catch (e) {
+    if (e instanceof PayloadError) throw e;
+    // a getter or proxy that throws: the value cannot be read as JSON
+    const why = e instanceof Error ? e.message : String(e);
+    throw new PayloadError(mime, `the payload cannot be read (${why})`);
+  }
+}
+
 function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
@@ -35,7 +132,7 @@ function checkVersion(mime: string, value: Obj, supported: readonly number[]): v
   if (!supported.includes(value["version"] as number)) {
     throw new PayloadError(
       mime,
-      `version ${JSON.stringify(value["version"])} is not supported; supported: ` +
+      `version ${describeValue(value["version"])} is not supported; supported: ` +
         supported.join(", "),
     );
   }
@@ -45,30 +142,109 @@ function need(mime: string, ok: boolean, problem: string): void {
   if (!ok) throw new PayloadError(mime, problem);
 }
 
+/**
+ * Field readers, each throwing a PayloadError that names the field's path, what it expected and
+ * what it got. The same rules as the renderers' `Reader` (lab-extension/src/payload.ts): what one
+ * side accepts, the other draws.
+ */
+class Fields {
+  constructor(private readonly mime: string) {}
+
+  fail(path: string, expected: string, got: unknown): never {
+    const shown = got === undefined ? "nothing" : describeValue(got);
+    throw new PayloadError(this.mime, `${path}: expected ${expected}, got ${shown}`);
+  }
+
+  object(v: unknown, path: string): Obj {
+    if (!isObj(v)) this.fail(path, "an object", v);
+    return v;
+  }
+
+  array(v: unknown, path: string): readonly unknown[] {
+    if (!Array.isArray(v)) this.fail(path, "an array", v);
+    return v as readonly unknown[];
+  }
+
+  optionalArray(v: unknown, path: string): readonly unknown[] {
+    return v === undefined ? [] : this.array(v, path);
+  }
+
+  string(v: unknown, path: string): string {
+    if (typeof v !== "string") this.fail(path, "a string", v);
+    return v;
+  }
+
+  optionalString(v: unknown, path: string): void {
+    if (v !== undefined) this.string(v, path);
+  }
+
+  /** Finite: checkJsonTree has seen to that. */
+  number(v: unknown, path: string): number {
+    if (typeof v !== "number") this.fail(path, "a finite number", v);
+    return v;
+  }
+
+  count(v: unknown, path: string): number {
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+      this.fail(path, "a non-negative integer below 2^53", v);
+    return v;
+  }
+
+  oneOf<T>(v: unknown, allowed: readonly T[], path: string): T {
+    if (!allowed.includes(v as T)) this.fail(path, `one of ${allowed.join(", ")}`, v);
+    return v as T;
+  }
+}
+
+const LEVELS = ["pgd", "p4d", "pud", "pmd", "pte", "page"] as const;
+const STATES = ["live", "unlinked", "pending-rcu", "freed", "reused"] as const;
+const SPAN_KINDS = [
+  "irq-off",
+  "preempted",
+  "gup-walk",
+  "flush-wait",
+  "ipi-handler",
+  "hypercall",
+  "grace-period",
+  "rcu-callback",
+  "other",
+] as const;
+
 /** Throws a {@link PayloadError} unless `value` is a page-table payload this code renders. */
 export function checkPageTablePayload(value: unknown): asserts value is PageTablePayload {
   const mime = PAGETABLE_MIME;
   need(mime, isObj(value), "payload is not an object");
   const v = value as Obj;
   checkVersion(mime, v, PAGETABLE_VERSIONS);
-  need(mime, v["levels"] === 4 || v["levels"] === 5, "levels must be 4 or 5");
-  need(mime, typeof v["mm"] === "number", "mm must be a number");
-  need(mime, isObj(v["root"]), "root must be a page-table node");
-  const stack: unknown[] = [v["root"]];
-  if (Array.isArray(v["detached"])) stack.push(...(v["detached"] as unknown[]));
-  else need(mime, v["detached"] === undefined, "detached must be an array");
+  checkJsonTree(mime, value);
+  const f = new Fields(mime);
+  f.optionalString(v["title"], "title");
+  f.count(v["mm"], "mm");
+  f.oneOf(v["levels"], [4, 5], "levels");
+  f.optionalArray(v["walkerPath"], "walkerPath").forEach((x, i) => f.count(x, `walkerPath[${i}]`));
+  // iterative: checkJsonTree bounds the depth, this bounds nothing else
+  const stack: [unknown, string][] = [[v["root"], "root"]];
+  f.optionalArray(v["detached"], "detached").forEach((d, i) => stack.push([d, `detached[${i}]`]));
   while (stack.length > 0) {
-    const n = stack.pop();
-    need(mime, isObj(n), "a node is not an object");
-    const node = n as Obj;
-    need(mime, typeof node["level"] === "string", "a node has no level");
-    need(mime, typeof node["frame"] === "number", "a node has no frame number");
-    need(mime, typeof node["state"] === "string", "a node has no state");
-    const children = node["children"];
-    if (children !== undefined) {
-      need(mime, Array.isArray(children), "children must be an array");
-      stack.push(...(children as unknown[]));
-    }
+    const [n, p] = stack.pop()!;
+    const o = f.object(n, p);
+    f.oneOf(o["level"], LEVELS, `${p}.level`);
+    f.count(o["index"], `${p}.index`);
+    f.count(o["frame"], `${p}.frame`);
+    f.number(o["va"], `${p}.va`);
+    f.oneOf(o["state"], STATES, `${p}.state`);
+    f.count(o["entries"], `${p}.entries`);
+    if (o["huge"] !== undefined && typeof o["huge"] !== "boolean")
+      f.fail(`${p}.huge`, "true or false", o["huge"]);
+    f.optionalArray(o["history"], `${p}.history`).forEach((h, i) => {
+      const hp = `${p}.history[${i}]`;
+      const ho = f.object(h, hp);
+      f.number(ho["t"], `${hp}.t`);
+      f.string(ho["what"], `${hp}.what`);
+      f.optionalString(ho["by"], `${hp}.by`);
+    });
+    const kids = f.optionalArray(o["children"], `${p}.children`);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], `${p}.children[${i}]`]);
   }
 }
 
@@ -78,20 +254,57 @@ export function checkTimelinePayload(value: unknown): asserts value is TimelineP
   need(mime, isObj(value), "payload is not an object");
   const v = value as Obj;
   checkVersion(mime, v, TIMELINE_VERSIONS);
-  need(mime, v["unit"] === "ns", 'unit must be "ns"');
-  for (const key of ["lanes", "spans", "instants", "arrows"]) {
-    need(mime, Array.isArray(v[key]), `${key} must be an array`);
-  }
-  for (const lane of v["lanes"] as unknown[]) {
-    need(mime, isObj(lane) && typeof lane["id"] === "string", "a lane has no id");
-  }
-  for (const s of v["spans"] as unknown[]) {
-    need(
-      mime,
-      isObj(s) && typeof s["start"] === "number" && typeof s["end"] === "number",
-      "a span has no numeric start and end",
-    );
-  }
+  checkJsonTree(mime, value);
+  const f = new Fields(mime);
+  f.optionalString(v["title"], "title");
+  f.oneOf(v["unit"], ["ns"], "unit");
+  const ids = new Set<string>();
+  f.array(v["lanes"], "lanes").forEach((l, i) => {
+    const o = f.object(l, `lanes[${i}]`);
+    const id = f.string(o["id"], `lanes[${i}].id`);
+    f.string(o["label"], `lanes[${i}].label`);
+    if (ids.has(id)) f.fail(`lanes[${i}].id`, "a lane id not used before", id);
+    ids.add(id);
+  });
+  const lane = (x: unknown, path: string): void => {
+    if (!ids.has(f.string(x, path))) f.fail(path, "the id of a lane", x);
+  };
+  const args = (x: unknown, path: string): void => {
+    if (x === undefined) return;
+    for (const [k, a] of Object.entries(f.object(x, path)))
+      if (a !== null && typeof a === "object")
+        f.fail(`${path}.${k}`, "a string, number, boolean or null", a);
+  };
+  f.array(v["spans"], "spans").forEach((s, i) => {
+    const p = `spans[${i}]`;
+    const o = f.object(s, p);
+    lane(o["lane"], `${p}.lane`);
+    const start = f.number(o["start"], `${p}.start`);
+    if (f.number(o["end"], `${p}.end`) < start)
+      f.fail(`${p}.end`, `a time at or after start (${start})`, o["end"]);
+    f.oneOf(o["kind"], SPAN_KINDS, `${p}.kind`);
+    f.string(o["label"], `${p}.label`);
+    args(o["args"], `${p}.args`);
+  });
+  f.array(v["instants"], "instants").forEach((s, i) => {
+    const p = `instants[${i}]`;
+    const o = f.object(s, p);
+    lane(o["lane"], `${p}.lane`);
+    f.number(o["t"], `${p}.t`);
+    f.oneOf(o["kind"], ["uaf", "marker"], `${p}.kind`);
+    f.string(o["label"], `${p}.label`);
+    args(o["args"], `${p}.args`);
+  });
+  f.array(v["arrows"], "arrows").forEach((s, i) => {
+    const p = `arrows[${i}]`;
+    const o = f.object(s, p);
+    lane(o["fromLane"], `${p}.fromLane`);
+    f.number(o["fromT"], `${p}.fromT`);
+    lane(o["toLane"], `${p}.toLane`);
+    f.number(o["toT"], `${p}.toT`);
+    f.oneOf(o["kind"], ["ipi"], `${p}.kind`);
+    f.string(o["label"], `${p}.label`);
+  });
 }
 
 /** Throws a {@link PayloadError} unless `value` is a plot payload this code renders. */
@@ -100,21 +313,58 @@ export function checkPlotPayload(value: unknown): asserts value is PlotPayload {
   need(mime, isObj(value), "payload is not an object");
   const v = value as Obj;
   checkVersion(mime, v, PLOT_VERSIONS);
-  need(mime, Array.isArray(v["data"]), "data must be an array of traces");
-  need(mime, isObj(v["layout"]), "layout must be an object");
-  for (const t of v["data"] as unknown[]) need(mime, isObj(t), "a trace is not an object");
+  checkJsonTree(mime, value);
+  const f = new Fields(mime);
+  f.optionalString(v["title"], "title");
+  const traces = (x: unknown, path: string): void => {
+    f.array(x, path).forEach((t, i) => f.object(t, `${path}[${i}]`));
+  };
+  traces(v["data"], "data");
+  f.object(v["layout"], "layout");
+  if (v["sweep"] === undefined) return;
+  const s = f.object(v["sweep"], "sweep");
+  const axes = f.array(s["axes"], "sweep.axes").map((a, i) => {
+    const p = `sweep.axes[${i}]`;
+    const o = f.object(a, p);
+    f.string(o["name"], `${p}.name`);
+    f.string(o["label"], `${p}.label`);
+    const values = f.array(o["values"], `${p}.values`);
+    if (values.length === 0) f.fail(`${p}.values`, "at least one value", values);
+    values.forEach((x, j) => {
+      if (typeof x !== "string") f.number(x, `${p}.values[${j}]`);
+    });
+    return values;
+  });
+  if (axes.length === 0) f.fail("sweep.axes", "at least one axis", s["axes"]);
+  f.array(s["frames"], "sweep.frames").forEach((fr, i) => {
+    const p = `sweep.frames[${i}]`;
+    const o = f.object(fr, p);
+    const key = f.array(o["key"], `${p}.key`);
+    if (key.length !== axes.length) f.fail(`${p}.key`, `${axes.length} values, one per axis`, key);
+    key.forEach((k, j) => {
+      if (!axes[j]!.includes(k)) f.fail(`${p}.key[${j}]`, `a value of axis ${j}`, k);
+    });
+    traces(o["data"], `${p}.data`);
+  });
+  const id = s["id"];
+  if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > 200))
+    f.fail("sweep.id", "a non-empty string of at most 200 characters", id);
 }
 
 /** Structural guesses used by toMimeBundle: does this look like a payload of that kind (even a
  * wrong-version one, which then fails loudly in its check)? */
 export function looksLikePageTables(v: unknown): boolean {
-  return isObj(v) && "version" in v && "root" in v && "levels" in v && "mm" in v;
+  return isObj(v) && ["version", "root", "levels", "mm"].every((k) => Object.hasOwn(v, k));
 }
 
 export function looksLikeTimeline(v: unknown): boolean {
-  return isObj(v) && "version" in v && "lanes" in v && "spans" in v && v["unit"] === "ns";
+  return (
+    isObj(v) &&
+    ["version", "lanes", "spans"].every((k) => Object.hasOwn(v, k)) &&
+    v["unit"] === "ns"
+  );
 }
 
 export function looksLikePlot(v: unknown): boolean {
-  return isObj(v) && "version" in v && Array.isArray(v["data"]) && isObj(v["layout"]);
+  return isObj(v) && Object.hasOwn(v, "version") && Array.isArray(v["data"]) && isObj(v["layout"]);
 }

@@ -13,7 +13,7 @@ import { Machine } from "../hw/machine.js";
 import { Kernel } from "../mm/kernel.js";
 import { mmget, sys_mmap, sys_munmap } from "../mm/mmap.js";
 import { walkChecked } from "../mm/walk.js";
-import { checkInt } from "../sim/errors.js";
+import { checkInt, checkOptions } from "../sim/errors.js";
 import { waitFor, type Kfn } from "../sim/process.js";
 import { Simulation } from "../sim/simulation.js";
 import type { ChromeTrace } from "../sim/trace.js";
@@ -55,6 +55,7 @@ export function runIrqOffMunmap(params: IrqOffMunmapParams = {}): {
   result: IrqOffMunmapResult;
   trace: ChromeTrace;
 } {
+  checkOptions("params", params, ["seed", "irqOffNs", "pages"], "irqoff-munmap");
   const seed = params.seed ?? 1;
   const irqOffNs = checkInt("irqOffNs", params.irqOffNs ?? 20_000, 0, 1e9, "irqoff-munmap");
   const pages = checkInt("pages", params.pages ?? 16, 1, 262_144, "irqoff-munmap");

@@ -10,7 +10,8 @@
 import { availableParallelism } from "node:os";
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { checkInt } from "../sim/errors.js";
+import { checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
+import { HOST_NAMES } from "../workloads/hosts.js";
 import {
   hostProfile,
   runKernbench,
@@ -79,10 +80,14 @@ export function buildProcessFlags(parallel: number): string[] {
 }
 
 /** Runs build option sets on `workers` child processes (0: inline), results in input order. */
+/** Most build processes at once: each takes about 1.5 GB while it runs (see buildProcessFlags). */
+export const MAX_BUILD_WORKERS = 64;
+
 export async function runBuilds(
   options: readonly KernbenchRunOptions[],
   workers: number,
 ): Promise<KernbenchRun[]> {
+  checkInt("workers", workers, 0, MAX_BUILD_WORKERS, "kernbench");
   if (workers <= 0) return options.map((o) => runKernbench(o));
   const results: KernbenchRun[] = new Array<KernbenchRun>(options.length);
   let next = 0;
@@ -140,11 +145,23 @@ function sumMechanism(runs: readonly KernbenchRun[]): MechanismStats {
 }
 
 export async function runSeedTable(o: SeedTableOptions = {}): Promise<SeedTable> {
-  const hosts = (o.hosts ?? ["6cpu", "16cpu"]).map((h) => hostProfile(h));
-  const runs = checkInt("runs", o.runs ?? 5, 1, 100, "kernbench --seed-table");
-  const seed = checkInt("seed", o.seed ?? 1, 0, 2 ** 32 - 101, "kernbench --seed-table");
+  const ctx = "kernbench --seed-table";
+  checkOptions("options", o, ["hosts", "runs", "seed", "workers", "scale"], ctx);
+  const hosts = checkNameList("hosts", o.hosts, HOST_NAMES, ["6cpu", "16cpu"], ctx).map((h) =>
+    hostProfile(h),
+  );
+  const runs = checkInt("runs", o.runs ?? 5, 1, 100, ctx);
+  const seed = checkInt("seed", o.seed ?? 1, 0, 2 ** 32 - 101, ctx);
   const scale = o.scale ?? 1;
-  const workers = o.workers ?? availableParallelism();
+  if (!(typeof scale === "number" && scale > 0 && scale <= 1))
+    throw new ParameterError("scale", scale, "a number in (0, 1]", ctx);
+  const workers = checkInt(
+    "workers",
+    o.workers ?? Math.min(availableParallelism(), MAX_BUILD_WORKERS),
+    0,
+    MAX_BUILD_WORKERS,
+    ctx,
+  );
   const plan: KernbenchRunOptions[] = [];
   for (const h of hosts)
     for (const kernel of ["current", "rcu"] as const)

@@ -11,7 +11,7 @@ import { Kernel } from "../mm/kernel.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { Rcu } from "../rcu/tree.js";
 import { Scheduler } from "../sched/scheduler.js";
-import { checkInt, ParameterError, UnknownNameError } from "../sim/errors.js";
+import { checkInt, checkOptions, ParameterError, UnknownNameError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import { Simulation } from "../sim/simulation.js";
 import { HOSTS, type HostProfile } from "../workloads/hosts.js";
@@ -57,9 +57,10 @@ export interface KernbenchRun {
 }
 
 export function hostProfile(name: string): HostProfile {
-  const h = HOSTS[name];
-  if (!h) throw new UnknownNameError("host", name, Object.keys(HOSTS));
-  return h;
+  // own keys only: "toString" is not a host
+  if (typeof name !== "string" || !Object.hasOwn(HOSTS, name))
+    throw new UnknownNameError("host", name, Object.keys(HOSTS));
+  return HOSTS[name]!;
 }
 
 function scaled(b: BuildParams, f: number): BuildParams {
@@ -72,6 +73,14 @@ function scaled(b: BuildParams, f: number): BuildParams {
 }
 
 export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
+  if (o === undefined)
+    throw new ParameterError(
+      "options",
+      o,
+      "an object with host, jobs, kernel and seed",
+      "kernbench",
+    );
+  checkOptions("options", o, ["host", "jobs", "kernel", "seed", "scale"], "kernbench");
   const host = hostProfile(o.host);
   const maxJobs = host.nrCpus * 64;
   checkInt("jobs", o.jobs, 1, maxJobs, "kernbench -j");

@@ -7,17 +7,18 @@
 import type { TimelinePayload } from "../contract/mime.js";
 import {
   BACKEND_NAMES,
-  checkBackendName,
-  checkProfileName,
   PROFILE_NAMES,
   resolveProfile,
   type BackendName,
   type ProfileName,
 } from "../config/profiles.js";
-import { checkInt } from "../sim/errors.js";
+import { checkBool, checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
 import type { ChromeTrace } from "../sim/trace.js";
-import { checkScenarioName, runTrial, SCENARIO_NAMES, type ScenarioName } from "./scenarios.js";
+import { runTrial, SCENARIO_NAMES, type ScenarioName } from "./scenarios.js";
 import { traceToTimeline } from "./timeline.js";
+
+/** Most trials per cell: 100,000 trials of one cell take about 20 s (docs/reliability.md). */
+export const MAX_TRIALS = 100_000;
 
 export interface RaceMatrixOptions {
   readonly profiles?: readonly string[];
@@ -81,13 +82,28 @@ export interface RaceMatrix {
   readonly seed: number;
 }
 
+const RACE_MATRIX_KEYS = [
+  "profiles",
+  "backends",
+  "scenarios",
+  "trials",
+  "seed",
+  "examples",
+  "onCell",
+];
+
 export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   // Validate everything before running anything.
-  const profiles = (opts.profiles ?? PROFILE_NAMES).map(checkProfileName);
-  const backends = (opts.backends ?? BACKEND_NAMES).map(checkBackendName);
-  const scenarios = (opts.scenarios ?? SCENARIO_NAMES).map(checkScenarioName);
-  const trials = checkInt("trials", opts.trials ?? 40, 1, 100_000, "race-matrix");
-  const seed = checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1 - trials, "race-matrix");
+  const ctx = "race-matrix";
+  checkOptions("options", opts, RACE_MATRIX_KEYS, ctx);
+  const profiles = checkNameList("profiles", opts.profiles, PROFILE_NAMES, PROFILE_NAMES, ctx);
+  const backends = checkNameList("backends", opts.backends, BACKEND_NAMES, BACKEND_NAMES, ctx);
+  const scenarios = checkNameList("scenarios", opts.scenarios, SCENARIO_NAMES, SCENARIO_NAMES, ctx);
+  const trials = checkInt("trials", opts.trials ?? 40, 1, MAX_TRIALS, ctx);
+  const seed = checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1 - trials, ctx);
+  const examples = checkBool("examples", opts.examples, true, ctx);
+  if (opts.onCell !== undefined && typeof opts.onCell !== "function")
+    throw new ParameterError("onCell", opts.onCell, "a function (done, total) => void", ctx);
   const cells: RaceCell[] = [];
   const skipped: SkippedCell[] = [];
   const valid: [ProfileName, BackendName, boolean][] = [];
@@ -123,7 +139,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
         }
       }
       let example: RaceCellExample | undefined;
-      if (exampleSeed >= 0 && (opts.examples ?? true))
+      if (exampleSeed >= 0 && examples)
         example = makeExample({ scenario, profile, backend, seed: exampleSeed });
       cells.push({
         profile,

@@ -25,10 +25,11 @@ import { __get_user_pages_fast, use_mm } from "../gup/gup-fast.js";
 import { sys_mmap, sys_munmap } from "../mm/mmap.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import type { UafReport } from "../mm/oracle.js";
-import { UnknownNameError } from "../sim/errors.js";
+import { checkInt, checkOptions, UnknownNameError } from "../sim/errors.js";
 import type { SimEvent } from "../sim/event.js";
 import { waitFor, type Kfn } from "../sim/process.js";
-import { buildSystem, type System, type SystemOptions } from "./system.js";
+import { MAX_CPUS } from "../hw/machine.js";
+import { buildSystem, SYSTEM_OPTION_KEYS, type System, type SystemOptions } from "./system.js";
 
 export const SCENARIO_NAMES = [
   "walker-vs-munmap",
@@ -39,7 +40,7 @@ export const SCENARIO_NAMES = [
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export function checkScenarioName(name: string): ScenarioName {
-  if (!(SCENARIO_NAMES as readonly string[]).includes(name))
+  if (typeof name !== "string" || !(SCENARIO_NAMES as readonly string[]).includes(name))
     throw new UnknownNameError("scenario", name, SCENARIO_NAMES);
   return name as ScenarioName;
 }
@@ -147,6 +148,15 @@ function* userThread(t: Trial, cpuId: number): Kfn<void> {
 const TRIAL_MAX_NS = 100_000_000;
 
 /**
+ * Longest stall a trial accepts, ns: half its {@link TRIAL_MAX_NS} window, so the munmap (in the
+ * stall's first half) and the walk's end fall inside it. The other threads run until the munmap,
+ * so a longer stall is more work for nothing: `stallNs: 1e15` used to spin them for days.
+ */
+export const MAX_STALL_NS = TRIAL_MAX_NS / 2;
+
+const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs"];
+
+/**
  * Runs one seeded trial of a race scenario (SCENARIO_NAMES) on a system built from `opts`
  * (profile, flush backend, host, costs; 4 CPUs unless `nrCpus` says otherwise) and reports what
  * the use-after-free oracle saw: `uaf` reads of freed page tables, how the tables were freed
@@ -154,8 +164,14 @@ const TRIAL_MAX_NS = 100_000_000;
  * seed give the same trial.
  */
 export function runTrial(opts: TrialOptions): TrialResult {
+  checkOptions("options", opts ?? null, TRIAL_KEYS, "runTrial");
   const scenario = checkScenarioName(opts.scenario);
-  const sys = buildSystem({ ...opts, nrCpus: opts.nrCpus ?? 4 });
+  checkInt("seed", opts.seed, 0, 2 ** 32 - 1, "runTrial");
+  if (opts.stallNs !== undefined) checkInt("stallNs", opts.stallNs, 1, MAX_STALL_NS, "runTrial");
+  // the walker runs on cpu1, the munmap on cpu0
+  checkInt("nrCpus", opts.nrCpus ?? 4, 2, MAX_CPUS, "runTrial");
+  const { scenario: _scenario, stallNs: _stall, ...system } = opts;
+  const sys = buildSystem({ ...system, nrCpus: opts.nrCpus ?? 4 });
   const { sim, m, k, x86, rcu } = sys;
   const preempted = scenario === "preempted-walker";
   const stallNs =

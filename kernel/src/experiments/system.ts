@@ -11,11 +11,12 @@ import {
   type ResolvedProfile,
   type ResolveOptions,
 } from "../config/profiles.js";
-import type { CostModel } from "../hw/costs.js";
+import { DEFAULT_COSTS, type CostModel } from "../hw/costs.js";
 import { Host, type HostParams } from "../hw/host.js";
 import { Machine } from "../hw/machine.js";
 import { Kernel } from "../mm/kernel.js";
 import { Rcu } from "../rcu/tree.js";
+import { checkBool, checkInt, checkOptions, ParameterError } from "../sim/errors.js";
 import { Simulation } from "../sim/simulation.js";
 
 export interface SystemOptions {
@@ -59,8 +60,42 @@ function makeBackend(name: BackendName, host: Host): FlushBackend {
   }
 }
 
+/** The options {@link buildSystem} takes, for callers that pass a subset on. */
+export const SYSTEM_OPTION_KEYS = [
+  "profile",
+  "backend",
+  "nrCpus",
+  "seed",
+  "hz",
+  "levels",
+  "costs",
+  "host",
+  "trace",
+  "history",
+  "resolve",
+] as const;
+
+const CTX = "buildSystem";
+
+/**
+ * Checks the shape of every option (objects where objects go, booleans where booleans go, no
+ * unknown keys); the parts check their own numbers and names when they are built.
+ */
+function checkSystemOptions(opts: unknown): SystemOptions {
+  if (opts === undefined)
+    throw new ParameterError("options", opts, "an object with profile and backend", CTX);
+  const o = checkOptions("options", opts, SYSTEM_OPTION_KEYS, CTX);
+  checkOptions("costs", o["costs"], Object.keys(DEFAULT_COSTS), CTX);
+  checkOptions("host", o["host"], ["pcpus", "otherVcpus", "timesliceNs", "sliceJitter"], CTX);
+  checkBool("trace", o["trace"], true, CTX);
+  checkBool("history", o["history"], true, CTX);
+  if (o["levels"] !== undefined) checkInt("levels", o["levels"], 4, 5, CTX);
+  return o as unknown as SystemOptions;
+}
+
 /** Builds and wires a system; validates every name and number before building anything. */
-export function buildSystem(opts: SystemOptions): System {
+export function buildSystem(options: SystemOptions): System {
+  const opts = checkSystemOptions(options);
   const resolved = resolveProfile(opts.profile, opts.backend, opts.resolve);
   const sim = new Simulation({ seed: opts.seed ?? 1, trace: opts.trace ?? true });
   const m = new Machine(sim, {

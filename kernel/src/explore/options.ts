@@ -13,7 +13,7 @@ import {
   type ResolveOptions,
 } from "../config/profiles.js";
 import { checkScenarioName, type ScenarioName } from "../experiments/scenarios.js";
-import { checkInt } from "../sim/errors.js";
+import { checkBool, checkInt, checkOptions, ParameterError } from "../sim/errors.js";
 
 /** Defaults, each with its reason. */
 export const EXPLORE_DEFAULTS = Object.freeze({
@@ -41,7 +41,7 @@ export interface ExploreOptions {
   /** How many times the walker's CPU may be held (VM exit, or host preemption in
    * preempted-walker), 0 … 3. Default 1. */
   readonly stalls?: number;
-  /** State budget, 1 … 10,000,000. Default 250,000. */
+  /** State budget, 1 … {@link MAX_EXPLORE_STATES} (4,000,000). Default 250,000. */
   readonly maxStates?: number;
   /** Sleep-set partial-order reduction. Default true. */
   readonly por?: boolean;
@@ -65,8 +65,39 @@ export interface ExploreSpec {
   readonly resolved: ResolvedProfile;
 }
 
+const EXPLORE_OPTION_KEYS = [
+  "profile",
+  "backend",
+  "scenario",
+  "cpus",
+  "pages",
+  "stalls",
+  "maxStates",
+  "por",
+  "stopAtFirstUaf",
+  "resolve",
+];
+
+/**
+ * Largest state budget. Each visited state keeps its hash and sleep set, about 400 bytes (20,000
+ * → 118,000 states grew the peak RSS by 39 MB), so 4,000,000 states are about 1.6 GB of heap,
+ * well inside Node's default 4 GB limit, and 15 minutes at the explorer's 4,600 states/s
+ * (docs/benchmarks.md). It was 10,000,000: about 4 GB, at the limit, where the process would die
+ * of an out-of-memory error instead of stopping with `complete: false`. The largest state spaces
+ * these options reach have about 120,000 states (docs/reliability.md).
+ */
+export const MAX_EXPLORE_STATES = 4_000_000;
+
 /** Checks every option before anything runs; errors name the option, value and range. */
 export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {
+  if (opts === undefined)
+    throw new ParameterError(
+      "options",
+      opts,
+      "an object with profile, backend and scenario",
+      "explore",
+    );
+  checkOptions("options", opts, EXPLORE_OPTION_KEYS, "explore");
   const profile = checkProfileName(opts.profile);
   const backend = checkBackendName(opts.backend);
   const scenario = checkScenarioName(opts.scenario);
@@ -83,11 +114,11 @@ export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {
       "maxStates",
       opts.maxStates ?? EXPLORE_DEFAULTS.maxStates,
       1,
-      10_000_000,
+      MAX_EXPLORE_STATES,
       "explore",
     ),
-    por: opts.por ?? true,
-    stopAtFirstUaf: opts.stopAtFirstUaf ?? true,
+    por: checkBool("por", opts.por, true, "explore"),
+    stopAtFirstUaf: checkBool("stopAtFirstUaf", opts.stopAtFirstUaf, true, "explore"),
     resolve,
     resolved,
   });

@@ -103,6 +103,8 @@ const MAX_COST_NS = 1e9;
 /** Fills defaults in and validates. Unknown fields are rejected (a typo must not be ignored). */
 export function resolveCosts(partial: Partial<CostModel> = {}): CostModel {
   const valid = Object.keys(DEFAULT_COSTS);
+  if (partial === null || typeof partial !== "object" || Array.isArray(partial))
+    throw new ParameterError("costs", partial, "an object of cost overrides", "resolveCosts");
   for (const k of Object.keys(partial)) {
     if (!valid.includes(k)) throw new UnknownNameError("costs field", k, valid, "resolveCosts");
   }

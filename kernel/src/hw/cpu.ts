@@ -135,12 +135,27 @@ export class Cpu {
     if (this.preempted) p.suspend();
     p.exited.then(() => {
       if (this.task === p) this.task = null;
+      if (p.error !== undefined) this.releaseDeadTask();
       // Leaving a task is a context switch (to the next task or to idle): RCU's quiescent state.
       this.contextSwitches++;
       this.machine.notifyContextSwitch(this);
       const next = this.waitingTasks.shift();
       if (next) this.startTask(next.name, next.gen);
     });
+  }
+
+  /**
+   * A task that died of an exception (an oops) with interrupts or preemption off leaves the CPU
+   * as do_exit and the switch to the next task would: preempt_count back to zero and IF set again
+   * (finish_task_switch re-enables interrupts), and whatever interrupt waited for IF — a
+   * cross-call's IPI — is taken now instead of never.
+   */
+  private releaseDeadTask(): void {
+    this.preemptCount = 0;
+    if (this.ifFlag || this.irqDepth > 0) return;
+    this.setIF(true);
+    if (this.deliverable() && this.pending.length > 0 && this.irqProc === null)
+      this.takeAsyncInterrupt();
   }
 
   /**
@@ -200,11 +215,15 @@ export class Cpu {
   }
 
   private *asyncIrq(): Kfn<void> {
-    yield* this.handlePending();
-    this.irqProc = null;
-    const held = this.heldByIrq;
-    this.heldByIrq = [];
-    for (const p of held) p.unsuspend();
+    try {
+      yield* this.handlePending();
+    } finally {
+      // also when a handler threw: the interrupted contexts must not stay held for ever
+      this.irqProc = null;
+      const held = this.heldByIrq;
+      this.heldByIrq = [];
+      for (const p of held) p.unsuspend();
+    }
   }
 
   /**

@@ -3,7 +3,7 @@
  * the parts; nothing is scheduled until a caller starts work (gem5's rule: first events in
  * start(), never in a constructor).
  */
-import { checkInt, KernelStateError, ParameterError } from "../sim/errors.js";
+import { checkInt, checkOptions, KernelStateError, ParameterError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import { Priority, type Simulation } from "../sim/simulation.js";
 import { resolveCosts, type CostModel } from "./costs.js";
@@ -40,6 +40,7 @@ export class Machine {
   private readonly singletons = new Map<symbol, unknown>();
 
   constructor(sim: Simulation, params: MachineParams) {
+    checkOptions("params", params ?? null, ["nrCpus", "costs"], "Machine");
     checkInt("nrCpus", params.nrCpus, 1, MAX_CPUS, "Machine");
     this.sim = sim;
     this.costs = resolveCosts(params.costs);

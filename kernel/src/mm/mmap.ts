@@ -11,7 +11,7 @@
  * not change which tables free_pgtables frees, only how many VMAs there are.
  */
 import type { Cpu } from "../hw/cpu.js";
-import { checkInt, MmulabError, ParameterError } from "../sim/errors.js";
+import { checkBool, checkInt, checkOptions, MmulabError, ParameterError } from "../sim/errors.js";
 import { SimEvent } from "../sim/event.js";
 import { spin, type Kfn } from "../sim/process.js";
 import { free_pgd_range, free_pgtables } from "./free-pgtables.js";
@@ -271,13 +271,31 @@ export interface MmapOptions {
   readonly name?: string;
 }
 
+const MMAP_OPTION_KEYS = ["addr", "length", "pageSize", "fixed", "populate", "name"];
+
 /** mmap(2): creates a VMA (and with populate, faults it in). Returns the start address. */
 export function* sys_mmap(k: Kernel, cpu: Cpu, mm: MmStruct, opts: MmapOptions): Kfn<number> {
+  checkOptions("opts", opts ?? null, MMAP_OPTION_KEYS, "mmap");
   const pageSize = opts.pageSize ?? "4K";
-  if (!(pageSize in VMA_PAGE_BYTES))
+  // an own key: `in` would take "toString" for a page size (a VMA of [NaN, NaN))
+  if (typeof pageSize !== "string" || !Object.hasOwn(VMA_PAGE_BYTES, pageSize))
     throw new ParameterError("pageSize", pageSize, '"4K", "2M" or "1G"', "mmap");
+  if (opts.fixed !== undefined && opts.fixed !== "replace")
+    throw new ParameterError("fixed", opts.fixed, '"replace" (MAP_FIXED) or nothing', "mmap");
+  checkBool("populate", opts.populate, false, "mmap");
+  if (opts.name !== undefined && typeof opts.name !== "string")
+    throw new ParameterError("name", opts.name, "a string", "mmap");
   const align = VMA_PAGE_BYTES[pageSize];
   checkInt("length", opts.length, 1, taskSize(k.levels), "mmap");
+  // MAP_POPULATE faults every page in now: refuse, before any work, more pages than the machine
+  // has frames (the allocator's limit), rather than fault for minutes and then fail.
+  if (opts.populate === true && Math.ceil(opts.length / align) > k.alloc.frameLimit)
+    throw new ParameterError(
+      "length",
+      opts.length,
+      `with populate, at most ${k.alloc.frameLimit} pages of ${pageSize} (the machine's frames)`,
+      "mmap",
+    );
   if (mm.exited) throw new MmulabError(`mmap: mm ${mm.id} has exited`);
   let start: number;
   let end: number;

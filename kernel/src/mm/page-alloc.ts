@@ -64,8 +64,8 @@ export interface AllocatorParams {
   readonly history?: boolean;
   /** History entries kept per frame (oldest dropped). Default 12. */
   readonly historyDepth?: number;
-  /** Frames the machine has; an allocation beyond it fails (GFP_NOWAIT) or throws. Default 2^30
-   * (4 TiB of 4 KiB pages: effectively unlimited). */
+  /** Frames the machine has; an allocation beyond it fails (GFP_NOWAIT) or throws. Default
+   * {@link DEFAULT_MAX_FRAMES}, at most {@link MAX_FRAMES}. */
   readonly maxFrames?: number;
 }
 
@@ -85,6 +85,21 @@ export interface AllocatorStats {
  * 32-bit views of one buffer aligned). A race trial uses about 70 frames; starting at 1,024
  * zero-filled 14 KB per trial. */
 const INITIAL_FRAMES = 128;
+
+/**
+ * Frames a machine has unless told otherwise: 2^22, 16 GiB of 4 KiB pages, far above what any
+ * workload here uses (a kernel build peaks in the tens of thousands) and a bound on what one
+ * mistake — an mmap with populate, a loop of faults — can cost. Untraced, a mapped page costs
+ * the simulator about 60 bytes (the per-frame arrays, grown by doubling, and its page tables;
+ * 1,048,576 pages populated: 56 MB of array buffers, 0.4 µs a page); traced, an event per fault
+ * more, which the trace bounds (sim/trace.ts). 2^22 pages are about 250 MB and 2 s untraced.
+ */
+export const DEFAULT_MAX_FRAMES = 2 ** 22;
+/**
+ * Most frames a machine may be given: 32 GiB of 4 KiB pages, about 500 MB when all are mapped.
+ * It was 2^31 − 2, whose per-frame arrays (30 GB) no process could allocate.
+ */
+export const MAX_FRAMES = 2 ** 23;
 
 export class PageAllocator {
   private readonly sim: Simulation;
@@ -133,12 +148,17 @@ export class PageAllocator {
     );
     this.maxFrames = checkInt(
       "maxFrames",
-      params.maxFrames ?? 2 ** 30,
+      params.maxFrames ?? DEFAULT_MAX_FRAMES,
       1,
-      2 ** 31 - 2,
+      MAX_FRAMES,
       "PageAllocator",
     );
     this.grow(INITIAL_FRAMES);
+  }
+
+  /** Frames this allocator can hand out at most (its `maxFrames`). */
+  get frameLimit(): number {
+    return this.maxFrames;
   }
 
   private grow(min: number): void {

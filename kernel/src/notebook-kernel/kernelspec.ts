@@ -11,9 +11,11 @@
  *
  * Node builtins only: scripts/bootstrap.mjs imports this file before anything else is needed.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { ParameterError } from "../sim/errors.js";
+import { makeDirectory } from "./make-dir.js";
 import { KERNEL_ROOT } from "./resolve.js";
 
 export const KERNEL_NAME = "mmulab";
@@ -94,22 +96,40 @@ export interface InstallResult {
   readonly spec: KernelSpec;
 }
 
+/** jupyter_client's rule for kernel names (kernelspec.py `_kernel_name_pat`). */
+const KERNEL_NAME_PATTERN = /^[a-z0-9._-]+$/i;
+const KERNEL_NAME_RULE =
+  "a kernel name: ASCII letters, digits, '.', '_' and '-' (jupyter_client's rule), not '.' or '..'";
+
+/**
+ * `<dataDir>/kernels/<name>`, after checking that `name` is a kernel name and that the path it
+ * makes is a direct child of `<dataDir>/kernels`. Jupyter's own pattern admits "." and "..",
+ * which would name the kernels directory itself or the data directory; the containment check
+ * refuses those and anything else that would leave `kernels/`.
+ */
+export function kernelSpecDir(dataDir: string, name: string): string {
+  if (typeof name !== "string" || !KERNEL_NAME_PATTERN.test(name) || name === "." || name === "..")
+    throw new ParameterError("name", name, KERNEL_NAME_RULE, "kernelspec");
+  const kernels = resolve(dataDir, "kernels");
+  const dir = resolve(kernels, name);
+  if (dirname(dir) !== kernels)
+    throw new ParameterError("name", name, `a directory directly inside ${kernels}`, "kernelspec");
+  return dir;
+}
+
 /** Writes `<dataDir>/kernels/<name>/kernel.json` (and a logo); rewrites only when it differs. */
 export function installKernelSpec(
   dataDir: string,
   options: { readonly name?: string; readonly spec?: KernelSpec } = {},
 ): InstallResult {
   const name = options.name ?? KERNEL_NAME;
-  if (!/^[a-z0-9._-]+$/i.test(name)) {
-    throw new Error(`kernel name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-'`);
-  }
+  const dir = kernelSpecDir(dataDir, name);
   const spec = options.spec ?? kernelSpec();
-  const dir = join(dataDir, "kernels", name);
   const file = join(dir, "kernel.json");
   const text = `${JSON.stringify(spec, null, 2)}\n`;
   const same = existsSync(file) && readFileSync(file, "utf8") === text;
   if (!same) {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     writeFileSync(file, text);
   }
   const logo = join(dir, "logo-svg.svg");
@@ -117,10 +137,24 @@ export function installKernelSpec(
   return { path: dir, changed: !same, spec };
 }
 
-/** Removes `<dataDir>/kernels/<name>`; returns whether it existed. */
+/**
+ * Removes the kernelspec `<dataDir>/kernels/<name>`; returns whether there was one. Only a
+ * kernelspec directory goes (one holding kernel.json, jupyter_client's `_is_kernel_dir`); a
+ * symbolic link in its place is removed itself, never what it points to.
+ */
 export function uninstallKernelSpec(dataDir: string, name = KERNEL_NAME): boolean {
-  const dir = join(dataDir, "kernels", name);
-  if (!existsSync(dir)) return false;
+  const dir = kernelSpecDir(dataDir, name);
+  let isLink: boolean;
+  try {
+    isLink = lstatSync(dir).isSymbolicLink();
+  } catch {
+    return false;
+  }
+  if (isLink) {
+    rmSync(dir);
+    return true;
+  }
+  if (!existsSync(join(dir, "kernel.json"))) return false;
   rmSync(dir, { recursive: true, force: true });
   return true;
 }

@@ -113,3 +113,76 @@ export function checkNumber(
   }
   return value;
 }
+
+/**
+ * Checks an options object: `undefined` reads as `{}`; anything but a plain object (null, an
+ * array, a string …) is a ParameterError, and so is a key outside `allowed` — a misspelt option
+ * must not be ignored. Only own keys count, so names inherited from Object.prototype
+ * ("toString", "constructor") are never taken for options.
+ */
+export function checkOptions(
+  parameter: string,
+  value: unknown,
+  allowed: readonly string[],
+  context?: string,
+): Readonly<Record<string, unknown>> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new ParameterError(parameter, value, `an object with ${allowed.join(", ")}`, context);
+  for (const key of Object.keys(value))
+    if (!allowed.includes(key))
+      throw new UnknownNameError(`${parameter} key`, key, allowed, context);
+  return value as Readonly<Record<string, unknown>>;
+}
+
+/** Checks an optional boolean; `undefined` gives `fallback`. */
+export function checkBool(
+  parameter: string,
+  value: unknown,
+  fallback: boolean,
+  context?: string,
+): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean")
+    throw new ParameterError(parameter, value, "true or false", context);
+  return value;
+}
+
+/** Checks that `value` is one of `names` (a string, compared exactly). */
+export function checkName<N extends string>(
+  parameter: string,
+  value: unknown,
+  names: readonly N[],
+  context?: string,
+): N {
+  if (typeof value !== "string" || !(names as readonly string[]).includes(value))
+    throw new UnknownNameError(
+      parameter,
+      typeof value === "string" ? value : describeValue(value),
+      names,
+      context,
+    );
+  return value as N;
+}
+
+/**
+ * Checks a list of names: an array of at least one of `names`, none twice. `undefined` gives
+ * `fallback`.
+ */
+export function checkNameList<N extends string>(
+  parameter: string,
+  value: unknown,
+  names: readonly N[],
+  fallback: readonly N[],
+  context?: string,
+): N[] {
+  if (value === undefined) return [...fallback];
+  const accepted = `a non-empty array of ${names.map((n) => JSON.stringify(n)).join(", ")}, each at most once`;
+  if (!Array.isArray(value) || value.length === 0)
+    throw new ParameterError(parameter, value, accepted, context);
+  const list = value as unknown[];
+  list.forEach((v, i) => checkName(`${parameter}[${i}]`, v, names, context));
+  if (new Set(list).size !== list.length)
+    throw new ParameterError(parameter, value, accepted, context);
+  return list as N[];
+}

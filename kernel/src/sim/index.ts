@@ -5,3 +5,4 @@ export * from "./process.js";
 export * from "./rng.js";
 export * from "./simulation.js";
 export * from "./trace.js";
+export * from "./user-interrupt.js";

@@ -6,12 +6,21 @@
  * 104 days of simulated time). Events at the same time run in (priority, sequence) order, which
  * makes a run a pure function of its seed and inputs.
  */
-import { checkInt, MmulabError, ParameterError, SimulationStopped } from "./errors.js";
+import {
+  checkBool,
+  checkInt,
+  checkOptions,
+  KernelStateError,
+  MmulabError,
+  ParameterError,
+  SimulationStopped,
+} from "./errors.js";
 import { EventQueue, MAX_PRIORITY, type EventCallback } from "./event-queue.js";
 import { SimEvent, Signal } from "./event.js";
 import { Process, type Kfn } from "./process.js";
 import { Rng } from "./rng.js";
 import { Trace } from "./trace.js";
+import { userInterruptCheck } from "./user-interrupt.js";
 
 export interface SimulationOptions {
   /** Seed of the simulation's random source, 0 … 2^32−1. Default 1. */
@@ -82,17 +91,24 @@ export class Simulation {
    * counts them as events and the optimisation stays invisible. */
   fastSteps = 0;
   private explore = false;
+  /**
+   * True from just before an event's callback runs until it returns or throws. Still true when a
+   * run starts means the last one was cut off inside an event by something that skips even
+   * `finally` blocks (V8's SIGINT termination in a notebook): see {@link run}.
+   */
+  private inEvent = false;
   /** Exploration mode: every process started since `beginExploration`, to recognise its events. */
   private readonly tracked: Process<unknown>[] = [];
   /** Exploration mode: labels of plain scheduled callbacks (IPI deliveries, …). */
   private readonly labels = new Map<EventCallback, string>();
 
   constructor(options: SimulationOptions = {}) {
-    const seed = options.seed ?? 1;
+    const o = checkOptions("options", options, ["seed", "trace"], "Simulation");
+    const seed = o["seed"] ?? 1;
     checkInt("seed", seed, 0, 2 ** 32 - 1, "Simulation");
-    this.seed = seed;
-    this.rng = new Rng(seed);
-    this.trace = new Trace(() => this.now, options.trace ?? true);
+    this.seed = seed as number;
+    this.rng = new Rng(this.seed);
+    this.trace = new Trace(() => this.now, checkBool("trace", o["trace"], true, "Simulation"));
   }
 
   /** Runs `fn(arg)` after `delay` ns. `label` names the event for an explorer (it is kept only in
@@ -156,14 +172,30 @@ export class Simulation {
   /**
    * Processes events until the queue is empty, simulated time would pass `until`, `maxEvents`
    * have fired, or `stop()` is called. Time never moves past `until`.
+   *
+   * How a run can end early, and the state it leaves:
+   * - `stop()` (or the event budget): returns between two events, reason "stopped"
+   *   ("event-budget"); every process is queued, waiting or finished, and `run()` carries on.
+   * - a user interrupt in a notebook (see user-interrupt.ts): the same event boundary, but it
+   *   throws {@link SimulationStopped} so that the cell stops; `run()` again carries on from there.
+   * - an error thrown by a process (or a callback): the error propagates; that process is
+   *   finished with `error` set (and a task's CPU is released with interrupts enabled, hw/cpu.ts);
+   *   everything else is as it was at that event, and `run()` carries on without it.
+   * In every case the engine leaves the fast path off (an explorer after it sees every step).
+   * - a hard stop inside an event (SIGINT terminating V8 mid-step, which skips even `finally`):
+   *   the event's effects may be half done and its process lost, so the next `run()` refuses
+   *   with a {@link KernelStateError} rather than carry on with a silently broken model.
    */
   run(options: { until?: number; maxEvents?: number } = {}): RunResult {
-    const until = options.until ?? Number.POSITIVE_INFINITY;
+    const o = checkOptions("options", options, ["until", "maxEvents"], "Simulation.run");
+    const until = (o["until"] as number | undefined) ?? Number.POSITIVE_INFINITY;
     if (until !== Number.POSITIVE_INFINITY)
       checkInt("until", until, this.now, Number.MAX_SAFE_INTEGER, "Simulation.run (ns)");
-    const maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
+    const maxEvents = (o["maxEvents"] as number | undefined) ?? Number.POSITIVE_INFINITY;
     if (maxEvents !== Number.POSITIVE_INFINITY)
       checkInt("maxEvents", maxEvents, 1, Number.MAX_SAFE_INTEGER, "Simulation.run");
+    this.checkNotTorn("Simulation.run");
+    const interrupted = userInterruptCheck();
     this.stopRequest = null;
     this.fastUntil = this.explore || maxEvents !== Number.POSITIVE_INFINITY ? -1 : until;
     this.fastRun = 0;
@@ -171,34 +203,63 @@ export class Simulation {
     const q = this.queue;
     let n = 0;
     let reason: RunResult["reason"] = "idle";
-    for (;;) {
-      if (q.length === 0) break;
-      if (q.peekTime() > until) {
-        reason = "until";
-        break;
+    try {
+      for (;;) {
+        if (q.length === 0) break;
+        if (q.peekTime() > until) {
+          reason = "until";
+          break;
+        }
+        if (n >= maxEvents) {
+          reason = "event-budget";
+          break;
+        }
+        // A stop request is looked at every 1024 events: cheap, and still prompt.
+        if ((n & 1023) === 0 && this.stopRequest !== null) {
+          reason = "stopped";
+          break;
+        }
+        // A user interrupt every 64 (in a notebook only): an event can stand for 256 fast
+        // steps, and the kernel escalates to SIGINT if the run has not stopped within 300 ms.
+        if ((n & 63) === 0 && interrupted !== null && interrupted())
+          throw new SimulationStopped(
+            `interrupted at t = ${this.now} ns, between two events; the simulation is ` +
+              "consistent and run() carries on from here",
+          );
+        const slot = q.pop();
+        this.now = q.slotTime(slot);
+        const fn = q.slotFn(slot);
+        const arg = q.slotArg(slot);
+        q.release(slot);
+        n++;
+        this.inEvent = true;
+        fn(arg);
+        this.inEvent = false;
       }
-      if (n >= maxEvents) {
-        reason = "event-budget";
-        break;
-      }
-      // A stop request is looked at every 1024 events: cheap, and still prompt.
-      if ((n & 1023) === 0 && this.stopRequest !== null) {
-        reason = "stopped";
-        break;
-      }
-      const slot = q.pop();
-      this.now = q.slotTime(slot);
-      const fn = q.slotFn(slot);
-      const arg = q.slotArg(slot);
-      q.release(slot);
-      n++;
-      fn(arg);
+    } finally {
+      // also when a process threw: the explorer must not inherit the fast path
+      this.inEvent = false;
+      this.fastUntil = -1;
+      this.fastRun = 0;
+      n += this.fastSteps - fast0;
+      this.eventsFired += n;
     }
-    this.fastUntil = -1;
     if (reason === "until") this.now = until;
-    n += this.fastSteps - fast0;
-    this.eventsFired += n;
     return { now: this.now, events: n, reason };
+  }
+
+  /** Refuses to go on after a run that was cut off inside an event (see {@link run}). */
+  private checkNotTorn(operation: string): void {
+    if (!this.inEvent && this.current === null) return;
+    const where =
+      this.current !== null ? `in a step of process "${this.current.name}"` : "inside an event";
+    throw new KernelStateError(
+      operation,
+      `an earlier run was cut off ${where} at t = ${this.now} ns (a hard interrupt such as ` +
+        "SIGINT, which skips even finally blocks), or run() was called from inside an event; the " +
+        "simulation's state is unknown, so build a new one (interrupts that reach run() between " +
+        "events, as a notebook's stop button does first, leave it usable)",
+    );
   }
 
   // ------------------------------------------------------------ exploration mode (explore/)
@@ -216,6 +277,7 @@ export class Simulation {
    * queue), e.g. after a timed set-up phase has run to completion.
    */
   beginExploration(): void {
+    this.checkNotTorn("beginExploration");
     if (this.queue.length > 0)
       throw new MmulabError(
         `beginExploration: ${this.queue.length} events are still queued; run the set-up phase to completion first`,
@@ -269,6 +331,8 @@ export class Simulation {
 
   /** Exploration mode: fires one pending event now, whatever its time (`now` is not moved). */
   fire(ev: PendingEvent): void {
+    // never the fast path here: each yield must come back to the explorer
+    this.fastUntil = -1;
     const q = this.queue;
     const fn = q.slotFn(ev.slot);
     const arg = q.slotArg(ev.slot);
@@ -281,29 +345,44 @@ export class Simulation {
 
   /** Runs until `proc` finishes and returns its result; throws if the queue empties first. */
   runUntilDone<R>(proc: Process<R>, options: { maxEvents?: number } = {}): R {
+    this.checkNotTorn("Simulation.runUntilDone");
     const q = this.queue;
     let n = 0;
     const max = options.maxEvents ?? Number.POSITIVE_INFINITY;
+    const interrupted = userInterruptCheck();
     this.stopRequest = null;
-    while (!proc.finished) {
-      if (q.length === 0)
-        throw new MmulabError(
-          `process "${proc.name}" is blocked forever (${proc.status}) and nothing else is scheduled`,
-        );
-      if (this.stopRequest !== null)
-        throw new SimulationStopped(`stopped: ${String(this.stopRequest)}`);
-      if (n++ >= max)
-        throw new SimulationStopped(
-          `event budget of ${max} exhausted before "${proc.name}" finished`,
-        );
-      const slot = q.pop();
-      this.now = q.slotTime(slot);
-      const fn = q.slotFn(slot);
-      const arg = q.slotArg(slot);
-      q.release(slot);
-      fn(arg);
+    this.fastUntil = -1;
+    try {
+      while (!proc.finished) {
+        if (q.length === 0)
+          throw new MmulabError(
+            `process "${proc.name}" is blocked forever (${proc.status}) and nothing else is scheduled`,
+          );
+        if (this.stopRequest !== null)
+          throw new SimulationStopped(`stopped: ${String(this.stopRequest)}`);
+        if ((n & 63) === 0 && interrupted !== null && interrupted())
+          throw new SimulationStopped(
+            `interrupted at t = ${this.now} ns before "${proc.name}" finished, between two ` +
+              "events; the simulation is consistent and can be run further",
+          );
+        if (n >= max)
+          throw new SimulationStopped(
+            `event budget of ${max} exhausted before "${proc.name}" finished`,
+          );
+        n++;
+        const slot = q.pop();
+        this.now = q.slotTime(slot);
+        const fn = q.slotFn(slot);
+        const arg = q.slotArg(slot);
+        q.release(slot);
+        this.inEvent = true;
+        fn(arg);
+        this.inEvent = false;
+      }
+    } finally {
+      this.inEvent = false;
+      this.eventsFired += n;
     }
-    this.eventsFired += n;
     return proc.done.value;
   }
 }

@@ -67,21 +67,44 @@ const DISABLED_SPAN: OpenSpan = Object.freeze({
   args: undefined,
 });
 
+/**
+ * Events a trace keeps at least, and twice that at most: when it reaches twice, the older half
+ * goes. An event is about 200 bytes, so a trace stays under about 400 MB however long the run
+ * (a traced `mmap` with populate records events for every page: 1,048,576 pages were 210 MB of
+ * trace). The newest events are the ones kept because they are the ones a report needs: the
+ * oracle's slice of the trace before a use-after-free, the end of a run. Runs here record far
+ * fewer: a race trial a few thousand, the largest demo 262,000.
+ */
+export const MAX_TRACE_EVENTS = 1_000_000;
+
 export class Trace {
   /** Recording costs time and memory; benchmarks and big sweeps switch it off. */
   enabled: boolean;
+  /** The recorded events, oldest first (at most twice {@link MAX_TRACE_EVENTS}). */
   readonly events: TraceEvent[] = [];
+  /** Events recorded and then dropped, oldest first, to keep the trace bounded. */
+  dropped = 0;
   private nextFlow = 1;
   private readonly clock: () => number;
+  private readonly keep: number;
 
-  constructor(clock: () => number, enabled = true) {
+  constructor(clock: () => number, enabled = true, keep = MAX_TRACE_EVENTS) {
     this.clock = clock;
     this.enabled = enabled;
+    this.keep = keep;
+  }
+
+  private record(ev: TraceEvent): void {
+    if (this.events.push(ev) >= 2 * this.keep) {
+      const drop = this.events.length - this.keep;
+      this.events.splice(0, drop);
+      this.dropped += drop;
+    }
   }
 
   instant(cpu: number, name: string, args?: TraceArgs, lane: TraceLane = "cpu"): void {
     if (!this.enabled) return;
-    this.events.push(
+    this.record(
       args
         ? { ts: this.clock(), name, ph: "i", cpu, lane, args }
         : { ts: this.clock(), name, ph: "i", cpu, lane },
@@ -106,14 +129,14 @@ export class Trace {
       dur: this.clock() - span.start,
       ...(args ? { args } : {}),
     };
-    this.events.push(ev);
+    this.record(ev);
   }
 
   /** Records the sending end of an arrow and returns its id for `flowEnd`. */
   flowStart(cpu: number, name: string, args?: TraceArgs): number {
     const id = this.nextFlow++;
     if (this.enabled)
-      this.events.push({
+      this.record({
         ts: this.clock(),
         name,
         ph: "s",
@@ -126,7 +149,7 @@ export class Trace {
   }
 
   flowEnd(cpu: number, name: string, id: number): void {
-    if (this.enabled) this.events.push({ ts: this.clock(), name, ph: "f", cpu, lane: "cpu", id });
+    if (this.enabled) this.record({ ts: this.clock(), name, ph: "f", cpu, lane: "cpu", id });
   }
 
   /** Number of events per name, sorted by name: the `npm start` summary and a cheap fingerprint. */
@@ -192,6 +215,9 @@ export class Trace {
         args: { name },
       });
     }
-    return { traceEvents: [...metaEvents, ...out], displayTimeUnit: "ns", otherData: { ...meta } };
+    // a bounded trace says what it left out
+    const otherData =
+      this.dropped > 0 ? { ...meta, droppedOldestEvents: this.dropped } : { ...meta };
+    return { traceEvents: [...metaEvents, ...out], displayTimeUnit: "ns", otherData };
   }
 }

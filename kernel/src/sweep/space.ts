@@ -128,6 +128,13 @@ export function checkSpace(name: string, space: ParamSpace): void {
   }
 }
 
+/** Points of a grid over (checked) `params`, counted without making them (may pass the ceiling). */
+export function gridPoints(params: Readonly<Record<string, ParamSpace>>): number {
+  let points = 1;
+  for (const space of Object.values(params)) points *= gridSize(space);
+  return points;
+}
+
 /** The number of grid values of a (checked) parameter space, computed without making them. */
 export function gridSize(space: ParamSpace): number {
   if (Array.isArray(space)) return space.length;
@@ -173,6 +180,10 @@ export function gridValues(space: ParamSpace): ParamValue[] {
  * and of tasks it makes, computed without making them.
  */
 export function checkSpec(spec: SweepSpec): { readonly points: number; readonly tasks: number } {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec))
+    throw new ParameterError("spec", spec, "an object {run, params, …}", CTX);
+  if (spec.params !== undefined && (spec.params === null || typeof spec.params !== "object"))
+    throw new ParameterError("params", spec.params, "an object of parameter spaces", CTX);
   if (typeof spec.run !== "string" || spec.run === "")
     throw new ParameterError("run", spec.run, "the name of a run function", CTX);
   const names = Object.keys(spec.params ?? {});
@@ -201,7 +212,7 @@ export function checkSpec(spec: SweepSpec): { readonly points: number; readonly 
         CTX,
       );
   } else {
-    if (typeof d !== "object" || d.kind !== "random")
+    if (d === null || typeof d !== "object" || d.kind !== "random")
       throw new ParameterError("design", d, '"grid" or {kind: "random", points}', CTX);
     points = checkInt("design.points", d.points, 1, SWEEP_LIMITS.points, CTX);
   }
@@ -297,9 +308,10 @@ export function sweepPoints(spec: SweepSpec): DesignPoint[] {
 
 /** Every task of a spec: points × seeds, point-major. */
 export function sweepTasks(spec: SweepSpec): SweepTask[] {
+  const points = sweepPoints(spec); // checks the spec first
   const seeds = spec.seeds ?? 1;
   const sweepSeed = spec.seed ?? 1;
-  return sweepPoints(spec).flatMap((p) => {
+  return points.flatMap((p) => {
     // once per point, not per seed: the sorted JSON of the parameters was most of the time the
     // main thread spent before the workers could start
     const key = paramsKey(p.params);

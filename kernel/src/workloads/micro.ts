@@ -64,13 +64,25 @@ export interface MicroResult {
 
 const MB = 2 ** 20;
 
+/**
+ * Longest simulated run, ns: 10 s, about 20 s of wall time on 4 CPUs; more CPUs and an
+ * overcommitted host cost more per simulated second (docs/reliability.md).
+ */
+export const MAX_DURATION_NS = 10_000_000_000;
+
 export function runMicro(o: MicroOptions): MicroResult {
   if (!(MICRO_WORKLOADS as readonly string[]).includes(o.workload))
     throw new UnknownNameError("workload", o.workload, MICRO_WORKLOADS, "runMicro");
   const workload = o.workload as MicroWorkload;
   const nrCpus = checkInt("nrCpus", o.nrCpus ?? 4, 1, 256, "runMicro");
   const threads = checkInt("threads", o.threads ?? nrCpus, 1, 1024, "runMicro");
-  const duration = checkInt("durationNs", o.durationNs ?? 20_000_000, 1_000, 1e11, "runMicro");
+  const duration = checkInt(
+    "durationNs",
+    o.durationNs ?? 20_000_000,
+    1_000,
+    MAX_DURATION_NS,
+    "runMicro",
+  );
   const sys = buildSystem({
     profile: o.profile,
     backend: o.backend,

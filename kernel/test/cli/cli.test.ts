@@ -143,6 +143,6 @@ describe("intFlag", () => {
     expect(intFlag("7", "runs", 5, { min: 1 })).toBe(7);
     expect(() => intFlag("x", "runs", 5)).toThrow(UsageError);
     expect(() => intFlag("1.5", "runs", 5)).toThrow(/integer/);
-    expect(() => intFlag("0", "runs", 5, { min: 1 })).toThrow(/between/);
+    expect(() => intFlag("0", "runs", 5, { min: 1 })).toThrow(/from 1 to/);
   });
 });

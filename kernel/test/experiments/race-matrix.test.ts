@@ -155,9 +155,9 @@ describe("bad input", () => {
       /"v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.1", "v6.15"/,
     );
     expect(() => runRaceMatrix({ backends: ["vmware"] })).toThrow(
-      /backend = "vmware" .*"native", "xen-pv", "hyperv", "kvm-pv", "invlpgb"/,
+      /backends\[0\] = "vmware" .*"native", "xen-pv", "hyperv", "kvm-pv", "invlpgb"/,
     );
-    expect(() => runRaceMatrix({ scenarios: ["oops"] })).toThrow(/scenario = "oops"/);
+    expect(() => runRaceMatrix({ scenarios: ["oops"] })).toThrow(/scenarios\[0\] = "oops"/);
     expect(() => runRaceMatrix({ trials: 0 })).toThrow(ParameterError);
   });
 

@@ -3,8 +3,8 @@
  * driven by the TypeScript client. One kernel serves the whole file, started in a directory outside
  * the repository to show that `import … from "mmulab"` resolves (with types) from anywhere.
  *
- * Covers what jupyter_kernel_test does not: interrupts of a long simulation (synchronous, through
- * runWithProgress, awaiting, unreachable), stop_on_error and aborts, comm round trips on
+ * Covers what jupyter_kernel_test does not: interrupts of a long simulation (a plain run, a busy
+ * step, runWithProgress, awaiting, unreachable), stop_on_error and aborts, comm round trips on
  * `mmulab.sweep` and user targets, displays updated in place, stdin, user expressions, an
  * executor that dies.
  */
@@ -132,11 +132,12 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     expect(result(f.outputs)?.["text/plain"]).toBe("6");
   });
 
-  it("interrupts a synchronous simulation run and keeps the kernel's state", async () => {
+  it("stops a plain sim.run() between two events on interrupt; every process carries on", async () => {
     await k.client.execute(
       'import { Simulation, type Kfn } from "mmulab";\n' +
         "const forever = new Simulation({ seed: 1, trace: false });\n" +
-        "forever.process('ticker', (function* (): Kfn<void> { for (;;) yield 10; })());",
+        "let ticks = 0;\n" +
+        "const ticker = forever.process('ticker', (function* (): Kfn<void> { for (;;) { ticks++; yield 10; } })());",
     );
     const run = k.client.startExecute("forever.run();");
     await k.client.waitFor(
@@ -149,9 +150,41 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     const out = await run.done;
     expect(Date.now() - t0).toBeLessThan(4000);
     expect(out.reply.content["status"]).toBe("error");
-    expect(out.reply.content["ename"]).toBe("KeyboardInterrupt");
-    const after = await k.client.execute("forever.now > 0 && answer === 42");
-    expect(result(after.outputs)?.["text/plain"]).toBe("true");
+    // the engine saw the interrupt itself, before the kernel's SIGINT could cut a step in two
+    expect(out.reply.content["ename"]).toBe("SimulationStopped");
+    expect(out.reply.content["evalue"]).toContain("between two events");
+    // the ticker was neither lost nor half-stepped: the next run() schedules it again
+    const after = await k.client.execute(
+      "const t1 = ticks;\n" +
+        "const r = forever.run({ until: forever.now + 100 });\n" +
+        "[r.reason, ticks - t1, ticker.status, answer]",
+    );
+    expect(result(after.outputs)?.["text/plain"]).toBe("[ 'until', 10, 'scheduled', 42 ]");
+  });
+
+  it("interrupts a busy cell with SIGINT; a run cut inside a step refuses to go on", async () => {
+    const loop = k.client.startExecute("for (;;) {}");
+    await k.client.waitFor(
+      (m) => m.parent_header.msg_id === loop.msgId && m.header.msg_type === "execute_input",
+    );
+    k.client.request("control", "interrupt_request", {});
+    expect((await loop.done).reply.content["ename"]).toBe("KeyboardInterrupt");
+
+    // one process step that never yields: only SIGINT stops it, inside the step
+    await k.client.execute(
+      "const stuck = new Simulation({ seed: 1, trace: false });\n" +
+        "stuck.process('spinner', (function* (): Kfn<void> { yield 5; for (;;) {} })());",
+    );
+    const run = k.client.startExecute("stuck.run();");
+    await k.client.waitFor(
+      (m) => m.parent_header.msg_id === run.msgId && m.header.msg_type === "execute_input",
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    k.client.request("control", "interrupt_request", {});
+    expect((await run.done).reply.content["ename"]).toBe("KeyboardInterrupt");
+    const again = await k.client.execute("stuck.run();");
+    expect(again.reply.content["ename"]).toBe("KernelStateError");
+    expect(again.reply.content["evalue"]).toContain('cut off in a step of process "spinner"');
   });
 
   it("stops runWithProgress between two events on interrupt, with the progress display", async () => {

@@ -1,4 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -13,6 +21,8 @@ import {
   uninstallKernelSpec,
   userDataDir,
 } from "../../src/notebook-kernel/kernelspec.js";
+import { makeDirectory } from "../../src/notebook-kernel/make-dir.js";
+import { ParameterError } from "../../src/sim/errors.js";
 import { captureIO } from "../support/io.js";
 
 const dirs: string[] = [];
@@ -52,7 +62,7 @@ describe("the mmulab kernelspec", () => {
     expect(installKernelSpec(data).changed).toBe(false);
     expect(uninstallKernelSpec(data)).toBe(true);
     expect(uninstallKernelSpec(data)).toBe(false);
-    expect(() => installKernelSpec(data, { name: "../evil" })).toThrow(/kernel name/);
+    expect(() => installKernelSpec(data, { name: "../evil" })).toThrow(ParameterError);
   });
 
   it("finds Jupyter's data directories as jupyter_core does", () => {
@@ -83,5 +93,97 @@ describe("the mmulab kernelspec", () => {
     expect(bad.stderr()).toContain("at most one of --user, --prefix and --data-dir");
     const unknown = captureIO();
     expect(await runCli(["kernel", "frobnicate"], unknown, commands)).toBe(2);
+  });
+});
+
+describe("kernelspec names cannot reach outside kernels/<name>", () => {
+  /** root/outer/data is the data directory; root/outer holds a file that must survive. */
+  function layout(): { outer: string; data: string; keep: string } {
+    const outer = join(tmp(), "outer");
+    const data = join(outer, "data");
+    mkdirSync(join(data, "kernels", "other"), { recursive: true });
+    writeFileSync(join(data, "kernels", "other", "kernel.json"), "{}");
+    const keep = join(outer, "keep.txt");
+    writeFileSync(keep, "precious");
+    return { outer, data, keep };
+  }
+
+  it.each(["../..", "..", ".", "../other", "a/b", "", "name with space", "über"])(
+    "`kernel uninstall --name %j` deletes nothing and exits 2",
+    async (name) => {
+      const { data, keep } = layout();
+      const io = captureIO();
+      const code = await runCli(
+        ["kernel", "uninstall", "--data-dir", data, `--name=${name}`],
+        io,
+        commands,
+      );
+      expect(code).toBe(2);
+      expect(io.stderr()).toContain("name");
+      expect(existsSync(keep)).toBe(true);
+      expect(existsSync(join(data, "kernels", "other", "kernel.json"))).toBe(true);
+    },
+  );
+
+  it.each(["..", ".", "../x", "../../x"])(
+    "`kernel install --name %j` writes nothing outside kernels/ and exits 2",
+    async (name) => {
+      const { outer, data } = layout();
+      const io = captureIO();
+      expect(
+        await runCli(["kernel", "install", "--data-dir", data, `--name=${name}`], io, commands),
+      ).toBe(2);
+      expect(existsSync(join(data, "kernel.json"))).toBe(false);
+      expect(existsSync(join(data, "kernels", "kernel.json"))).toBe(false);
+      expect(existsSync(join(outer, "kernel.json"))).toBe(false);
+      expect(existsSync(join(outer, "x"))).toBe(false);
+    },
+  );
+
+  it("refuses the names in the library functions with a ParameterError naming the name", () => {
+    const { data, keep } = layout();
+    for (const name of ["..", "../..", "."]) {
+      expect(() => uninstallKernelSpec(data, name)).toThrow(ParameterError);
+      expect(() => installKernelSpec(data, { name })).toThrow(/name = /);
+    }
+    expect(existsSync(keep)).toBe(true);
+    expect(existsSync(join(data, "kernels", "other"))).toBe(true);
+  });
+
+  it("accepts every name jupyter_client accepts, other than '.' and '..'", () => {
+    const data = tmp();
+    for (const name of ["mmulab", "My.Kernel-2_x", "...", "a..b"]) {
+      const r = installKernelSpec(data, { name });
+      expect(r.path).toBe(join(data, "kernels", name));
+      expect(uninstallKernelSpec(data, name)).toBe(true);
+    }
+  });
+
+  it("removes only a kernelspec directory, and a symbolic link itself, not its target", () => {
+    const { outer, data } = layout();
+    mkdirSync(join(data, "kernels", "plain"));
+    writeFileSync(join(data, "kernels", "plain", "notes.txt"), "not a kernelspec");
+    expect(uninstallKernelSpec(data, "plain")).toBe(false);
+    expect(existsSync(join(data, "kernels", "plain", "notes.txt"))).toBe(true);
+
+    const target = join(outer, "elsewhere");
+    mkdirSync(target);
+    writeFileSync(join(target, "kernel.json"), "{}");
+    symlinkSync(target, join(data, "kernels", "linked"), "dir");
+    expect(uninstallKernelSpec(data, "linked")).toBe(true);
+    expect(existsSync(join(data, "kernels", "linked"))).toBe(false);
+    expect(existsSync(join(target, "kernel.json"))).toBe(true);
+  });
+});
+
+describe("makeDirectory (mkdir -p one level at a time)", () => {
+  it("makes missing parents, accepts an existing directory, refuses a file on the way", () => {
+    const root = tmp();
+    makeDirectory(join(root, "a", "b", "c"));
+    expect(existsSync(join(root, "a", "b", "c"))).toBe(true);
+    makeDirectory(join(root, "a", "b"));
+    writeFileSync(join(root, "f"), "x");
+    expect(() => makeDirectory(join(root, "f", "x"))).toThrow(/ENOTDIR/);
+    expect(() => makeDirectory(join(root, "f"))).toThrow(/EEXIST/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Machine, smp_call_function_many } from "../../src/hw/index.js";
-import { Simulation, type Kfn } from "../../src/sim/index.js";
+import { Simulation, Trace, type Kfn } from "../../src/sim/index.js";
 
 describe("Chrome trace export", () => {
   it("writes spans, instants and IPI arrows in trace-event format (µs, pid/tid, metadata)", () => {
@@ -36,5 +36,24 @@ describe("Chrome trace export", () => {
     const ts = t.traceEvents.filter((e) => e.ph !== "M").map((e) => e.ts);
     expect(ts).toEqual([...ts].sort((a, b) => a - b));
     expect(() => JSON.parse(JSON.stringify(t)) as unknown).not.toThrow();
+  });
+});
+
+describe("a bounded trace", () => {
+  it("keeps the newest events, between keep and twice keep, and says how many went", () => {
+    let now = 0;
+    const t = new Trace(() => now, true, 10);
+    for (; now < 25; now++) t.instant(0, `e${now}`);
+    expect(t.events.length).toBeGreaterThanOrEqual(10);
+    expect(t.events.length).toBeLessThan(20);
+    expect(t.dropped + t.events.length).toBe(25);
+    expect(t.events.at(-1)!.name).toBe("e24");
+    expect(t.events[0]!.name).toBe(`e${t.dropped}`);
+    expect(t.toChrome({ seed: 1 }).otherData).toEqual({ seed: 1, droppedOldestEvents: t.dropped });
+    // spans and arrows count too
+    const s = t.begin(1, "span");
+    t.end(s);
+    t.flowEnd(0, "arrow", t.flowStart(1, "arrow"));
+    expect(t.dropped + t.events.length).toBe(28);
   });
 });

@@ -1,7 +1,14 @@
 /** `mmulab demo`: the IRQ-off walker vs munmap scenario on native x86, summarised. */
 import { writeFileSync } from "node:fs";
 import { runIrqOffMunmap, type IrqOffMunmapResult } from "../../experiments/irqoff-munmap.js";
-import { intFlag, JSON_FLAG_USAGE, jsonFlag, parseFlags, printResult } from "../args.js";
+import {
+  intFlag,
+  JSON_FLAG_USAGE,
+  jsonFlag,
+  outputFileFlag,
+  parseFlags,
+  printResult,
+} from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
@@ -50,13 +57,12 @@ export const demoCommand: Command = {
       pages: { type: "string" },
       "trace-out": { type: "string" },
     });
-    const { result, trace } = runIrqOffMunmap({
-      seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 }),
-      irqOffNs: intFlag(values["irq-off-ns"], "irq-off-ns", 20_000, { min: 0, max: 1e9 }),
-      pages: intFlag(values.pages, "pages", 16, { min: 1, max: 262_144 }),
-    });
-    if (values["trace-out"] !== undefined)
-      writeFileSync(values["trace-out"], JSON.stringify(trace));
+    const seed = intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 });
+    const irqOffNs = intFlag(values["irq-off-ns"], "irq-off-ns", 20_000, { min: 0, max: 1e9 });
+    const pages = intFlag(values.pages, "pages", 16, { min: 1, max: 262_144 });
+    const traceOut = outputFileFlag(values["trace-out"], "trace-out");
+    const { result, trace } = runIrqOffMunmap({ seed, irqOffNs, pages });
+    if (traceOut !== undefined) writeFileSync(traceOut, JSON.stringify(trace));
     printResult(io, result, values.json, render);
     return Promise.resolve(EXIT_OK);
   },

@@ -1,14 +1,21 @@
 /** `mmulab explore`: every interleaving of one race-matrix cell's scenario, exhaustively. */
 import { writeFileSync } from "node:fs";
-import { BACKEND_NAMES, IncompatibleBackendError, PROFILE_NAMES } from "../../config/profiles.js";
+import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
 import { SCENARIO_NAMES } from "../../experiments/scenarios.js";
 import { explore, type ExploreResult } from "../../explore/explorer.js";
-import { EXPLORE_DEFAULTS } from "../../explore/options.js";
+import { EXPLORE_DEFAULTS, MAX_EXPLORE_STATES } from "../../explore/options.js";
 import { counterexampleViews } from "../../explore/views.js";
-import { ParameterError } from "../../sim/errors.js";
-import { intFlag, JSON_FLAG_USAGE, jsonFlag, parseFlags } from "../args.js";
+import {
+  choiceFlag,
+  intFlag,
+  JSON_FLAG_USAGE,
+  jsonFlag,
+  outputFileFlag,
+  parseFlags,
+  requireFlags,
+} from "../args.js";
 import { PROGRAM } from "../cli.js";
-import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from "../command.js";
+import { EXIT_FAILURE, EXIT_OK, type Command } from "../command.js";
 
 /** What `--json` prints. */
 export interface ExploreOutput {
@@ -119,13 +126,16 @@ export const exploreCommand: Command = {
     `  --cpus N          CPUs, 2 … 4 (default ${EXPLORE_DEFAULTS.cpus})`,
     `  --pages N         pages of the buffer, 1 … 8 (default ${EXPLORE_DEFAULTS.pages})`,
     `  --stalls N        times the walker's CPU may be held, 0 … 3 (default ${EXPLORE_DEFAULTS.stalls})`,
-    `  --max-states N    state budget (default ${EXPLORE_DEFAULTS.maxStates}); a larger scenario stops`,
-    "                    there with complete: false and exit status 1",
+    `  --max-states N    state budget, 1 … ${MAX_EXPLORE_STATES} (default ${EXPLORE_DEFAULTS.maxStates}); a larger`,
+    "                    scenario stops there with complete: false and exit status 1",
     "  --all             visit every reachable state instead of stopping at the first use-after-free",
     "  --no-por          no partial-order reduction (sleep sets)",
     "  --trace-out FILE  write the counterexample's Chrome trace (Perfetto, chrome://tracing)",
     "  --timeline-out FILE  write its application/vnd.mmulab.timeline+json payload",
     JSON_FLAG_USAGE + " ({states, uafReachable, counterexample, complete, …})",
+    "",
+    "Exit status: 0 when every interleaving was explored and none reads a freed table; 1 when a",
+    "use-after-free is reachable or the state budget ran out first; 2 on a usage error.",
   ].join("\n"),
   run(argv, io) {
     const { values } = parseFlags(argv, {
@@ -142,41 +152,43 @@ export const exploreCommand: Command = {
       "trace-out": { type: "string" },
       "timeline-out": { type: "string" },
     });
-    for (const flag of ["profile", "backend", "scenario"] as const)
-      if (values[flag] === undefined) throw new UsageError(`option '--${flag}' is required`);
-    let r: ExploreResult;
-    try {
-      r = explore({
-        profile: values.profile!,
-        backend: values.backend!,
-        scenario: values.scenario!,
-        cpus: intFlag(values.cpus, "cpus", EXPLORE_DEFAULTS.cpus, { min: 2, max: 4 }),
-        pages: intFlag(values.pages, "pages", EXPLORE_DEFAULTS.pages, { min: 1, max: 8 }),
-        stalls: intFlag(values.stalls, "stalls", EXPLORE_DEFAULTS.stalls, { min: 0, max: 3 }),
-        maxStates: intFlag(values["max-states"], "max-states", EXPLORE_DEFAULTS.maxStates, {
-          min: 1,
-          max: 10_000_000,
-        }),
-        por: !values["no-por"],
-        stopAtFirstUaf: !values.all,
-      });
-    } catch (e) {
-      // an unknown profile, backend or scenario, or one the profile cannot have: bad input
-      if (e instanceof ParameterError || e instanceof IncompatibleBackendError)
-        throw new UsageError(e.message);
-      throw e;
-    }
+    requireFlags(values, ["profile", "backend", "scenario"]);
+    const profile = choiceFlag(values.profile, "profile", PROFILE_NAMES)!;
+    const backend = choiceFlag(values.backend, "backend", BACKEND_NAMES)!;
+    const scenario = choiceFlag(values.scenario, "scenario", SCENARIO_NAMES)!;
+    const cpus = intFlag(values.cpus, "cpus", EXPLORE_DEFAULTS.cpus, { min: 2, max: 4 });
+    const pages = intFlag(values.pages, "pages", EXPLORE_DEFAULTS.pages, { min: 1, max: 8 });
+    const stalls = intFlag(values.stalls, "stalls", EXPLORE_DEFAULTS.stalls, { min: 0, max: 3 });
+    const maxStates = intFlag(values["max-states"], "max-states", EXPLORE_DEFAULTS.maxStates, {
+      min: 1,
+      max: MAX_EXPLORE_STATES,
+    });
+    const traceOut = outputFileFlag(values["trace-out"], "trace-out");
+    const timelineOut = outputFileFlag(values["timeline-out"], "timeline-out");
+    // An unknown or impossible profile × backend is a ParameterError or IncompatibleBackendError
+    // from explore's own checks, before it runs: the CLI reports both as usage errors.
+    const r: ExploreResult = explore({
+      profile,
+      backend,
+      scenario,
+      cpus,
+      pages,
+      stalls,
+      maxStates,
+      por: !values["no-por"],
+      stopAtFirstUaf: !values.all,
+    });
     let traceFile: string | null = null;
     let timelineFile: string | null = null;
-    if (r.counterexample !== null && (values["trace-out"] || values["timeline-out"])) {
+    if (r.counterexample !== null && (traceOut !== undefined || timelineOut !== undefined)) {
       const views = counterexampleViews(r.counterexample.replay);
-      if (values["trace-out"]) {
-        writeFileSync(values["trace-out"], JSON.stringify(views.chromeTrace));
-        traceFile = values["trace-out"];
+      if (traceOut !== undefined) {
+        writeFileSync(traceOut, JSON.stringify(views.chromeTrace));
+        traceFile = traceOut;
       }
-      if (values["timeline-out"]) {
-        writeFileSync(values["timeline-out"], JSON.stringify(views.timeline));
-        timelineFile = values["timeline-out"];
+      if (timelineOut !== undefined) {
+        writeFileSync(timelineOut, JSON.stringify(views.timeline));
+        timelineFile = timelineOut;
       }
     }
     const o = output(r, traceFile, timelineFile);
@@ -187,6 +199,7 @@ export const exploreCommand: Command = {
         `explore: stopped at the state budget (${r.maxStates} states) before an answer; ` +
           `raise --max-states or shrink the scenario (--cpus, --pages, --stalls)\n`,
       );
-    return Promise.resolve(r.complete ? EXIT_OK : EXIT_FAILURE);
+    // Like a model checker: 0 only for a proof that no walker reads a freed table.
+    return Promise.resolve(r.complete && r.uafReachable === false ? EXIT_OK : EXIT_FAILURE);
   },
 };

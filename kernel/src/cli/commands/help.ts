@@ -19,7 +19,9 @@ export const helpCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { ...jsonFlag }, true);
     if (positionals.length > 1) {
-      throw new UsageError(`expected at most one command name, got ${positionals.length}`);
+      throw new UsageError(`expected at most one command name, got ${positionals.length}`, {
+        parameter: "command",
+      });
     }
     // Imported here, not at the top: the registry imports this module.
     const { commands } = await import("../commands.js");
@@ -30,7 +32,15 @@ export const helpCommand: Command = {
       return EXIT_OK;
     }
     const command = commands.find((c) => c.name === name);
-    if (command === undefined) return unknownCommand(io, commands, name);
+    if (command === undefined) {
+      if (values.json)
+        throw UsageError.invalid(
+          "command",
+          name,
+          `one of ${commands.map((c) => c.name).join(", ")}`,
+        );
+      return unknownCommand(io, commands, name);
+    }
     const { summary, usage } = command;
     printResult(io, { name, summary, usage }, values.json, () => formatCommandHelp(command));
     return EXIT_OK;

@@ -1,24 +1,36 @@
 /** `mmulab kernbench`: simulated kernel builds, one configuration or the seed's whole table. */
 import { HOST_NAMES } from "../../workloads/hosts.js";
-import {
-  hostProfile,
-  KERNBENCH_KERNELS,
-  type KernbenchKernel,
-} from "../../experiments/kernbench.js";
+import { hostProfile, type KernbenchKernel } from "../../experiments/kernbench.js";
 import { meanStd, KERNBENCH_FIELDS } from "../../experiments/kernbench-stats.js";
 import { availableParallelism } from "node:os";
 import { formatSeedTable, runBuilds, runSeedTable } from "../../experiments/kernbench-table.js";
-import { intFlag, JSON_FLAG_USAGE, jsonFlag, parseFlags } from "../args.js";
+import {
+  choiceFlag,
+  intFlag,
+  JSON_FLAG_USAGE,
+  jsonFlag,
+  numberFlag,
+  parseFlags,
+  rejectIgnored,
+  requireFlags,
+} from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
-import { EXIT_OK, UsageError } from "../command.js";
+import { EXIT_OK } from "../command.js";
+
+/** What --rcu-table-free says, and the kernel each value builds. */
+const RCU_TABLE_FREE: Readonly<Record<string, KernbenchKernel>> = {
+  off: "current",
+  on: "rcu",
+  "no-shortcut": "rcu-no-shortcut",
+};
 
 export const kernbenchCommand: Command = {
   name: "kernbench",
   summary: "simulate kernbench builds (make -j N) or the seed's whole kernbench table",
   usage: [
-    `Usage: ${PROGRAM} kernbench --host <${HOST_NAMES.join("|")}> -j N [--rcu-table-free on|off] [--runs R] [--seed S] [--json]`,
-    `       ${PROGRAM} kernbench --seed-table [--runs R] [--seed S] [--workers W] [--json]`,
+    `Usage: ${PROGRAM} kernbench --host <${HOST_NAMES.join("|")}> [-j N] [--rcu-table-free on|off|no-shortcut] [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
+    `       ${PROGRAM} kernbench --seed-table [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
     "",
     "Runs a simulated `make -j N` of a Linux kernel on a host profile and prints what kernbench",
     "prints (GNU time's elapsed, user, system, %CPU, context switches, sleeps) as mean (std).",
@@ -27,11 +39,12 @@ export const kernbenchCommand: Command = {
     "",
     "Options:",
     `  --host H            ${HOST_NAMES.join(", ")}`,
-    "  -j N                make jobs (1 … 64 × CPUs)",
+    "  -j, --jobs N        make jobs, 1 … 64 × CPUs (default: half load, CPUs / 2)",
     "  --rcu-table-free X  on (v4.14 as posted), off (v4.13; default), or no-shortcut",
-    "  --runs R            builds (default 5)",
+    "                      (--host, -j and --rcu-table-free are not for --seed-table)",
+    "  --runs R            builds, 1 … 100 (default 5)",
     "  --seed S            seed of the first build (default 1)",
-    "  --workers W         build processes in parallel (default: available parallelism)",
+    "  --workers W         build processes in parallel, 0 … 64 (default 0: available parallelism)",
     "  --scale F           shorter build: fraction of the objects, 0 < F ≤ 1 (default 1)",
     JSON_FLAG_USAGE,
   ].join("\n"),
@@ -39,7 +52,7 @@ export const kernbenchCommand: Command = {
     const { values } = parseFlags(argv, {
       ...jsonFlag,
       host: { type: "string" },
-      j: { type: "string", short: "j" },
+      jobs: { type: "string", short: "j" },
       "rcu-table-free": { type: "string" },
       runs: { type: "string" },
       seed: { type: "string" },
@@ -50,10 +63,9 @@ export const kernbenchCommand: Command = {
     const runs = intFlag(values.runs, "runs", 5, { min: 1, max: 100 });
     const seed = intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 101 });
     const workers = intFlag(values.workers, "workers", 0, { min: 0, max: 64 }) || undefined;
-    const scale = values.scale === undefined ? 1 : Number(values.scale);
-    if (!(scale > 0 && scale <= 1))
-      throw new UsageError(`option '--scale' must be in (0, 1], got '${values.scale}'`);
+    const scale = numberFlag(values.scale, "scale", 1, { min: 0, max: 1, minExclusive: true });
     if (values["seed-table"]) {
+      rejectIgnored(values, ["host", "jobs", "rcu-table-free"], "with --seed-table");
       const t = await runSeedTable({
         runs,
         seed,
@@ -63,16 +75,11 @@ export const kernbenchCommand: Command = {
       io.out(values.json ? `${JSON.stringify(t, null, 2)}\n` : `${formatSeedTable(t)}\n`);
       return EXIT_OK;
     }
-    if (values.host === undefined) throw new UsageError("--host is required (or --seed-table)");
-    const host = hostProfile(values.host);
-    const jobs = intFlag(values.j, "j", host.halfJobs, { min: 1, max: host.nrCpus * 64 });
-    const rtf = values["rcu-table-free"] ?? "off";
-    const kernel: KernbenchKernel =
-      rtf === "on" ? "rcu" : rtf === "off" ? "current" : (rtf as KernbenchKernel);
-    if (!(KERNBENCH_KERNELS as readonly string[]).includes(kernel))
-      throw new UsageError(
-        `option '--rcu-table-free' expects on, off or no-shortcut, got '${rtf}'`,
-      );
+    requireFlags(values, ["host"]);
+    const host = hostProfile(choiceFlag(values.host, "host", HOST_NAMES)!);
+    const jobs = intFlag(values.jobs, "jobs", host.halfJobs, { min: 1, max: host.nrCpus * 64 });
+    const rtf = choiceFlag(values["rcu-table-free"], "rcu-table-free", Object.keys(RCU_TABLE_FREE));
+    const kernel = RCU_TABLE_FREE[rtf ?? "off"]!;
     const done = await runBuilds(
       Array.from({ length: runs }, (_, i) => ({
         host: host.name,

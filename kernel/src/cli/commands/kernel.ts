@@ -7,13 +7,15 @@ import {
   DISPLAY_NAME,
   installKernelSpec,
   KERNEL_NAME,
+  kernelSpecDir,
   kernelSpec,
   prefixDataDir,
   projectDataDir,
   uninstallKernelSpec,
   userDataDir,
 } from "../../notebook-kernel/kernelspec.js";
-import { JSON_FLAG_USAGE, jsonFlag, parseFlags, printResult } from "../args.js";
+import { ParameterError } from "../../sim/errors.js";
+import { JSON_FLAG_USAGE, jsonFlag, outputDirFlag, parseFlags, printResult } from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "../command.js";
@@ -33,7 +35,9 @@ function dataDirOf(values: { user: boolean; prefix?: string; "data-dir"?: string
 } {
   const chosen = [values.user, values.prefix !== undefined, values["data-dir"] !== undefined];
   if (chosen.filter(Boolean).length > 1) {
-    throw new UsageError("give at most one of --user, --prefix and --data-dir");
+    throw new UsageError("give at most one of --user, --prefix and --data-dir", {
+      parameter: values.user ? "--user" : "--prefix",
+    });
   }
   if (values.user) return { dir: userDataDir(), where: "user" };
   if (values.prefix !== undefined)
@@ -61,7 +65,7 @@ export const kernelCommand: Command = {
     "                    Jupyter you run finds the kernel",
     "  --prefix DIR      DIR/share/jupyter (a virtualenv or conda prefix)",
     "  --data-dir DIR    this Jupyter data directory",
-    `  --name NAME       kernelspec name (default ${KERNEL_NAME})`,
+    `  --name NAME       kernelspec name (default ${KERNEL_NAME}): letters, digits, '.', '_', '-'`,
     JSON_FLAG_USAGE,
     "",
     "spec prints the kernel.json that install writes. start runs the kernel on a connection",
@@ -75,7 +79,17 @@ export const kernelCommand: Command = {
       case "uninstall": {
         const { values } = parseFlags(rest, locationFlags);
         const { dir, where } = dataDirOf(values);
+        // The name becomes a directory under <dir>/kernels: refuse one that would leave it.
+        try {
+          kernelSpecDir(dir, values.name);
+        } catch (e) {
+          if (e instanceof ParameterError)
+            throw UsageError.invalid("--name", values.name, e.accepted);
+          throw e;
+        }
         if (sub === "install") {
+          // a directory the user named: made (or refused) here, as a usage error
+          if (where === "data-dir" || where === "prefix") outputDirFlag(dir, where);
           const r = installKernelSpec(dir, { name: values.name });
           printResult(
             io,
@@ -115,7 +129,10 @@ export const kernelCommand: Command = {
       case "start": {
         const { values } = parseFlags(rest, { "connection-file": { type: "string" } });
         const file = values["connection-file"];
-        if (file === undefined) throw new UsageError("start needs --connection-file FILE");
+        if (file === undefined)
+          throw new UsageError("start needs --connection-file FILE", {
+            parameter: "--connection-file",
+          });
         // Imported here: loading ZeroMQ is for the kernel process only.
         const { runKernel } = await import("../../notebook-kernel/run.js");
         await runKernel(["--connection-file", isAbsolute(file) ? file : resolve(file)]);

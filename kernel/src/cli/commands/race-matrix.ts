@@ -1,22 +1,20 @@
 /** `mmulab race-matrix`: profiles × backends × scenarios, seeded trials, use-after-free counts. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
-import { formatRaceMatrix, runRaceMatrix } from "../../experiments/race-matrix.js";
+import { formatRaceMatrix, MAX_TRIALS, runRaceMatrix } from "../../experiments/race-matrix.js";
 import { SCENARIO_NAMES } from "../../experiments/scenarios.js";
-import { intFlag, JSON_FLAG_USAGE, jsonFlag, parseFlags } from "../args.js";
+import {
+  intFlag,
+  JSON_FLAG_USAGE,
+  jsonFlag,
+  listFlag,
+  outputDirFlag,
+  parseFlags,
+} from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
 import { EXIT_OK } from "../command.js";
-
-function list(value: string | undefined): string[] | undefined {
-  return value === undefined
-    ? undefined
-    : value
-        .split(",")
-        .map((s) => s.trim())
-        .filter((s) => s !== "");
-}
 
 export const raceMatrixCommand: Command = {
   name: "race-matrix",
@@ -46,22 +44,25 @@ export const raceMatrixCommand: Command = {
       seed: { type: "string" },
       examples: { type: "string" },
     });
-    const profiles = list(values.profiles);
-    const backends = list(values.backends);
-    const scenarios = list(values.scenarios);
+    const profiles = listFlag(values.profiles, "profiles", PROFILE_NAMES);
+    const backends = listFlag(values.backends, "backends", BACKEND_NAMES);
+    const scenarios = listFlag(values.scenarios, "scenarios", SCENARIO_NAMES);
+    const trials = intFlag(values.trials, "trials", 40, { min: 1, max: MAX_TRIALS });
+    const seed = intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 - trials });
+    // last of the flags: it makes the directory
+    const examples = outputDirFlag(values.examples, "examples");
     const m = runRaceMatrix({
       ...(profiles ? { profiles } : {}),
       ...(backends ? { backends } : {}),
       ...(scenarios ? { scenarios } : {}),
-      trials: intFlag(values.trials, "trials", 40, { min: 1, max: 100_000 }),
-      seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 100_001 }),
-      examples: values.examples !== undefined,
+      trials,
+      seed,
+      examples: examples !== undefined,
     });
-    if (values.examples !== undefined) {
-      mkdirSync(values.examples, { recursive: true });
+    if (examples !== undefined) {
       for (const c of m.cells) {
         if (!c.example) continue;
-        const base = join(values.examples, `${c.scenario}_${c.profile}_${c.backend}`);
+        const base = join(examples, `${c.scenario}_${c.profile}_${c.backend}`);
         writeFileSync(`${base}.trace.json`, JSON.stringify(c.example.chromeTrace));
         writeFileSync(`${base}.timeline.json`, JSON.stringify(c.example.timeline));
       }

@@ -1,9 +1,9 @@
 /** `mmulab sweep-worker`: runs sweep jobs from a BullMQ queue on Redis until interrupted. */
 import { DEFAULT_SWEEP_QUEUE, startSweepWorker } from "../../sweep/distributed.js";
-import { intFlag, parseFlags } from "../args.js";
+import { intFlag, parseFlags, queueFlag, redisFlag, requireFlags } from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
-import { EXIT_OK, UsageError } from "../command.js";
+import { EXIT_OK } from "../command.js";
 
 export const sweepWorkerCommand: Command = {
   name: "sweep-worker",
@@ -19,10 +19,11 @@ export const sweepWorkerCommand: Command = {
     "Options:",
     "  --redis URL        the Redis (required)",
     `  --queue NAME       queue name (default ${DEFAULT_SWEEP_QUEUE})`,
-    "  --threads N        worker threads, one job on each (default 1)",
-    "  --concurrency N    jobs held at once, computing or waiting for a thread (default: threads)",
-    "  --lock-ms MS       job lock and stalled-job check interval (default 30000)",
-    "  --grace-ms MS      on SIGTERM, how long running jobs may finish (default 5000)",
+    "  --threads N        worker threads, one job on each, 1 … 1024 (default 1)",
+    "  --concurrency N    jobs held at once, computing or waiting for a thread, 1 … 1024",
+    "                     (default: threads)",
+    "  --lock-ms MS       job lock and stalled-job check interval, 100 … 3600000 (default 30000)",
+    "  --grace-ms MS      on SIGTERM, how long running jobs may finish, 0 … 3600000 (default 5000)",
   ].join("\n"),
   async run(argv, io) {
     const { values } = parseFlags(argv, {
@@ -33,18 +34,23 @@ export const sweepWorkerCommand: Command = {
       "lock-ms": { type: "string" },
       "grace-ms": { type: "string" },
     });
-    if (values.redis === undefined) throw new UsageError("option '--redis' is required");
+    requireFlags(values, ["redis"]);
+    const redis = redisFlag(values.redis)!;
+    const queue = queueFlag(values.queue);
     const threads = intFlag(values.threads, "threads", 1, { min: 1, max: 1024 });
+    const concurrency = intFlag(values.concurrency, "concurrency", threads, { min: 1, max: 1024 });
+    const lockMs = intFlag(values["lock-ms"], "lock-ms", 30_000, { min: 100, max: 3_600_000 });
+    const graceMs = intFlag(values["grace-ms"], "grace-ms", 5000, { min: 0, max: 3_600_000 });
     const handle = await startSweepWorker({
-      redis: values.redis,
-      ...(values.queue !== undefined ? { queue: values.queue } : {}),
+      redis,
+      ...(queue !== undefined ? { queue } : {}),
       threads,
-      concurrency: intFlag(values.concurrency, "concurrency", threads, { min: 1, max: 1024 }),
-      lockMs: intFlag(values["lock-ms"], "lock-ms", 30_000, { min: 100, max: 3_600_000 }),
-      graceMs: intFlag(values["grace-ms"], "grace-ms", 5000, { min: 0, max: 3_600_000 }),
+      concurrency,
+      lockMs,
+      graceMs,
       onJob: (row) => io.out(`job ${row.point}:${row.rep} ${row.status}\n`),
     });
-    io.out(`sweep-worker ready: ${values.redis} queue ${values.queue ?? DEFAULT_SWEEP_QUEUE}\n`);
+    io.out(`sweep-worker ready: ${redis} queue ${queue ?? DEFAULT_SWEEP_QUEUE}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once("SIGINT", stop);

@@ -1,10 +1,23 @@
 /** `mmulab workload`: multi-threaded mm microworkloads, optionally in an overcommitted guest. */
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
-import { MICRO_WORKLOADS, runMicro, type MicroResult } from "../../workloads/micro.js";
-import { intFlag, JSON_FLAG_USAGE, jsonFlag, parseFlags, printResult } from "../args.js";
+import {
+  MAX_DURATION_NS,
+  MICRO_WORKLOADS,
+  runMicro,
+  type MicroResult,
+} from "../../workloads/micro.js";
+import {
+  choiceFlag,
+  intFlag,
+  JSON_FLAG_USAGE,
+  jsonFlag,
+  parseFlags,
+  printResult,
+  requireFlags,
+} from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
-import { EXIT_OK, UsageError } from "../command.js";
+import { EXIT_OK } from "../command.js";
 
 function render(r: MicroResult): string {
   return [
@@ -26,12 +39,13 @@ export const workloadCommand: Command = {
     `  --name W          ${MICRO_WORKLOADS.join(", ")}`,
     `  --profile P       ${PROFILE_NAMES.join(", ")}`,
     `  --backend B       ${BACKEND_NAMES.join(", ")}`,
-    "  --threads T       worker threads (default: one per CPU)",
-    "  --cpus N          CPUs or vCPUs (default 4)",
-    "  --pcpus M         host CPUs under the vCPUs: fewer than --cpus means an overcommitted guest",
-    "  --other-vcpus K   runnable vCPUs of other VMs on the same host CPUs (default 0)",
-    "  --duration-ms D   simulated run time (default 20)",
-    "  --seed S          seed (default 1)",
+    "  --threads T       worker threads, 1 … 1024 (default: one per CPU)",
+    "  --cpus N          CPUs or vCPUs, 1 … 256 (default 4)",
+    "  --pcpus M         host CPUs under the vCPUs, 1 … 256: fewer than --cpus means an",
+    "                    overcommitted guest",
+    "  --other-vcpus K   runnable vCPUs of other VMs on the same host CPUs, 0 … 4096 (default 0)",
+    `  --duration-ms D   simulated run time, 1 … ${MAX_DURATION_NS / 1_000_000} (default 20)`,
+    "  --seed S          seed, 0 … 2^32 − 1 (default 1)",
     JSON_FLAG_USAGE,
   ].join("\n"),
   run(argv, io) {
@@ -47,23 +61,30 @@ export const workloadCommand: Command = {
       "duration-ms": { type: "string" },
       seed: { type: "string" },
     });
-    if (values.name === undefined || values.profile === undefined || values.backend === undefined)
-      throw new UsageError("--name, --profile and --backend are required");
+    requireFlags(values, ["name", "profile", "backend"]);
+    const workload = choiceFlag(values.name, "name", MICRO_WORKLOADS)!;
+    const profile = choiceFlag(values.profile, "profile", PROFILE_NAMES)!;
+    const backend = choiceFlag(values.backend, "backend", BACKEND_NAMES)!;
     const cpus = intFlag(values.cpus, "cpus", 4, { min: 1, max: 256 });
     const pcpus =
       values.pcpus === undefined
         ? undefined
         : intFlag(values.pcpus, "pcpus", cpus, { min: 1, max: 256 });
     const other = intFlag(values["other-vcpus"], "other-vcpus", 0, { min: 0, max: 4096 });
+    const threads = intFlag(values.threads, "threads", cpus, { min: 1, max: 1024 });
+    const durationMs = intFlag(values["duration-ms"], "duration-ms", 20, {
+      min: 1,
+      max: MAX_DURATION_NS / 1_000_000,
+    });
+    const seed = intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 });
     const r = runMicro({
-      workload: values.name,
-      profile: values.profile,
-      backend: values.backend,
+      workload,
+      profile,
+      backend,
       nrCpus: cpus,
-      threads: intFlag(values.threads, "threads", cpus, { min: 1, max: 1024 }),
-      durationNs:
-        intFlag(values["duration-ms"], "duration-ms", 20, { min: 1, max: 100_000 }) * 1_000_000,
-      seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 }),
+      threads,
+      durationNs: durationMs * 1_000_000,
+      seed,
       ...(pcpus !== undefined || other > 0
         ? { host: { pcpus: pcpus ?? cpus, otherVcpus: other, timesliceNs: 1_000_000 } }
         : {}),

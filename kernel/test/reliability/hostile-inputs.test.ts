@@ -113,7 +113,9 @@ describe("sizes: bounded before any work starts", () => {
       params: { x: { kind: "int", min: 1, max: 1000 } },
       seeds: 100_000,
     };
-    expect(() => bounded(() => sweepPoints(many))).toThrow(/seeds = 100000 .*at most 1000 seeds for/);
+    expect(() => bounded(() => sweepPoints(many))).toThrow(
+      /seeds = 100000 .*at most 1000 seeds for/,
+    );
   });
 
   it("`runTrial({ stallNs: 1e15 })` is a ParameterError naming the ceiling, not a hang", () => {

@@ -281,7 +281,8 @@ describe("mmulab validate: usage errors", () => {
     for (const [argv, text] of [
       [["--cpus", "0"], /--cpus/],
       [["--cpus", "1,2,3,4,5,6,7,8,9"], /at most 8/],
-      [["--workloads", "nope"], /workload = "nope"/],
+      [["--cpus", "2,2"], /distinct/],
+      [["--workloads", "nope"], /--workloads.*'nope' is not one/],
       [["--iterations", "100000"], /--iterations/],
       [["--kernel-release", "../../etc"], /--kernel-release/],
     ] as const) {
@@ -295,8 +296,11 @@ describe("mmulab validate: usage errors", () => {
   it("prints a usage error as JSON under --json", async () => {
     const io = captureIO();
     expect(await runCli(["validate", "--json", "--passes", "0"], io, commands)).toBe(2);
-    const out = JSON.parse(io.stdout()) as { error: { type: string; message: string } };
+    const out = JSON.parse(io.stdout()) as {
+      error: { type: string; parameter: string; message: string };
+    };
     expect(out.error.type).toBe("UsageError");
+    expect(out.error.parameter).toBe("--passes");
     expect(out.error.message).toMatch(/--passes/);
   });
 

@@ -1,5 +1,4 @@
 /** `mmulab validate`: the model's counts against a real kernel's (Debian's, under qemu TCG). */
-import { MmulabError, ParameterError } from "../../sim/errors.js";
 import { VALIDATION_WORKLOADS } from "../../workloads/validation.js";
 import {
   KERNEL_RELEASE,
@@ -7,10 +6,10 @@ import {
   type ComparisonRow,
   type ValidateResult,
 } from "../../validate/index.js";
-import { intFlag, JSON_FLAG_USAGE, jsonFlag, parseFlags, printResult } from "../args.js";
+import { intFlag, JSON_FLAG_USAGE, jsonFlag, listFlag, parseFlags, printResult } from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type CliIO } from "../command.js";
+import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIO } from "../command.js";
 
 function fmt(v: number | null): string {
   if (v === null) return "—";
@@ -56,14 +55,16 @@ function render(r: ValidateResult): string {
   return lines.join("\n");
 }
 
-function list(value: string | undefined, flag: string): string[] | undefined {
+/** vCPU counts: a comma-separated list of distinct integers 1 … 16, at most 8 of them. */
+function cpuList(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
-  const items = value
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
-  if (items.length === 0) throw new UsageError(`option '--${flag}' expects a comma-separated list`);
-  return items;
+  const accepted = "a comma-separated list of at most 8 distinct vCPU counts, each 1 … 16";
+  const items = value.split(",");
+  if (items.length > 8 || items.some((s) => s === ""))
+    throw UsageError.invalid("--cpus", value, accepted);
+  const cpus = items.map((c) => intFlag(c, "cpus", 1, { min: 1, max: 16 }));
+  if (new Set(cpus).size !== cpus.length) throw UsageError.invalid("--cpus", value, accepted);
+  return cpus;
 }
 
 export const validateCommand: Command = {
@@ -92,16 +93,7 @@ export const validateCommand: Command = {
     "  --kernel-release R  a release under /boot instead of linux-image-amd64's",
     JSON_FLAG_USAGE,
   ].join("\n"),
-  async run(argv, io) {
-    try {
-      return await runValidate(argv, io);
-    } catch (e) {
-      // under --json a usage error is JSON too (exit 2 all the same)
-      if (!(e instanceof UsageError) || !argv.includes("--json")) throw e;
-      io.out(`${JSON.stringify({ error: { type: "UsageError", message: e.message } }, null, 2)}\n`);
-      return EXIT_USAGE;
-    }
-  },
+  run: runValidate,
 };
 
 async function runValidate(argv: readonly string[], io: CliIO): Promise<number> {
@@ -117,39 +109,25 @@ async function runValidate(argv: readonly string[], io: CliIO): Promise<number> 
     "kernel-release": { type: "string" },
     "unaligned-passes": { type: "boolean", default: false },
   });
-  const cpus = list(values.cpus, "cpus")?.map((c) => intFlag(c, "cpus", 1, { min: 1, max: 16 }));
-  if (cpus !== undefined && cpus.length > 8)
-    throw new UsageError(`option '--cpus' takes at most 8 counts, got ${cpus.length}`);
+  const cpus = cpuList(values.cpus);
+  const workloads = listFlag(values.workloads, "workloads", VALIDATION_WORKLOADS);
   const release = values["kernel-release"];
   if (release !== undefined && !KERNEL_RELEASE.test(release))
-    throw new UsageError(
-      `option '--kernel-release' expects a release like 6.1.0-57-amd64, got '${release}'`,
-    );
-  let result: ValidateResult;
-  try {
-    result = await validate({
-      ...(cpus ? { cpus } : {}),
-      ...(values.workloads !== undefined
-        ? { workloads: list(values.workloads, "workloads")! }
-        : {}),
-      iterations: intFlag(values.iterations, "iterations", 8, { min: 1, max: 10_000 }),
-      passes: intFlag(values.passes, "passes", 2, { min: 1, max: 1_000 }),
-      reusePasses: intFlag(values["reuse-passes"], "reuse-passes", 4, { min: 1, max: 1_000 }),
-      timeoutMs: intFlag(values["timeout-s"], "timeout-s", 600, { min: 1, max: 3_600 }) * 1000,
-      seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 }),
-      ...(release !== undefined ? { kernelRelease: release } : {}),
-      alignPasses: !values["unaligned-passes"],
-      onProgress: (line) => io.err(`${line}\n`),
-    });
-  } catch (e) {
-    if (e instanceof ParameterError) throw new UsageError(e.message);
-    if (!(e instanceof MmulabError)) throw e;
-    // a missing package, a guest that failed or timed out: say what, without a stack trace
-    if (values.json)
-      io.out(`${JSON.stringify({ error: { type: e.name, message: e.message } }, null, 2)}\n`);
-    else io.err(`${PROGRAM} validate: ${e.message}\n`);
-    return EXIT_FAILURE;
-  }
+    throw UsageError.invalid("--kernel-release", release, "a release like 6.1.0-57-amd64");
+  // ParameterErrors (exit 2) and the harness's own errors — a missing package, a guest that
+  // failed or timed out (exit 1) — are reported by the CLI layer, as JSON under --json
+  const result: ValidateResult = await validate({
+    ...(cpus ? { cpus } : {}),
+    ...(workloads ? { workloads } : {}),
+    iterations: intFlag(values.iterations, "iterations", 8, { min: 1, max: 10_000 }),
+    passes: intFlag(values.passes, "passes", 2, { min: 1, max: 1_000 }),
+    reusePasses: intFlag(values["reuse-passes"], "reuse-passes", 4, { min: 1, max: 1_000 }),
+    timeoutMs: intFlag(values["timeout-s"], "timeout-s", 600, { min: 1, max: 3_600 }) * 1000,
+    seed: intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 }),
+    ...(release !== undefined ? { kernelRelease: release } : {}),
+    alignPasses: !values["unaligned-passes"],
+    onProgress: (line) => io.err(`${line}\n`),
+  });
   printResult(io, result, values.json, render);
   if (!result.ok) io.err(`${PROGRAM} validate: some checked counters disagree (see above)\n`);
   return result.ok ? EXIT_OK : EXIT_FAILURE;

@@ -36,13 +36,11 @@ export {
   registerCommTarget,
   registerSweepHandler,
   setSweepHandler,
-  SWEEP_COMM_TARGET,
-  SWEEP_PROTOCOL_VERSION,
   type CommMessage,
   type CommMsgHandler,
   type CommTarget,
   type SweepHandler,
-} from "./notebook-kernel/comm.js";
+} from "./notebook/comm.js";
 export * from "./sweep/index.js";
 // Ground truth (issue 25): the model's counts against Debian's kernel under qemu.
 export * from "./config/kconfig.js";

@@ -13,7 +13,9 @@ export * from "./arch/x86/index.js";
 export * from "./rcu/index.js";
 export * from "./gup/index.js";
 export * from "./config/profiles.js";
-export * from "./contract/index.js";
+// the contract: MIME and payload types, the comm protocols (the payload checks come with display)
+export * from "./contract/mime.js";
+export * from "./contract/comm.js";
 export * from "./experiments/system.js";
 export * from "./experiments/scenarios.js";
 export * from "./experiments/race-matrix.js";

@@ -142,6 +142,7 @@ async function runValidate(argv: readonly string[], io: CliIO): Promise<number> 
       onProgress: (line) => io.err(`${line}\n`),
     });
   } catch (e) {
+    if (e instanceof UsageError) throw e; // a flag's value refused by intFlag: exit 2, not 1
     if (e instanceof ParameterError) throw new UsageError(e.message);
     if (!(e instanceof MmulabError)) throw e;
     // a missing package, a guest that failed or timed out: say what, without a stack trace

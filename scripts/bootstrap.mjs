@@ -141,6 +141,8 @@ function buildLab() {
   const extIn = newest([
     ...deps,
     join(lab, "dist", "lib"),
+    // the contract (validator, MIME names, comm target) is bundled into the extension
+    join(root, "kernel", "dist", "contract"),
     join(lab, "style"),
     join(lab, "scripts"),
   ]);

@@ -13,7 +13,9 @@ export * from "./arch/x86/index.js";
 export * from "./rcu/index.js";
 export * from "./gup/index.js";
 export * from "./config/profiles.js";
-export * from "./contract/index.js";
+// the contract: MIME and payload types, the comm protocols (the payload checks come with display)
+export * from "./contract/mime.js";
+export * from "./contract/comm.js";
 export * from "./experiments/system.js";
 export * from "./experiments/scenarios.js";
 export * from "./experiments/race-matrix.js";
@@ -36,13 +38,11 @@ export {
   registerCommTarget,
   registerSweepHandler,
   setSweepHandler,
-  SWEEP_COMM_TARGET,
-  SWEEP_PROTOCOL_VERSION,
   type CommMessage,
   type CommMsgHandler,
   type CommTarget,
   type SweepHandler,
-} from "./notebook-kernel/comm.js";
+} from "./notebook/comm.js";
 export * from "./sweep/index.js";
 // Ground truth (issue 25): the model's counts against Debian's kernel under qemu.
 export * from "./config/kconfig.js";

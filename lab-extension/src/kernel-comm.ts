@@ -10,10 +10,11 @@
  * JupyterLab types only (no runtime imports), so the unit tests can drive it with fakes.
  */
 import type { Kernel } from "@jupyterlab/services";
+import { SWEEP_COMM_TARGET } from "@mmulab/kernel/contract";
 import type { LiveSweepConnector, SweepTransport } from "./live-sweep.js";
 
-/** The comm target the mmulab kernel registers at start-up (kernel/src/notebook-kernel/comm.ts). */
-export const SWEEP_COMM_TARGET = "mmulab.sweep";
+/** The comm target the mmulab kernel registers at start-up (contract/comm.ts). */
+export { SWEEP_COMM_TARGET };
 
 /** What the connector uses of a notebook panel (a NotebookPanel has it). */
 export interface KernelHost {

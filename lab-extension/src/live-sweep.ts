@@ -1,6 +1,6 @@
 /**
  * Live interactive sweeps: sliders of a plot payload with `sweep` axes ask the kernel, over the
- * `mmulab.sweep` comm (protocol version 1, kernel/src/notebook-kernel/comm.ts), for the traces
+ * `mmulab.sweep` comm (protocol version 1, @mmulab/kernel/contract's comm.ts), for the traces
  * at the chosen point and re-plot with the answer. The precomputed frames stay the first answer
  * (and the only one without a kernel), so a saved notebook keeps its offline sliders.
  *
@@ -11,7 +11,14 @@
  * comm to it, and the plugin (plugin.ts) installs the connector that finds, for a rendered plot,
  * the kernel of the notebook that holds it. This module has no JupyterLab runtime imports.
  */
-import type { JsonObject, JsonValue, PlotlyJson, PlotPayload } from "@mmulab/kernel/contract";
+import type {
+  JsonObject,
+  JsonValue,
+  PlotlyJson,
+  PlotPayload,
+  SweepRequest,
+  SweepSlice,
+} from "@mmulab/kernel/contract";
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
 import type * as PlotlyTypes from "plotly.js";
 import { PLOT_MIME } from "./payload.js";
@@ -37,14 +44,11 @@ export type LiveSweepConnector = (node: HTMLElement) => SweepTransport | null;
 
 export type SweepKey = readonly (number | string)[];
 
-export interface SweepAnswer {
-  readonly key: SweepKey;
-  readonly data: readonly PlotlyJson[];
-}
+export type SweepAnswer = SweepSlice;
 
 export class LiveSweepError extends Error {}
 
-/** The kernel's `error`: a string, or `{name, message}` (kernel/src/notebook-kernel/comm.ts). */
+/** The kernel's `error`: `{name, message}` (SweepErrorInfo), or a string from an older kernel. */
 function errorText(err: JsonValue | undefined): string {
   if (typeof err === "string") return err;
   if (err !== null && typeof err === "object" && !Array.isArray(err)) {
@@ -139,11 +143,8 @@ export class LiveSweepClient {
       }, this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       try {
-        this.transport.send({
-          id,
-          ...(sweep === undefined ? {} : { sweep }),
-          key: [...key] as JsonValue[],
-        });
+        const request: SweepRequest = { id, ...(sweep === undefined ? {} : { sweep }), key };
+        this.transport.send({ ...request, key: [...key] as JsonValue[] });
       } catch (e) {
         this.pending.delete(id);
         clearTimeout(timer);

@@ -4,11 +4,22 @@
  * Lazy expansion and virtual scrolling keep large trees fluid: only expanded nodes are
  * flattened into rows, and the widget draws only the rows in its viewport.
  */
-import type { FrameHistoryItem, PageState, PageTableLevel } from "@mmulab/kernel/contract";
-import { checkVersion, PAGETABLE_MIME, PAGETABLE_VERSIONS, Reader } from "./payload.js";
+import type {
+  FrameHistoryItem,
+  PageState,
+  PageTableLevel,
+  PageTableNode,
+} from "@mmulab/kernel/contract";
+import {
+  checkPageTablePayload,
+  Fields,
+  PAGE_STATES,
+  PAGETABLE_LEVELS,
+  PAGETABLE_MIME,
+} from "@mmulab/kernel/contract";
 
-export const LEVELS: readonly PageTableLevel[] = ["pgd", "p4d", "pud", "pmd", "pte", "page"];
-export const STATES: readonly PageState[] = ["live", "unlinked", "pending-rcu", "freed", "reused"];
+export const LEVELS = PAGETABLE_LEVELS;
+export const STATES = PAGE_STATES;
 
 /** More nodes than this is a payload mistake, not a tree to draw. */
 export const MAX_NODES = 2_000_000;
@@ -42,16 +53,12 @@ export interface TreeModel {
   readonly counts: Readonly<Record<PageState, number>>;
 }
 
-/** Checks a payload (version first) and builds the tree; throws PayloadError on any bad field. */
+/** Checks a payload with the contract's validator (version first; throws PayloadError on any
+ * bad field) and builds the tree. */
 export function parsePageTable(data: unknown): TreeModel {
-  const record = checkVersion(PAGETABLE_MIME, data, PAGETABLE_VERSIONS);
-  const r = new Reader(PAGETABLE_MIME);
-  const title = r.optionalString(record["title"], "title");
-  const mm = r.count(record["mm"], "mm");
-  const levels = r.oneOf(record["levels"], [4, 5] as const, "levels");
-  const walkerPath = r
-    .optionalArray(record["walkerPath"], "walkerPath")
-    .map((f, i) => r.count(f, `walkerPath[${i}]`));
+  checkPageTablePayload(data);
+  const r = new Fields(PAGETABLE_MIME);
+  const walkerPath = [...(data.walkerPath ?? [])];
   const onPath = new Set(walkerPath);
   const all: TreeNode[] = [];
   const counts: Record<PageState, number> = {
@@ -62,64 +69,62 @@ export function parsePageTable(data: unknown): TreeModel {
     reused: 0,
   };
 
-  /** Iterative, so a hostile, deeply nested payload cannot overflow the stack. */
-  const build = (raw: unknown, path: string, detached: boolean): TreeNode => {
+  /** Iterative, so a deeply nested payload cannot overflow the stack. */
+  const build = (raw: PageTableNode, path: string, detached: boolean): TreeNode => {
     let top: TreeNode | undefined;
-    const stack: { raw: unknown; path: string; parent: TreeNode | null }[] = [
+    const stack: { raw: PageTableNode; path: string; parent: TreeNode | null }[] = [
       { raw, path, parent: null },
     ];
     while (stack.length > 0) {
-      const item = stack.pop() as (typeof stack)[number];
-      const o = r.object(item.raw, item.path);
-      const p = item.path;
-      const history = r.optionalArray(o["history"], `${p}.history`).map((h, i) => {
-        const hp = `${p}.history[${i}]`;
-        const ho = r.object(h, hp);
-        const by = r.optionalString(ho["by"], `${hp}.by`);
-        const entry: FrameHistoryItem = {
-          t: r.number(ho["t"], `${hp}.t`),
-          what: r.string(ho["what"], `${hp}.what`),
-          ...(by === undefined ? {} : { by }),
-        };
-        return entry;
-      });
+      const { raw: o, path: p, parent } = stack.pop() as (typeof stack)[number];
+      const history = (o.history ?? []).map((h): FrameHistoryItem => ({
+        t: h.t,
+        what: h.what,
+        ...(h.by === undefined ? {} : { by: h.by }),
+      }));
       const node: TreeNode = {
-        level: r.oneOf(o["level"], LEVELS, `${p}.level`),
-        index: r.count(o["index"], `${p}.index`),
-        frame: r.count(o["frame"], `${p}.frame`),
-        va: r.number(o["va"], `${p}.va`),
-        state: r.oneOf(o["state"], STATES, `${p}.state`),
-        entries: r.count(o["entries"], `${p}.entries`),
-        huge: o["huge"] === undefined ? false : o["huge"] === true,
+        level: o.level,
+        index: o.index,
+        frame: o.frame,
+        va: o.va,
+        state: o.state,
+        entries: o.entries,
+        huge: o.huge === true,
         history,
         children: [],
-        parent: item.parent,
-        depth: item.parent === null ? 0 : item.parent.depth + 1,
+        parent,
+        depth: parent === null ? 0 : parent.depth + 1,
         detached,
-        onWalkerPath: false,
+        onWalkerPath: onPath.has(o.frame),
         expanded: false,
       };
-      node.onWalkerPath = onPath.has(node.frame);
       if (all.length >= MAX_NODES) {
         r.fail(p, `at most ${MAX_NODES} nodes in one tree`, `more`);
       }
       all.push(node);
       counts[node.state] += 1;
-      if (item.parent === null) top = node;
-      else item.parent.children.push(node);
-      const kids = r.optionalArray(o["children"], `${p}.children`);
+      if (parent === null) top = node;
+      else parent.children.push(node);
+      const kids = o.children ?? [];
       for (let i = kids.length - 1; i >= 0; i--) {
-        stack.push({ raw: kids[i], path: `${p}.children[${i}]`, parent: node });
+        stack.push({ raw: kids[i]!, path: `${p}.children[${i}]`, parent: node });
       }
     }
     return top as TreeNode;
   };
 
-  const root = build(record["root"], "root", false);
-  const detached = r
-    .optionalArray(record["detached"], "detached")
-    .map((d, i) => build(d, `detached[${i}]`, true));
-  return { title, mm, levels, root, detached, walkerPath, all, counts };
+  const root = build(data.root, "root", false);
+  const detached = (data.detached ?? []).map((d, i) => build(d, `detached[${i}]`, true));
+  return {
+    title: data.title,
+    mm: data.mm,
+    levels: data.levels,
+    root,
+    detached,
+    walkerPath,
+    all,
+    counts,
+  };
 }
 
 /** Expands the root and every node on the walker's path (with its ancestors). */

@@ -11,34 +11,20 @@
 import type {
   JsonPrimitive,
   TimelineArrow,
-  TimelineInstant,
-  TimelineLane,
   TimelinePayload,
   TimelineSpan,
   TimelineSpanKind,
 } from "@mmulab/kernel/contract";
-import type * as Plotly from "plotly.js";
 import {
-  checkVersion,
-  formatNs,
-  PayloadError,
-  plotlyText,
-  Reader,
+  checkTimelinePayload,
+  Fields,
   TIMELINE_MIME,
-  TIMELINE_VERSIONS,
-} from "./payload.js";
+  TIMELINE_SPAN_KINDS,
+} from "@mmulab/kernel/contract";
+import type * as Plotly from "plotly.js";
+import { formatNs, plotlyText } from "./payload.js";
 
-export const SPAN_KINDS: readonly TimelineSpanKind[] = [
-  "irq-off",
-  "preempted",
-  "gup-walk",
-  "flush-wait",
-  "ipi-handler",
-  "hypercall",
-  "grace-period",
-  "rcu-callback",
-  "other",
-];
+export const SPAN_KINDS = TIMELINE_SPAN_KINDS;
 
 export const KIND_COLORS: Readonly<Record<TimelineSpanKind, string>> = {
   "irq-off": "#9467bd",
@@ -62,95 +48,48 @@ export const MAX_LANES = 1024;
 /** At most this many dashed vertical lines (all use-after-frees still get a cross). */
 export const MAX_UAF_LINES = 100;
 
-/** Checks a timeline payload, version first; throws PayloadError naming the bad field. */
+/**
+ * Checks a timeline payload with the contract's validator (version first; throws PayloadError
+ * naming the bad field), applies the renderer's drawing limits, and returns its own copy: only
+ * the contract's fields, so nothing else a saved payload carries reaches plotly.
+ */
 export function parseTimeline(data: unknown): TimelinePayload {
-  const record = checkVersion(TIMELINE_MIME, data, TIMELINE_VERSIONS);
-  const r = new Reader(TIMELINE_MIME);
-  const title = r.optionalString(record["title"], "title");
-  r.oneOf(record["unit"], ["ns"] as const, "unit");
-  const lanes: TimelineLane[] = r.array(record["lanes"], "lanes").map((l, i) => {
-    const o = r.object(l, `lanes[${i}]`);
-    return {
-      id: r.string(o["id"], `lanes[${i}].id`),
-      label: r.string(o["label"], `lanes[${i}].label`),
-    };
-  });
-  if (lanes.length > MAX_LANES) r.fail("lanes", `at most ${MAX_LANES} lanes`, lanes.length);
-  const ids = new Set<string>();
-  for (const [i, l] of lanes.entries()) {
-    if (ids.has(l.id)) r.fail(`lanes[${i}].id`, "a lane id not used before", l.id);
-    ids.add(l.id);
-  }
-  const lane = (v: unknown, path: string): string => {
-    const id = r.string(v, path);
-    if (!ids.has(id)) r.fail(path, `the id of a lane (${[...ids].slice(0, 8).join(", ")})`, id);
-    return id;
-  };
-  const args = (v: unknown, path: string): Record<string, JsonPrimitive> | undefined => {
-    if (v === undefined) return undefined;
-    const o = r.object(v, path);
-    const out: Record<string, JsonPrimitive> = {};
-    for (const [k, x] of Object.entries(o)) {
-      if (x !== null && typeof x === "object")
-        r.fail(`${path}.${k}`, "a string, number, boolean or null", x);
-      out[k] = x as JsonPrimitive;
-    }
-    return out;
-  };
-
-  const rawSpans = r.array(record["spans"], "spans");
-  if (rawSpans.length > MAX_SPANS) r.fail("spans", `at most ${MAX_SPANS} spans`, rawSpans.length);
-  const spans: TimelineSpan[] = rawSpans.map((s, i) => {
-    const p = `spans[${i}]`;
-    const o = r.object(s, p);
-    const start = r.number(o["start"], `${p}.start`);
-    const end = r.number(o["end"], `${p}.end`);
-    if (end < start) r.fail(`${p}.end`, `a time at or after start (${start})`, end);
-    const a = args(o["args"], `${p}.args`);
-    return {
-      lane: lane(o["lane"], `${p}.lane`),
-      start,
-      end,
-      kind: r.oneOf(o["kind"], SPAN_KINDS, `${p}.kind`),
-      label: r.string(o["label"], `${p}.label`),
-      ...(a === undefined ? {} : { args: a }),
-    };
-  });
-  const instants: TimelineInstant[] = r.array(record["instants"], "instants").map((s, i) => {
-    const p = `instants[${i}]`;
-    const o = r.object(s, p);
-    const a = args(o["args"], `${p}.args`);
-    return {
-      lane: lane(o["lane"], `${p}.lane`),
-      t: r.number(o["t"], `${p}.t`),
-      kind: r.oneOf(o["kind"], ["uaf", "marker"] as const, `${p}.kind`),
-      label: r.string(o["label"], `${p}.label`),
-      ...(a === undefined ? {} : { args: a }),
-    };
-  });
-  const arrows: TimelineArrow[] = r.array(record["arrows"], "arrows").map((s, i) => {
-    const p = `arrows[${i}]`;
-    const o = r.object(s, p);
-    return {
-      fromLane: lane(o["fromLane"], `${p}.fromLane`),
-      fromT: r.number(o["fromT"], `${p}.fromT`),
-      toLane: lane(o["toLane"], `${p}.toLane`),
-      toT: r.number(o["toT"], `${p}.toT`),
-      kind: r.oneOf(o["kind"], ["ipi"] as const, `${p}.kind`),
-      label: r.string(o["label"], `${p}.label`),
-    };
-  });
-  if (lanes.length === 0 && (spans.length > 0 || instants.length > 0)) {
-    throw new PayloadError(TIMELINE_MIME, "lanes: empty, but spans or instants refer to lanes");
-  }
+  checkTimelinePayload(data);
+  const r = new Fields(TIMELINE_MIME);
+  if (data.lanes.length > MAX_LANES)
+    r.fail("lanes", `at most ${MAX_LANES} lanes`, data.lanes.length);
+  if (data.spans.length > MAX_SPANS)
+    r.fail("spans", `at most ${MAX_SPANS} spans`, data.spans.length);
+  const args = (a: Readonly<Record<string, JsonPrimitive>> | undefined) =>
+    a === undefined ? {} : { args: { ...a } };
   return {
     version: 1,
-    ...(title === undefined ? {} : { title }),
+    ...(data.title === undefined ? {} : { title: data.title }),
     unit: "ns",
-    lanes,
-    spans,
-    instants,
-    arrows,
+    lanes: data.lanes.map((l) => ({ id: l.id, label: l.label })),
+    spans: data.spans.map((s): TimelineSpan => ({
+      lane: s.lane,
+      start: s.start,
+      end: s.end,
+      kind: s.kind,
+      label: s.label,
+      ...args(s.args),
+    })),
+    instants: data.instants.map((i) => ({
+      lane: i.lane,
+      t: i.t,
+      kind: i.kind,
+      label: i.label,
+      ...args(i.args),
+    })),
+    arrows: data.arrows.map((a) => ({
+      fromLane: a.fromLane,
+      fromT: a.fromT,
+      toLane: a.toLane,
+      toT: a.toT,
+      kind: a.kind,
+      label: a.label,
+    })),
   };
 }
 

@@ -178,9 +178,9 @@ describe("page-table renderer", () => {
     [
       "a newer version",
       { ...makePageTable(TREE_SMALL), version: 2 },
-      /version 2; this renderer supports version 1/,
+      /version 2; supported: version 1/,
     ],
-    ["no version", { mm: 1 }, /no version field; this renderer supports version 1/],
+    ["no version", { mm: 1 }, /no version field; supported: version 1/],
     ["a string version", { version: "1" }, /version "1"/],
     ["not an object", "hello", /expected a JSON object, got "hello"/],
     ["null", null, /expected a JSON object, got null/],
@@ -364,7 +364,7 @@ describe("timeline renderer", () => {
     [
       "a newer version",
       { ...makeTimeline(5), version: 3 },
-      /application\/vnd\.mmulab\.timeline\+json: unsupported payload: version 3; this renderer supports version 1/,
+      /application\/vnd\.mmulab\.timeline\+json: unsupported payload: version 3; supported: version 1/,
     ],
     ["another unit", { ...makeTimeline(5), unit: "ms" }, /unit: expected one of ns, got "ms"/],
     [
@@ -498,11 +498,7 @@ describe("plot renderer", () => {
   });
 
   const bad: [string, unknown, RegExp][] = [
-    [
-      "version 0",
-      { version: 0, data: [] },
-      /unsupported payload: version 0; this renderer supports version 1/,
-    ],
+    ["version 0", { version: 0, data: [] }, /unsupported payload: version 0; supported: version 1/],
     ["data not a list", { version: 1, data: {}, layout: {} }, /data: expected an array/],
     [
       "a trace that is not an object",

@@ -180,7 +180,7 @@ describe("renderers in JupyterLab (Chromium)", () => {
     await err.first().waitFor({ timeout: 30_000 });
     const text = (await err.first().textContent()) ?? "";
     expect(text).toContain("version 99");
-    expect(text).toContain("supports version 1");
+    expect(text).toContain("supported: version 1");
   });
 
   it("never runs markup from payloads and prefers the renderers over text/html", async () => {

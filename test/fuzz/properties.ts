@@ -30,7 +30,7 @@ import {
   checkPlotPayload,
   checkTimelinePayload,
   PayloadError,
-} from "../../kernel/src/display/validate.js";
+} from "../../kernel/src/contract/payload.js";
 import { SCENARIO_NAMES, runTrial } from "../../kernel/src/experiments/scenarios.js";
 import { buildSystem } from "../../kernel/src/experiments/system.js";
 import { DEFAULT_COSTS } from "../../kernel/src/hw/costs.js";

@@ -4,7 +4,7 @@
  * drive it with a fake command list.
  */
 import { IncompatibleBackendError } from "../config/profiles.js";
-import { PayloadError } from "../display/validate.js";
+import { PayloadError } from "../contract/payload.js";
 import { MmulabError, ParameterError } from "../sim/errors.js";
 import type { CliIO, Command } from "./command.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./command.js";

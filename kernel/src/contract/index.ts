@@ -1,1 +1,3 @@
 export * from "./mime.js";
+export * from "./payload.js";
+export * from "./comm.js";

@@ -51,7 +51,7 @@ export {
   checkPlotPayload,
   checkTimelinePayload,
   PayloadError,
-} from "./validate.js";
+} from "../contract/payload.js";
 export {
   EXTENSIVE_FIELDS,
   formatNumber,

@@ -22,7 +22,7 @@ import { pageTablesBundle } from "./pagetable.js";
 import { plotBundle } from "./plot.js";
 import type { MimeBundle } from "./runtime.js";
 import { timelineBundle } from "./timeline.js";
-import { looksLikePageTables, looksLikePlot, looksLikeTimeline } from "./validate.js";
+import { looksLikePageTables, looksLikePlot, looksLikeTimeline } from "../contract/payload.js";
 
 /** The method a value implements to choose its own bundle. */
 export const MMULAB_MIME: unique symbol = Symbol.for("mmulab.mime");

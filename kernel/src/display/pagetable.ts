@@ -10,7 +10,7 @@ import { hierarchy, tree } from "d3-hierarchy";
 import { PAGETABLE_MIME, type PageTableNode, type PageTablePayload } from "../contract/mime.js";
 import type { MimeBundle } from "./runtime.js";
 import { esc, htmlFigure, PAGE_STATE_COLOURS, px, svgOpen } from "./svg.js";
-import { checkPageTablePayload } from "./validate.js";
+import { checkPageTablePayload } from "../contract/payload.js";
 
 /** Nodes drawn in the static SVG at most. */
 export const MAX_SVG_NODES = 400;

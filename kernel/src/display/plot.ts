@@ -9,7 +9,7 @@
 import { PLOT_MIME, type JsonValue, type PlotlyJson, type PlotPayload } from "../contract/mime.js";
 import type { MimeBundle } from "./runtime.js";
 import { esc, htmlFigure, px, svgOpen, TRACE_COLOURS, trim } from "./svg.js";
-import { checkPlotPayload } from "./validate.js";
+import { checkPlotPayload } from "../contract/payload.js";
 
 const WIDTH = 640;
 const HEIGHT = 380;

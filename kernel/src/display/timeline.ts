@@ -13,7 +13,7 @@ import {
 } from "../contract/mime.js";
 import type { MimeBundle } from "./runtime.js";
 import { esc, formatNs, htmlFigure, px, SPAN_COLOURS, svgOpen } from "./svg.js";
-import { checkTimelinePayload } from "./validate.js";
+import { checkTimelinePayload } from "../contract/payload.js";
 
 export const MAX_SVG_SPANS = 4000;
 export const MAX_SVG_MARKS = 1000;

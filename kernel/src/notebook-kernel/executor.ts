@@ -33,7 +33,7 @@ import {
   dispatchCommMsg,
   dispatchCommOpen,
   installSweepTarget,
-} from "./comm.js";
+} from "../notebook/comm.js";
 import {
   declarationsAfterFailure,
   snapshotExports,

@@ -1,6 +1,6 @@
 /**
  * Live interactive sweeps: the kernel side of the `mmulab.sweep` comm (protocol version 1, see
- * notebook-kernel/comm.ts). {@link liveSweepHandler} answers a request `{key: [v1, …]}` — one value
+ * contract/comm.ts; handlers are registered through the notebook seam, notebook/comm.ts). {@link liveSweepHandler} answers a request `{key: [v1, …]}` — one value
  * per slider axis of a {@link sweepResultPlot} — by running that slice of the sweep (every value of
  * the x parameter, the slider values fixed) and returning `{key, data}`: the traces to re-plot.
  * Values outside the precomputed grid are accepted when the parameter's space allows them (a
@@ -12,7 +12,7 @@ import {
   registerSweepHandler,
   setSweepHandler,
   type SweepHandler,
-} from "../notebook-kernel/comm.js";
+} from "../notebook/comm.js";
 import { ParameterError } from "../sim/errors.js";
 import { runSweep } from "./local.js";
 import { sweepResultPlot, type SweepPlotOptions, type SweepResult } from "./results.js";

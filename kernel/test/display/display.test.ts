@@ -115,7 +115,7 @@ describe("toMimeBundle", () => {
   it("rejects an unknown payload version naming the MIME type and the versions", () => {
     expect(() => toMimeBundle({ ...plot, version: 2 })).toThrow(PayloadError);
     expect(() => toMimeBundle({ ...plot, version: 2 })).toThrow(
-      "application/vnd.mmulab.plot+json: version 2 is not supported; supported: 1",
+      "application/vnd.mmulab.plot+json: unsupported payload: version 2; supported: version 1",
     );
   });
 

@@ -11,7 +11,7 @@ import {
   registerCommTarget,
   registerSweepHandler,
   setSweepHandler,
-} from "../../src/notebook-kernel/comm.js";
+} from "../../src/notebook/comm.js";
 
 interface Published {
   msgType: string;

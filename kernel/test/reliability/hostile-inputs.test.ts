@@ -14,7 +14,7 @@ import { runCli } from "../../src/cli/cli.js";
 import { commands } from "../../src/cli/commands.js";
 import { displayPageTables, displayPlot, displayTimeline } from "../../src/display/display.js";
 import { runWithProgress } from "../../src/display/progress.js";
-import { PayloadError } from "../../src/display/validate.js";
+import { PayloadError } from "../../src/contract/payload.js";
 import { buildSystem } from "../../src/experiments/system.js";
 import { runRaceMatrix } from "../../src/experiments/race-matrix.js";
 import { runTrial } from "../../src/experiments/scenarios.js";

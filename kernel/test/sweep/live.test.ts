@@ -6,7 +6,7 @@ import {
   dispatchCommOpen,
   installSweepTarget,
   type Comm,
-} from "../../src/notebook-kernel/comm.js";
+} from "../../src/notebook/comm.js";
 import { ParameterError } from "../../src/sim/errors.js";
 import {
   liveSweepHandler,

@@ -1,14 +1,19 @@
 /**
- * Checks that a value is a payload of one of the three MIME contracts before it is rendered or
- * published. Errors name the MIME type, the version received and the versions supported (the
- * contract's rule for consumers), or the first field that is wrong.
+ * The one payload validator, shared by both sides of the contract: the kernel checks a payload
+ * before it publishes it (display/), the renderers (lab-extension/) check it again before they
+ * draw, because a saved notebook can hold anything under an mmulab MIME type. One set of rules, so
+ * what one side accepts the other draws. Errors name the MIME type, the version received and the
+ * versions supported (the contract's rule for consumers), or the path of the first field that is
+ * wrong.
+ *
+ * Pure: no imports outside contract/, no Node or DOM API, so the renderers' bundle can carry it.
  *
  * Every check first walks the whole value once, without recursion ({@link checkJsonTree}): a
  * payload must be a JSON tree — plain objects and arrays, strings, booleans, null and finite
  * numbers — at most {@link MAX_PAYLOAD_DEPTH} deep and {@link MAX_PAYLOAD_VALUES} values large,
  * with no object inside itself. So a cycle, NaN, a stack-deep chain or a value JSON cannot carry
  * is a PayloadError here rather than a hang, a RangeError or a silent `null` later. (An object
- * shared by two parents is fine, as it is for JSON.stringify, and counts each time it appears.) lab-extension/src/payload.ts checks the same limits on the browser side.
+ * shared by two parents is fine, as it is for JSON.stringify, and counts each time it appears.)
  */
 import {
   PAGETABLE_MIME,
@@ -17,13 +22,15 @@ import {
   PLOT_VERSIONS,
   TIMELINE_MIME,
   TIMELINE_VERSIONS,
+  type PageState,
+  type PageTableLevel,
   type PageTablePayload,
   type PlotPayload,
   type TimelinePayload,
-} from "../contract/mime.js";
-import { describeValue } from "../sim/errors.js";
+  type TimelineSpanKind,
+} from "./mime.js";
 
-/** A value that does not satisfy a MIME contract. */
+/** A value that does not satisfy a MIME contract; the message is meant for the notebook user. */
 export class PayloadError extends TypeError {
   readonly mimeType: string;
   constructor(mimeType: string, problem: string) {
@@ -34,6 +41,22 @@ export class PayloadError extends TypeError {
 }
 
 type Obj = Record<string, unknown>;
+
+/** A short, printable rendering of any value for error messages (never markup). */
+function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")
+    return String(value);
+  if (value === null) return "null";
+  if (typeof value === "function") return `a function ${value.name || "(anonymous)"}`;
+  try {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
 
 /** Deepest nesting of objects and arrays in a payload (a 5-level page-table tree is about 16). */
 export const MAX_PAYLOAD_DEPTH = 64;
@@ -128,31 +151,36 @@ function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-function checkVersion(mime: string, value: Obj, supported: readonly number[]): void {
-  if (!supported.includes(value["version"] as number)) {
+/**
+ * Checks `version` first, before anything else, so an unknown version is reported as such rather
+ * than as whatever field happens to differ; then the whole value as JSON ({@link checkJsonTree}).
+ * Returns the payload as a record for the field checks.
+ */
+export function checkVersion(mime: string, value: unknown, supported: readonly number[]): Obj {
+  if (!isObj(value))
+    throw new PayloadError(mime, `expected a JSON object, got ${describeValue(value)}`);
+  const version = value["version"];
+  if (typeof version !== "number" || !supported.includes(version)) {
+    const got = version === undefined ? "no version field" : `version ${describeValue(version)}`;
     throw new PayloadError(
       mime,
-      `version ${describeValue(value["version"])} is not supported; supported: ` +
-        supported.join(", "),
+      `unsupported payload: ${got}; supported: version ${supported.join(", ")}. ` +
+        "Update the mmulab lab extension or the kernel so that they match.",
     );
   }
-}
-
-function need(mime: string, ok: boolean, problem: string): void {
-  if (!ok) throw new PayloadError(mime, problem);
+  checkJsonTree(mime, value);
+  return value;
 }
 
 /**
  * Field readers, each throwing a PayloadError that names the field's path, what it expected and
- * what it got. The same rules as the renderers' `Reader` (lab-extension/src/payload.ts): what one
- * side accepts, the other draws.
+ * what it got. The renderers use `fail` for their own drawing limits (most nodes, spans, frames).
  */
-class Fields {
-  constructor(private readonly mime: string) {}
+export class Fields {
+  constructor(readonly mime: string) {}
 
   fail(path: string, expected: string, got: unknown): never {
-    const shown = got === undefined ? "nothing" : describeValue(got);
-    throw new PayloadError(this.mime, `${path}: expected ${expected}, got ${shown}`);
+    throw new PayloadError(this.mime, `${path}: expected ${expected}, got ${describeValue(got)}`);
   }
 
   object(v: unknown, path: string): Obj {
@@ -174,8 +202,8 @@ class Fields {
     return v;
   }
 
-  optionalString(v: unknown, path: string): void {
-    if (v !== undefined) this.string(v, path);
+  optionalString(v: unknown, path: string): string | undefined {
+    return v === undefined ? undefined : this.string(v, path);
   }
 
   /** Finite: checkJsonTree has seen to that. */
@@ -196,9 +224,23 @@ class Fields {
   }
 }
 
-const LEVELS = ["pgd", "p4d", "pud", "pmd", "pte", "page"] as const;
-const STATES = ["live", "unlinked", "pending-rcu", "freed", "reused"] as const;
-const SPAN_KINDS = [
+export const PAGETABLE_LEVELS: readonly PageTableLevel[] = [
+  "pgd",
+  "p4d",
+  "pud",
+  "pmd",
+  "pte",
+  "page",
+];
+export const PAGE_STATES: readonly PageState[] = [
+  "live",
+  "unlinked",
+  "pending-rcu",
+  "freed",
+  "reused",
+];
+/** Span kinds in the order the timeline stacks them inside a lane. */
+export const TIMELINE_SPAN_KINDS: readonly TimelineSpanKind[] = [
   "irq-off",
   "preempted",
   "gup-walk",
@@ -208,16 +250,12 @@ const SPAN_KINDS = [
   "grace-period",
   "rcu-callback",
   "other",
-] as const;
+];
 
 /** Throws a {@link PayloadError} unless `value` is a page-table payload this code renders. */
 export function checkPageTablePayload(value: unknown): asserts value is PageTablePayload {
-  const mime = PAGETABLE_MIME;
-  need(mime, isObj(value), "payload is not an object");
-  const v = value as Obj;
-  checkVersion(mime, v, PAGETABLE_VERSIONS);
-  checkJsonTree(mime, value);
-  const f = new Fields(mime);
+  const v = checkVersion(PAGETABLE_MIME, value, PAGETABLE_VERSIONS);
+  const f = new Fields(PAGETABLE_MIME);
   f.optionalString(v["title"], "title");
   f.count(v["mm"], "mm");
   f.oneOf(v["levels"], [4, 5], "levels");
@@ -228,11 +266,11 @@ export function checkPageTablePayload(value: unknown): asserts value is PageTabl
   while (stack.length > 0) {
     const [n, p] = stack.pop()!;
     const o = f.object(n, p);
-    f.oneOf(o["level"], LEVELS, `${p}.level`);
+    f.oneOf(o["level"], PAGETABLE_LEVELS, `${p}.level`);
     f.count(o["index"], `${p}.index`);
     f.count(o["frame"], `${p}.frame`);
     f.number(o["va"], `${p}.va`);
-    f.oneOf(o["state"], STATES, `${p}.state`);
+    f.oneOf(o["state"], PAGE_STATES, `${p}.state`);
     f.count(o["entries"], `${p}.entries`);
     if (o["huge"] !== undefined && typeof o["huge"] !== "boolean")
       f.fail(`${p}.huge`, "true or false", o["huge"]);
@@ -250,12 +288,8 @@ export function checkPageTablePayload(value: unknown): asserts value is PageTabl
 
 /** Throws a {@link PayloadError} unless `value` is a timeline payload this code renders. */
 export function checkTimelinePayload(value: unknown): asserts value is TimelinePayload {
-  const mime = TIMELINE_MIME;
-  need(mime, isObj(value), "payload is not an object");
-  const v = value as Obj;
-  checkVersion(mime, v, TIMELINE_VERSIONS);
-  checkJsonTree(mime, value);
-  const f = new Fields(mime);
+  const v = checkVersion(TIMELINE_MIME, value, TIMELINE_VERSIONS);
+  const f = new Fields(TIMELINE_MIME);
   f.optionalString(v["title"], "title");
   f.oneOf(v["unit"], ["ns"], "unit");
   const ids = new Set<string>();
@@ -267,7 +301,8 @@ export function checkTimelinePayload(value: unknown): asserts value is TimelineP
     ids.add(id);
   });
   const lane = (x: unknown, path: string): void => {
-    if (!ids.has(f.string(x, path))) f.fail(path, "the id of a lane", x);
+    if (!ids.has(f.string(x, path)))
+      f.fail(path, `the id of a lane (${[...ids].slice(0, 8).join(", ")})`, x);
   };
   const args = (x: unknown, path: string): void => {
     if (x === undefined) return;
@@ -282,7 +317,7 @@ export function checkTimelinePayload(value: unknown): asserts value is TimelineP
     const start = f.number(o["start"], `${p}.start`);
     if (f.number(o["end"], `${p}.end`) < start)
       f.fail(`${p}.end`, `a time at or after start (${start})`, o["end"]);
-    f.oneOf(o["kind"], SPAN_KINDS, `${p}.kind`);
+    f.oneOf(o["kind"], TIMELINE_SPAN_KINDS, `${p}.kind`);
     f.string(o["label"], `${p}.label`);
     args(o["args"], `${p}.args`);
   });
@@ -309,12 +344,8 @@ export function checkTimelinePayload(value: unknown): asserts value is TimelineP
 
 /** Throws a {@link PayloadError} unless `value` is a plot payload this code renders. */
 export function checkPlotPayload(value: unknown): asserts value is PlotPayload {
-  const mime = PLOT_MIME;
-  need(mime, isObj(value), "payload is not an object");
-  const v = value as Obj;
-  checkVersion(mime, v, PLOT_VERSIONS);
-  checkJsonTree(mime, value);
-  const f = new Fields(mime);
+  const v = checkVersion(PLOT_MIME, value, PLOT_VERSIONS);
+  const f = new Fields(PLOT_MIME);
   f.optionalString(v["title"], "title");
   const traces = (x: unknown, path: string): void => {
     f.array(x, path).forEach((t, i) => f.object(t, `${path}[${i}]`));
@@ -326,14 +357,14 @@ export function checkPlotPayload(value: unknown): asserts value is PlotPayload {
   const axes = f.array(s["axes"], "sweep.axes").map((a, i) => {
     const p = `sweep.axes[${i}]`;
     const o = f.object(a, p);
-    f.string(o["name"], `${p}.name`);
+    const name = f.string(o["name"], `${p}.name`);
     f.string(o["label"], `${p}.label`);
     const values = f.array(o["values"], `${p}.values`);
     if (values.length === 0) f.fail(`${p}.values`, "at least one value", values);
     values.forEach((x, j) => {
       if (typeof x !== "string") f.number(x, `${p}.values[${j}]`);
     });
-    return values;
+    return { name, values };
   });
   if (axes.length === 0) f.fail("sweep.axes", "at least one axis", s["axes"]);
   f.array(s["frames"], "sweep.frames").forEach((fr, i) => {
@@ -342,7 +373,8 @@ export function checkPlotPayload(value: unknown): asserts value is PlotPayload {
     const key = f.array(o["key"], `${p}.key`);
     if (key.length !== axes.length) f.fail(`${p}.key`, `${axes.length} values, one per axis`, key);
     key.forEach((k, j) => {
-      if (!axes[j]!.includes(k)) f.fail(`${p}.key[${j}]`, `a value of axis ${j}`, k);
+      const axis = axes[j]!;
+      if (!axis.values.includes(k)) f.fail(`${p}.key[${j}]`, `a value of axis '${axis.name}'`, k);
     });
     traces(o["data"], `${p}.data`);
   });

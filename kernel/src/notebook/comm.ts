@@ -7,19 +7,24 @@
  * `dispatchComm*` functions when comm messages arrive. State lives on `globalThis` under a
  * registered symbol so that every copy of this module in the process shares one registry.
  *
- * The target {@link SWEEP_COMM_TARGET} (`mmulab.sweep`) is registered by the kernel at start-up
- * for live interactive sweeps. Its request/response protocol, version 1:
+ * The notebook seam: the library (sweep/, cells) registers targets and handlers here without
+ * importing the kernel process (notebook-kernel/), whose executor calls the `dispatchComm*`
+ * functions when comm messages arrive and installs the `mmulab.sweep` target at start-up.
  *
- *   front end → kernel  comm_open  data {}                        kernel answers {ready, protocol}
- *   front end → kernel  comm_msg   data {id, sweep?, ...request}
- *   kernel → front end  comm_msg   data {id, ok: true, result}  or  {id, ok: false, error}
- *
- * `result` is what the handler returns for the request: the one registered for its `sweep` id
- * ({@link registerSweepHandler}; a live plot carries its id), or without an id the one installed
- * with {@link setSweepHandler}; until one is installed the kernel echoes the request back
- * (`result` = the request data). An unknown `sweep` id is an error.
+ * The target {@link SWEEP_COMM_TARGET} (`mmulab.sweep`) serves live interactive sweeps; its
+ * protocol (version {@link SWEEP_PROTOCOL_VERSION}, the message shapes) is part of the contract
+ * with the front end, contract/comm.ts. `result` is what the handler returns for the request: the
+ * one registered for its `sweep` id ({@link registerSweepHandler}; a live plot carries its id), or
+ * without an id the one installed with {@link setSweepHandler}; until one is installed the kernel
+ * echoes the request back (`result` = the request data). An unknown `sweep` id is an error.
  */
 import { randomUUID } from "node:crypto";
+import {
+  SWEEP_COMM_TARGET,
+  SWEEP_PROTOCOL_VERSION,
+  type SweepReady,
+  type SweepResponse,
+} from "../contract/comm.js";
 import type { JsonObject, JsonValue } from "../contract/mime.js";
 import { notebookRuntime } from "../display/runtime.js";
 import { ParameterError } from "../sim/errors.js";
@@ -205,8 +210,7 @@ export async function dispatchCommClose(commId: string, msg: CommMessage): Promi
 
 // ------------------------------------------------------------------------------ mmulab.sweep
 
-export const SWEEP_COMM_TARGET = "mmulab.sweep";
-export const SWEEP_PROTOCOL_VERSION = 1;
+export { SWEEP_COMM_TARGET, SWEEP_PROTOCOL_VERSION };
 
 /** Answers one sweep request (the comm message's data); the return value is sent back as
  * `result`. Throwing sends `{ok: false, error}`. */
@@ -248,7 +252,7 @@ function sweepHandlerFor(request: JsonObject): SweepHandler {
       "sweep",
       sid,
       "the id of a sweep this kernel serves (after a restart, run the plot's cell again)",
-      "mmulab.sweep",
+      SWEEP_COMM_TARGET,
     );
   return h;
 }
@@ -261,13 +265,18 @@ export const sweepTarget: CommTarget = (comm) => {
     const id = data["id"] ?? null;
     try {
       const result = await sweepHandlerFor(data)(data, comm);
-      if (!comm.closed) comm.send({ id, ok: true, result });
+      if (!comm.closed) comm.send({ id, ok: true, result } satisfies SweepResponse);
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
-      if (!comm.closed) comm.send({ id, ok: false, error: { name: e.name, message: e.message } });
+      if (!comm.closed)
+        comm.send({
+          id,
+          ok: false,
+          error: { name: e.name, message: e.message },
+        } satisfies SweepResponse);
     }
   });
-  comm.send({ ready: true, protocol: SWEEP_PROTOCOL_VERSION });
+  comm.send({ ready: true, protocol: SWEEP_PROTOCOL_VERSION } satisfies SweepReady);
 };
 
 /** Registers {@link sweepTarget} under {@link SWEEP_COMM_TARGET}. */

@@ -14,7 +14,7 @@ export * from "./rcu/index.js";
 export * from "./gup/index.js";
 export * from "./config/profiles.js";
 export * from "./contract/index.js";
-export * from "./experiments/system.js";
+export * from "./system/build.js";
 export * from "./experiments/scenarios.js";
 export * from "./experiments/race-matrix.js";
 export * from "./experiments/timeline.js";

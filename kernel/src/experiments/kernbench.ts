@@ -3,18 +3,14 @@
  * tlb_remove_page) or HAVE_RCU_TABLE_FREE (v4.14 as posted, CONFIG_PARAVIRT=y, native flush), and
  * the mechanism counters the seed's table could not show.
  */
-import { installX86 } from "../arch/x86/pgtable.js";
-import { nativeBackend } from "../arch/x86/tlb.js";
-import { resolveProfile } from "../config/profiles.js";
-import { Machine } from "../hw/machine.js";
-import { Kernel } from "../mm/kernel.js";
-import type { MmStruct } from "../mm/mm-struct.js";
-import { Rcu } from "../rcu/tree.js";
-import { Scheduler } from "../sched/scheduler.js";
+import { BACKEND_NAMES } from "../config/profiles.js";
 import { checkInt, checkOptions, ParameterError, UnknownNameError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
-import { Simulation } from "../sim/simulation.js";
-import { HOSTS, type HostProfile } from "../workloads/hosts.js";
+import { Scheduler } from "../sched/scheduler.js";
+import { buildSystem } from "../system/build.js";
+import { contextSwitchMm } from "../system/context-switch.js";
+import { parseHostSpec } from "../system/host.js";
+import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
 import { makeBuild, type BuildParams, type BuildStats } from "../workloads/kernbench.js";
 
 /**
@@ -26,7 +22,11 @@ export const KERNBENCH_KERNELS = ["current", "rcu", "rcu-no-shortcut"] as const;
 export type KernbenchKernel = (typeof KERNBENCH_KERNELS)[number];
 
 export interface KernbenchRunOptions {
+  /** A host preset (`16cpu`) or a host spec (`cpus=32,smt=2`, or the JSON of one). */
   readonly host: string;
+  /** The flush backend (the build then runs as a guest of that hypervisor, without overcommit).
+   * Default native. */
+  readonly backend?: string;
   readonly jobs: number;
   readonly kernel: KernbenchKernel;
   readonly seed: number;
@@ -56,11 +56,9 @@ export interface KernbenchRun {
   readonly mechanism: MechanismStats;
 }
 
-export function hostProfile(name: string): HostProfile {
-  // own keys only: "toString" is not a host
-  if (typeof name !== "string" || !Object.hasOwn(HOSTS, name))
-    throw new UnknownNameError("host", name, Object.keys(HOSTS));
-  return HOSTS[name]!;
+/** kernbench's host for a preset name or a spec (typed errors for anything else). */
+export function hostProfile(host: string): HostProfile {
+  return kernbenchHost(parseHostSpec(host));
 }
 
 function scaled(b: BuildParams, f: number): BuildParams {
@@ -80,7 +78,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       "an object with host, jobs, kernel and seed",
       "kernbench",
     );
-  checkOptions("options", o, ["host", "jobs", "kernel", "seed", "scale"], "kernbench");
+  checkOptions("options", o, ["host", "backend", "jobs", "kernel", "seed", "scale"], "kernbench");
   const host = hostProfile(o.host);
   const maxJobs = host.nrCpus * 64;
   checkInt("jobs", o.jobs, 1, maxJobs, "kernbench -j");
@@ -90,22 +88,22 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     throw new ParameterError("scale", scale, "a number in (0, 1]", "kernbench");
   if (!(KERNBENCH_KERNELS as readonly string[]).includes(o.kernel))
     throw new UnknownNameError("kernel", o.kernel, KERNBENCH_KERNELS, "kernbench");
-  const resolved = resolveProfile(o.kernel === "current" ? "v4.13" : "v4.14-posted", "native", {
-    paravirt: true,
-  });
-  const gather =
-    o.kernel === "rcu-no-shortcut"
-      ? { ...resolved.gather, mmUsersShortcut: false }
-      : resolved.gather;
-  const sim = new Simulation({ seed: o.seed, trace: false });
-  const m = new Machine(sim, { nrCpus: host.nrCpus });
-  const k = new Kernel(m, {
-    behaviour: gather,
-    allocator: { history: false },
+  const backend = o.backend ?? "native";
+  if (!(BACKEND_NAMES as readonly string[]).includes(backend))
+    throw new UnknownNameError("backend", backend, BACKEND_NAMES, "kernbench");
+  const { sim, m, k, x86, rcu } = buildSystem({
+    profile: o.kernel === "current" ? "v4.13" : "v4.14-posted",
+    backend,
+    resolve: { paravirt: true },
+    nrCpus: host.nrCpus,
+    seed: o.seed,
+    hz: host.hz,
+    costs: host.costs,
+    trace: false,
+    history: false,
     keepDroppedMms: false,
+    ...(o.kernel === "rcu-no-shortcut" ? { mmUsersShortcut: false } : {}),
   });
-  const x86 = installX86(k, resolved.x86, nativeBackend);
-  const rcu = new Rcu(m, { hz: 1000, flavour: resolved.rcuFlavour });
   // RCU (and its tick) starts on the first call_rcu: a build whose tables never take the RCU
   // path does not pay for simulating 1,000 ticks a second on every CPU.
   k.rcu = {
@@ -124,11 +122,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     wakeupGranularityNs: host.wakeupGranularityNs,
     latencyNs: host.latencyNs,
     minGranularityNs: host.minGranularityNs,
-    onSwitch: (cpu, next) => {
-      const mm = next?.data as MmStruct | undefined;
-      if (mm && !mm.exited) x86.switch_mm(cpu, mm);
-      else x86.enter_lazy_tlb(cpu);
-    },
+    onSwitch: contextSwitchMm(x86),
   });
   let stats: BuildStats | null = null;
   sched.startKthreads(() => stats !== null);

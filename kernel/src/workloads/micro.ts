@@ -16,10 +16,10 @@
  * A guest (`host.pcpus` < vCPUs, `host.otherVcpus` of other VMs) time-slices the vCPUs: a native
  * flush then waits for descheduled vCPUs, KVM's PV flush skips them, a hypercall flush never waits.
  */
-import { buildSystem } from "../experiments/system.js";
+import { buildSystem } from "../system/build.js";
+import { contextSwitchMm } from "../system/context-switch.js";
 import { __get_user_pages_fast } from "../gup/gup-fast.js";
 import type { HostParams } from "../hw/host.js";
-import type { MmStruct } from "../mm/mm-struct.js";
 import { sys_madvise_dontneed, sys_mmap, sys_munmap } from "../mm/mmap.js";
 import { handle_mm_fault } from "../mm/memory.js";
 import { Scheduler, type Task } from "../sched/scheduler.js";
@@ -95,13 +95,7 @@ export function runMicro(o: MicroOptions): MicroResult {
   const { sim, m, k, x86, rcu, host } = sys;
   const mm = k.mm_alloc();
   mm.mm_users = threads + 1;
-  const sched = new Scheduler(m, {
-    onSwitch: (cpu, next) => {
-      const tmm = next?.data as MmStruct | undefined;
-      if (tmm && !tmm.exited) x86.switch_mm(cpu, tmm);
-      else x86.enter_lazy_tlb(cpu);
-    },
-  });
+  const sched = new Scheduler(m, { onSwitch: contextSwitchMm(x86) });
   rcu.start();
   if (o.host && (o.host.pcpus ?? nrCpus) * 1 < nrCpus + (o.host.otherVcpus ?? 0)) host.start();
   let ops = 0;

@@ -13,6 +13,11 @@ import { parseHostSpec } from "../system/host.js";
 import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
 import { makeBuild, type BuildParams, type BuildStats } from "../workloads/kernbench.js";
 
+/** Largest guest, in vCPUs (KVM_MAX_VCPUS is 1024 on x86 since v5.15). */
+export const MAX_GUEST_VCPUS = 1024;
+/** Most vCPUs of other VMs on the same host. */
+export const MAX_OTHER_VCPUS = 4096;
+
 /**
  * Which kernel: "current" (v4.13, the seed's CURRENT), "rcu" (v4.14 as posted with
  * CONFIG_PARAVIRT=y: the seed's HAVE_RCU_TABLE_FREE column), or "rcu-no-shortcut" (the same
@@ -27,6 +32,12 @@ export interface KernbenchRunOptions {
   /** The flush backend (the build then runs as a guest of that hypervisor, without overcommit).
    * Default native. */
   readonly backend?: string;
+  /** Run the build in a guest of this many vCPUs on the host's CPUs (vCPU i on pCPU i mod the
+   * host's CPUs); default: on the host itself. */
+  readonly vcpus?: number;
+  /** Runnable vCPUs of other VMs sharing the host's CPUs. Default 0. More vCPUs than host CPUs
+   * in all means the host time-slices them (hw/host.ts). */
+  readonly otherVcpus?: number;
   readonly jobs: number;
   readonly kernel: KernbenchKernel;
   readonly seed: number;
@@ -46,6 +57,8 @@ export interface MechanismStats {
   readonly tlbFlushes: number;
   readonly remoteFlushes: number;
   readonly ipis: number;
+  /** In a guest: vCPU deschedules by the host (0 without overcommit). */
+  readonly hostPreemptions?: number;
   readonly faultsSimulated: number;
   readonly tablesAllocated: number;
 }
@@ -78,9 +91,18 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       "an object with host, jobs, kernel and seed",
       "kernbench",
     );
-  checkOptions("options", o, ["host", "backend", "jobs", "kernel", "seed", "scale"], "kernbench");
+  checkOptions(
+    "options",
+    o,
+    ["host", "backend", "vcpus", "otherVcpus", "jobs", "kernel", "seed", "scale"],
+    "kernbench",
+  );
   const host = hostProfile(o.host);
-  const maxJobs = host.nrCpus * 64;
+  const guest = o.vcpus !== undefined || o.otherVcpus !== undefined;
+  const vcpus = checkInt("vcpus", o.vcpus ?? host.nrCpus, 1, MAX_GUEST_VCPUS, "kernbench");
+  const otherVcpus = checkInt("otherVcpus", o.otherVcpus ?? 0, 0, MAX_OTHER_VCPUS, "kernbench");
+  const nrCpus = guest ? vcpus : host.nrCpus;
+  const maxJobs = nrCpus * 64;
   checkInt("jobs", o.jobs, 1, maxJobs, "kernbench -j");
   checkInt("seed", o.seed, 0, 2 ** 32 - 1, "kernbench");
   const scale = o.scale ?? 1;
@@ -91,12 +113,13 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   const backend = o.backend ?? "native";
   if (!(BACKEND_NAMES as readonly string[]).includes(backend))
     throw new UnknownNameError("backend", backend, BACKEND_NAMES, "kernbench");
-  const { sim, m, k, x86, rcu } = buildSystem({
+  const sys = buildSystem({
     profile: o.kernel === "current" ? "v4.13" : "v4.14-posted",
     backend,
     resolve: { paravirt: true },
-    nrCpus: host.nrCpus,
+    nrCpus,
     seed: o.seed,
+    ...(guest ? { host: { pcpus: host.nrCpus, otherVcpus } } : {}),
     hz: host.hz,
     costs: host.costs,
     trace: false,
@@ -104,6 +127,8 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     keepDroppedMms: false,
     ...(o.kernel === "rcu-no-shortcut" ? { mmUsersShortcut: false } : {}),
   });
+  const { sim, m, k, x86, rcu } = sys;
+  const slicing = guest && vcpus + otherVcpus > host.nrCpus;
   // RCU (and its tick) starts on the first call_rcu: a build whose tables never take the RCU
   // path does not pay for simulating 1,000 ticks a second on every CPU.
   k.rcu = {
@@ -113,7 +138,8 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     },
   };
   const sched = new Scheduler(m, {
-    smt: host.smt,
+    // a guest's vCPUs are plain CPUs to it (no SMT siblings in its topology)
+    smt: guest ? 1 : host.smt,
     smtSlowdown: host.smtSlowdown,
     contentionSlowdown: host.contentionSlowdown,
     sysContentionSlowdown: host.sysContentionSlowdown,
@@ -127,10 +153,12 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   let stats: BuildStats | null = null;
   sched.startKthreads(() => stats !== null);
   const build = scaled(host.build, scale);
+  if (slicing) sys.host.start();
   sim.process(
     "kernbench",
     (function* (): Kfn<void> {
       stats = yield* makeBuild(k, sched, build, o.jobs);
+      if (slicing) sys.host.stop();
       if (rcu.isRunning) {
         // let the last grace period finish so every table is freed, then stop the tick
         yield 50_000_000;
@@ -155,6 +183,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       tlbFlushes: k.stats.tlbFlushes,
       remoteFlushes: x86.stats.remoteFlushes,
       ipis: m.ipisSent,
+      ...(guest ? { hostPreemptions: sys.host.stats.preemptions } : {}),
       faultsSimulated: k.stats.faults,
       tablesAllocated,
     },

@@ -19,6 +19,7 @@
 import { buildSystem } from "../system/build.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { __get_user_pages_fast } from "../gup/gup-fast.js";
+import type { CostModel } from "../hw/costs.js";
 import type { HostParams } from "../hw/host.js";
 import { sys_madvise_dontneed, sys_mmap, sys_munmap } from "../mm/mmap.js";
 import { handle_mm_fault } from "../mm/memory.js";
@@ -42,6 +43,9 @@ export interface MicroOptions {
   readonly seed?: number;
   /** A guest on an overcommitted host. */
   readonly host?: HostParams;
+  /** CONFIG_HZ and cost overrides (a host spec's). Defaults: 1000 and costs.md's. */
+  readonly hz?: number;
+  readonly costs?: Partial<CostModel>;
 }
 
 export interface MicroResult {
@@ -91,6 +95,8 @@ export function runMicro(o: MicroOptions): MicroResult {
     trace: false,
     history: false,
     ...(o.host ? { host: o.host } : {}),
+    ...(o.hz !== undefined ? { hz: o.hz } : {}),
+    ...(o.costs !== undefined ? { costs: o.costs } : {}),
   });
   const { sim, m, k, x86, rcu, host } = sys;
   const mm = k.mm_alloc();

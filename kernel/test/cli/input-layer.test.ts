@@ -448,3 +448,27 @@ describe("host specs on the command line", () => {
     expect(out.hostSpec).toMatchObject({ cpus: 32, smt: 2 });
   });
 });
+
+describe("workload --host", () => {
+  it("puts the vCPUs on the host spec's CPUs, as --pcpus does, and refuses both at once", async () => {
+    const argv = ["workload", "--name", "ebizzy", "--profile", "v4.19", "--backend", "native"];
+    const spec = await cli(
+      ...argv,
+      "--cpus",
+      "4",
+      "--host",
+      "cpus=2",
+      "--duration-ms",
+      "5",
+      "--json",
+    );
+    const pcpus = await cli(...argv, "--cpus", "4", "--pcpus", "2", "--duration-ms", "5", "--json");
+    expect(spec.code, spec.err).toBe(0);
+    expect(spec.out).toBe(pcpus.out);
+    expect((JSON.parse(spec.out) as { hostPreemptions: number }).hostPreemptions).toBeGreaterThan(
+      0,
+    );
+    await usageError([...argv, "--host", "6cpu", "--pcpus", "2"], "--pcpus", "no effect");
+    await usageError([...argv, "--host", "cpus=3,smt=2"], "--host", "multiple of smt");
+  });
+});

@@ -142,6 +142,8 @@ async function runValidate(argv: readonly string[], io: CliIO): Promise<number> 
       onProgress: (line) => io.err(`${line}\n`),
     });
   } catch (e) {
+    // a flag the input layer refused inside the call is a usage error (exit 2), not a failed run
+    if (e instanceof UsageError) throw e;
     if (e instanceof ParameterError) throw new UsageError(e.message);
     if (!(e instanceof MmulabError)) throw e;
     // a missing package, a guest that failed or timed out: say what, without a stack trace

@@ -72,6 +72,14 @@ export function waitFor<T>(event: SimEvent<T>): WaitFor {
 
 type State = "scheduled" | "spinning" | "waiting" | "done";
 
+/** The event a yield waits for (a wait, an event, another process's end), or null. */
+function eventOf(y: Yieldable): SimEvent<unknown> | null {
+  if (y instanceof WaitFor) return y.event;
+  if (y instanceof SimEvent) return y;
+  if (y instanceof Process) return y.done;
+  return null;
+}
+
 export class Process<R = unknown> implements SpinWaiter {
   readonly name: string;
   readonly id: number;
@@ -220,14 +228,7 @@ export class Process<R = unknown> implements SpinWaiter {
       y.signal.add(this);
       return;
     }
-    const ev =
-      y instanceof WaitFor
-        ? y.event
-        : y instanceof SimEvent
-          ? y
-          : y instanceof Process
-            ? y.done
-            : null;
+    const ev = eventOf(y);
     if (ev === null) throw new InvalidYieldError(this.name, y);
     this.state = "waiting";
     this.waitingOn = ev;
@@ -288,14 +289,7 @@ export class Process<R = unknown> implements SpinWaiter {
           y.signal.add(this);
           return;
         }
-        const ev =
-          y instanceof WaitFor
-            ? y.event
-            : y instanceof SimEvent
-              ? y
-              : y instanceof Process
-                ? y.done
-                : null;
+        const ev = eventOf(y);
         if (ev === null) throw new InvalidYieldError(this.name, y);
         if (ev.triggered) {
           this.sendValue = ev.value;

@@ -16,7 +16,9 @@ export * from "./config/profiles.js";
 // the contract: MIME and payload types, the comm protocols (the payload checks come with display)
 export * from "./contract/mime.js";
 export * from "./contract/comm.js";
-export * from "./experiments/system.js";
+export * from "./system/build.js";
+export * from "./system/host.js";
+export { contextSwitchMm } from "./system/context-switch.js";
 export * from "./experiments/scenarios.js";
 export * from "./experiments/race-matrix.js";
 export * from "./experiments/timeline.js";
@@ -26,7 +28,7 @@ export * from "./explore/index.js";
 export * from "./experiments/kernbench.js";
 export * from "./experiments/kernbench-stats.js";
 export * from "./experiments/kernbench-table.js";
-export { HOSTS, HOST_NAMES, type HostProfile } from "./workloads/hosts.js";
+export { HOSTS, HOST_NAMES, kernbenchHost, type HostProfile } from "./workloads/hosts.js";
 export type { BuildStats } from "./workloads/kernbench.js";
 
 // Notebook displays and comms (issue 6): `import { display, progress, … } from "mmulab"` in a cell.

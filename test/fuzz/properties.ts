@@ -32,7 +32,7 @@ import {
   PayloadError,
 } from "../../kernel/src/contract/payload.js";
 import { SCENARIO_NAMES, runTrial } from "../../kernel/src/experiments/scenarios.js";
-import { buildSystem } from "../../kernel/src/experiments/system.js";
+import { buildSystem } from "../../kernel/src/system/build.js";
 import { DEFAULT_COSTS } from "../../kernel/src/hw/costs.js";
 import { MmulabError } from "../../kernel/src/sim/errors.js";
 import { HOST_NAMES } from "../../kernel/src/workloads/hosts.js";

@@ -13,11 +13,13 @@
  * - names (profiles, backends, hosts, …) are checked against the known ones, with no aliases;
  * - output paths are checked to be writable before the run, not after it.
  */
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { makeDirectory } from "../notebook-kernel/make-dir.js";
 import { parseRedisUrl } from "../sweep/distributed.js";
+import { ParameterError, UnknownNameError } from "../sim/errors.js";
+import { HOST_PRESET_NAMES, MAX_HOST_SPEC_CHARS, parseHostSpec } from "../system/host.js";
 import type { CliIO } from "./command.js";
 import { UsageError } from "./command.js";
 
@@ -294,6 +296,54 @@ export function outputDirFlag(value: string | undefined, flag: string): string |
   }
   return value;
 }
+
+/**
+ * Reads `--host`: a preset name, a spec (`cpus=32,smt=2`, or inline JSON), or the path of a JSON
+ * file holding one (`*.json`, at most {@link MAX_HOST_SPEC_CHARS} bytes). Returns the spec's
+ * text, checked now (a bad field is a usage error before any work), for the run to parse again.
+ */
+export function hostFlag(value: string | undefined, flag = "host"): string | undefined {
+  if (value === undefined) return undefined;
+  let text = value;
+  if (value.endsWith(".json") && !value.includes("=") && !value.trimStart().startsWith("{")) {
+    const path = resolve(value);
+    const refuse = (reason: string): never => {
+      throw UsageError.invalid(
+        `--${flag}`,
+        value,
+        `a host preset, a spec or a JSON file (${reason})`,
+      );
+    };
+    try {
+      const st = statSync(path);
+      if (!st.isFile()) refuse(`${path} is not a file`);
+      if (st.size > MAX_HOST_SPEC_CHARS)
+        refuse(`${path} is larger than ${MAX_HOST_SPEC_CHARS} bytes`);
+      text = readFileSync(path, "utf8");
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      refuse(`${path}: ${fsReason(e)}`);
+    }
+    if (!text.trimStart().startsWith("{")) refuse(`${path} does not hold a JSON object`);
+  }
+  try {
+    parseHostSpec(text);
+  } catch (e) {
+    if (!(e instanceof ParameterError)) throw e;
+    const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+    throw UsageError.invalid(
+      `--${flag}`,
+      shown,
+      e instanceof UnknownNameError && e.parameter === "host"
+        ? `${e.accepted}, a spec (cpus=N,…) or a JSON file`
+        : `a valid host spec (${e.message})`,
+    );
+  }
+  return text;
+}
+
+/** What `--host` accepts, for usage texts. */
+export const HOST_FLAG_USAGE = `${HOST_PRESET_NAMES.join(", ")}, or a spec: cpus=N[,smt=T][,sockets=S][,hz=HZ][,base=PRESET] or a JSON file`;
 
 /** Reads the Redis of a distributed sweep: redis://host[:port][/db]. */
 export function redisFlag(url: string | undefined, flag = "redis"): string | undefined {

@@ -3,19 +3,20 @@
  * tlb_remove_page) or HAVE_RCU_TABLE_FREE (v4.14 as posted, CONFIG_PARAVIRT=y, native flush), and
  * the mechanism counters the seed's table could not show.
  */
-import { installX86 } from "../arch/x86/pgtable.js";
-import { nativeBackend } from "../arch/x86/tlb.js";
-import { resolveProfile } from "../config/profiles.js";
-import { Machine } from "../hw/machine.js";
-import { Kernel } from "../mm/kernel.js";
-import type { MmStruct } from "../mm/mm-struct.js";
-import { Rcu } from "../rcu/tree.js";
-import { Scheduler } from "../sched/scheduler.js";
+import { BACKEND_NAMES } from "../config/profiles.js";
 import { checkInt, checkOptions, ParameterError, UnknownNameError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
-import { Simulation } from "../sim/simulation.js";
-import { HOSTS, type HostProfile } from "../workloads/hosts.js";
+import { Scheduler } from "../sched/scheduler.js";
+import { buildSystem } from "../system/build.js";
+import { contextSwitchMm } from "../system/context-switch.js";
+import { parseHostSpec } from "../system/host.js";
+import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
 import { makeBuild, type BuildParams, type BuildStats } from "../workloads/kernbench.js";
+
+/** Largest guest, in vCPUs (KVM_MAX_VCPUS is 1024 on x86 since v5.15). */
+export const MAX_GUEST_VCPUS = 1024;
+/** Most vCPUs of other VMs on the same host. */
+export const MAX_OTHER_VCPUS = 4096;
 
 /**
  * Which kernel: "current" (v4.13, the seed's CURRENT), "rcu" (v4.14 as posted with
@@ -26,7 +27,17 @@ export const KERNBENCH_KERNELS = ["current", "rcu", "rcu-no-shortcut"] as const;
 export type KernbenchKernel = (typeof KERNBENCH_KERNELS)[number];
 
 export interface KernbenchRunOptions {
+  /** A host preset (`16cpu`) or a host spec (`cpus=32,smt=2`, or the JSON of one). */
   readonly host: string;
+  /** The flush backend (the build then runs as a guest of that hypervisor, without overcommit).
+   * Default native. */
+  readonly backend?: string;
+  /** Run the build in a guest of this many vCPUs on the host's CPUs (vCPU i on pCPU i mod the
+   * host's CPUs); default: on the host itself. */
+  readonly vcpus?: number;
+  /** Runnable vCPUs of other VMs sharing the host's CPUs. Default 0. More vCPUs than host CPUs
+   * in all means the host time-slices them (hw/host.ts). */
+  readonly otherVcpus?: number;
   readonly jobs: number;
   readonly kernel: KernbenchKernel;
   readonly seed: number;
@@ -46,6 +57,8 @@ export interface MechanismStats {
   readonly tlbFlushes: number;
   readonly remoteFlushes: number;
   readonly ipis: number;
+  /** In a guest: vCPU deschedules by the host (0 without overcommit). */
+  readonly hostPreemptions?: number;
   readonly faultsSimulated: number;
   readonly tablesAllocated: number;
 }
@@ -56,11 +69,9 @@ export interface KernbenchRun {
   readonly mechanism: MechanismStats;
 }
 
-export function hostProfile(name: string): HostProfile {
-  // own keys only: "toString" is not a host
-  if (typeof name !== "string" || !Object.hasOwn(HOSTS, name))
-    throw new UnknownNameError("host", name, Object.keys(HOSTS));
-  return HOSTS[name]!;
+/** kernbench's host for a preset name or a spec (typed errors for anything else). */
+export function hostProfile(host: string): HostProfile {
+  return kernbenchHost(parseHostSpec(host));
 }
 
 function scaled(b: BuildParams, f: number): BuildParams {
@@ -80,9 +91,18 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       "an object with host, jobs, kernel and seed",
       "kernbench",
     );
-  checkOptions("options", o, ["host", "jobs", "kernel", "seed", "scale"], "kernbench");
+  checkOptions(
+    "options",
+    o,
+    ["host", "backend", "vcpus", "otherVcpus", "jobs", "kernel", "seed", "scale"],
+    "kernbench",
+  );
   const host = hostProfile(o.host);
-  const maxJobs = host.nrCpus * 64;
+  const guest = o.vcpus !== undefined || o.otherVcpus !== undefined;
+  const vcpus = checkInt("vcpus", o.vcpus ?? host.nrCpus, 1, MAX_GUEST_VCPUS, "kernbench");
+  const otherVcpus = checkInt("otherVcpus", o.otherVcpus ?? 0, 0, MAX_OTHER_VCPUS, "kernbench");
+  const nrCpus = guest ? vcpus : host.nrCpus;
+  const maxJobs = nrCpus * 64;
   checkInt("jobs", o.jobs, 1, maxJobs, "kernbench -j");
   checkInt("seed", o.seed, 0, 2 ** 32 - 1, "kernbench");
   const scale = o.scale ?? 1;
@@ -90,22 +110,25 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     throw new ParameterError("scale", scale, "a number in (0, 1]", "kernbench");
   if (!(KERNBENCH_KERNELS as readonly string[]).includes(o.kernel))
     throw new UnknownNameError("kernel", o.kernel, KERNBENCH_KERNELS, "kernbench");
-  const resolved = resolveProfile(o.kernel === "current" ? "v4.13" : "v4.14-posted", "native", {
-    paravirt: true,
-  });
-  const gather =
-    o.kernel === "rcu-no-shortcut"
-      ? { ...resolved.gather, mmUsersShortcut: false }
-      : resolved.gather;
-  const sim = new Simulation({ seed: o.seed, trace: false });
-  const m = new Machine(sim, { nrCpus: host.nrCpus });
-  const k = new Kernel(m, {
-    behaviour: gather,
-    allocator: { history: false },
+  const backend = o.backend ?? "native";
+  if (!(BACKEND_NAMES as readonly string[]).includes(backend))
+    throw new UnknownNameError("backend", backend, BACKEND_NAMES, "kernbench");
+  const sys = buildSystem({
+    profile: o.kernel === "current" ? "v4.13" : "v4.14-posted",
+    backend,
+    resolve: { paravirt: true },
+    nrCpus,
+    seed: o.seed,
+    ...(guest ? { host: { pcpus: host.nrCpus, otherVcpus } } : {}),
+    hz: host.hz,
+    costs: host.costs,
+    trace: false,
+    history: false,
     keepDroppedMms: false,
+    ...(o.kernel === "rcu-no-shortcut" ? { mmUsersShortcut: false } : {}),
   });
-  const x86 = installX86(k, resolved.x86, nativeBackend);
-  const rcu = new Rcu(m, { hz: 1000, flavour: resolved.rcuFlavour });
+  const { sim, m, k, x86, rcu } = sys;
+  const slicing = guest && vcpus + otherVcpus > host.nrCpus;
   // RCU (and its tick) starts on the first call_rcu: a build whose tables never take the RCU
   // path does not pay for simulating 1,000 ticks a second on every CPU.
   k.rcu = {
@@ -115,7 +138,8 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     },
   };
   const sched = new Scheduler(m, {
-    smt: host.smt,
+    // a guest's vCPUs are plain CPUs to it (no SMT siblings in its topology)
+    smt: guest ? 1 : host.smt,
     smtSlowdown: host.smtSlowdown,
     contentionSlowdown: host.contentionSlowdown,
     sysContentionSlowdown: host.sysContentionSlowdown,
@@ -124,19 +148,17 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     wakeupGranularityNs: host.wakeupGranularityNs,
     latencyNs: host.latencyNs,
     minGranularityNs: host.minGranularityNs,
-    onSwitch: (cpu, next) => {
-      const mm = next?.data as MmStruct | undefined;
-      if (mm && !mm.exited) x86.switch_mm(cpu, mm);
-      else x86.enter_lazy_tlb(cpu);
-    },
+    onSwitch: contextSwitchMm(x86),
   });
   let stats: BuildStats | null = null;
   sched.startKthreads(() => stats !== null);
   const build = scaled(host.build, scale);
+  if (slicing) sys.host.start();
   sim.process(
     "kernbench",
     (function* (): Kfn<void> {
       stats = yield* makeBuild(k, sched, build, o.jobs);
+      if (slicing) sys.host.stop();
       if (rcu.isRunning) {
         // let the last grace period finish so every table is freed, then stop the tick
         yield 50_000_000;
@@ -161,6 +183,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       tlbFlushes: k.stats.tlbFlushes,
       remoteFlushes: x86.stats.remoteFlushes,
       ipis: m.ipisSent,
+      ...(guest ? { hostPreemptions: sys.host.stats.preemptions } : {}),
       faultsSimulated: k.stats.faults,
       tablesAllocated,
     },

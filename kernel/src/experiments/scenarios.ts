@@ -29,7 +29,12 @@ import { checkInt, checkOptions, UnknownNameError } from "../sim/errors.js";
 import type { SimEvent } from "../sim/event.js";
 import { waitFor, type Kfn } from "../sim/process.js";
 import { MAX_CPUS } from "../hw/machine.js";
-import { buildSystem, SYSTEM_OPTION_KEYS, type System, type SystemOptions } from "./system.js";
+import {
+  buildSystem,
+  SYSTEM_OPTION_KEYS,
+  type System,
+  type SystemOptions,
+} from "../system/build.js";
 
 export const SCENARIO_NAMES = [
   "walker-vs-munmap",

@@ -12,7 +12,7 @@
  */
 import { local_irq_disable, local_irq_enable } from "../hw/irqflags.js";
 import { PARAVIRT_BACKENDS, type BackendName } from "../config/profiles.js";
-import { buildSystem } from "../experiments/system.js";
+import { buildSystem } from "../system/build.js";
 import type { FlushTlbInfo } from "../arch/x86/tlb.js";
 import { INVLPGB_MIN_CPUS } from "../arch/x86/backends.js";
 import type { Kfn } from "../sim/process.js";

@@ -1,6 +1,6 @@
 /**
  * One run of a race scenario under the explorer's control: the race matrix's system and kernel
- * paths (experiments/system.ts, sys_munmap, __get_user_pages_fast, the flush backends), with the
+ * paths (system/build.ts, sys_munmap, __get_user_pages_fast, the flush backends), with the
  * engine in exploration mode, so the explorer — not time — decides which pending step runs next.
  *
  * Scenario (the race matrix's, experiments/scenarios.ts, made small and untimed):
@@ -36,7 +36,7 @@ import { __get_user_pages_fast, use_mm } from "../gup/gup-fast.js";
 import { sys_mmap, sys_munmap } from "../mm/mmap.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { BUFFER, userTime } from "../experiments/scenarios.js";
-import { buildSystem, type System } from "../experiments/system.js";
+import { buildSystem, type System } from "../system/build.js";
 import type { Kfn, Process } from "../sim/process.js";
 import type { PendingEvent } from "../sim/simulation.js";
 import type { ExploreSpec } from "./options.js";

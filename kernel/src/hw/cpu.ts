@@ -11,7 +11,9 @@
  * interrupt handler that has suspended the task. Handlers run with IF = 0, as the interrupt gate
  * leaves them; interrupts that arrive meanwhile are taken one after another before the task
  * continues. A vCPU can also be descheduled by its host (`hostPreempt`): then nothing on it makes
- * progress and nothing is delivered, whatever its IF says.
+ * progress and nothing is delivered, whatever its IF says. A guest kernel thread (a kworker) can
+ * take the CPU from the task for a few µs of the CPU's own time (`runKthread`): if the host
+ * deschedules the vCPU meanwhile, the kworker's rest waits for the vCPU like everything else.
  */
 import { KernelStateError } from "../sim/errors.js";
 import type { Process, Kfn } from "../sim/process.js";
@@ -76,6 +78,18 @@ export class Cpu {
   private irqOffSince = 0;
   private preempted = false;
   private stallSpan: OpenSpan | null = null;
+  /** The kernel thread holding the CPU, if any: the CPU time it needs, what it has had, and
+   * since when it runs (null while the host has the vCPU descheduled). */
+  private kthread: {
+    needNs: number;
+    ranNs: number;
+    since: number | null;
+    /** Bumped to cancel a pending end-of-run check (it is rescheduled after a deschedule). */
+    timer: number;
+    span: OpenSpan | null;
+  } | null = null;
+  /** CPU time kernel threads ran here (runKthread), ns. */
+  kthreadNs = 0;
 
   constructor(machine: Machine, id: number) {
     this.machine = machine;
@@ -95,6 +109,11 @@ export class Cpu {
   /** True while the host has this vCPU descheduled. */
   get hostPreempted(): boolean {
     return this.preempted;
+  }
+
+  /** The task makes no progress: the host has the vCPU, or a kernel thread runs on it. */
+  get stalled(): boolean {
+    return this.preempted || this.kthread !== null;
   }
 
   /** Vectors raised and not yet taken. */
@@ -132,7 +151,7 @@ export class Cpu {
       p.suspend();
       this.heldByIrq.push(p);
     }
-    if (this.preempted) p.suspend();
+    if (this.stalled) p.suspend();
     p.exited.then(() => {
       if (this.task === p) this.task = null;
       if (p.error !== undefined) this.releaseDeadTask();
@@ -160,7 +179,9 @@ export class Cpu {
 
   /**
    * Makes `p` the task context (a scheduler's context switch). A task switched in while an
-   * interrupt handler runs, or while the vCPU is descheduled by its host, waits until that ends.
+   * interrupt handler runs, while a kernel thread holds the CPU, or while the vCPU is descheduled
+   * by its host, waits until that ends — also when `p` is the process making the switch (a
+   * wake-up runs in the wakee's context): it then stops at its next yield.
    */
   setTask(p: Process<unknown> | null): void {
     this.task = p;
@@ -169,7 +190,7 @@ export class Cpu {
       p.suspend();
       this.heldByIrq.push(p);
     }
-    if (this.preempted) p.suspend();
+    if (this.stalled) p.suspend();
   }
 
   /** Sets IF; only the irqflags functions and the interrupt path call this. */
@@ -191,7 +212,7 @@ export class Cpu {
 
   /** An interrupt can be taken right now. */
   private deliverable(): boolean {
-    return this.ifFlag && this.irqDepth === 0 && !this.preempted;
+    return this.ifFlag && this.irqDepth === 0 && !this.stalled;
   }
 
   /** The local APIC raises `vector` (called at delivery time by the APIC model). */
@@ -257,28 +278,106 @@ export class Cpu {
     }
   }
 
+  /** What runs on the CPU stops where it is (the CPU became stalled). */
+  private stopContexts(): void {
+    if (this.irqProc !== null) this.irqProc.suspend();
+    if (this.task !== null && !this.task.finished) this.task.suspend();
+  }
+
+  /** What was stopped goes on; interrupts that arrived meanwhile are taken if IF allows. */
+  private continueContexts(): void {
+    if (this.task !== null && !this.task.finished) this.task.unsuspend();
+    if (this.irqProc !== null) this.irqProc.unsuspend();
+    else if (this.deliverable() && this.pending.length > 0) this.takeAsyncInterrupt();
+  }
+
   /**
    * The CPU stops executing guest/kernel code whatever its IF says: the host deschedules this
-   * vCPU, or a VM exit, SMI or NMI holds it. The task and any handler stop where they are.
+   * vCPU, or a VM exit, SMI or NMI holds it. The task and any handler stop where they are, and
+   * so does a kernel thread running in the task's place (its CPU time stops counting).
    */
   hostPreempt(reason = "preempted"): void {
     if (this.preempted)
       throw new KernelStateError("hostPreempt", `cpu${this.id} is already stalled`);
+    const wasStalled = this.stalled;
     this.preempted = true;
-    if (this.irqProc !== null) this.irqProc.suspend();
-    if (this.task !== null && !this.task.finished) this.task.suspend();
+    const k = this.kthread;
+    if (k !== null && k.since !== null) {
+      k.ranNs += this.machine.sim.now - k.since;
+      k.since = null;
+    }
+    if (!wasStalled) this.stopContexts();
     this.stallSpan = this.machine.sim.trace.begin(this.id, "mmulab:cpu_stalled", { reason });
   }
 
-  /** The host runs this vCPU again; interrupts that arrived meanwhile are taken if IF allows. */
+  /** The host runs this vCPU again; interrupts that arrived meanwhile are taken if IF allows. A
+   * kernel thread interrupted by the deschedule gets the rest of its time first. */
   hostResume(): void {
     if (!this.preempted)
       throw new KernelStateError("hostResume", `vcpu${this.id} is not preempted`);
     this.preempted = false;
     if (this.stallSpan) this.machine.sim.trace.end(this.stallSpan);
     this.stallSpan = null;
-    if (this.task !== null && !this.task.finished) this.task.unsuspend();
-    if (this.irqProc !== null) this.irqProc.unsuspend();
-    else if (this.deliverable() && this.pending.length > 0) this.takeAsyncInterrupt();
+    const k = this.kthread;
+    if (k !== null) {
+      k.since = this.machine.sim.now;
+      const timer = ++k.timer;
+      this.machine.sim.schedule(k.needNs - k.ranNs, () => this.kthreadCheck(timer));
+      return;
+    }
+    this.continueContexts();
+  }
+
+  /**
+   * A kernel thread (a kworker woken on this CPU) runs for `ns` of this CPU's time, starting now:
+   * the task waits, and — the model's simplification of a few µs — so do interrupts. Back-to-back
+   * wake-ups queue their time behind the running one. The CPU time is guest time: while the host
+   * has the vCPU descheduled it does not advance.
+   */
+  runKthread(ns: number, name = "kworker"): void {
+    const sim = this.machine.sim;
+    // two events, as Machine.stallFor schedules them: the thread's start and its end of run
+    sim.schedule(0, () => this.kthreadEnter(ns, name));
+    sim.schedule(ns, () => this.kthreadCheck(0));
+  }
+
+  private kthreadEnter(ns: number, name: string): void {
+    const now = this.machine.sim.now;
+    if (this.kthread !== null) {
+      this.kthread.needNs += ns;
+      return;
+    }
+    const wasStalled = this.stalled;
+    this.kthread = {
+      needNs: ns,
+      ranNs: 0,
+      since: this.preempted ? null : now,
+      timer: 0,
+      span: this.machine.sim.trace.begin(this.id, "mmulab:cpu_stalled", { reason: name }),
+    };
+    if (!wasStalled) this.stopContexts();
+  }
+
+  /** End of a kernel thread's run, if it has had its CPU time; else a new check when it will. */
+  private kthreadCheck(timer: number): void {
+    const k = this.kthread;
+    if (k === null || timer !== k.timer) return;
+    const sim = this.machine.sim;
+    if (k.since !== null) {
+      k.ranNs += sim.now - k.since;
+      k.since = sim.now;
+    }
+    if (k.ranNs < k.needNs) {
+      // descheduled meanwhile (hostResume rescheduled the check) or time queued behind it
+      if (k.since !== null) {
+        const next = ++k.timer;
+        sim.schedule(k.needNs - k.ranNs, () => this.kthreadCheck(next));
+      }
+      return;
+    }
+    this.kthreadNs += k.needNs;
+    this.kthread = null;
+    if (k.span) sim.trace.end(k.span);
+    if (!this.preempted) this.continueContexts();
   }
 }

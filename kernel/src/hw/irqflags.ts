@@ -25,7 +25,7 @@ export function local_irq_disable(cpu: Cpu): void {
 /** STI, then take the pending interrupts. */
 export function* local_irq_enable(cpu: Cpu): Kfn<void> {
   cpu.setIF(true);
-  if (cpu.pendingVectors.length > 0 && !cpu.inIrq && !cpu.hostPreempted) yield* cpu.handlePending();
+  if (cpu.pendingVectors.length > 0 && !cpu.inIrq && !cpu.stalled) yield* cpu.handlePending();
 }
 
 export function local_irq_save(cpu: Cpu): IrqFlags {

@@ -108,9 +108,15 @@ export class Task {
     ev.succeed();
   }
 
-  /** Blocks until the scheduler gives this task a CPU. */
+  /**
+   * Blocks until the scheduler gives this task a CPU, and until that CPU runs it. A wake-up is
+   * carried out by the wakee's own process here (try_to_wake_up runs in its context), so the
+   * CPU it is placed on may be descheduled by the host or inside an interrupt handler at that
+   * moment: then the task stops here and goes on when the CPU continues it (Cpu.setTask).
+   */
   *waitDispatch(): Kfn<void> {
     if (this.state !== "running") yield this.dispatched;
+    if (this.proc.suspended) yield 0;
   }
 
   /** Spends `ns` of user time (nominal, before contention), preemptible at chunk boundaries. */
@@ -340,10 +346,10 @@ export class Scheduler {
     while (!until()) {
       yield Math.max(1, Math.round(this.sim.rng.exponential(meanGap)));
       const cur = this.curr[cpu.id] ?? null;
-      if (cur !== null && !cpu.hostPreempted && !until()) {
+      if (cur !== null && !cpu.stalled && !until()) {
         cur.stats.nivcsw++;
         this.kthreadPreemptions++;
-        this.machine.stallFor(cpu, 0, 5_000, "kworker");
+        cpu.runKthread(5_000, "kworker");
       }
     }
   }

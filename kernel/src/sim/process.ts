@@ -72,6 +72,14 @@ export function waitFor<T>(event: SimEvent<T>): WaitFor {
 
 type State = "scheduled" | "spinning" | "waiting" | "done";
 
+/** The event a yield waits for (a wait, an event, another process's end), or null. */
+function eventOf(y: Yieldable): SimEvent<unknown> | null {
+  if (y instanceof WaitFor) return y.event;
+  if (y instanceof SimEvent) return y;
+  if (y instanceof Process) return y.done;
+  return null;
+}
+
 export class Process<R = unknown> implements SpinWaiter {
   readonly name: string;
   readonly id: number;
@@ -205,6 +213,33 @@ export class Process<R = unknown> implements SpinWaiter {
     this.wake(0);
   }
 
+  /** What a yield made while suspended leaves for unsuspend() to continue. */
+  private parkSuspended(y: Yieldable): void {
+    if (typeof y === "number") {
+      if (!(y >= 0 && y <= Number.MAX_SAFE_INTEGER && Math.floor(y) === y))
+        throw new InvalidYieldError(this.name, y);
+      this.state = "scheduled";
+      this.remaining = y;
+      return;
+    }
+    if (y instanceof Spin) {
+      this.state = "spinning";
+      this.spinning = y;
+      y.signal.add(this);
+      return;
+    }
+    const ev = eventOf(y);
+    if (ev === null) throw new InvalidYieldError(this.name, y);
+    this.state = "waiting";
+    this.waitingOn = ev;
+    this.eventArrived = false;
+    if (ev.triggered) {
+      this.sendValue = ev.value;
+      this.waitingOn = null;
+      this.eventArrived = true;
+    } else ev.then(this.eventCb);
+  }
+
   /** Advances the generator until it blocks. */
   private run(): void {
     const sim = this.sim;
@@ -222,6 +257,13 @@ export class Process<R = unknown> implements SpinWaiter {
           return;
         }
         const y = r.value;
+        // Suspended by something it did itself (it woke onto a CPU that is descheduled or in an
+        // interrupt): the suspension takes effect at this yield, as an interrupt or a VM exit
+        // would stop the CPU between two instructions; unsuspend() continues from here.
+        if (this.suspendDepth > 0) {
+          this.parkSuspended(y);
+          return;
+        }
         if (typeof y === "number") {
           if (!(y >= 0 && y <= Number.MAX_SAFE_INTEGER && Math.floor(y) === y))
             throw new InvalidYieldError(this.name, y);
@@ -247,14 +289,7 @@ export class Process<R = unknown> implements SpinWaiter {
           y.signal.add(this);
           return;
         }
-        const ev =
-          y instanceof WaitFor
-            ? y.event
-            : y instanceof SimEvent
-              ? y
-              : y instanceof Process
-                ? y.done
-                : null;
+        const ev = eventOf(y);
         if (ev === null) throw new InvalidYieldError(this.name, y);
         if (ev.triggered) {
           this.sendValue = ev.value;

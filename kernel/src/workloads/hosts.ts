@@ -1,32 +1,19 @@
 /**
  * The seed's two kernbench hosts, as far as the seed describes them: "6-CPU host" and "16-CPU
- * host", nothing more. Everything else here is an assumption, written down and calibrated
- * (docs/model.md, "kernbench"): CPU topology, contention, and the size of the kernel build.
+ * host", nothing more. Everything else is an assumption, written down and calibrated
+ * (docs/model.md, "kernbench"): CPU topology and contention (the host presets, system/host.ts)
+ * and, here, the size of the kernel build and kernbench's loads.
  *
  * Shared assumptions: a RHEL/Fedora-style kernel (HZ=1000, CONFIG_PARAVIRT=y, PREEMPT_VOLUNTARY)
  * on bare metal or a guest without a paravirtual flush (native IPI backend); 2017 distribution
  * kernel configuration built with gcc 7 and -pipe; page cache warm (kernbench does a warm-up
  * run), so no disk waits.
  */
+import { HOST_PRESETS, type HostSpec } from "../system/host.js";
 import type { BuildParams } from "./kernbench.js";
 
-export interface HostProfile {
-  readonly name: string;
-  readonly title: string;
-  readonly nrCpus: number;
-  /** Threads per core. */
-  readonly smt: number;
-  readonly smtSlowdown: number;
-  readonly contentionSlowdown: number;
-  readonly sysContentionSlowdown: number;
-  readonly kthreadWakeupsPerSec: number;
-  readonly lockWaitsPerSysMs: number;
-  /** sched_wakeup_granularity before scaling, ns. */
-  readonly wakeupGranularityNs: number;
-  /** sched_latency and sched_min_granularity before scaling, ns (kernel defaults 6 ms and
-   * 0.75 ms; tuned profiles change them). Calibrated per host on the optimal-load switches. */
-  readonly latencyNs: number;
-  readonly minGranularityNs: number;
+/** A host with what kernbench needs on it: the build and the -j values of its two loads. */
+export interface HostProfile extends HostSpec {
   readonly build: BuildParams;
   /** The -j values kernbench uses: half load (CPUs / 2) and optimal load (CPUs × 4). */
   readonly halfJobs: number;
@@ -86,18 +73,7 @@ function build(o: {
 
 export const HOSTS: Readonly<Record<string, HostProfile>> = Object.freeze({
   "6cpu": {
-    name: "6cpu",
-    title: "the seed's 6-CPU host (assumed: 6 cores, no SMT)",
-    nrCpus: 6,
-    smt: 1,
-    smtSlowdown: 0,
-    contentionSlowdown: 0.066,
-    sysContentionSlowdown: 0.007,
-    kthreadWakeupsPerSec: 4.8,
-    lockWaitsPerSysMs: 0.2,
-    wakeupGranularityNs: 1_000_000,
-    latencyNs: 9_000_000,
-    minGranularityNs: 1_500_000,
+    ...HOST_PRESETS["6cpu"]!,
     halfJobs: 3,
     optimalJobs: 24,
     build: build({
@@ -113,18 +89,7 @@ export const HOSTS: Readonly<Record<string, HostProfile>> = Object.freeze({
     calibration: "see docs/model.md",
   },
   "16cpu": {
-    name: "16cpu",
-    title: "the seed's 16-CPU host (assumed: 8 cores × 2 SMT threads)",
-    nrCpus: 16,
-    smt: 2,
-    smtSlowdown: 0.28,
-    contentionSlowdown: 0.05,
-    sysContentionSlowdown: 1.4,
-    kthreadWakeupsPerSec: 12,
-    lockWaitsPerSysMs: 0.1,
-    wakeupGranularityNs: 500_000,
-    latencyNs: 6_000_000,
-    minGranularityNs: 750_000,
+    ...HOST_PRESETS["16cpu"]!,
     halfJobs: 8,
     optimalJobs: 64,
     build: build({
@@ -142,3 +107,20 @@ export const HOSTS: Readonly<Record<string, HostProfile>> = Object.freeze({
 });
 
 export const HOST_NAMES = Object.keys(HOSTS);
+
+/**
+ * kernbench's view of any host: a preset's own profile, or for a spec the build of the preset it
+ * started from (the same kernel tree and compiler, uncalibrated on this host) at kernbench's
+ * loads for its CPU count.
+ */
+export function kernbenchHost(spec: HostSpec): HostProfile {
+  if (spec.name !== "custom" && Object.hasOwn(HOSTS, spec.name)) return HOSTS[spec.name]!;
+  const base = HOSTS[spec.base]!;
+  return {
+    ...spec,
+    build: base.build,
+    halfJobs: Math.max(1, Math.floor(spec.nrCpus / 2)),
+    optimalJobs: spec.nrCpus * 4,
+    calibration: `not calibrated on this host: ${base.name}'s build and contention factors`,
+  };
+}

@@ -16,10 +16,11 @@
  * A guest (`host.pcpus` < vCPUs, `host.otherVcpus` of other VMs) time-slices the vCPUs: a native
  * flush then waits for descheduled vCPUs, KVM's PV flush skips them, a hypercall flush never waits.
  */
-import { buildSystem } from "../experiments/system.js";
+import { buildSystem } from "../system/build.js";
+import { contextSwitchMm } from "../system/context-switch.js";
 import { __get_user_pages_fast } from "../gup/gup-fast.js";
+import type { CostModel } from "../hw/costs.js";
 import type { HostParams } from "../hw/host.js";
-import type { MmStruct } from "../mm/mm-struct.js";
 import { sys_madvise_dontneed, sys_mmap, sys_munmap } from "../mm/mmap.js";
 import { handle_mm_fault } from "../mm/memory.js";
 import { Scheduler, type Task } from "../sched/scheduler.js";
@@ -42,6 +43,9 @@ export interface MicroOptions {
   readonly seed?: number;
   /** A guest on an overcommitted host. */
   readonly host?: HostParams;
+  /** CONFIG_HZ and cost overrides (a host spec's). Defaults: 1000 and costs.md's. */
+  readonly hz?: number;
+  readonly costs?: Partial<CostModel>;
 }
 
 export interface MicroResult {
@@ -91,17 +95,13 @@ export function runMicro(o: MicroOptions): MicroResult {
     trace: false,
     history: false,
     ...(o.host ? { host: o.host } : {}),
+    ...(o.hz !== undefined ? { hz: o.hz } : {}),
+    ...(o.costs !== undefined ? { costs: o.costs } : {}),
   });
   const { sim, m, k, x86, rcu, host } = sys;
   const mm = k.mm_alloc();
   mm.mm_users = threads + 1;
-  const sched = new Scheduler(m, {
-    onSwitch: (cpu, next) => {
-      const tmm = next?.data as MmStruct | undefined;
-      if (tmm && !tmm.exited) x86.switch_mm(cpu, tmm);
-      else x86.enter_lazy_tlb(cpu);
-    },
-  });
+  const sched = new Scheduler(m, { onSwitch: contextSwitchMm(x86) });
   rcu.start();
   if (o.host && (o.host.pcpus ?? nrCpus) * 1 < nrCpus + (o.host.otherVcpus ?? 0)) host.start();
   let ops = 0;

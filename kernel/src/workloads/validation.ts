@@ -22,7 +22,8 @@
  * Workers of tlb_flush2 spin before their first and after their last iteration, as in the C
  * program (will-it-scale's workers never stop, so every CPU runs the mm all along).
  */
-import { buildSystem } from "../experiments/system.js";
+import { buildSystem } from "../system/build.js";
+import { contextSwitchMm } from "../system/context-switch.js";
 import type { Cpu } from "../hw/cpu.js";
 import type { ResolveOptions } from "../config/profiles.js";
 import type { Kernel } from "../mm/kernel.js";
@@ -207,11 +208,10 @@ export function runValidationModel(o: ModelRunOptions): ModelCounts {
   let awaySwitches = 0;
   let awayNs = 0;
   const idleSince: (number | null)[] = m.cpus.map(() => null);
+  const mmSwitch = contextSwitchMm(x86);
   const sched = new Scheduler(m, {
     onSwitch: (cpu, next, prev) => {
-      const tmm = next?.data as MmStruct | undefined;
-      if (tmm && !tmm.exited) x86.switch_mm(cpu, tmm);
-      else x86.enter_lazy_tlb(cpu);
+      mmSwitch(cpu, next, prev);
       if (next === null && prev !== null && idleSince[cpu.id] === null) {
         idleSince[cpu.id] = sim.now;
         if (measuring) awaySwitches++;

@@ -34,15 +34,6 @@ export const LAYERS = [
   "bench",
 ] as const;
 
-/**
- * Upward imports that wait for the system/ layer (issue 18): workloads build a system with
- * experiments/system.ts's buildSystem, which moves below workloads there. Nothing else may join.
- */
-const WAITING_FOR_SYSTEM_LAYER = new Set([
-  "workloads/micro.ts -> experiments/system.ts",
-  "workloads/validation.ts -> experiments/system.ts",
-]);
-
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
 const REPO = resolve(SRC, "../..");
 
@@ -96,7 +87,7 @@ describe("kernel/src layering", () => {
         if (to === own) continue;
         if (to !== null && LAYERS.indexOf(to as never) <= LAYERS.indexOf(own as never)) continue;
         const edge = `${relative(SRC, file)} -> ${relative(SRC, target)}`;
-        if (!WAITING_FOR_SYSTEM_LAYER.has(edge)) upward.push(edge);
+        upward.push(edge);
       }
     }
     expect(upward).toEqual([]);

@@ -370,3 +370,105 @@ describe("errors, --json and --debug", () => {
     expect((JSON.parse(h.out) as { error: { parameter: string } }).error.parameter).toBe("command");
   });
 });
+
+describe("host specs on the command line", () => {
+  it.each([
+    [
+      ["kernbench", "--host", "32cpu"],
+      ["one of", "6cpu", "a spec"],
+    ],
+    [
+      ["kernbench", "--host", "cpus=33,smt=2"],
+      ["cpus = 33", "multiple of smt × sockets"],
+    ],
+    [
+      ["kernbench", "--host", "cpus=4096"],
+      ["cpus = 4096", "from 1 to 1024"],
+    ],
+    [["kernbench", "--host", "cpus=8,wat=1"], ["wat"]],
+    [
+      ["kernbench", "--host", "6cpu", "--backend", "kvm"],
+      ["--backend", "one of"],
+    ],
+    [
+      ["kernbench", "--seed-table", "--backend", "kvm-pv"],
+      ["--backend", "no effect"],
+    ],
+  ])("refuses %j", async (argv, says) => {
+    const parameter = argv.includes("--backend") ? "--backend" : "--host";
+    await usageError(argv, parameter, ...says);
+  });
+
+  it("reads a JSON file, and refuses one that is missing, too large or not an object", async () => {
+    const good = join(dir, "host.json");
+    writeFileSync(good, JSON.stringify({ cpus: 4, costs: { ipiSendNs: 300 } }));
+    const r = await cli("kernbench", "--host", good, "--runs", "1", "--scale", "0.01", "--json");
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as { host: string; hostSpec: { cpus: number; costs: object } };
+    expect(out.host).toBe("custom");
+    expect(out.hostSpec.cpus).toBe(4);
+    expect(out.hostSpec.costs).toEqual({ ipiSendNs: 300 });
+    await usageError(
+      ["kernbench", "--host", join(dir, "missing.json")],
+      "--host",
+      "does not exist",
+    );
+    const big = join(dir, "big.json");
+    writeFileSync(big, `{"cpus": 4, "pad": "${"x".repeat(20_000)}"}`);
+    await usageError(["kernbench", "--host", big], "--host", "larger than 16384 bytes");
+    const arr = join(dir, "arr.json");
+    writeFileSync(arr, "[1, 2]");
+    await usageError(["kernbench", "--host", arr], "--host", "does not hold a JSON object");
+  });
+
+  it("runs kernbench on a spec'd host with a paravirt backend", async () => {
+    const r = await cli(
+      "kernbench",
+      "--host",
+      "cpus=32,smt=2",
+      "-j",
+      "32",
+      "--backend",
+      "kvm-pv",
+      "--runs",
+      "1",
+      "--scale",
+      "0.01",
+      "--json",
+    );
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as {
+      backend: string;
+      jobs: number;
+      hostSpec: { cpus: number; smt: number };
+      mechanism: { ipis: number }[];
+    };
+    expect(out.backend).toBe("kvm-pv");
+    expect(out.jobs).toBe(32);
+    expect(out.hostSpec).toMatchObject({ cpus: 32, smt: 2 });
+  });
+});
+
+describe("workload --host", () => {
+  it("puts the vCPUs on the host spec's CPUs, as --pcpus does, and refuses both at once", async () => {
+    const argv = ["workload", "--name", "ebizzy", "--profile", "v4.19", "--backend", "native"];
+    const spec = await cli(
+      ...argv,
+      "--cpus",
+      "4",
+      "--host",
+      "cpus=2",
+      "--duration-ms",
+      "5",
+      "--json",
+    );
+    const pcpus = await cli(...argv, "--cpus", "4", "--pcpus", "2", "--duration-ms", "5", "--json");
+    expect(spec.code, spec.err).toBe(0);
+    expect(spec.out).toBe(pcpus.out);
+    expect((JSON.parse(spec.out) as { hostPreemptions: number }).hostPreemptions).toBeGreaterThan(
+      0,
+    );
+    await usageError([...argv, "--host", "6cpu", "--pcpus", "2"], "--pcpus", "no effect");
+    await usageError([...argv, "--host", "cpus=3,smt=2"], "--host", "multiple of smt");
+  });
+});

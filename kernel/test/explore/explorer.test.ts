@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { exploreCommand, type ExploreOutput } from "../../src/cli/commands/explore.js";
 import { BACKEND_NAMES, PROFILE_NAMES, resolveProfile } from "../../src/config/profiles.js";
-import { buildSystem } from "../../src/experiments/system.js";
+import { buildSystem } from "../../src/system/build.js";
 import {
   changedKeys,
   explore,

@@ -8,7 +8,7 @@ import { runKernbench } from "../../src/experiments/kernbench.js";
 import { runBuilds, runSeedTable } from "../../src/experiments/kernbench-table.js";
 import { MAX_TRIALS, runRaceMatrix } from "../../src/experiments/race-matrix.js";
 import { MAX_STALL_NS, runTrial } from "../../src/experiments/scenarios.js";
-import { buildSystem } from "../../src/experiments/system.js";
+import { buildSystem } from "../../src/system/build.js";
 import { explore } from "../../src/explore/explorer.js";
 import { MAX_EXPLORE_STATES } from "../../src/explore/options.js";
 import { Host, Machine, MAX_CPUS } from "../../src/hw/index.js";

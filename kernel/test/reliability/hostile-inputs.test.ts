@@ -15,7 +15,7 @@ import { commands } from "../../src/cli/commands.js";
 import { displayPageTables, displayPlot, displayTimeline } from "../../src/display/display.js";
 import { runWithProgress } from "../../src/display/progress.js";
 import { PayloadError } from "../../src/contract/payload.js";
-import { buildSystem } from "../../src/experiments/system.js";
+import { buildSystem } from "../../src/system/build.js";
 import { runRaceMatrix } from "../../src/experiments/race-matrix.js";
 import { runTrial } from "../../src/experiments/scenarios.js";
 import { runSweep } from "../../src/sweep/local.js";

@@ -128,3 +128,38 @@ describe("mmulab kernbench", () => {
     expect(out.stats.elapsed!.mean).toBeGreaterThan(0);
   });
 });
+
+describe("kernbench in a guest", () => {
+  it("finishes in an overcommitted guest with every backend, and overcommit slows it down", () => {
+    const base = { host: "6cpu", jobs: 24, kernel: "rcu" as const, seed: 3, scale: 0.01 };
+    const bare = runKernbench(base);
+    expect(bare.mechanism.hostPreemptions).toBeUndefined();
+    for (const backend of ["native", "kvm-pv", "xen-pv", "hyperv"]) {
+      // 6 vCPUs beside 6 of another VM on 6 host CPUs: every vCPU gets half a CPU
+      const r = runKernbench({ ...base, backend, vcpus: 6, otherVcpus: 6 });
+      expect(r.stats.processes, backend).toBe(bare.stats.processes);
+      expect(r.mechanism.hostPreemptions, backend).toBeGreaterThan(100);
+      expect(r.stats.elapsed, backend).toBeGreaterThan(1.6 * bare.stats.elapsed);
+      // user + system time is what the guest's vCPUs ran, not what they waited for the host
+      expect(r.stats.user + r.stats.system, backend).toBeLessThan(
+        1.25 * (bare.stats.user + bare.stats.system),
+      );
+    }
+  });
+
+  it("runs on a host given as a spec, and refuses a guest beyond the ceilings", () => {
+    const r = runKernbench({
+      host: "cpus=8,smt=2",
+      jobs: 8,
+      kernel: "current",
+      seed: 1,
+      scale: 0.01,
+    });
+    expect(r.stats.percentCpu).toBeGreaterThan(100);
+    const o = { host: "6cpu", jobs: 4, kernel: "current" as const, seed: 1, scale: 0.01 };
+    expect(() => runKernbench({ ...o, vcpus: 0 })).toThrow(/vcpus = 0.*from 1 to 1024/);
+    expect(() => runKernbench({ ...o, otherVcpus: 5000 })).toThrow(/otherVcpus = 5000/);
+    expect(() => runKernbench({ ...o, backend: "kvm" })).toThrow(UnknownNameError);
+    expect(() => runKernbench({ ...o, vcpus: 2, jobs: 129 })).toThrow(/jobs = 129/);
+  });
+});

@@ -1,11 +1,19 @@
 /** `mmulab kernbench`: simulated kernel builds, one configuration or the seed's whole table. */
-import { HOST_NAMES } from "../../workloads/hosts.js";
-import { hostProfile, type KernbenchKernel } from "../../experiments/kernbench.js";
+import { BACKEND_NAMES } from "../../config/profiles.js";
+import {
+  hostProfile,
+  MAX_GUEST_VCPUS,
+  MAX_OTHER_VCPUS,
+  type KernbenchKernel,
+} from "../../experiments/kernbench.js";
+import type { HostProfile } from "../../workloads/hosts.js";
 import { meanStd, KERNBENCH_FIELDS } from "../../experiments/kernbench-stats.js";
 import { availableParallelism } from "node:os";
 import { formatSeedTable, runBuilds, runSeedTable } from "../../experiments/kernbench-table.js";
 import {
   choiceFlag,
+  HOST_FLAG_USAGE,
+  hostFlag,
   intFlag,
   JSON_FLAG_USAGE,
   jsonFlag,
@@ -25,11 +33,16 @@ const RCU_TABLE_FREE: Readonly<Record<string, KernbenchKernel>> = {
   "no-shortcut": "rcu-no-shortcut",
 };
 
+/** The host a spec resolved to, as the JSON result reports it. */
+function hostSpecSummary(h: HostProfile) {
+  return { base: h.base, cpus: h.nrCpus, sockets: h.sockets, smt: h.smt, hz: h.hz, costs: h.costs };
+}
+
 export const kernbenchCommand: Command = {
   name: "kernbench",
   summary: "simulate kernbench builds (make -j N) or the seed's whole kernbench table",
   usage: [
-    `Usage: ${PROGRAM} kernbench --host <${HOST_NAMES.join("|")}> [-j N] [--rcu-table-free on|off|no-shortcut] [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
+    `Usage: ${PROGRAM} kernbench --host H [-j N] [--backend B] [--vcpus V] [--other-vcpus K] [--rcu-table-free on|off|no-shortcut] [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
     `       ${PROGRAM} kernbench --seed-table [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
     "",
     "Runs a simulated `make -j N` of a Linux kernel on a host profile and prints what kernbench",
@@ -38,10 +51,17 @@ export const kernbenchCommand: Command = {
     "vs HAVE_RCU_TABLE_FREE, next to the seed's numbers.",
     "",
     "Options:",
-    `  --host H            ${HOST_NAMES.join(", ")}`,
+    `  --host H            ${HOST_FLAG_USAGE}`,
+    "                      (a spec's build and contention factors are its base preset's,",
+    "                      default 16cpu: not calibrated on that host)",
     "  -j, --jobs N        make jobs, 1 … 64 × CPUs (default: half load, CPUs / 2)",
+    `  --backend B         TLB flush backend: ${BACKEND_NAMES.join(", ")} (default native;`,
+    "                      a paravirt backend runs the build as a guest, one vCPU per pCPU)",
+    "  --vcpus V           run the build in a guest of V vCPUs on the host's CPUs, 1 … 1024",
+    "  --other-vcpus K     runnable vCPUs of other VMs on the same CPUs, 0 … 4096 (default 0);",
+    "                      more vCPUs than host CPUs: the host time-slices them (3 ms slices)",
     "  --rcu-table-free X  on (v4.14 as posted), off (v4.13; default), or no-shortcut",
-    "                      (--host, -j and --rcu-table-free are not for --seed-table)",
+    "                      (--host, -j, --backend and --rcu-table-free are not for --seed-table)",
     "  --runs R            builds, 1 … 100 (default 5)",
     "  --seed S            seed of the first build (default 1)",
     "  --workers W         build processes in parallel, 0 … 64 (default 0: available parallelism)",
@@ -52,6 +72,9 @@ export const kernbenchCommand: Command = {
     const { values } = parseFlags(argv, {
       ...jsonFlag,
       host: { type: "string" },
+      backend: { type: "string" },
+      vcpus: { type: "string" },
+      "other-vcpus": { type: "string" },
       jobs: { type: "string", short: "j" },
       "rcu-table-free": { type: "string" },
       runs: { type: "string" },
@@ -65,7 +88,11 @@ export const kernbenchCommand: Command = {
     const workers = intFlag(values.workers, "workers", 0, { min: 0, max: 64 }) || undefined;
     const scale = numberFlag(values.scale, "scale", 1, { min: 0, max: 1, minExclusive: true });
     if (values["seed-table"]) {
-      rejectIgnored(values, ["host", "jobs", "rcu-table-free"], "with --seed-table");
+      rejectIgnored(
+        values,
+        ["host", "jobs", "backend", "vcpus", "other-vcpus", "rcu-table-free"],
+        "with --seed-table",
+      );
       const t = await runSeedTable({
         runs,
         seed,
@@ -76,13 +103,35 @@ export const kernbenchCommand: Command = {
       return EXIT_OK;
     }
     requireFlags(values, ["host"]);
-    const host = hostProfile(choiceFlag(values.host, "host", HOST_NAMES)!);
-    const jobs = intFlag(values.jobs, "jobs", host.halfJobs, { min: 1, max: host.nrCpus * 64 });
+    const hostText = hostFlag(values.host)!;
+    const host = hostProfile(hostText);
+    const backend = choiceFlag(values.backend, "backend", BACKEND_NAMES);
+    const vcpus =
+      values.vcpus === undefined
+        ? undefined
+        : intFlag(values.vcpus, "vcpus", 0, { min: 1, max: MAX_GUEST_VCPUS });
+    const otherVcpus =
+      values["other-vcpus"] === undefined
+        ? undefined
+        : intFlag(values["other-vcpus"], "other-vcpus", 0, { min: 0, max: MAX_OTHER_VCPUS });
+    const guest = {
+      ...(vcpus !== undefined ? { vcpus } : {}),
+      ...(otherVcpus !== undefined ? { otherVcpus } : {}),
+    };
+    const nrCpus = vcpus ?? host.nrCpus;
+    const jobs = intFlag(
+      values.jobs,
+      "jobs",
+      vcpus !== undefined ? Math.max(1, Math.floor(vcpus / 2)) : host.halfJobs,
+      { min: 1, max: nrCpus * 64 },
+    );
     const rtf = choiceFlag(values["rcu-table-free"], "rcu-table-free", Object.keys(RCU_TABLE_FREE));
     const kernel = RCU_TABLE_FREE[rtf ?? "off"]!;
     const done = await runBuilds(
       Array.from({ length: runs }, (_, i) => ({
-        host: host.name,
+        host: hostText,
+        ...(backend !== undefined ? { backend } : {}),
+        ...guest,
         jobs,
         kernel,
         seed: seed + i,
@@ -96,6 +145,9 @@ export const kernbenchCommand: Command = {
     );
     const result = {
       host: host.name,
+      ...(host.name === "custom" ? { hostSpec: hostSpecSummary(host) } : {}),
+      ...(backend !== undefined ? { backend } : {}),
+      ...guest,
       jobs,
       kernel,
       runs,
@@ -105,7 +157,9 @@ export const kernbenchCommand: Command = {
     };
     if (values.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
     else {
-      const lines = [`${host.title}, make -j ${jobs}, ${kernel}, ${runs} run(s):`];
+      const lines = [
+        `${host.title}${vcpus !== undefined || otherVcpus !== undefined ? `, in a ${nrCpus}-vCPU guest beside ${otherVcpus ?? 0} other vCPU(s)` : ""}, make -j ${jobs}, ${kernel}${backend !== undefined ? `, ${backend} flush` : ""}, ${runs} run(s):`,
+      ];
       for (const f of KERNBENCH_FIELDS) {
         const m = result.stats[f]!;
         lines.push(`  ${f.padEnd(16)} ${m.mean.toPrecision(6)} (${m.std.toPrecision(4)})`);

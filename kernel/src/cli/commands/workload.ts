@@ -1,5 +1,6 @@
 /** `mmulab workload`: multi-threaded mm microworkloads, optionally in an overcommitted guest. */
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
+import { parseHostSpec } from "../../system/host.js";
 import {
   MAX_DURATION_NS,
   MICRO_WORKLOADS,
@@ -13,6 +14,8 @@ import {
   jsonFlag,
   parseFlags,
   printResult,
+  hostFlag,
+  rejectIgnored,
   requireFlags,
 } from "../args.js";
 import { PROGRAM } from "../cli.js";
@@ -33,14 +36,17 @@ export const workloadCommand: Command = {
   summary:
     "run a multi-threaded mm microworkload (madvise storm, ebizzy, mmap/munmap, gup vs munmap)",
   usage: [
-    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--cpus N] [--pcpus M] [--other-vcpus K] [--duration-ms D] [--seed S] [--json]`,
+    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--host H] [--cpus N] [--pcpus M] [--other-vcpus K] [--duration-ms D] [--seed S] [--json]`,
     "",
     "Options:",
     `  --name W          ${MICRO_WORKLOADS.join(", ")}`,
     `  --profile P       ${PROFILE_NAMES.join(", ")}`,
     `  --backend B       ${BACKEND_NAMES.join(", ")}`,
     "  --threads T       worker threads, 1 … 1024 (default: one per CPU)",
-    "  --cpus N          CPUs or vCPUs, 1 … 256 (default 4)",
+    "  --host H          the host: a preset or a spec (cpus=N,smt=T,hz=HZ,… or a JSON file);",
+    "                    its CPUs are the host CPUs under --cpus vCPUs (default: as many), and",
+    "                    its HZ and cost overrides apply (not with --pcpus)",
+    "  --cpus N          CPUs or vCPUs, 1 … 256 (default 4, or the host's CPUs)",
     "  --pcpus M         host CPUs under the vCPUs, 1 … 256: fewer than --cpus means an",
     "                    overcommitted guest",
     "  --other-vcpus K   runnable vCPUs of other VMs on the same host CPUs, 0 … 4096 (default 0)",
@@ -55,6 +61,7 @@ export const workloadCommand: Command = {
       profile: { type: "string" },
       backend: { type: "string" },
       threads: { type: "string" },
+      host: { type: "string" },
       cpus: { type: "string" },
       pcpus: { type: "string" },
       "other-vcpus": { type: "string" },
@@ -65,11 +72,17 @@ export const workloadCommand: Command = {
     const workload = choiceFlag(values.name, "name", MICRO_WORKLOADS)!;
     const profile = choiceFlag(values.profile, "profile", PROFILE_NAMES)!;
     const backend = choiceFlag(values.backend, "backend", BACKEND_NAMES)!;
-    const cpus = intFlag(values.cpus, "cpus", 4, { min: 1, max: 256 });
+    const hostText = hostFlag(values.host);
+    if (hostText !== undefined)
+      rejectIgnored(values, ["pcpus"], "with --host (its CPUs are the host's)");
+    const host = hostText === undefined ? undefined : parseHostSpec(hostText);
+    const cpus = intFlag(values.cpus, "cpus", host?.nrCpus ?? 4, { min: 1, max: 256 });
     const pcpus =
-      values.pcpus === undefined
-        ? undefined
-        : intFlag(values.pcpus, "pcpus", cpus, { min: 1, max: 256 });
+      host !== undefined
+        ? host.nrCpus
+        : values.pcpus === undefined
+          ? undefined
+          : intFlag(values.pcpus, "pcpus", cpus, { min: 1, max: 256 });
     const other = intFlag(values["other-vcpus"], "other-vcpus", 0, { min: 0, max: 4096 });
     const threads = intFlag(values.threads, "threads", cpus, { min: 1, max: 1024 });
     const durationMs = intFlag(values["duration-ms"], "duration-ms", 20, {
@@ -85,6 +98,7 @@ export const workloadCommand: Command = {
       threads,
       durationNs: durationMs * 1_000_000,
       seed,
+      ...(host !== undefined ? { hz: host.hz, costs: host.costs } : {}),
       ...(pcpus !== undefined || other > 0
         ? { host: { pcpus: pcpus ?? cpus, otherVcpus: other, timesliceNs: 1_000_000 } }
         : {}),

@@ -33,6 +33,11 @@ export interface SystemOptions {
   /** Keep per-frame histories (the oracle's reports use them). Default true. */
   readonly history?: boolean;
   readonly resolve?: ResolveOptions;
+  /** Counterfactual: v4.14's mm_users < 2 shortcut (tables freed directly when no other thread
+   * can walk) forced on or off, whatever the profile says. Default: the profile's. */
+  readonly mmUsersShortcut?: boolean;
+  /** Keep exited mms for inspection. Default true; a long build turns it off. */
+  readonly keepDroppedMms?: boolean;
 }
 
 export interface System {
@@ -45,7 +50,9 @@ export interface System {
   readonly resolved: ResolvedProfile;
 }
 
-function makeBackend(name: BackendName, host: Host): FlushBackend {
+/** The flush backend object for a resolved backend name (KVM's PV flush reads the host's
+ * steal-time area). */
+export function makeBackend(name: BackendName, host: Host): FlushBackend {
   switch (name) {
     case "native":
       return nativeBackend;
@@ -73,6 +80,8 @@ export const SYSTEM_OPTION_KEYS = [
   "trace",
   "history",
   "resolve",
+  "mmUsersShortcut",
+  "keepDroppedMms",
 ] as const;
 
 const CTX = "buildSystem";
@@ -89,6 +98,8 @@ function checkSystemOptions(opts: unknown): SystemOptions {
   checkOptions("host", o["host"], ["pcpus", "otherVcpus", "timesliceNs", "sliceJitter"], CTX);
   checkBool("trace", o["trace"], true, CTX);
   checkBool("history", o["history"], true, CTX);
+  checkBool("mmUsersShortcut", o["mmUsersShortcut"], false, CTX);
+  checkBool("keepDroppedMms", o["keepDroppedMms"], true, CTX);
   if (o["levels"] !== undefined) checkInt("levels", o["levels"], 4, 5, CTX);
   return o as unknown as SystemOptions;
 }
@@ -105,9 +116,13 @@ export function buildSystem(options: SystemOptions): System {
   const host = new Host(m, opts.host);
   const k = new Kernel(m, {
     levels: opts.levels ?? 4,
-    behaviour: resolved.gather,
+    behaviour:
+      opts.mmUsersShortcut === undefined
+        ? resolved.gather
+        : { ...resolved.gather, mmUsersShortcut: opts.mmUsersShortcut },
     allocator: { history: opts.history ?? true },
     hz: opts.hz ?? 1000,
+    keepDroppedMms: opts.keepDroppedMms ?? true,
   });
   const x86 = installX86(k, resolved.x86, makeBackend(resolved.backend, host));
   const rcu = new Rcu(m, { hz: opts.hz ?? 1000, flavour: resolved.rcuFlavour });

@@ -8,9 +8,8 @@
  * for INVLPGB. `X86Behaviour.tableFreeVia` selects which.
  */
 import type { Cpu } from "../../hw/cpu.js";
-import { ParameterError } from "../../sim/errors.js";
 import type { KfnOrDone } from "../../sim/process.js";
-import type { ArchMmuOps, Kernel } from "../../mm/kernel.js";
+import { checkTlbConfig, type ArchMmuOps, type Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
 import {
   tlb_remove_page_inline,
@@ -67,13 +66,10 @@ export function installX86(
   behaviour: X86Behaviour,
   backend: FlushBackend = nativeBackend,
 ): X86Mmu {
-  if (behaviour.tableFreeVia !== "tlb_remove_page" && !k.behaviour.rcuTableFree)
-    throw new ParameterError(
-      "x86.tableFreeVia",
-      behaviour.tableFreeVia,
-      '"tlb_remove_page" when the kernel has no HAVE_RCU_TABLE_FREE (tlb_remove_table needs the table batch)',
-      "installX86",
-    );
+  checkTlbConfig(k.behaviour, {
+    removeTable: behaviour.tableFreeVia !== "tlb_remove_page",
+    freedTables: behaviour.skipLazyUnlessFreedTables,
+  });
   const x86 = new X86Mmu(k, backend, behaviour);
   const ops: ArchMmuOps = {
     tlb_flush: (cpu: Cpu, tlb: MmuGather) => x86_tlb_flush(x86, cpu, tlb),

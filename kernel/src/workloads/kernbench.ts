@@ -199,9 +199,8 @@ interface Build {
   readonly cc1Cost: readonly number[];
 }
 
-// The object's steps are module-level generator functions, not generator closures made per
-// object: V8 gives every new generator-function closure its own prototype and map, which costs
-// microseconds per call and made these the build's hottest lines.
+// The object's steps are module-level generator functions, not closures made per object
+// (docs/benchmarks.md, "Performance devices").
 
 /** The sh of rule_cc_o_c, between its two halves: gcc, then fixdep, objtool and mv. */
 function* compileObject(build: Build, t: Task, obj: number): Kfn<void> {

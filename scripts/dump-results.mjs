@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Dumps the simulation results a refactoring must not change, to compare byte for byte before
-// and after it (issue 23's acceptance): the race matrix, the seed table, a small fixed sweep's
+// and after it (a refactoring's acceptance): the race matrix, the seed table, a small fixed sweep's
 // rows and the explorer's verdict on every profile × backend × scenario. Wall-clock fields
 // (elapsedMs and the like) are dropped; everything else is written as the library returns it.
 //

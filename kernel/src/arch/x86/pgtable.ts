@@ -16,7 +16,6 @@ import {
   tlb_remove_table_inline,
   type MmuGather,
 } from "../../mm/mmu-gather.js";
-import type { TableLevel } from "../../mm/page-alloc.js";
 import {
   flush_tlb_mm_range,
   nativeBackend,
@@ -29,15 +28,8 @@ import {
 /** ___pte_free_tlb / ___pmd_free_tlb / ___pud_free_tlb / ___p4d_free_tlb (x86-64: no PAE
  * need_flush_all). Returns null when the table was only queued, or the flush or RCU hand-off to
  * run now. */
-export function ___pXd_free_tlb(
-  x86: X86Mmu,
-  cpu: Cpu,
-  tlb: MmuGather,
-  pfn: number,
-  level: TableLevel,
-): KfnOrDone {
-  // pgtable_page_dtor, paravirt_release_pXd: bookkeeping only
-  void level;
+export function ___pXd_free_tlb(x86: X86Mmu, cpu: Cpu, tlb: MmuGather, pfn: number): KfnOrDone {
+  // the level only matters to pgtable_page_dtor and paravirt_release_pXd, bookkeeping not modelled
   const via = x86.behaviour.tableFreeVia;
   const useTable =
     via === "tlb_remove_table" || (via === "paravirt" && x86.backend.paravirtRemoveTable);
@@ -55,7 +47,6 @@ export function __tlb_remove_table(
   by: string,
   via: string,
 ): number {
-  void cpu;
   x86.k.alloc.freePage(pfn, by, via);
   return x86.k.machine.jitter(x86.k.machine.costs.pageFreeNs);
 }
@@ -73,8 +64,7 @@ export function installX86(
   const x86 = new X86Mmu(k, backend, behaviour);
   const ops: ArchMmuOps = {
     tlb_flush: (cpu: Cpu, tlb: MmuGather) => x86_tlb_flush(x86, cpu, tlb),
-    free_table_tlb: (cpu: Cpu, tlb: MmuGather, pfn: number, level: TableLevel) =>
-      ___pXd_free_tlb(x86, cpu, tlb, pfn, level),
+    free_table_tlb: (cpu: Cpu, tlb: MmuGather, pfn: number) => ___pXd_free_tlb(x86, cpu, tlb, pfn),
     __tlb_remove_table: (cpu: Cpu, pfn: number, by: string, via: string) =>
       __tlb_remove_table(x86, cpu, pfn, by, via),
     switch_mm: (cpu: Cpu, next: MmStruct | null) => x86.switch_mm(cpu, next),

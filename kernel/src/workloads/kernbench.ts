@@ -177,10 +177,6 @@ class Pipe {
   }
 }
 
-export interface BuildRun {
-  readonly stats: BuildStats;
-}
-
 /** Draws a lognormal multiplier with median 1 and the given sigma (Box–Muller on the sim RNG). */
 function lognormal(rng: { float(): number }, sigma: number): number {
   const u1 = Math.max(1e-12, rng.float());

@@ -248,9 +248,10 @@ export class Simulation {
   /**
    * The engine's one step: takes the earliest event off the queue, moves the clock to it and runs
    * it. `run` and `runUntilDone` are this step with their own reasons to stop around it; an
-   * explorer's `fire` runs a chosen event the same way without moving the clock.
+   * explorer's `fire` runs a chosen event the same way without moving the clock. Private: the
+   * callers check that the queue is not empty and own the `inEvent` clean-up.
    */
-  step(): void {
+  private step(): void {
     const q = this.queue;
     const slot = q.pop();
     this.now = q.slotTime(slot);

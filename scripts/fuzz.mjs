@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run fuzz [-- options]`: the fuzzing properties of issue 22 (test/fuzz/properties.ts) at
+// `npm run fuzz [-- options]`: the fuzzing properties (test/fuzz/properties.ts) at
 // 10,000 cases each by default; `npm run fuzz -- --help` for the options. Runs the TypeScript
 // sources through tsx, so it needs node_modules but no build.
 import { spawnSync } from "node:child_process";

@@ -31,7 +31,7 @@ export * from "./experiments/kernbench-table.js";
 export { HOSTS, HOST_NAMES, kernbenchHost, type HostProfile } from "./workloads/hosts.js";
 export type { BuildStats } from "./workloads/kernbench.js";
 
-// Notebook displays and comms (issue 6): `import { display, progress, … } from "mmulab"` in a cell.
+// Notebook displays and comms: `import { display, progress, … } from "mmulab"` in a cell.
 export * from "./display/index.js";
 export {
   Comm,
@@ -46,7 +46,7 @@ export {
   type SweepHandler,
 } from "./notebook/comm.js";
 export * from "./sweep/index.js";
-// Ground truth (issue 25): the model's counts against Debian's kernel under qemu.
+// Ground truth: the model's counts against Debian's kernel under qemu.
 export * from "./config/kconfig.js";
 export {
   runValidationModel,

@@ -150,7 +150,7 @@ export function parseResults(data: unknown): BenchResult[] {
 }
 
 /** A number for the table: integers as is, others to 4 significant digits. */
-export function formatValue(value: number): string {
+function formatValue(value: number): string {
   if (Number.isInteger(value)) return String(value);
   return String(Number(value.toPrecision(4)));
 }

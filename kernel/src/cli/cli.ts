@@ -39,7 +39,7 @@ export function formatCommandHelp(command: Command): string {
   return `${PROGRAM} ${command.name} — ${command.summary}\n\n${usage}`;
 }
 
-export function findCommand(commands: readonly Command[], name: string): Command | undefined {
+function findCommand(commands: readonly Command[], name: string): Command | undefined {
   return commands.find((c) => c.name === name);
 }
 
@@ -76,7 +76,7 @@ function errnoCode(error: unknown): string | undefined {
  * while a command validated what it was given — is a usage error (exit 2). Other typed errors
  * and failed file operations exit 1 with their message; anything else is internal.
  */
-export function classifyError(error: unknown): CliErrorReport {
+function classifyError(error: unknown): CliErrorReport {
   if (error instanceof UsageError)
     return usage("UsageError", error.parameter ?? null, error.message);
   if (error instanceof ParameterError) return usage(error.name, error.parameter, error.message);

@@ -123,7 +123,7 @@ export function profileFromConfig(cfg: KernelConfig): ConfigProfile {
         : "none";
   const tableFreeNative = !rcuTableFreeBuilt
     ? "tlb_remove_page (no RCU table freeing built in)"
-    : profile.tableFreeVia === "paravirt"
+    : profile.x86.tableFreeVia === "paravirt"
       ? "tlb_remove_page: pv_ops.mmu.tlb_remove_table is tlb_remove_page unless a hypervisor's PV flush installs tlb_remove_table"
       : "tlb_remove_table (RCU)";
   return {

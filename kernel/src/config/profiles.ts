@@ -36,24 +36,12 @@ export interface KernelProfile {
   readonly commits: readonly string[];
   /** When HAVE_RCU_TABLE_FREE (MMU_GATHER_RCU_TABLE_FREE) is selected on x86. */
   readonly rcuTableFree: "never" | "if-paravirt" | "always";
-  readonly mmUsersShortcut: boolean;
-  readonly tableInvalidate: boolean;
-  readonly tableFlushIn: "tlbonly" | "free";
-  readonly freedTables: boolean;
-  readonly ptReclaimFallback: boolean;
-  /** v4.20+: munmap zaps under mmap_sem for read (downgrade_write after the detach). */
-  readonly munmapDowngrade: boolean;
-  /** v5.11+: readers steal a free mmap_sem from queued writers until handoff. */
-  readonly rwsemReaderSteal: boolean;
-  /** What ___pXd_free_tlb calls when RCU table free is built in. */
-  readonly tableFreeVia: X86Behaviour["tableFreeVia"];
-  readonly skipLazyUnlessFreedTables: boolean;
-  /** v4.14+: flush_tlb_func catches a CPU up to the mm's tlb_gen (b0579ade7cd8). */
-  readonly tlbGen: boolean;
-  /** v4.20+: flush_tlb_mm_range takes the gather's stride (a31acd3ee8f7, "page size aware"). */
-  readonly pageSizeAwareFlush: boolean;
-  /** v5.13+: flush_tlb_multi, the local flush run while the remote IPIs are out (4ce94eabac16). */
-  readonly flushMulti: boolean;
+  /** The generic mmu_gather switches (mm/kernel.ts declares each; the RCU-table-free parts
+   * apply only when HAVE_RCU_TABLE_FREE ends up built in, see {@link resolveProfile}). */
+  readonly gather: Omit<MmuGatherBehaviour, "rcuTableFree">;
+  /** The x86 switches (arch/x86/tlb.ts declares each). `tableFreeVia` is what ___pXd_free_tlb
+   * calls when RCU table free is built in. */
+  readonly x86: X86Behaviour;
   /** The RCU the table batch waits for: call_rcu_sched before v4.20, call_rcu after. */
   readonly rcuFlavour: Flavour;
   /** Backends the version cannot have, with the reason. */
@@ -69,18 +57,22 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     title: "v4.13: page tables freed by tlb_remove_page, after the flush (before the seed patch)",
     commits: ["e585513b76f7 x86/mm/gup: switch GUP to the generic get_user_page_fast()"],
     rcuTableFree: "never",
-    mmUsersShortcut: false,
-    tableInvalidate: false,
-    tableFlushIn: "tlbonly",
-    freedTables: false,
-    ptReclaimFallback: false,
-    munmapDowngrade: false,
-    rwsemReaderSteal: false,
-    tableFreeVia: "tlb_remove_page",
-    skipLazyUnlessFreedTables: false,
-    tlbGen: false,
-    pageSizeAwareFlush: false,
-    flushMulti: false,
+    gather: {
+      mmUsersShortcut: false,
+      tableInvalidate: false,
+      tableFlushIn: "tlbonly",
+      freedTables: false,
+      ptReclaimFallback: false,
+      munmapDowngrade: false,
+      rwsemReaderSteal: false,
+    },
+    x86: {
+      tableFreeVia: "tlb_remove_page",
+      skipLazyUnlessFreedTables: false,
+      tlbGen: false,
+      pageSizeAwareFlush: false,
+      flushMulti: false,
+    },
     rcuFlavour: "sched",
     // Xen PV has flushed by hypercall for years; Hyper-V (2ffd9e33ce4a) and KVM (858a43aae236)
     // hooks applied to v4.13 show what they would have done without the seed patch.
@@ -93,18 +85,22 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       "seed: [PATCH] x86: enable RCU based table free when PARAVIRT (Vitaly Kuznetsov, 2017-08-23)",
     ],
     rcuTableFree: "if-paravirt",
-    mmUsersShortcut: true,
-    tableInvalidate: false,
-    tableFlushIn: "tlbonly",
-    freedTables: false,
-    ptReclaimFallback: false,
-    munmapDowngrade: false,
-    rwsemReaderSteal: false,
-    tableFreeVia: "tlb_remove_table",
-    skipLazyUnlessFreedTables: false,
-    tlbGen: true,
-    pageSizeAwareFlush: false,
-    flushMulti: false,
+    gather: {
+      mmUsersShortcut: true,
+      tableInvalidate: false,
+      tableFlushIn: "tlbonly",
+      freedTables: false,
+      ptReclaimFallback: false,
+      munmapDowngrade: false,
+      rwsemReaderSteal: false,
+    },
+    x86: {
+      tableFreeVia: "tlb_remove_table",
+      skipLazyUnlessFreedTables: false,
+      tlbGen: true,
+      pageSizeAwareFlush: false,
+      flushMulti: false,
+    },
     rcuFlavour: "sched",
     unavailable: { invlpgb: NO_INVLPGB },
   },
@@ -117,18 +113,22 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       "2ffd9e33ce4a x86/hyper-v: Use hypercall for remote TLB flush",
     ],
     rcuTableFree: "always",
-    mmUsersShortcut: true,
-    tableInvalidate: false,
-    tableFlushIn: "tlbonly",
-    freedTables: false,
-    ptReclaimFallback: false,
-    munmapDowngrade: false,
-    rwsemReaderSteal: false,
-    tableFreeVia: "tlb_remove_table",
-    skipLazyUnlessFreedTables: false,
-    tlbGen: true,
-    pageSizeAwareFlush: false,
-    flushMulti: false,
+    gather: {
+      mmUsersShortcut: true,
+      tableInvalidate: false,
+      tableFlushIn: "tlbonly",
+      freedTables: false,
+      ptReclaimFallback: false,
+      munmapDowngrade: false,
+      rwsemReaderSteal: false,
+    },
+    x86: {
+      tableFreeVia: "tlb_remove_table",
+      skipLazyUnlessFreedTables: false,
+      tlbGen: true,
+      pageSizeAwareFlush: false,
+      flushMulti: false,
+    },
     rcuFlavour: "sched",
     unavailable: { invlpgb: NO_INVLPGB },
   },
@@ -144,18 +144,22 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       "858a43aae236 KVM: X86: use paravirtualized TLB Shootdown (v4.16)",
     ],
     rcuTableFree: "if-paravirt",
-    mmUsersShortcut: false,
-    tableInvalidate: true,
-    tableFlushIn: "free",
-    freedTables: false,
-    ptReclaimFallback: false,
-    munmapDowngrade: false,
-    rwsemReaderSteal: false,
-    tableFreeVia: "paravirt",
-    skipLazyUnlessFreedTables: false,
-    tlbGen: true,
-    pageSizeAwareFlush: false,
-    flushMulti: false,
+    gather: {
+      mmUsersShortcut: false,
+      tableInvalidate: true,
+      tableFlushIn: "free",
+      freedTables: false,
+      ptReclaimFallback: false,
+      munmapDowngrade: false,
+      rwsemReaderSteal: false,
+    },
+    x86: {
+      tableFreeVia: "paravirt",
+      skipLazyUnlessFreedTables: false,
+      tlbGen: true,
+      pageSizeAwareFlush: false,
+      flushMulti: false,
+    },
     rcuFlavour: "sched",
     unavailable: { invlpgb: NO_INVLPGB },
   },
@@ -169,18 +173,22 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       "MMU_GATHER_RCU_TABLE_FREE rename and tlb_needs_table_invalidate (v5.6)",
     ],
     rcuTableFree: "if-paravirt",
-    mmUsersShortcut: false,
-    tableInvalidate: true,
-    tableFlushIn: "free",
-    freedTables: true,
-    ptReclaimFallback: false,
-    munmapDowngrade: true,
-    rwsemReaderSteal: false,
-    tableFreeVia: "paravirt",
-    skipLazyUnlessFreedTables: true,
-    tlbGen: true,
-    pageSizeAwareFlush: true,
-    flushMulti: false,
+    gather: {
+      mmUsersShortcut: false,
+      tableInvalidate: true,
+      tableFlushIn: "free",
+      freedTables: true,
+      ptReclaimFallback: false,
+      munmapDowngrade: true,
+      rwsemReaderSteal: false,
+    },
+    x86: {
+      tableFreeVia: "paravirt",
+      skipLazyUnlessFreedTables: true,
+      tlbGen: true,
+      pageSizeAwareFlush: true,
+      flushMulti: false,
+    },
     rcuFlavour: "unified",
     unavailable: { invlpgb: NO_INVLPGB },
   },
@@ -196,18 +204,22 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       "6.1.y stable: should_flush_tlb() filters the IPI targets (Debian 6.1.192)",
     ],
     rcuTableFree: "if-paravirt",
-    mmUsersShortcut: false,
-    tableInvalidate: true,
-    tableFlushIn: "free",
-    freedTables: true,
-    ptReclaimFallback: false,
-    munmapDowngrade: true,
-    rwsemReaderSteal: true,
-    tableFreeVia: "paravirt",
-    skipLazyUnlessFreedTables: true,
-    tlbGen: true,
-    pageSizeAwareFlush: true,
-    flushMulti: true,
+    gather: {
+      mmUsersShortcut: false,
+      tableInvalidate: true,
+      tableFlushIn: "free",
+      freedTables: true,
+      ptReclaimFallback: false,
+      munmapDowngrade: true,
+      rwsemReaderSteal: true,
+    },
+    x86: {
+      tableFreeVia: "paravirt",
+      skipLazyUnlessFreedTables: true,
+      tlbGen: true,
+      pageSizeAwareFlush: true,
+      flushMulti: true,
+    },
     rcuFlavour: "unified",
     unavailable: { invlpgb: NO_INVLPGB },
   },
@@ -221,18 +233,22 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       "PT_RECLAIM: x86: mm: free page table pages by RCU instead of semi RCU (v6.14)",
     ],
     rcuTableFree: "always",
-    mmUsersShortcut: false,
-    tableInvalidate: true,
-    tableFlushIn: "free",
-    freedTables: true,
-    ptReclaimFallback: true,
-    munmapDowngrade: true,
-    rwsemReaderSteal: true,
-    tableFreeVia: "tlb_remove_table",
-    skipLazyUnlessFreedTables: true,
-    tlbGen: true,
-    pageSizeAwareFlush: true,
-    flushMulti: true,
+    gather: {
+      mmUsersShortcut: false,
+      tableInvalidate: true,
+      tableFlushIn: "free",
+      freedTables: true,
+      ptReclaimFallback: true,
+      munmapDowngrade: true,
+      rwsemReaderSteal: true,
+    },
+    x86: {
+      tableFreeVia: "tlb_remove_table",
+      skipLazyUnlessFreedTables: true,
+      tlbGen: true,
+      pageSizeAwareFlush: true,
+      flushMulti: true,
+    },
     rcuFlavour: "unified",
     unavailable: {},
   },
@@ -304,26 +320,24 @@ export function resolveProfile(
   const built =
     profile.rcuTableFree === "always" || (profile.rcuTableFree === "if-paravirt" && paravirt);
   const rcuTableFree = opts.rcuTableFree ?? built;
+  // Kconfig's "depends on": the parts of HAVE_RCU_TABLE_FREE go when it is not built in, and
+  // without it tlb_remove_table is tlb_remove_page.
+  const p = profile.gather;
   const gather: MmuGatherBehaviour = {
     rcuTableFree,
-    mmUsersShortcut: rcuTableFree && profile.mmUsersShortcut,
-    tableInvalidate: rcuTableFree && profile.tableInvalidate,
-    tableFlushIn: profile.tableFlushIn,
-    freedTables: profile.freedTables,
-    ptReclaimFallback: rcuTableFree && profile.ptReclaimFallback,
-    munmapDowngrade: profile.munmapDowngrade,
-    rwsemReaderSteal: profile.rwsemReaderSteal,
+    ...p,
+    mmUsersShortcut: rcuTableFree && p.mmUsersShortcut,
+    tableInvalidate: rcuTableFree && p.tableInvalidate,
+    ptReclaimFallback: rcuTableFree && p.ptReclaimFallback,
   };
+  const via = profile.x86.tableFreeVia;
   const x86: X86Behaviour = {
+    ...profile.x86,
     tableFreeVia: !rcuTableFree
       ? "tlb_remove_page"
-      : profile.tableFreeVia === "tlb_remove_page"
+      : via === "tlb_remove_page"
         ? "tlb_remove_table"
-        : profile.tableFreeVia,
-    skipLazyUnlessFreedTables: profile.skipLazyUnlessFreedTables,
-    tlbGen: profile.tlbGen,
-    pageSizeAwareFlush: profile.pageSizeAwareFlush,
-    flushMulti: profile.flushMulti,
+        : via,
   };
   return Object.freeze({
     profile,

@@ -464,7 +464,7 @@ function fields(v: string | undefined): Map<string, string> {
 }
 
 /** "cpu:1 IF 0 → 1"-style lines for what changed between two digests. */
-export function describeChanges(
+function describeChanges(
   before: Map<string, string>,
   after: Map<string, string>,
   skip: string,

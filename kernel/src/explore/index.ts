@@ -1,4 +1,4 @@
-/** Exhaustive exploration of the race scenarios (issue 10). */
+/** Exhaustive exploration of the race scenarios. */
 export * from "./options.js";
 export * from "./rcu.js";
 export * from "./world.js";

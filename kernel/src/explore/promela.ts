@@ -68,7 +68,7 @@ export interface PromelaParams {
 
 /** CPUs in mm_cpumask when the munmap flushes: every thread's CPU, or the thread and the use_mm
  * kernel thread. */
-export function cpusInMask(spec: ExploreSpec): number {
+function cpusInMask(spec: ExploreSpec): number {
   return spec.scenario === "use-mm-walker" ? 2 : spec.cpus;
 }
 

@@ -13,10 +13,6 @@ export interface IrqFlags {
   readonly cpu: number;
 }
 
-export function irqs_disabled(cpu: Cpu): boolean {
-  return !cpu.irqsEnabled;
-}
-
 /** CLI. */
 export function local_irq_disable(cpu: Cpu): void {
   cpu.setIF(false);

@@ -34,9 +34,7 @@ export class Machine {
   ipisSent = 0;
   private readonly contextSwitchListeners: ((cpu: Cpu) => void)[] = [];
   /** One-per-machine devices of other layers (the scheduler tick), by key. Kept on the machine,
-   * not in a module-level WeakMap: V8's scavenger keeps a WeakMap's young entries, so a machine
-   * (a race trial builds one every 200 µs) could outlive its run until a full collection and be
-   * promoted on the way. */
+   * not in a module-level WeakMap (docs/benchmarks.md, "Performance devices"). */
   private readonly singletons = new Map<symbol, unknown>();
 
   constructor(sim: Simulation, params: MachineParams) {

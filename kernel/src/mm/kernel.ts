@@ -59,21 +59,55 @@ export const V4_14_GATHER: MmuGatherBehaviour = Object.freeze({
   ptReclaimFallback: false,
 });
 
-/** Rejects combinations the kernel never had (as Kconfig would with #error). */
-export function checkGatherBehaviour(b: MmuGatherBehaviour): MmuGatherBehaviour {
+/**
+ * What the arch's half of table freeing needs from the generic mmu_gather, for
+ * {@link checkTlbConfig}. The arch declares its own switches (x86: `X86Behaviour`) and states here
+ * which generic features they rely on.
+ */
+export interface ArchTlbNeeds {
+  /** The arch's ___pXd_free_tlb calls tlb_remove_table (for some backend at least). */
+  readonly removeTable: boolean;
+  /** The arch's flush reads tlb->freed_tables. */
+  readonly freedTables: boolean;
+}
+
+/**
+ * The one place that refuses switch combinations no kernel ever had, as asm-generic/tlb.h does
+ * with `#error`: every check names the switch, the value and what it needs. `new Kernel` checks
+ * the generic switches; an arch that installs itself (installX86) checks them again with its own
+ * needs.
+ */
+export function checkTlbConfig(b: MmuGatherBehaviour, arch?: ArchTlbNeeds): MmuGatherBehaviour {
+  const ctx = "MmuGatherBehaviour";
   if (b.tableInvalidate && b.tableFlushIn === "tlbonly")
     throw new ParameterError(
       "behaviour.tableInvalidate",
       true,
       'false when tableFlushIn is "tlbonly" (tlb_table_invalidate calls tlb_flush_mmu_tlbonly, which would hand the batch over again; v4.19 moved tlb_table_flush to tlb_flush_mmu_free)',
-      "MmuGatherBehaviour",
+      ctx,
     );
-  if (!b.rcuTableFree && (b.mmUsersShortcut || b.tableInvalidate || b.ptReclaimFallback))
+  // MMU_GATHER_RCU_TABLE_FREE's parts: none of them exists without the table batch.
+  for (const part of ["mmUsersShortcut", "tableInvalidate", "ptReclaimFallback"] as const)
+    if (b[part] && !b.rcuTableFree)
+      throw new ParameterError(
+        "behaviour.rcuTableFree",
+        false,
+        `true when ${part} is set (it is part of HAVE_RCU_TABLE_FREE)`,
+        ctx,
+      );
+  if (arch?.removeTable === true && !b.rcuTableFree)
     throw new ParameterError(
       "behaviour.rcuTableFree",
       false,
-      "true when mmUsersShortcut, tableInvalidate or ptReclaimFallback is set (they are parts of HAVE_RCU_TABLE_FREE)",
-      "MmuGatherBehaviour",
+      "true when the arch frees tables with tlb_remove_table (without HAVE_RCU_TABLE_FREE there is no table batch and tlb_remove_table is tlb_remove_page)",
+      ctx,
+    );
+  if (arch?.freedTables === true && !b.freedTables)
+    throw new ParameterError(
+      "behaviour.freedTables",
+      false,
+      "true when the arch's flush reads tlb->freed_tables (016c4d92cd16, v4.20, added the field the lazy-CPU filter reads)",
+      ctx,
     );
   return Object.freeze({ ...b });
 }
@@ -200,7 +234,7 @@ export class Kernel {
     this.sim = machine.sim;
     this.machine = machine;
     this.levels = levels;
-    this.behaviour = checkGatherBehaviour(params.behaviour ?? V4_14_GATHER);
+    this.behaviour = checkTlbConfig(params.behaviour ?? V4_14_GATHER);
     this.alloc = new PageAllocator(machine.sim, params.allocator);
     this.pt = new PageTableStore(this.alloc);
     this.oracle = new UafOracle(machine.sim, this.alloc);

@@ -184,7 +184,7 @@ export function* handle_mm_fault(
 }
 
 /** The pte table mapping `addr`, or −1 (follow_pte without the lock). */
-export function pteTableOf(k: Kernel, mm: MmStruct, addr: number): number {
+function pteTableOf(k: Kernel, mm: MmStruct, addr: number): number {
   const levels = tableLevels(k.levels);
   const spans = levelSpans(k.levels);
   let table = mm.pgd;

@@ -168,7 +168,6 @@ function* free_pages_and_swap_cache(k: Kernel, cpu: Cpu, pages: number[], by: st
     a.freePage(pfn, by, "free_pages_and_swap_cache");
   }
   if (pages.length > 0) yield k.machine.jitter(pages.length * k.machine.costs.pageFreeNs);
-  void cpu;
 }
 
 /** tlb_flush_mmu = tlbonly + free. */

@@ -82,7 +82,7 @@ export function tableIndex(addr: number, level: TableLevel, levels: PgtableLevel
 }
 
 /** (addr / span) mod 512 for a level spanning `span` bytes per entry. Addresses exceed 2^32, so
- * this stays in float64; floor-and-subtract avoids `%` on doubles, which V8 runs as fmod. */
+ * this stays in float64 (floor-and-subtract rather than `%`: docs/benchmarks.md). */
 export function indexAt(addr: number, span: number): number {
   const q = Math.floor(addr / span);
   return q - Math.floor(q / PTRS_PER_TABLE) * PTRS_PER_TABLE;

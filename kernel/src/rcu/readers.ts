@@ -46,7 +46,7 @@ export interface ReaderContext {
 }
 
 /** The reader kinds active in `ctx`, in a fixed order. */
-export function activeReaderKinds(ctx: ReaderContext): ReaderKind[] {
+function activeReaderKinds(ctx: ReaderContext): ReaderKind[] {
   const kinds: ReaderKind[] = [];
   if (ctx.irqsOff) kinds.push("irqOff");
   if (ctx.preemptCount > 0) kinds.push("preemptOff");

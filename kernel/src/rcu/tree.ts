@@ -158,8 +158,8 @@ class RcuData {
   }
 }
 
-/** wakeme_after_rcu: synchronize_rcu's callback completes its waiter. Module-level, not a
- * closure per call: V8 makes a new map for every new generator-function closure. */
+/** wakeme_after_rcu: synchronize_rcu's callback completes its waiter (module-level, not a
+ * closure per call: docs/benchmarks.md). */
 // eslint-disable-next-line require-yield -- complete() takes no modelled time
 function* wakeme_after_rcu(done: SimEvent<void>): Kfn<void> {
   done.succeed();

@@ -82,6 +82,9 @@ export class Task {
   cpusAllowed: ReadonlySet<number> | null = null;
   /** Set while the task sleeps inside a kernel path: it is woken on this CPU. */
   wakeOn: number | null = null;
+  /** ns spent off the CPU in blocking waits, from the block to the next dispatch: a kernel path
+   * that sleeps (sleep_on) is not charged that time as system time. */
+  offCpuNs = 0;
   proc!: Process<void>;
   private dispatched: SimEvent<void> = new SimEvent<void>("dispatch");
 
@@ -149,9 +152,10 @@ export class Task {
     const cpu = this.here;
     cpu.taskMode = "kernel";
     const t0 = this.sched.sim.now;
+    const off0 = this.offCpuNs;
     const r = yield* fn(cpu);
     if (extraNs > 0) yield Math.round(extraNs * this.sched.sysSlowdown(cpu));
-    const d = this.sched.sim.now - t0;
+    const d = this.sched.sim.now - t0 - (this.offCpuNs - off0);
     this.stats.stime += d;
     this.vruntime += d;
     const waits = this.sched.lockWaits(d);
@@ -170,10 +174,12 @@ export class Task {
   *waitFor(ev: SimEvent<unknown>): Kfn<void> {
     if (ev.triggered) return;
     this.stats.nvcsw++;
+    const t0 = this.sched.sim.now;
     this.sched.block(this);
     yield waitFor(ev);
     this.sched.wake(this);
     yield* this.waitDispatch();
+    this.offCpuNs += this.sched.sim.now - t0;
   }
 }
 

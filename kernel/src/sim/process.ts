@@ -23,9 +23,6 @@ export type Yieldable = number | Spin | WaitFor | SimEvent<unknown> | Process<un
 /** A kernel code path: `function* tlb_finish_mmu(...): Kfn<void> { ... }`. */
 export type Kfn<R = void> = Generator<Yieldable, R, unknown>;
 
-/** Fast steps (Simulation.fastUntil) a process may take in a row before going through the queue. */
-export const FAST_STEPS_MAX = 256;
-
 /**
  * A kernel step that usually completes without creating a process step of its own: null when it
  * took no simulated time, a number when all that is left is to spend that many nanoseconds, else
@@ -268,17 +265,7 @@ export class Process<R = unknown> implements SpinWaiter {
           if (!(y >= 0 && y <= Number.MAX_SAFE_INTEGER && Math.floor(y) === y))
             throw new InvalidYieldError(this.name, y);
           this.resumeAt = sim.now + y;
-          if (
-            this.resumeAt <= sim.fastUntil &&
-            sim.queue.peekTime() > this.resumeAt &&
-            sim.fastRun++ < FAST_STEPS_MAX
-          ) {
-            sim.now = this.resumeAt;
-            sim.steps++;
-            sim.fastSteps++;
-            continue;
-          }
-          sim.fastRun = 0;
+          if (sim.fastStep(this.resumeAt)) continue;
           sim.queue.push(this.resumeAt, sim.priorityNormal, this.resumeCb, ++this.epoch);
           return;
         }

@@ -54,6 +54,10 @@ export interface PendingEvent {
 }
 
 /** Priorities: lower runs first among events at the same time. */
+/** Fast steps ({@link Simulation.fastStep}) a process may take in a row before going through
+ * the queue. */
+export const FAST_STEPS_MAX = 256;
+
 export const Priority = {
   /** Hardware that must be seen before software at the same instant (interrupt delivery). */
   URGENT: 0,
@@ -81,7 +85,7 @@ export class Simulation {
    * While `run` runs (not exploring, no event budget): how far a process may advance the clock by
    * itself. A process that yields a delay ending before every queued event would be the very next
    * thing to run, so it carries on at once instead of a round trip through the queue; the order of
-   * everything is unchanged. At most FAST_STEPS_MAX (process.ts) such steps in a row, then the queue, so
+   * everything is unchanged. At most FAST_STEPS_MAX such steps in a row, then the queue, so
    * `run` still gets to look at a stop request. −1: off.
    */
   fastUntil = -1;
@@ -226,15 +230,8 @@ export class Simulation {
             `interrupted at t = ${this.now} ns, between two events; the simulation is ` +
               "consistent and run() carries on from here",
           );
-        const slot = q.pop();
-        this.now = q.slotTime(slot);
-        const fn = q.slotFn(slot);
-        const arg = q.slotArg(slot);
-        q.release(slot);
         n++;
-        this.inEvent = true;
-        fn(arg);
-        this.inEvent = false;
+        this.step();
       }
     } finally {
       // also when a process threw: the explorer must not inherit the fast path
@@ -246,6 +243,47 @@ export class Simulation {
     }
     if (reason === "until") this.now = until;
     return { now: this.now, events: n, reason };
+  }
+
+  /**
+   * The engine's one step: takes the earliest event off the queue, moves the clock to it and runs
+   * it. `run` and `runUntilDone` are this step with their own reasons to stop around it; an
+   * explorer's `fire` runs a chosen event the same way without moving the clock. Private: the
+   * callers check that the queue is not empty and own the `inEvent` clean-up.
+   */
+  private step(): void {
+    const q = this.queue;
+    const slot = q.pop();
+    this.now = q.slotTime(slot);
+    this.dispatch(slot);
+  }
+
+  /** Runs the event in `slot` (already off the heap) and frees the slot. `inEvent` stays true if
+   * the event throws: the caller's `finally` clears it. */
+  private dispatch(slot: number): void {
+    const q = this.queue;
+    const fn = q.slotFn(slot);
+    const arg = q.slotArg(slot);
+    q.release(slot);
+    this.inEvent = true;
+    fn(arg);
+    this.inEvent = false;
+  }
+
+  /**
+   * The step a process takes without the queue (see {@link fastUntil}): if its delay ends at `at`,
+   * before every queued event and within this run's horizon, the clock moves there and the process
+   * carries on at once, counted as the resume event it saves. False: queue the resume as usual.
+   */
+  fastStep(at: number): boolean {
+    if (at <= this.fastUntil && this.queue.peekTime() > at && this.fastRun++ < FAST_STEPS_MAX) {
+      this.now = at;
+      this.steps++;
+      this.fastSteps++;
+      return true;
+    }
+    this.fastRun = 0;
+    return false;
   }
 
   /** Refuses to go on after a run that was cut off inside an event (see {@link run}). */
@@ -333,14 +371,14 @@ export class Simulation {
   fire(ev: PendingEvent): void {
     // never the fast path here: each yield must come back to the explorer
     this.fastUntil = -1;
-    const q = this.queue;
-    const fn = q.slotFn(ev.slot);
-    const arg = q.slotArg(ev.slot);
-    q.remove(ev.slot);
-    q.release(ev.slot);
-    this.labels.delete(fn);
+    this.queue.remove(ev.slot);
+    this.labels.delete(this.queue.slotFn(ev.slot));
     this.eventsFired++;
-    fn(arg);
+    try {
+      this.dispatch(ev.slot);
+    } finally {
+      this.inEvent = false;
+    }
   }
 
   /** Runs until `proc` finishes and returns its result; throws if the queue empties first. */
@@ -370,14 +408,7 @@ export class Simulation {
             `event budget of ${max} exhausted before "${proc.name}" finished`,
           );
         n++;
-        const slot = q.pop();
-        this.now = q.slotTime(slot);
-        const fn = q.slotFn(slot);
-        const arg = q.slotArg(slot);
-        q.release(slot);
-        this.inEvent = true;
-        fn(arg);
-        this.inEvent = false;
+        this.step();
       }
     } finally {
       this.inEvent = false;

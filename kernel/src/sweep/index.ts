@@ -1,4 +1,4 @@
-/** Parameter sweeps (issue 9): designs, run-function registry, local pool, distributed engine. */
+/** Parameter sweeps: designs, run-function registry, local pool, distributed engine. */
 export * from "./space.js";
 export * from "./run-functions.js";
 export * from "./task.js";

@@ -199,7 +199,7 @@ export function parseGuestOutput(
 }
 
 /** The qemu command line for one boot. */
-export function qemuArgs(o: GuestRunOptions, consoleLog: string, resultsLog: string): string[] {
+function qemuArgs(o: GuestRunOptions, consoleLog: string, resultsLog: string): string[] {
   const run = o.workloads
     .map(
       (w) =>

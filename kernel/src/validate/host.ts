@@ -46,7 +46,7 @@ export function which(name: string): string | null {
 }
 
 /** Whether an ELF executable asks for a program interpreter (is dynamically linked). */
-export function elfHasInterpreter(path: string): boolean {
+function elfHasInterpreter(path: string): boolean {
   const fd = openSync(path, "r");
   try {
     const h = Buffer.alloc(64);

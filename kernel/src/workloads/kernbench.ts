@@ -177,10 +177,6 @@ class Pipe {
   }
 }
 
-export interface BuildRun {
-  readonly stats: BuildStats;
-}
-
 /** Draws a lognormal multiplier with median 1 and the given sigma (Box–Muller on the sim RNG). */
 function lognormal(rng: { float(): number }, sigma: number): number {
   const u1 = Math.max(1e-12, rng.float());
@@ -199,9 +195,8 @@ interface Build {
   readonly cc1Cost: readonly number[];
 }
 
-// The object's steps are module-level generator functions, not generator closures made per
-// object: V8 gives every new generator-function closure its own prototype and map, which costs
-// microseconds per call and made these the build's hottest lines.
+// The object's steps are module-level generator functions, not closures made per object
+// (docs/benchmarks.md, "Performance devices").
 
 /** The sh of rule_cc_o_c, between its two halves: gcc, then fixdep, objtool and mv. */
 function* compileObject(build: Build, t: Task, obj: number): Kfn<void> {

@@ -1,8 +1,8 @@
 /**
- * Issue 10's acceptance: for every cell of the race matrix (7 profiles × 5 backends, minus the
- * unavailable ones, × 4 scenarios), the exhaustive explorer, spin on the Promela model and the
- * random trials of `runRaceMatrix` give the same answer to "can the walker read a freed page
- * table?". A disagreement fails, naming the cells.
+ * The explorer agrees with the timed race matrix: for every cell of the race matrix (7 profiles × 5
+ * backends, minus the unavailable ones, × 4 scenarios), the exhaustive explorer, spin on the
+ * Promela model and the random trials of `runRaceMatrix` give the same answer to "can the walker
+ * read a freed page table?". A disagreement fails, naming the cells.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import {

@@ -1,9 +1,10 @@
 /**
- * The hostile inputs of issue 22, one test per defect found (the distributed sweep's own defects
- * are tested in kernel/test/sweep). Each test failed before its fix; each bounds its own work, so
- * that a regression fails instead of hanging the suite. Detailed tests of each area live beside
- * it: kernel/test/cli/input-layer.test.ts, kernel/test/notebook-kernel/kernelspec.test.ts,
- * kernel/test/notebook-kernel/kernel.test.ts (interrupts in a real kernel).
+ * The hostile inputs found by review and fuzzing, one test per defect found (the distributed
+ * sweep's own defects are tested in kernel/test/sweep). Each test failed before its fix; each
+ * bounds its own work, so that a regression fails instead of hanging the suite. Detailed tests of
+ * each area live beside it: kernel/test/cli/input-layer.test.ts,
+ * kernel/test/notebook-kernel/kernelspec.test.ts, kernel/test/notebook-kernel/kernel.test.ts
+ * (interrupts in a real kernel).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,9 +1,9 @@
 /**
- * Issue 25's acceptance on a small set: Debian's installed 6.1 (linux-image-amd64) boots under
- * qemu TCG with 1, 2 and 4 vCPUs and runs every validation workload's C loop a few times; the
- * model runs the same loops with the profile read from the kernel's /boot/config-*. Checked:
- * tlb_flush2's remote flushes received per iteration within 10 %, page-table pages freed by
- * munmap, exit and exec exactly. Needs the Debian packages qemu-system-x86, linux-image-amd64,
+ * Validation against the real kernel on a small set: Debian's installed 6.1 (linux-image-amd64)
+ * boots under qemu TCG with 1, 2 and 4 vCPUs and runs every validation workload's C loop a few
+ * times; the model runs the same loops with the profile read from the kernel's /boot/config-*.
+ * Checked: tlb_flush2's remote flushes received per iteration within 10 %, page-table pages freed
+ * by munmap, exit and exec exactly. Needs the Debian packages qemu-system-x86, linux-image-amd64,
  * busybox-static, gcc and libc6-dev (.ci/run installs them); without them it fails naming the
  * package. `scripts/validate.mjs` is the larger run.
  */

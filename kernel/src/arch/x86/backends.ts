@@ -79,8 +79,7 @@ export const HV_MAX_GVAS = 509;
 export function hypervBackend(params: HypervParams = {}): FlushBackend {
   const ex = params.exProcessorMasks ?? true;
   const failureRate = params.failureRate ?? 0;
-  // an arrow to a module-level generator: a generator method per backend object would be a new
-  // generator-function closure per system, which V8 gives its own map (docs/architecture.md)
+  // an arrow to a module-level generator (docs/benchmarks.md, "Performance devices")
   return Object.freeze({
     name: "hyperv",
     paravirtRemoveTable: true,

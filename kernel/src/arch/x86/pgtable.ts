@@ -8,16 +8,14 @@
  * for INVLPGB. `X86Behaviour.tableFreeVia` selects which.
  */
 import type { Cpu } from "../../hw/cpu.js";
-import { ParameterError } from "../../sim/errors.js";
 import type { KfnOrDone } from "../../sim/process.js";
-import type { ArchMmuOps, Kernel } from "../../mm/kernel.js";
+import { checkTlbConfig, type ArchMmuOps, type Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
 import {
   tlb_remove_page_inline,
   tlb_remove_table_inline,
   type MmuGather,
 } from "../../mm/mmu-gather.js";
-import type { TableLevel } from "../../mm/page-alloc.js";
 import {
   flush_tlb_mm_range,
   nativeBackend,
@@ -30,15 +28,8 @@ import {
 /** ___pte_free_tlb / ___pmd_free_tlb / ___pud_free_tlb / ___p4d_free_tlb (x86-64: no PAE
  * need_flush_all). Returns null when the table was only queued, or the flush or RCU hand-off to
  * run now. */
-export function ___pXd_free_tlb(
-  x86: X86Mmu,
-  cpu: Cpu,
-  tlb: MmuGather,
-  pfn: number,
-  level: TableLevel,
-): KfnOrDone {
-  // pgtable_page_dtor, paravirt_release_pXd: bookkeeping only
-  void level;
+export function ___pXd_free_tlb(x86: X86Mmu, cpu: Cpu, tlb: MmuGather, pfn: number): KfnOrDone {
+  // the level only matters to pgtable_page_dtor and paravirt_release_pXd, bookkeeping not modelled
   const via = x86.behaviour.tableFreeVia;
   const useTable =
     via === "tlb_remove_table" || (via === "paravirt" && x86.backend.paravirtRemoveTable);
@@ -56,7 +47,6 @@ export function __tlb_remove_table(
   by: string,
   via: string,
 ): number {
-  void cpu;
   x86.k.alloc.freePage(pfn, by, via);
   return x86.k.machine.jitter(x86.k.machine.costs.pageFreeNs);
 }
@@ -67,18 +57,14 @@ export function installX86(
   behaviour: X86Behaviour,
   backend: FlushBackend = nativeBackend,
 ): X86Mmu {
-  if (behaviour.tableFreeVia !== "tlb_remove_page" && !k.behaviour.rcuTableFree)
-    throw new ParameterError(
-      "x86.tableFreeVia",
-      behaviour.tableFreeVia,
-      '"tlb_remove_page" when the kernel has no HAVE_RCU_TABLE_FREE (tlb_remove_table needs the table batch)',
-      "installX86",
-    );
+  checkTlbConfig(k.behaviour, {
+    removeTable: behaviour.tableFreeVia !== "tlb_remove_page",
+    freedTables: behaviour.skipLazyUnlessFreedTables,
+  });
   const x86 = new X86Mmu(k, backend, behaviour);
   const ops: ArchMmuOps = {
     tlb_flush: (cpu: Cpu, tlb: MmuGather) => x86_tlb_flush(x86, cpu, tlb),
-    free_table_tlb: (cpu: Cpu, tlb: MmuGather, pfn: number, level: TableLevel) =>
-      ___pXd_free_tlb(x86, cpu, tlb, pfn, level),
+    free_table_tlb: (cpu: Cpu, tlb: MmuGather, pfn: number) => ___pXd_free_tlb(x86, cpu, tlb, pfn),
     __tlb_remove_table: (cpu: Cpu, pfn: number, by: string, via: string) =>
       __tlb_remove_table(x86, cpu, pfn, by, via),
     switch_mm: (cpu: Cpu, next: MmStruct | null) => x86.switch_mm(cpu, next),

@@ -327,8 +327,8 @@ function* flush_tlb_func_on(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo): Kfn<void
   yield* flush_tlb_func_gen(x86, cpu, info, true);
 }
 
-/** The cross-call function of one flush, named flush_tlb_func_remote in the csd trace. An arrow
- * to a module-level generator: a generator closure per flush costs V8 a new map each time. */
+/** The cross-call function of one flush, named flush_tlb_func_remote in the csd trace (an arrow
+ * to a module-level generator, see docs/benchmarks.md). */
 export function flush_tlb_func_remote(x86: X86Mmu, info: FlushTlbInfo): (cpu: Cpu) => Kfn<void> {
   const flush_tlb_func_remote = (cpu: Cpu): Kfn<void> => flush_tlb_func_remote_on(x86, cpu, info);
   return flush_tlb_func_remote;

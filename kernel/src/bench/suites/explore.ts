@@ -1,5 +1,5 @@
 /**
- * Exhaustive exploration (issue 10): states per second, and the wall time of the 2-CPU scenario
+ * Exhaustive exploration: states per second, and the wall time of the 2-CPU scenario
  * (target ≤ 5 s). The cell measured is the largest 2-CPU one of the race matrix — v6.15 with
  * native flushes and a failed table-batch allocation: two IPI rounds, two RCU callbacks (PT_RECLAIM
  * and the batch) and unified RCU, whose grace periods can end during the munmap.

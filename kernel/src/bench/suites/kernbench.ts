@@ -1,5 +1,5 @@
 /**
- * kernbench targets (issue 5), medians on the 2-core machine class: one 6-CPU -j3 build ≤ 2 s
+ * kernbench targets, medians on the 2-core machine class: one 6-CPU -j3 build ≤ 2 s
  * wall; the whole seed table (40 builds) ≤ 60 s wall on both cores; peak RSS ≤ 1 GB; and the
  * ratio of simulated to wall seconds.
  */

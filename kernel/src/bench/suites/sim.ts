@@ -1,5 +1,5 @@
 /**
- * Engine throughput: plain timer events, and generator process steps (issue 2 targets on the
+ * Engine throughput: plain timer events, and generator process steps (targets on the
  * 2-core machine class: ≥ 10 M timer events/s, ≥ 3 M process steps/s).
  *
  * Heap cost grows with the number of pending events, so the queue depth is part of the figure.

@@ -1,5 +1,5 @@
 /**
- * Parameter sweeps (issue 9): scaling of the local worker-thread pool from 1 to 2 workers on a
+ * Parameter sweeps: scaling of the local worker-thread pool from 1 to 2 workers on a
  * race-trial sweep, and the per-job overhead of the distributed engine (BullMQ on a redis-server
  * this benchmark starts on loopback, one in-process worker with one thread, trivial jobs; every
  * job crosses to a worker thread and back, the price of per-job deadlines, queue-worker.ts).

@@ -43,7 +43,7 @@ export class PayloadError extends TypeError {
 type Obj = Record<string, unknown>;
 
 /** A short, printable rendering of any value for error messages (never markup). */
-function describeValue(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")

@@ -6,6 +6,7 @@
  * "fc.integer maximum value should be …" is the model). Errors are thrown before any state is
  * changed, so a rejected call leaves the simulation as it was.
  */
+import { describeValue as describeContractValue } from "../contract/payload.js";
 
 /** Base class: `instanceof MmulabError` catches everything the simulator throws on purpose. */
 export class MmulabError extends Error {
@@ -68,18 +69,12 @@ export class KernelStateError extends MmulabError {
 /** The simulation was stopped from outside (notebook interrupt, budget). */
 export class SimulationStopped extends MmulabError {}
 
+/**
+ * A value as an error message shows it: the contract's rendering (one for payloads and
+ * parameters alike), except that a missing parameter reads "undefined", the word a caller wrote.
+ */
 export function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")
-    return String(value);
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === "function") return `a function ${value.name || "(anonymous)"}`;
-  try {
-    const s = JSON.stringify(value);
-    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
+  return value === undefined ? "undefined" : describeContractValue(value);
 }
 
 /** Checks that `value` is an integer in [min, max]; throws a ParameterError naming it otherwise. */

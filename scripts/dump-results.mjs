@@ -18,7 +18,10 @@ if (out === undefined) {
 const dir = resolve(out);
 mkdirSync(dir, { recursive: true });
 
-const lib = await import("../kernel/dist/index.js");
+const lib = {
+  ...(await import("../kernel/dist/index.js")),
+  ...(await import("../kernel/dist/notebook-entry.js")),
+};
 const { BACKEND_NAMES, PROFILE_NAMES, SCENARIO_NAMES } = lib;
 
 /**

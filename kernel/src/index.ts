@@ -1,8 +1,13 @@
 /**
  * mmulab's public API: everything a notebook or script imports as `from "mmulab"` (the
  * @mmulab/kernel package). Layers, bottom up: the engine (sim), hardware (hw), memory management
- * (mm), x86 flushing (arch/x86), RCU (rcu), gup_fast (gup), version profiles (config), and the
- * experiments built from them.
+ * (mm), x86 flushing (arch/x86), RCU (rcu), gup_fast (gup), version profiles (config), systems,
+ * workloads and the experiments built from them, and their displays.
+ *
+ * The other entry points, by audience: `mmulab/notebook` (sweeps on worker threads, live sweeps,
+ * comms), `mmulab/distributed` (sweeps on BullMQ), `mmulab/contract` (the MIME and comm contract
+ * shared with the lab extension), and the `mmulab` CLI. None of bullmq, zeromq, tslab or piscina is
+ * in this entry's import graph (kernel/test/architecture/entries.test.ts).
  */
 export const VERSION = "0.1.0";
 
@@ -29,23 +34,28 @@ export * from "./experiments/kernbench.js";
 export * from "./experiments/kernbench-stats.js";
 export * from "./experiments/kernbench-table.js";
 export { HOSTS, HOST_NAMES, kernbenchHost, type HostProfile } from "./workloads/hosts.js";
-export type { BuildStats } from "./workloads/kernbench.js";
-
-// Notebook displays and comms: `import { display, progress, … } from "mmulab"` in a cell.
-export * from "./display/index.js";
 export {
-  Comm,
-  commTargets,
-  openComm,
-  registerCommTarget,
-  registerSweepHandler,
-  setSweepHandler,
-  type CommMessage,
-  type CommMsgHandler,
-  type CommTarget,
-  type SweepHandler,
-} from "./notebook/comm.js";
-export * from "./sweep/index.js";
+  makeBuild,
+  processLife,
+  type BuildParams,
+  type BuildStats,
+  type ProcKind,
+  type ProcessLife,
+} from "./workloads/kernbench.js";
+// The task scheduler the workloads run on, and the microworkloads (madvise storm, ebizzy, …).
+export * from "./sched/scheduler.js";
+export * from "./workloads/micro.js";
+
+// Notebook displays: `import { display, progress, … } from "mmulab"` in a cell. They write to the
+// notebook runtime seam (notebook/), so a script can import them too; outside a kernel they print.
+export * from "./display/index.js";
+// Sweeps as data: designs, the run-function registry, tasks and results. Running them on worker
+// threads or live from a plot's sliders is `mmulab/notebook`; on a BullMQ queue, `mmulab/distributed`.
+export * from "./sweep/space.js";
+export * from "./sweep/run-functions.js";
+export * from "./sweep/task.js";
+export * from "./sweep/results.js";
+export * from "./sweep/errors.js";
 // Ground truth: the model's counts against Debian's kernel under qemu.
 export * from "./config/kconfig.js";
 export {

@@ -44,3 +44,26 @@ describe('public API (import … from "mmulab")', () => {
     expect(tree.detached?.some((d) => d.state === "freed" || d.state === "reused")).toBe(true);
   });
 });
+
+describe("what the `mmulab` entry leaves to other entries or keeps internal", () => {
+  it("exports the workloads' and scheduler's entry points", () => {
+    for (const name of ["runMicro", "MICRO_WORKLOADS", "Scheduler", "makeBuild", "runKernbench"])
+      expect(mmulab, name).toHaveProperty(name);
+  });
+
+  it("leaves worker pools, comms and the queue to mmulab/notebook and mmulab/distributed", () => {
+    for (const name of [
+      "runSweep",
+      "serveLiveSweep",
+      "registerCommTarget",
+      "runDistributedSweep",
+      "startSweepWorker",
+    ])
+      expect(mmulab, name).not.toHaveProperty(name);
+  });
+
+  it("does not export the fast path's plumbing", () => {
+    for (const name of ["tlb_remove_page_inline", "tlb_remove_table_inline", "runRest"])
+      expect(mmulab, name).not.toHaveProperty(name);
+  });
+});

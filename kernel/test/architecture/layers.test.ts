@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { specifiers } from "./scan.js";
 
 /** Bottom up. `validate` (the model against a real kernel under qemu) sits beside experiments. */
 export const LAYERS = [
@@ -43,19 +44,6 @@ function tsFiles(dir: string): string[] {
     if (e.isDirectory()) return tsFiles(p);
     return e.name.endsWith(".ts") ? [p] : [];
   });
-}
-
-/** Every module a file names: static and dynamic imports, re-exports, `new URL(…)` (workers). */
-export function specifiers(text: string): string[] {
-  const out: string[] = [];
-  const patterns = [
-    /\bfrom\s*["']([^"']+)["']/g,
-    /\bimport\s*["']([^"']+)["']/g,
-    /\bimport\s*\(\s*["']([^"']+)["']/g,
-    /\bnew URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url/g,
-  ];
-  for (const re of patterns) for (const m of text.matchAll(re)) out.push(m[1]!);
-  return out;
 }
 
 /** The layer of a path under kernel/src (its first directory), or null for a top-level file. */

@@ -274,7 +274,7 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     expect(echoed.content["data"]).toEqual({ id: 1, ok: true, result: { id: 1, ipiNs: 900 } });
 
     await k.client.execute(
-      'import { setSweepHandler } from "mmulab";\n' +
+      'import { setSweepHandler } from "mmulab/notebook";\n' +
         "setSweepHandler((req) => ({ doubled: Number(req.ipiNs) * 2 }));",
     );
     const ask = k.client.notify("comm_msg", { comm_id: commId, data: { id: 2, ipiNs: 21 } });
@@ -297,7 +297,7 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
 
   it("lets cells register comm targets and open comms", async () => {
     await k.client.execute(
-      'import { registerCommTarget, openComm } from "mmulab";\n' +
+      'import { registerCommTarget, openComm } from "mmulab/notebook";\n' +
         'registerCommTarget("test.upper", (comm) => {\n' +
         "  comm.onMsg(({ data }) => comm.send({ text: String(data.text).toUpperCase() }));\n" +
         "});",
@@ -395,7 +395,7 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     // before f85012b: an int range of 1e9 values was a V8 fatal error that killed the executor,
     // and three 1,000-value axes hung it
     const setup = await k.client.execute(
-      'import { runSweep } from "mmulab";\nconst kept = "still here";\nkept',
+      'import { runSweep } from "mmulab/notebook";\nconst kept = "still here";\nkept',
     );
     expect(result(setup.outputs)?.["text/plain"]).toBe("'still here'");
     for (const params of [

@@ -7,19 +7,24 @@
  */
 import { kernbenchBenchmarks } from "./suites/kernbench.js";
 import { exploreBenchmarks } from "./suites/explore.js";
+import { machineBenchmarks } from "./suites/machine.js";
 import { mmBenchmarks } from "./suites/mm.js";
 import { raceBenchmarks } from "./suites/race.js";
 import { simBenchmarks } from "./suites/sim.js";
+import { simpyBenchmarks } from "./suites/simpy.js";
 import { sweepBenchmarks } from "./suites/sweep.js";
 import { notebookKernelBenchmarks } from "./suites/notebook-kernel.js";
 import type { Benchmark } from "./types.js";
 
 export const benchmarks: readonly Benchmark[] = [
   ...simBenchmarks,
+  ...simpyBenchmarks,
   ...mmBenchmarks,
   ...raceBenchmarks,
   ...kernbenchBenchmarks,
   ...notebookKernelBenchmarks,
   ...exploreBenchmarks,
+  // each CPU's speed just before the sweep-scaling figures, which depend on it
+  ...machineBenchmarks,
   ...sweepBenchmarks,
 ];

@@ -14,7 +14,7 @@ import type { Benchmark } from "../types.js";
 /** Delays from a fixed table so the measurement is the engine, not the random generator. */
 const DELAYS = Array.from({ length: 4096 }, (_, i) => 1 + ((i * 2654435761) % 997));
 
-function timerEventsPerSecond(timers: number, events: number): number {
+export function timerEventsPerSecond(timers: number, events: number): number {
   const sim = new Simulation({ trace: false });
   let fired = 0;
   let d = 0;
@@ -28,7 +28,7 @@ function timerEventsPerSecond(timers: number, events: number): number {
   return r.events / s;
 }
 
-function processStepsPerSecond(procs: number, stepsEach: number): number {
+export function processStepsPerSecond(procs: number, stepsEach: number): number {
   const sim = new Simulation({ trace: false });
   for (let p = 0; p < procs; p++) {
     sim.process(

@@ -33,6 +33,7 @@ export * from "./explore/index.js";
 export * from "./experiments/kernbench.js";
 export * from "./experiments/kernbench-stats.js";
 export * from "./experiments/kernbench-table.js";
+export * from "./experiments/seed-comparison.js";
 export { HOSTS, HOST_NAMES, kernbenchHost, type HostProfile } from "./workloads/hosts.js";
 export {
   makeBuild,
@@ -48,6 +49,7 @@ export * from "./workloads/micro.js";
 
 // Notebook displays: `import { display, progress, … } from "mmulab"` in a cell. They write to the
 // notebook runtime seam (notebook/), so a script can import them too; outside a kernel they print.
+export * from "./views/index.js";
 export * from "./display/index.js";
 // Sweeps as data: designs, the run-function registry, tasks and results. Running them on worker
 // threads or live from a plot's sliders is `mmulab/notebook`; on a BullMQ queue, `mmulab/distributed`.

@@ -52,29 +52,13 @@ export {
   checkTimelinePayload,
   PayloadError,
 } from "../contract/payload.js";
+export { formatNumber, markdown, mdTable, type Markdown } from "./markdown.js";
 export {
-  EXTENSIVE_FIELDS,
-  formatNumber,
   isRaceMatrix,
-  isSeedTable,
-  markdown,
-  mdTable,
   raceMatrixBundle,
   raceMatrixHtml,
   raceMatrixMarkdown,
-  raceMatrixPlot,
-  registerExperimentAdapters,
-  seedTableBundle,
-  seedTableHtml,
-  seedTableMarkdown,
-  seedTableRows,
-  sweepFrame,
-  sweepPlot,
-  type Markdown,
-  type SeedComparisonRow,
-  type SweepPlotSpec,
-  type SweepPoint,
-} from "./experiments.js";
+} from "./race-matrix.js";
+export { isSeedTable, seedTableBundle, seedTableHtml, seedTableMarkdown } from "./seed-table.js";
+export { traceBundle } from "./trace.js";
 export { formatNs } from "./svg.js";
-// A simulation's trace (sim.trace) displays as a timeline; the adapter registers on load.
-export { registerTraceAdapter } from "./trace.js";

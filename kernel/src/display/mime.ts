@@ -9,44 +9,30 @@
  *    method named `mmulabMime`, returning a {@link MimeBundle}. Classes of the simulator implement
  *    this when they own their picture.
  * 2. **An adapter recognises it**: `registerMimeAdapter({ name, test, toBundle })`. Use this for
- *    types that should not depend on the display layer (race matrices, kernbench tables, traces):
- *    register the adapter in the layer that owns both. The most recently registered adapter wins.
- * 3. **It is a payload** of one of the three contracts (page tables, timeline, plot), recognised
+ *    types that should not depend on the display layer. The most recently registered adapter wins.
+ * 3. **It is one of the library's results** that has a picture: a race matrix, the seed's
+ *    kernbench table, a simulation's trace (a timeline).
+ * 4. **It is a payload** of one of the three contracts (page tables, timeline, plot), recognised
  *    by shape and validated against its version.
  *
  * Anything else becomes `text/plain` through `util.inspect`, as the Node REPL prints it.
  */
 import { inspect } from "node:util";
 import type { PageTablePayload, PlotPayload, TimelinePayload } from "../contract/mime.js";
+import type { SeedTable } from "../experiments/kernbench-table.js";
+import type { RaceMatrix } from "../experiments/race-matrix.js";
+import { Trace } from "../sim/trace.js";
+import { looksLikePageTables, looksLikePlot, looksLikeTimeline } from "../contract/payload.js";
 import { pageTablesBundle } from "./pagetable.js";
 import { plotBundle } from "./plot.js";
+import { isRaceMatrix, raceMatrixBundle } from "./race-matrix.js";
 import type { MimeBundle } from "./runtime.js";
+import { isSeedTable, seedTableBundle } from "./seed-table.js";
+import { MMULAB_MIME } from "./symbols.js";
 import { timelineBundle } from "./timeline.js";
-import { looksLikePageTables, looksLikePlot, looksLikeTimeline } from "../contract/payload.js";
+import { traceBundle } from "./trace.js";
 
-/** The method a value implements to choose its own bundle. */
-export const MMULAB_MIME: unique symbol = Symbol.for("mmulab.mime");
-
-/** A value that renders itself. */
-export interface MimeDisplayable {
-  [MMULAB_MIME](): MimeBundle;
-}
-
-/**
- * Marks values that are not worth showing as a cell's result (display handles, progress
- * updaters): the kernel publishes no `execute_result` for them, as IPython shows nothing for the
- * `None` that `display()` returns.
- */
-export const QUIET_RESULT: unique symbol = Symbol.for("mmulab.quietResult");
-
-/** Whether the kernel should skip `execute_result` for this value. */
-export function isQuietResult(value: unknown): boolean {
-  return (
-    value !== null &&
-    (typeof value === "object" || typeof value === "function") &&
-    (value as { [QUIET_RESULT]?: unknown })[QUIET_RESULT] === true
-  );
-}
+export { isQuietResult, MMULAB_MIME, QUIET_RESULT, type MimeDisplayable } from "./symbols.js";
 
 /** Turns values of one kind into bundles; see the module comment. */
 export interface MimeAdapter<T = unknown> {
@@ -75,8 +61,19 @@ export function registerMimeAdapter<T>(adapter: MimeAdapter<T>): () => void {
   };
 }
 
-/** The payload contracts, last in line. */
+/** The library's results that have a picture, then the payload contracts: last in line. */
 const BUILT_IN: readonly MimeAdapter[] = [
+  {
+    name: "race matrix",
+    test: (v): v is RaceMatrix => isRaceMatrix(v),
+    toBundle: raceMatrixBundle,
+  },
+  {
+    name: "kernbench seed table",
+    test: (v): v is SeedTable => isSeedTable(v),
+    toBundle: seedTableBundle,
+  },
+  { name: "trace", test: (v): v is Trace => v instanceof Trace, toBundle: traceBundle },
   {
     name: "page-table payload",
     test: (v): v is PageTablePayload => looksLikePageTables(v),

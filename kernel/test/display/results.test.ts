@@ -1,5 +1,7 @@
-// The notebook helpers of display/experiments.ts: markdown prose, number formatting, Markdown
-// tables, the race-matrix and seed-table adapters, and the plot builders with sweep axes.
+// The notebook helpers for experiments: markdown prose, number formatting, Markdown tables
+// (display/markdown.ts), the race-matrix and seed-table bundles (display/race-matrix.ts,
+// display/seed-table.ts, experiments/seed-comparison.ts), and the plot builders with sweep axes
+// (views/).
 import { describe, expect, it } from "vitest";
 import { PLOT_MIME } from "../../src/contract/mime.js";
 import {
@@ -11,13 +13,11 @@ import {
   mdTable,
   plotSvg,
   raceMatrixMarkdown,
-  raceMatrixPlot,
   seedTableMarkdown,
-  seedTableRows,
-  sweepFrame,
-  sweepPlot,
   toMimeBundle,
 } from "../../src/display/index.js";
+import { seedTableRows } from "../../src/experiments/seed-comparison.js";
+import { raceMatrixPlot, sweepFrame, sweepPlot } from "../../src/views/index.js";
 import { runSeedTable, type SeedTable } from "../../src/experiments/kernbench-table.js";
 import { formatRaceMatrix, runRaceMatrix } from "../../src/experiments/race-matrix.js";
 import * as mmulab from "../../src/index.js";

@@ -273,6 +273,22 @@ export interface MmapOptions {
 
 const MMAP_OPTION_KEYS = ["addr", "length", "pageSize", "fixed", "populate", "name"];
 
+/**
+ * The page-table pages that populating `length` bytes of `align`-sized pages can need at most,
+ * counted as if none existed yet: at each level below the top whose entries map `align` or more,
+ * one table per span of that table the range touches (a range not aligned to a span touches one
+ * more). The top-level table is the mm's own.
+ */
+function tablesToPopulate(levels: number, length: number, align: number): number {
+  let tables = 0;
+  // bytes one table maps: 2 MiB (pte), 1 GiB (pmd), 512 GiB (pud), 256 TiB (p4d, 5-level)
+  for (let level = 1, span = PMD_SIZE; level < levels; level++, span *= 512) {
+    if (span / 512 < align) continue; // this level's entries are smaller than the page
+    tables += Math.ceil(length / span) + 1;
+  }
+  return tables;
+}
+
 /** mmap(2): creates a VMA (and with populate, faults it in). Returns the start address. */
 export function* sys_mmap(k: Kernel, cpu: Cpu, mm: MmStruct, opts: MmapOptions): Kfn<number> {
   checkOptions("opts", opts ?? null, MMAP_OPTION_KEYS, "mmap");
@@ -287,15 +303,21 @@ export function* sys_mmap(k: Kernel, cpu: Cpu, mm: MmStruct, opts: MmapOptions):
     throw new ParameterError("name", opts.name, "a string", "mmap");
   const align = VMA_PAGE_BYTES[pageSize];
   checkInt("length", opts.length, 1, taskSize(k.levels), "mmap");
-  // MAP_POPULATE faults every page in now: refuse, before any work, more pages than the machine
-  // has frames (the allocator's limit), rather than fault for minutes and then fail.
-  if (opts.populate === true && Math.ceil(opts.length / align) > k.alloc.frameLimit)
-    throw new ParameterError(
-      "length",
-      opts.length,
-      `with populate, at most ${k.alloc.frameLimit} pages of ${pageSize} (the machine's frames)`,
-      "mmap",
-    );
+  // MAP_POPULATE faults every page in now: refuse, before any work, a mapping whose pages and
+  // page tables need more frames than are free, rather than fault for minutes and then fail.
+  if (opts.populate === true) {
+    const pages = Math.ceil(opts.length / align);
+    const need = pages + tablesToPopulate(k.levels, pages * align, align);
+    const free = k.alloc.framesFree;
+    if (need > free)
+      throw new ParameterError(
+        "length",
+        opts.length,
+        `with populate, at most ${Math.max(0, free - tablesToPopulate(k.levels, free * align, align))} pages of ${pageSize} ` +
+          `(${free} of the machine's ${k.alloc.frameLimit} frames are free; ${pages} pages need ${need} with their page tables)`,
+        "mmap",
+      );
+  }
   if (mm.exited) throw new MmulabError(`mmap: mm ${mm.id} has exited`);
   let start: number;
   let end: number;

@@ -161,6 +161,11 @@ export class PageAllocator {
     return this.maxFrames;
   }
 
+  /** Frames it can still hand out now. */
+  get framesFree(): number {
+    return this.maxFrames - this.inUseTotal;
+  }
+
   private grow(min: number): void {
     let cap = Math.max(this.cap * 2, INITIAL_FRAMES);
     while (cap < min) cap *= 2;

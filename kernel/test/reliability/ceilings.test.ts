@@ -12,7 +12,13 @@ import { buildSystem } from "../../src/system/build.js";
 import { explore } from "../../src/explore/explorer.js";
 import { MAX_EXPLORE_STATES } from "../../src/explore/options.js";
 import { Host, Machine, MAX_CPUS } from "../../src/hw/index.js";
-import { DEFAULT_MAX_FRAMES, MAX_FRAMES, PageAllocator, sys_mmap } from "../../src/mm/index.js";
+import {
+  DEFAULT_MAX_FRAMES,
+  MAX_FRAMES,
+  PageAllocator,
+  sys_mmap,
+  type MmStruct,
+} from "../../src/mm/index.js";
 import { ParameterError, Simulation } from "../../src/sim/index.js";
 import { SWEEP_LIMITS, sweepPoints } from "../../src/sweep/space.js";
 import { MAX_DURATION_NS, runMicro } from "../../src/workloads/micro.js";
@@ -136,11 +142,41 @@ describe("every size has a ceiling checked before work starts", () => {
     );
     const length = (DEFAULT_MAX_FRAMES + 1) * 4096;
     expect(() => runOn(t, 0, sys_mmap(t.k, t.m.cpu(0), mm, { length, populate: true }))).toThrow(
-      /length = 17179873280 .*at most 4194304 pages of 4K/,
+      /length = 17179873280 .*at most 4186091 pages of 4K \(4194303 of the machine's 4194304 frames are free/,
     );
     expect(mm.vmas).toHaveLength(0);
     // without populate nothing is faulted in, so the same length is just address space
     runOn(t, 0, sys_mmap(t.k, t.m.cpu(0), mm, { length }));
     expect(mm.vmas).toHaveLength(1);
+  });
+
+  it("mmap with populate: refused before any work when its pages and tables exceed the free frames", () => {
+    const small = () => makeKernel({ nrCpus: 1, maxFrames: 4096, trace: false });
+    const populate = (t: ReturnType<typeof small>, pages: number): MmStruct => {
+      const mm = t.k.mm_alloc();
+      runOn(t, 0, sys_mmap(t.k, t.m.cpu(0), mm, { length: pages * 4096, populate: true }));
+      return mm;
+    };
+    // 4,090 pages fit the 4,096 frames, but not with their 9 pte, 2 pmd and 2 pud tables: this
+    // used to fault for 5 ms of simulated time and then run out of frames
+    const t = small();
+    let thrown: unknown;
+    try {
+      populate(t, 4090);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ParameterError);
+    expect((thrown as Error).message).toMatch(
+      /length = 16752640 .*at most 4082 pages of 4K \(4095 of the machine's 4096 frames are free; 4090 pages need 4103/,
+    );
+    expect(t.sim.now).toBe(0);
+    expect(t.k.alloc.stats.inUse.data).toBe(0);
+    // the largest mapping the message names is populated in full
+    const ok = small();
+    const mm = populate(ok, 4082);
+    expect(mm.vmas).toHaveLength(1);
+    expect(ok.k.alloc.stats.inUse.data).toBe(4082);
+    expect(ok.k.alloc.framesFree).toBeGreaterThanOrEqual(0);
   });
 });

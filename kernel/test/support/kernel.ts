@@ -85,6 +85,8 @@ export function makeKernel(
     costs?: Partial<CostModel>;
     trace?: boolean;
     history?: boolean;
+    /** The machine's frames (the allocator's maxFrames). */
+    maxFrames?: number;
   } = {},
 ): TestKernel {
   const sim = new Simulation({ seed: opts.seed ?? 1, trace: opts.trace ?? true });
@@ -93,7 +95,10 @@ export function makeKernel(
   const k = new Kernel(m, {
     levels: opts.levels ?? 4,
     behaviour: profile.gather,
-    allocator: { history: opts.history ?? true },
+    allocator: {
+      history: opts.history ?? true,
+      ...(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {}),
+    },
   });
   const x86 = installX86(k, profile.x86, opts.backend ?? nativeBackend);
   const rcu = new DelayRcu(sim, opts.rcuDelayNs ?? 1_000_000);

@@ -170,16 +170,24 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     k.client.request("control", "interrupt_request", {});
     expect((await loop.done).reply.content["ename"]).toBe("KeyboardInterrupt");
 
-    // one process step that never yields: only SIGINT stops it, inside the step
-    await k.client.execute(
-      "const stuck = new Simulation({ seed: 1, trace: false });\n" +
-        "stuck.process('spinner', (function* (): Kfn<void> { yield 5; for (;;) {} })());",
+    // one process step that never yields: only SIGINT stops it, inside the step. The step
+    // writes a file before it spins, and the interrupt waits for it: interrupted any earlier (a
+    // slow compile of the cell on a loaded machine), the run would never have started the step.
+    const inside = join(dir, "spinner-inside");
+    const setup = await k.client.execute(
+      'import { writeFileSync } from "node:fs";\n' +
+        'import { Simulation, type Kfn } from "mmulab";\n' +
+        "const stuck = new Simulation({ seed: 1, trace: false });\n" +
+        "stuck.process('spinner', (function* (): Kfn<void> {\n" +
+        `  yield 5; writeFileSync(${JSON.stringify(inside)}, "in"); for (;;) {}\n` +
+        "})());",
     );
+    expect(setup.reply.content["status"]).toBe("ok");
     const run = k.client.startExecute("stuck.run();");
-    await k.client.waitFor(
-      (m) => m.parent_header.msg_id === run.msgId && m.header.msg_type === "execute_input",
-    );
-    await new Promise((r) => setTimeout(r, 100));
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(inside) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(inside)).toBe(true);
     k.client.request("control", "interrupt_request", {});
     expect((await run.done).reply.content["ename"]).toBe("KeyboardInterrupt");
     const again = await k.client.execute("stuck.run();");

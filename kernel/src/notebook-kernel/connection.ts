@@ -19,8 +19,6 @@ export interface ConnectionInfo {
 
 export type Channel = "shell" | "iopub" | "stdin" | "control" | "hb";
 
-export const CHANNELS: readonly Channel[] = ["shell", "iopub", "stdin", "control", "hb"];
-
 /** Thrown for a connection file that is missing, not JSON, or lacks a field. */
 export class ConnectionFileError extends Error {
   constructor(path: string, problem: string) {

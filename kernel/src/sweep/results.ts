@@ -14,6 +14,7 @@ export function sortRows(rows: Iterable<SweepRow>): SweepRow[] {
   return [...rows].sort((a, b) => a.point - b.point || a.rep - b.rep);
 }
 
+/** The rows whose task failed (an error or a deadline), for a notebook to show why. */
 export function failedRows(r: SweepResult): SweepRow[] {
   return r.rows.filter((x) => x.status === "failed");
 }

@@ -70,6 +70,10 @@ export interface MechanismStats {
   readonly shimWaitNs?: number;
   readonly faultsSimulated: number;
   readonly tablesAllocated: number;
+  /** Frames freed over the run, and those still allocated at its end (nothing is: every
+   * process has exited and the last grace period has ended). */
+  readonly framesFreed: number;
+  readonly framesInUse: number;
 }
 
 export interface KernbenchRun {
@@ -204,6 +208,8 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
         : {}),
       faultsSimulated: k.stats.faults,
       tablesAllocated,
+      framesFreed: k.alloc.stats.frees,
+      framesInUse: k.alloc.inUse,
     },
   };
 }

@@ -30,6 +30,9 @@ export * from "./experiments/kernbench-stats.js";
 export * from "./experiments/kernbench-table.js";
 export { HOSTS, HOST_NAMES, kernbenchHost, type HostProfile } from "./workloads/hosts.js";
 export type { BuildStats } from "./workloads/kernbench.js";
+// the literature's host/guest flush experiments (issue 18), and will-it-scale's tlb_flush2_threads
+export * from "./experiments/published.js";
+export * from "./workloads/willitscale.js";
 
 // Notebook displays and comms: `import { display, progress, … } from "mmulab"` in a cell.
 export * from "./display/index.js";

@@ -22,6 +22,9 @@ export interface GuestSpec {
   readonly vcpus: number;
   /** Runnable vCPUs of other VMs on the same pCPUs. */
   readonly otherVcpus: number;
+  /** The host's slice for a microworkload's guest (short, so that a run of a few hundred µs
+   * sees vCPUs descheduled and resumed; kernbench's guests keep the host's 3 ms). */
+  readonly timesliceNs: number;
   readonly profile: string;
   readonly backend: BackendName;
   readonly backendOptions?: BackendOptions;
@@ -102,11 +105,17 @@ const placedWorkloadArb = fc
   }));
 
 const guestArb: fc.Arbitrary<GuestSpec> = fc
-  .tuple(placedWorkloadArb, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 8 }))
-  .chain(([pw, vcpus, otherVcpus]) =>
+  .tuple(
+    placedWorkloadArb,
+    fc.integer({ min: 1, max: 8 }),
+    fc.integer({ min: 0, max: 8 }),
+    fc.constantFrom(20_000, 50_000, 150_000),
+  )
+  .chain(([pw, vcpus, otherVcpus, timesliceNs]) =>
     optionsArb(pw.backend, pw.profile).map((backendOptions) => ({
       vcpus,
       otherVcpus,
+      timesliceNs,
       ...pw,
       ...(backendOptions !== undefined ? { backendOptions } : {}),
     })),
@@ -178,7 +187,9 @@ export function runSpec(spec: SystemSpec): SpecOutcome {
     durationNs: w.durationNs,
     seed: spec.seed,
     hz: host.hz,
-    ...(g ? { host: { pcpus: host.nrCpus, otherVcpus: g.otherVcpus } } : {}),
+    ...(g
+      ? { host: { pcpus: host.nrCpus, otherVcpus: g.otherVcpus, timesliceNs: g.timesliceNs } }
+      : {}),
     ...(g?.backendOptions ? { backendOptions: g.backendOptions } : {}),
   });
   return { result: JSON.stringify(r), frames: r.frames, allExited: false };

@@ -91,9 +91,11 @@ export class Cpu {
   } | null = null;
   /** CPU time kernel threads ran here (runKthread), ns. */
   kthreadNs = 0;
-  /** Notified each time the host runs this vCPU again: what a flush that waits in the
-   * hypervisor for a descheduled vCPU (a Xen shim's IPI, arch/x86/backends.ts) spins on. */
+  /** Notified each time the host runs this vCPU again, which `hostResumes` counts: what a
+   * flush that waits in the hypervisor for a descheduled vCPU to take an interrupt (a Xen
+   * shim's IPI, arch/x86/backends.ts) spins on. */
   readonly resumed = new Signal("vcpu resumed");
+  hostResumes = 0;
 
   constructor(machine: Machine, id: number) {
     this.machine = machine;
@@ -328,6 +330,7 @@ export class Cpu {
       const timer = ++k.timer;
       this.machine.sim.schedule(k.needNs - k.ranNs, () => this.kthreadCheck(timer));
     } else this.continueContexts();
+    this.hostResumes++;
     this.resumed.notify();
   }
 

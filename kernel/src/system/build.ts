@@ -28,7 +28,6 @@ import {
   checkBool,
   checkInt,
   checkOptions,
-  MmulabError,
   ParameterError,
   UnknownNameError,
 } from "../sim/errors.js";
@@ -71,13 +70,11 @@ export interface BackendOptions {
 
 export const BACKEND_OPTION_KEYS = ["xenPvHost", "hypervSkipLazy"] as const;
 
-/** A backend option that the backend or the kernel version does not have. */
-export class BackendOptionError extends MmulabError {
-  constructor(
-    readonly option: string,
-    readonly reason: string,
-  ) {
-    super(`backend option ${option}: ${reason}`);
+/** A backend option that the backend or the kernel version does not have: a ParameterError
+ * naming the option and its value, whose "expected" says which backend or kernel has it. */
+export class BackendOptionError extends ParameterError {
+  constructor(option: string, value: unknown, reason: string) {
+    super(option, value, reason, CTX);
   }
 }
 
@@ -105,7 +102,8 @@ export function resolveBackendOptions(
     if (backend !== "xen-pv")
       throw new BackendOptionError(
         "xenPvHost",
-        `only a Xen PV guest (backend xen-pv) flushes through MMUEXT_TLB_FLUSH_MULTI; backend is ${backend}`,
+        o.xenPvHost,
+        `backend xen-pv: only a Xen PV guest flushes through MMUEXT_TLB_FLUSH_MULTI (backend is ${backend})`,
       );
   }
   checkBool("hypervSkipLazy", o.hypervSkipLazy, false, CTX);
@@ -115,12 +113,14 @@ export function resolveBackendOptions(
     if (backend !== "hyperv")
       throw new BackendOptionError(
         "hypervSkipLazy",
-        `only the Hyper-V enlightened flush (backend hyperv) has it; backend is ${backend}`,
+        o.hypervSkipLazy,
+        `backend hyperv: only the Hyper-V enlightened flush has it (backend is ${backend})`,
       );
     if (o.hypervSkipLazy && !has)
       throw new BackendOptionError(
         "hypervSkipLazy",
-        `the Hyper-V flush skips lazy CPUs from v${since.join(".")} (Michael Kelley, "x86/hyperv: Exclude lazy TLB mode CPUs from enlightened TLB flushes", 2023); profile ${resolved.profile.name} does not`,
+        o.hypervSkipLazy,
+        `a kernel from v${since.join(".")}: the Hyper-V flush skips lazy CPUs from then (Michael Kelley, "x86/hyperv: Exclude lazy TLB mode CPUs from enlightened TLB flushes", 2023); profile ${resolved.profile.name} is older`,
       );
   }
   return {

@@ -64,6 +64,36 @@ describe("Xen PV guest in a shim", () => {
     expect(shimFlushStats(bare.x86.backend)).toBeNull();
   });
 
+  it("a target sharing the flusher's pCPU takes the IPI while the flusher is descheduled (no livelock)", () => {
+    const t = makeKernel({ nrCpus: 2, profile: V4_14 });
+    const host = new Host(t.m, { pcpus: 1, timesliceNs: 100_000, sliceJitter: 0 });
+    t.x86.backend = xenPvBackendOn("shim-ipi");
+    const mm = t.k.mm_alloc();
+    for (const c of t.m.cpus) t.x86.switch_mm(c, mm);
+    t.m.cpu(1).run(
+      "guest",
+      (function* (): Kfn<void> {
+        yield 1_000_000;
+      })(),
+    );
+    let done = -1;
+    t.m.cpu(0).run(
+      "flusher",
+      (function* (): Kfn<void> {
+        yield 1_000;
+        yield* flush_tlb_mm_range(t.x86, t.m.cpu(0), mm, 0x1000, 0x3000, false);
+        done = t.sim.now;
+        host.stop();
+      })(),
+    );
+    host.start();
+    t.sim.run();
+    // cpu1 runs (and takes the interrupt) in the second slice; cpu0 sees it in the third
+    expect(done).toBeGreaterThan(200_000);
+    expect(done).toBeLessThan(300_000);
+    expect(shimFlushStats(t.x86.backend)).toMatchObject({ waitedForDescheduled: 1 });
+  });
+
   it("the IPI shim costs about what the assisted one does when no target is descheduled", () => {
     const a = setup(() => xenPvBackendOn("shim-ipi"));
     const b = setup(() => xenPvBackendOn("shim-assisted"));

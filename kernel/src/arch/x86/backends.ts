@@ -142,14 +142,16 @@ function* xen_shim_flush_tlb_others(
     yield m.jitter(2 * m.costs.hypercallNs + m.costs.pvFlushHostNs);
   } else {
     yield m.jitter(2 * m.costs.hypercallNs + m.costs.ipiSendNs);
-    // flush_area_mask's spin on flush_cpumask: each descheduled target first has to run
+    // flush_area_mask's spin on flush_cpumask: a descheduled target takes the interrupt when L0
+    // next runs it (and clears its bit then, whether or not this vCPU is running to see it)
     const t0 = x86.k.sim.now;
     let waited = false;
     for (const c of targets) {
       const t = m.cpus[c]!;
       if (t.hostPreempted) {
         waited = true;
-        yield spin(t.resumed, () => !t.hostPreempted);
+        const since = t.hostResumes;
+        yield spin(t.resumed, () => t.hostResumes > since);
       }
     }
     if (waited) {

@@ -12,6 +12,7 @@ import { raceBenchmarks } from "./suites/race.js";
 import { simBenchmarks } from "./suites/sim.js";
 import { sweepBenchmarks } from "./suites/sweep.js";
 import { notebookKernelBenchmarks } from "./suites/notebook-kernel.js";
+import { publishedBenchmarks } from "./suites/published.js";
 import type { Benchmark } from "./types.js";
 
 export const benchmarks: readonly Benchmark[] = [
@@ -19,6 +20,7 @@ export const benchmarks: readonly Benchmark[] = [
   ...mmBenchmarks,
   ...raceBenchmarks,
   ...kernbenchBenchmarks,
+  ...publishedBenchmarks,
   ...notebookKernelBenchmarks,
   ...exploreBenchmarks,
   ...sweepBenchmarks,

@@ -35,6 +35,9 @@ export * from "./experiments/kernbench-stats.js";
 export * from "./experiments/kernbench-table.js";
 export * from "./experiments/seed-comparison.js";
 export { HOSTS, HOST_NAMES, kernbenchHost, type HostProfile } from "./workloads/hosts.js";
+// the literature's host/guest flush experiments, and will-it-scale's tlb_flush2_threads
+export * from "./experiments/published.js";
+export * from "./workloads/willitscale.js";
 export {
   makeBuild,
   processLife,

@@ -33,6 +33,8 @@ import {
 } from "../../kernel/src/contract/payload.js";
 import { SCENARIO_NAMES, runTrial } from "../../kernel/src/experiments/scenarios.js";
 import { buildSystem } from "../../kernel/src/system/build.js";
+import { parseHostSpec } from "../../kernel/src/system/host.js";
+import { runSpec, systemSpecArb } from "./guests.js";
 import { DEFAULT_COSTS } from "../../kernel/src/hw/costs.js";
 import { MmulabError } from "../../kernel/src/sim/errors.js";
 import { HOST_NAMES } from "../../kernel/src/workloads/hosts.js";
@@ -896,8 +898,47 @@ const payloadProperty: FuzzProperty = {
   },
 };
 
+// ---------------------------------------------------------------------------------- guests
+
+const guestsProperty: FuzzProperty = {
+  name: "guests",
+  description:
+    "random valid systems (hosts, a guest, overcommit, backends, workloads): every run finishes, frames are conserved, the same seed gives the same result",
+  async run(numRuns, seed, onCase) {
+    const stats = newStats(onCase);
+    const prop = fc.property(systemSpecArb, (spec) => {
+      const t0 = started(stats, spec);
+      try {
+        let a;
+        try {
+          a = runSpec(spec);
+        } catch (e) {
+          throw new Finding(`a valid system failed: ${describeError(e)}`);
+        }
+        const f = a.frames;
+        if (f.allocated - f.freed !== f.inUse)
+          throw new Finding(`frames not conserved: ${JSON.stringify(f)}`);
+        if (f.pendingRcu !== 0) throw new Finding(`frames left waiting for RCU: ${f.pendingRcu}`);
+        if (a.allExited && f.inUse !== 0)
+          throw new Finding(`frames still in use after every process exited: ${f.inUse}`);
+        if (runSpec(spec).result !== a.result)
+          throw new Finding("the same seed gave a different result");
+        const g = spec.guests[0];
+        count(
+          stats,
+          `${g ? (g.vcpus + g.otherVcpus > parseHostSpec(spec.host).nrCpus ? "overcommitted guest" : "guest") : "host"} ${(g?.workload ?? spec.bare).kind}`,
+        );
+      } finally {
+        timed(stats, t0, spec);
+      }
+    });
+    return report("guests", prop, numRuns, seed, stats);
+  },
+};
+
 export const FUZZ_PROPERTIES: readonly FuzzProperty[] = [
   cliProperty,
   systemProperty,
   payloadProperty,
+  guestsProperty,
 ];

@@ -34,7 +34,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    "Usage: npm run fuzz -- [--runs N] [--seed S] [--only cli|system-spec|payloads]\n" +
+    "Usage: npm run fuzz -- [--runs N] [--seed S] [--only cli|system-spec|payloads|guests]\n" +
       "                       [--case-timeout-s T] [--json]\n",
   );
   process.exit(0);

@@ -14,6 +14,7 @@ import { simBenchmarks } from "./suites/sim.js";
 import { simpyBenchmarks } from "./suites/simpy.js";
 import { sweepBenchmarks } from "./suites/sweep.js";
 import { notebookKernelBenchmarks } from "./suites/notebook-kernel.js";
+import { publishedBenchmarks } from "./suites/published.js";
 import type { Benchmark } from "./types.js";
 
 export const benchmarks: readonly Benchmark[] = [
@@ -22,6 +23,7 @@ export const benchmarks: readonly Benchmark[] = [
   ...mmBenchmarks,
   ...raceBenchmarks,
   ...kernbenchBenchmarks,
+  ...publishedBenchmarks,
   ...notebookKernelBenchmarks,
   ...exploreBenchmarks,
   // each CPU's speed just before the sweep-scaling figures, which depend on it

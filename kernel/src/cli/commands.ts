@@ -10,6 +10,7 @@ import { exploreCommand } from "./commands/explore.js";
 import { helpCommand } from "./commands/help.js";
 import { kernbenchCommand } from "./commands/kernbench.js";
 import { kernelCommand } from "./commands/kernel.js";
+import { publishedCommand } from "./commands/published.js";
 import { raceMatrixCommand } from "./commands/race-matrix.js";
 import { workloadCommand } from "./commands/workload.js";
 import { sweepCommand } from "./commands/sweep.js";
@@ -21,6 +22,7 @@ export const commands: readonly Command[] = [
   demoCommand,
   raceMatrixCommand,
   kernbenchCommand,
+  publishedCommand,
   workloadCommand,
   kernelCommand,
   exploreCommand,

@@ -7,7 +7,8 @@ import { BACKEND_NAMES } from "../config/profiles.js";
 import { checkInt, checkOptions, ParameterError, UnknownNameError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import { Scheduler } from "../sched/scheduler.js";
-import { buildSystem } from "../system/build.js";
+import { shimFlushStats } from "../arch/x86/backends.js";
+import { buildSystem, type BackendOptions } from "../system/build.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { parseHostSpec } from "../system/host.js";
 import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
@@ -43,6 +44,9 @@ export interface KernbenchRunOptions {
   readonly seed: number;
   /** Scale the number of objects (a shorter build for tests), 0 < f ≤ 1. Default 1. */
   readonly scale?: number;
+  /** Variants of the backend (system/build.ts BackendOptions): a Xen PV guest's shim, Hyper-V's
+   * lazy-CPU skip. */
+  readonly backendOptions?: BackendOptions;
 }
 
 export interface MechanismStats {
@@ -59,8 +63,17 @@ export interface MechanismStats {
   readonly ipis: number;
   /** In a guest: vCPU deschedules by the host (0 without overcommit). */
   readonly hostPreemptions?: number;
+  /** A Xen PV guest in a shim: remote flushes the shim carried out, how many of them waited for
+   * a vCPU that L0 had descheduled, and the total of those waits, ns. */
+  readonly shimFlushes?: number;
+  readonly shimWaitedForDescheduled?: number;
+  readonly shimWaitNs?: number;
   readonly faultsSimulated: number;
   readonly tablesAllocated: number;
+  /** Frames freed over the run, and those still allocated at its end (nothing is: every
+   * process has exited and the last grace period has ended). */
+  readonly framesFreed: number;
+  readonly framesInUse: number;
 }
 
 export interface KernbenchRun {
@@ -94,7 +107,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   checkOptions(
     "options",
     o,
-    ["host", "backend", "vcpus", "otherVcpus", "jobs", "kernel", "seed", "scale"],
+    ["host", "backend", "vcpus", "otherVcpus", "jobs", "kernel", "seed", "scale", "backendOptions"],
     "kernbench",
   );
   const host = hostProfile(o.host);
@@ -126,6 +139,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     history: false,
     keepDroppedMms: false,
     ...(o.kernel === "rcu-no-shortcut" ? { mmUsersShortcut: false } : {}),
+    ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
   });
   const { sim, m, k, x86, rcu } = sys;
   const slicing = guest && vcpus + otherVcpus > host.nrCpus;
@@ -169,6 +183,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   sim.run();
   if (stats === null) throw new Error("kernbench: the build did not finish");
   const tablesAllocated = k.alloc.stats.allocs; // includes data and batch pages; refined below
+  const shim = shimFlushStats(x86.backend);
   return {
     options: o,
     stats,
@@ -184,8 +199,17 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       remoteFlushes: x86.stats.remoteFlushes,
       ipis: m.ipisSent,
       ...(guest ? { hostPreemptions: sys.host.stats.preemptions } : {}),
+      ...(shim !== null
+        ? {
+            shimFlushes: shim.flushes,
+            shimWaitedForDescheduled: shim.waitedForDescheduled,
+            shimWaitNs: shim.waitNs,
+          }
+        : {}),
       faultsSimulated: k.stats.faults,
       tablesAllocated,
+      framesFreed: k.alloc.stats.frees,
+      framesInUse: k.alloc.inUse,
     },
   };
 }

@@ -16,6 +16,7 @@
  * deschedules the vCPU meanwhile, the kworker's rest waits for the vCPU like everything else.
  */
 import { KernelStateError } from "../sim/errors.js";
+import { Signal } from "../sim/event.js";
 import type { Process, Kfn } from "../sim/process.js";
 import type { OpenSpan } from "../sim/trace.js";
 import type { Machine } from "./machine.js";
@@ -90,6 +91,11 @@ export class Cpu {
   } | null = null;
   /** CPU time kernel threads ran here (runKthread), ns. */
   kthreadNs = 0;
+  /** Notified each time the host runs this vCPU again, which `hostResumes` counts: what a
+   * flush that waits in the hypervisor for a descheduled vCPU to take an interrupt (a Xen
+   * shim's IPI, arch/x86/backends.ts) spins on. */
+  readonly resumed = new Signal("vcpu resumed");
+  hostResumes = 0;
 
   constructor(machine: Machine, id: number) {
     this.machine = machine;
@@ -323,9 +329,9 @@ export class Cpu {
       k.since = this.machine.sim.now;
       const timer = ++k.timer;
       this.machine.sim.schedule(k.needNs - k.ranNs, () => this.kthreadCheck(timer));
-      return;
-    }
-    this.continueContexts();
+    } else this.continueContexts();
+    this.hostResumes++;
+    this.resumed.notify();
   }
 
   /**

@@ -2,7 +2,15 @@
  * A whole simulated system for one run: machine (optionally a guest on a host), kernel with a
  * resolved version profile, x86 flush backend, RCU. Everything hangs off one Simulation.
  */
-import { hypervBackend, invlpgbBackend, kvmPvBackend, xenPvBackend } from "../arch/x86/backends.js";
+import {
+  HYPERV_SKIP_LAZY_SINCE,
+  hypervBackend,
+  invlpgbBackend,
+  kvmPvBackend,
+  XEN_PV_HOSTS,
+  xenPvBackendOn,
+  type XenPvHost,
+} from "../arch/x86/backends.js";
 import { installX86 } from "../arch/x86/pgtable.js";
 import { nativeBackend, type FlushBackend, type X86Mmu } from "../arch/x86/tlb.js";
 import {
@@ -16,7 +24,13 @@ import { Host, type HostParams } from "../hw/host.js";
 import { Machine } from "../hw/machine.js";
 import { Kernel } from "../mm/kernel.js";
 import { Rcu } from "../rcu/tree.js";
-import { checkBool, checkInt, checkOptions, ParameterError } from "../sim/errors.js";
+import {
+  checkBool,
+  checkInt,
+  checkOptions,
+  ParameterError,
+  UnknownNameError,
+} from "../sim/errors.js";
 import { Simulation } from "../sim/simulation.js";
 
 export interface SystemOptions {
@@ -38,6 +52,81 @@ export interface SystemOptions {
   readonly mmUsersShortcut?: boolean;
   /** Keep exited mms for inspection. Default true; a long build turns it off. */
   readonly keepDroppedMms?: boolean;
+  /** Variants of the flush backend (each refused with another backend, or with a kernel that
+   * never had it). */
+  readonly backendOptions?: BackendOptions;
+}
+
+/** Variants of a flush backend that the literature compares. */
+export interface BackendOptions {
+  /** xen-pv: what carries the guest's MMUEXT flush out (arch/x86/backends.ts XEN_PV_HOSTS):
+   * Xen on bare metal (default), a PV shim that IPIs its pCPUs, or a Xen 4.14+ shim that asks
+   * L0 with HVMOP_flush_tlbs. */
+  readonly xenPvHost?: XenPvHost;
+  /** hyperv: leave lazy CPUs out of the VP set unless tables were freed. Default: what the
+   * kernel does (v6.4+); true on an older kernel is refused. */
+  readonly hypervSkipLazy?: boolean;
+}
+
+export const BACKEND_OPTION_KEYS = ["xenPvHost", "hypervSkipLazy"] as const;
+
+/** A backend option that the backend or the kernel version does not have: a ParameterError
+ * naming the option and its value, whose "expected" says which backend or kernel has it. */
+export class BackendOptionError extends ParameterError {
+  constructor(option: string, value: unknown, reason: string) {
+    super(option, value, reason, CTX);
+  }
+}
+
+/** The release a profile describes ("v4.14-posted" → [4, 14]). */
+export function profileRelease(name: string): readonly [number, number] {
+  const m = /^v(\d+)\.(\d+)/.exec(name);
+  if (m === null) throw new ParameterError("profile", name, "a profile named vX.Y…", CTX);
+  return [Number(m[1]), Number(m[2])];
+}
+
+function atLeast(v: readonly [number, number], since: readonly [number, number]): boolean {
+  return v[0] > since[0] || (v[0] === since[0] && v[1] >= since[1]);
+}
+
+/** The backend options with their defaults for `resolved`, or a typed refusal. */
+export function resolveBackendOptions(
+  resolved: ResolvedProfile,
+  o: BackendOptions = {},
+): Required<BackendOptions> {
+  checkOptions("backendOptions", o, BACKEND_OPTION_KEYS, CTX);
+  const backend = resolved.backend;
+  if (o.xenPvHost !== undefined) {
+    if (!(XEN_PV_HOSTS as readonly string[]).includes(o.xenPvHost))
+      throw new UnknownNameError("xenPvHost", o.xenPvHost, XEN_PV_HOSTS, CTX);
+    if (backend !== "xen-pv")
+      throw new BackendOptionError(
+        "xenPvHost",
+        o.xenPvHost,
+        `backend xen-pv: only a Xen PV guest flushes through MMUEXT_TLB_FLUSH_MULTI (backend is ${backend})`,
+      );
+  }
+  checkBool("hypervSkipLazy", o.hypervSkipLazy, false, CTX);
+  const since = HYPERV_SKIP_LAZY_SINCE;
+  const has = atLeast(profileRelease(resolved.profile.name), since);
+  if (o.hypervSkipLazy !== undefined) {
+    if (backend !== "hyperv")
+      throw new BackendOptionError(
+        "hypervSkipLazy",
+        o.hypervSkipLazy,
+        `backend hyperv: only the Hyper-V enlightened flush has it (backend is ${backend})`,
+      );
+    if (o.hypervSkipLazy && !has)
+      throw new BackendOptionError(
+        "hypervSkipLazy",
+        o.hypervSkipLazy,
+        `a kernel from v${since.join(".")}: the Hyper-V flush skips lazy CPUs from then (Michael Kelley, "x86/hyperv: Exclude lazy TLB mode CPUs from enlightened TLB flushes", 2023); profile ${resolved.profile.name} is older`,
+      );
+  }
+  return {
+    xenPvHost: o.xenPvHost ?? "xen",
+    hypervSkipLazy: o.hypervSkipLazy ?? (backend === "hyperv" && has),
+  };
 }
 
 export interface System {
@@ -52,14 +141,18 @@ export interface System {
 
 /** The flush backend object for a resolved backend name (KVM's PV flush reads the host's
  * steal-time area). */
-export function makeBackend(name: BackendName, host: Host): FlushBackend {
+export function makeBackend(
+  name: BackendName,
+  host: Host,
+  options: Required<BackendOptions> = { xenPvHost: "xen", hypervSkipLazy: false },
+): FlushBackend {
   switch (name) {
     case "native":
       return nativeBackend;
     case "xen-pv":
-      return xenPvBackend;
+      return xenPvBackendOn(options.xenPvHost);
     case "hyperv":
-      return hypervBackend();
+      return hypervBackend({ skipLazy: options.hypervSkipLazy });
     case "kvm-pv":
       return kvmPvBackend(host);
     case "invlpgb":
@@ -82,6 +175,7 @@ export const SYSTEM_OPTION_KEYS = [
   "resolve",
   "mmUsersShortcut",
   "keepDroppedMms",
+  "backendOptions",
 ] as const;
 
 const CTX = "buildSystem";
@@ -108,6 +202,7 @@ function checkSystemOptions(opts: unknown): SystemOptions {
 export function buildSystem(options: SystemOptions): System {
   const opts = checkSystemOptions(options);
   const resolved = resolveProfile(opts.profile, opts.backend, opts.resolve);
+  const backendOptions = resolveBackendOptions(resolved, opts.backendOptions);
   const sim = new Simulation({ seed: opts.seed ?? 1, trace: opts.trace ?? true });
   const m = new Machine(sim, {
     nrCpus: opts.nrCpus ?? 4,
@@ -124,7 +219,7 @@ export function buildSystem(options: SystemOptions): System {
     hz: opts.hz ?? 1000,
     keepDroppedMms: opts.keepDroppedMms ?? true,
   });
-  const x86 = installX86(k, resolved.x86, makeBackend(resolved.backend, host));
+  const x86 = installX86(k, resolved.x86, makeBackend(resolved.backend, host, backendOptions));
   const rcu = new Rcu(m, { hz: opts.hz ?? 1000, flavour: resolved.rcuFlavour });
   k.rcu = rcu;
   return { sim, m, k, x86, rcu, host, resolved };

@@ -16,7 +16,7 @@
  * A guest (`host.pcpus` < vCPUs, `host.otherVcpus` of other VMs) time-slices the vCPUs: a native
  * flush then waits for descheduled vCPUs, KVM's PV flush skips them, a hypercall flush never waits.
  */
-import { buildSystem } from "../system/build.js";
+import { buildSystem, type BackendOptions } from "../system/build.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { __get_user_pages_fast } from "../gup/gup-fast.js";
 import type { CostModel } from "../hw/costs.js";
@@ -46,6 +46,8 @@ export interface MicroOptions {
   /** CONFIG_HZ and cost overrides (a host spec's). Defaults: 1000 and costs.md's. */
   readonly hz?: number;
   readonly costs?: Partial<CostModel>;
+  /** Variants of the backend (system/build.ts). */
+  readonly backendOptions?: BackendOptions;
 }
 
 export interface MicroResult {
@@ -64,6 +66,14 @@ export interface MicroResult {
   readonly tablesFreed: number;
   readonly uaf: number;
   readonly hostPreemptions: number;
+  /** The page allocator at the end: frames handed out, freed, and still allocated (the
+   * process's tables and pages; nothing waits for RCU once the last grace period ended). */
+  readonly frames: {
+    readonly allocated: number;
+    readonly freed: number;
+    readonly inUse: number;
+    readonly pendingRcu: number;
+  };
 }
 
 const MB = 2 ** 20;
@@ -97,6 +107,7 @@ export function runMicro(o: MicroOptions): MicroResult {
     ...(o.host ? { host: o.host } : {}),
     ...(o.hz !== undefined ? { hz: o.hz } : {}),
     ...(o.costs !== undefined ? { costs: o.costs } : {}),
+    ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
   });
   const { sim, m, k, x86, rcu, host } = sys;
   const mm = k.mm_alloc();
@@ -198,5 +209,11 @@ export function runMicro(o: MicroOptions): MicroResult {
     tablesFreed: k.stats.tablesFreedDirect + k.stats.tablesFreedRcu,
     uaf: k.oracle.reports.length,
     hostPreemptions: host.stats.preemptions,
+    frames: {
+      allocated: k.alloc.stats.allocs,
+      freed: k.alloc.stats.frees,
+      inUse: k.alloc.inUse,
+      pendingRcu: k.alloc.stats.inUse["pending-rcu"],
+    },
   };
 }

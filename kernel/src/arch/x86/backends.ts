@@ -8,7 +8,7 @@
 import type { Cpu } from "../../hw/cpu.js";
 import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED, type Host } from "../../hw/host.js";
 import { local_irq_restore, local_irq_save } from "../../hw/irqflags.js";
-import type { Kfn } from "../../sim/process.js";
+import { spin, type Kfn } from "../../sim/process.js";
 import { PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
 import {
   native_flush_tlb_others,
@@ -34,11 +34,61 @@ function* remoteFlushHypercall(x86: X86Mmu, cpu: Cpu, op: string, extraNs: numbe
 }
 
 /**
+ * What sits under a Xen PV guest and carries out its MMUEXT flush:
+ *   "xen"            Xen on bare metal: flush_area_mask IPIs physical CPUs, which take the IPI
+ *                    in Xen whatever the guest's event mask says; a descheduled vCPU has no
+ *                    dirty pCPU and is skipped (xen/arch/x86/mm.c vcpumask_to_pcpumask).
+ *   "shim-ipi"       the guest in a PV shim (Xen as an L1 guest in an HVM/PVH domain, one shim
+ *                    pCPU per guest vCPU, each an L0 vCPU): the shim's flush_area_mask sends
+ *                    x2APIC IPIs to its pCPUs and spins until every one of them has taken the
+ *                    interrupt — so it waits for each target that L0 has descheduled to run
+ *                    again. Every shim before Xen 4.14, and later ones with FLUSH_NO_ASSIST.
+ *   "shim-assisted"  the same shim from Xen 4.14 (e9aca9470e "x86/tlb: use Xen L0 assisted TLB
+ *                    flush when available", Roger Pau Monné, 2020): the remote part goes to L0
+ *                    as HVMOP_flush_tlbs, whose HAP handler (c9495bd7df, 17b997aa1e) tickles
+ *                    every vCPU's ASID and interrupts only the pCPUs of running ones — a
+ *                    descheduled vCPU is flushed by its new ASID when it next runs.
+ */
+export const XEN_PV_HOSTS = ["xen", "shim-ipi", "shim-assisted"] as const;
+export type XenPvHost = (typeof XEN_PV_HOSTS)[number];
+
+/**
  * xen_flush_tlb_others (arch/x86/xen/mmu_pv.c, v4.14): one multicall, MMUEXT_INVLPG_MULTI if
  * the range is at most one page, else MMUEXT_TLB_FLUSH_MULTI. Xen flushes the target vCPUs; their
  * event-channel mask (the guest's virtual IF) plays no part, so the caller never waits for a
- * walker. (The lazy-MMU multicall batching, xen_mc_issue, is not modelled.)
+ * walker. The call goes out through xen_mc_issue(XEN_LAZY_MMU), which holds it back only inside
+ * an arch_enter/leave_lazy_mmu_mode section; mmu_gather flushes (the only remote flushes the
+ * model issues) run after that section is left, so they are issued at once
+ * (reference/hardware-and-hypervisors.md §4.9). `on` says what carries the flush out.
  */
+export function xenPvBackendOn(on: XenPvHost): FlushBackend {
+  if (on === "xen") return xenPvBackend;
+  const stats: ShimFlushStats = { flushes: 0, waitedForDescheduled: 0, waitNs: 0 };
+  return Object.freeze({
+    name: "xen-pv",
+    paravirtRemoveTable: true,
+    shimStats: stats,
+    flush_tlb_others: (x86: X86Mmu, cpu: Cpu, cpumask: readonly number[], info: FlushTlbInfo) =>
+      xen_shim_flush_tlb_others(x86, cpu, cpumask, info, on === "shim-assisted", stats),
+  });
+}
+
+/** What a shim's flushes did. */
+export interface ShimFlushStats {
+  /** Remote flushes the shim carried out. */
+  flushes: number;
+  /** Of those, flushes that waited for a target L0 had descheduled (IPI shim only). */
+  waitedForDescheduled: number;
+  /** Time those waits took, ns. */
+  waitNs: number;
+}
+
+/** The shim statistics of a backend made by {@link xenPvBackendOn}, null for any other. */
+export function shimFlushStats(b: FlushBackend): Readonly<ShimFlushStats> | null {
+  const s = (b as { shimStats?: ShimFlushStats }).shimStats;
+  return s ?? null;
+}
+
 export const xenPvBackend: FlushBackend = Object.freeze({
   name: "xen-pv",
   paravirtRemoveTable: true,
@@ -50,19 +100,86 @@ export const xenPvBackend: FlushBackend = Object.freeze({
   ): Kfn<void> {
     const targets = cpumask.filter((c) => c !== cpu.id);
     if (targets.length === 0) return;
-    const one = info.end !== TLB_FLUSH_ALL && info.end - info.start <= PAGE_SIZE;
-    const op = one ? "MMUEXT_INVLPG_MULTI" : "MMUEXT_TLB_FLUSH_MULTI";
+    const op = xenMmuextOp(info);
     yield* remoteFlushHypercall(x86, cpu, op, 0);
     hypervisorFlushed(x86, cpu, targets, op);
   },
 });
+
+function xenMmuextOp(info: FlushTlbInfo): string {
+  const one = info.end !== TLB_FLUSH_ALL && info.end - info.start <= PAGE_SIZE;
+  return one ? "MMUEXT_INVLPG_MULTI" : "MMUEXT_TLB_FLUSH_MULTI";
+}
+
+/**
+ * The MMUEXT flush of a PV guest in a shim. The guest's hypercall enters the shim (no L0 exit:
+ * the shim runs the PV guest itself). Then either
+ *  - assisted: HVMOP_flush_tlbs, one exit to L0, whose HAP flush costs what any hypercall flush
+ *    does on the host side (pvFlushHostNs) and waits for no descheduled vCPU; or
+ *  - by IPI: the shim's ICR write with the ALLBUT shorthand (one exit to L0), then a spin in
+ *    flush_area_mask until each target pCPU has taken the interrupt: a target L0 has descheduled
+ *    takes it only when L0 runs it again. A running target's Xen handler runs whatever the
+ *    guest's event mask, so the guest's IF never matters (as for "xen").
+ */
+function* xen_shim_flush_tlb_others(
+  x86: X86Mmu,
+  cpu: Cpu,
+  cpumask: readonly number[],
+  info: FlushTlbInfo,
+  assisted: boolean,
+  stats: ShimFlushStats,
+): Kfn<void> {
+  const targets = cpumask.filter((c) => c !== cpu.id);
+  if (targets.length === 0) return;
+  const m = x86.k.machine;
+  stats.flushes++;
+  const op = xenMmuextOp(info);
+  const span = x86.k.sim.trace.begin(cpu.id, "mmulab:hypercall", {
+    op,
+    via: assisted ? "HVMOP_flush_tlbs" : "shim IPI",
+  });
+  if (assisted) {
+    yield m.jitter(2 * m.costs.hypercallNs + m.costs.pvFlushHostNs);
+  } else {
+    yield m.jitter(2 * m.costs.hypercallNs + m.costs.ipiSendNs);
+    // flush_area_mask's spin on flush_cpumask: a descheduled target takes the interrupt when L0
+    // next runs it (and clears its bit then, whether or not this vCPU is running to see it)
+    const t0 = x86.k.sim.now;
+    let waited = false;
+    for (const c of targets) {
+      const t = m.cpus[c]!;
+      if (t.hostPreempted) {
+        waited = true;
+        const since = t.hostResumes;
+        yield spin(t.resumed, () => t.hostResumes > since);
+      }
+    }
+    if (waited) {
+      stats.waitedForDescheduled++;
+      stats.waitNs += x86.k.sim.now - t0;
+    }
+    // the slowest target's delivery, Xen's flush handler, and its acknowledgement
+    yield m.jitter(
+      m.costs.ipiDeliveryNs + m.costs.irqEntryNs + m.costs.fullFlushNs + m.costs.irqExitNs,
+    );
+  }
+  x86.k.sim.trace.end(span);
+  hypervisorFlushed(x86, cpu, targets, op);
+}
 
 export interface HypervParams {
   /** HV_X64_EX_PROCESSOR_MASKS_RECOMMENDED: sparse VP sets, no 64-vCPU limit. Default true. */
   readonly exProcessorMasks?: boolean;
   /** Probability that the hypercall returns an error status (falls back to native). Default 0. */
   readonly failureRate?: number;
+  /** v6.4+ (Michael Kelley, "x86/hyperv: Exclude lazy TLB mode CPUs from enlightened TLB
+   * flushes", 2023): leave CPUs in lazy TLB mode out of the VP set unless the flush freed page
+   * tables (`do_lazy = !info->freed_tables` with cpumask_to_vpset_skip). Default false. */
+  readonly skipLazy?: boolean;
 }
+
+/** The first release whose Hyper-V flush skips lazy CPUs. */
+export const HYPERV_SKIP_LAZY_SINCE = [6, 4] as const;
 
 /** HV_TLB_FLUSH_UNIT: one GVA list entry covers up to 4096 pages. */
 export const HV_TLB_FLUSH_UNIT = 4096 * PAGE_SIZE;
@@ -79,12 +196,22 @@ export const HV_MAX_GVAS = 509;
 export function hypervBackend(params: HypervParams = {}): FlushBackend {
   const ex = params.exProcessorMasks ?? true;
   const failureRate = params.failureRate ?? 0;
+  const skipLazy = params.skipLazy ?? false;
   // an arrow to a module-level generator (docs/benchmarks.md, "Performance devices")
   return Object.freeze({
     name: "hyperv",
     paravirtRemoveTable: true,
     flush_tlb_others: (x86: X86Mmu, cpu: Cpu, cpumask: readonly number[], info: FlushTlbInfo) =>
-      hyperv_flush_tlb_others(x86, cpu, cpumask, info, ex, failureRate),
+      hyperv_flush_tlb_others(
+        x86,
+        cpu,
+        skipLazy && !info.freed_tables
+          ? cpumask.filter((c) => c === cpu.id || !x86.tlbstate[c]!.is_lazy)
+          : cpumask,
+        info,
+        ex,
+        failureRate,
+      ),
   });
 }
 

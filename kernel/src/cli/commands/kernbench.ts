@@ -1,4 +1,5 @@
 /** `mmulab kernbench`: simulated kernel builds, one configuration or the seed's whole table. */
+import { XEN_PV_HOSTS } from "../../arch/x86/backends.js";
 import { BACKEND_NAMES } from "../../config/profiles.js";
 import {
   hostProfile,
@@ -24,7 +25,7 @@ import {
 } from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
-import { EXIT_OK } from "../command.js";
+import { EXIT_OK, UsageError } from "../command.js";
 
 /** What --rcu-table-free says, and the kernel each value builds. */
 const RCU_TABLE_FREE: Readonly<Record<string, KernbenchKernel>> = {
@@ -42,7 +43,7 @@ export const kernbenchCommand: Command = {
   name: "kernbench",
   summary: "simulate kernbench builds (make -j N) or the seed's whole kernbench table",
   usage: [
-    `Usage: ${PROGRAM} kernbench --host H [-j N] [--backend B] [--vcpus V] [--other-vcpus K] [--rcu-table-free on|off|no-shortcut] [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
+    `Usage: ${PROGRAM} kernbench --host H [-j N] [--backend B] [--vcpus V] [--other-vcpus K] [--xen-host X] [--rcu-table-free on|off|no-shortcut] [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
     `       ${PROGRAM} kernbench --seed-table [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
     "",
     "Runs a simulated `make -j N` of a Linux kernel on a host profile and prints what kernbench",
@@ -60,6 +61,9 @@ export const kernbenchCommand: Command = {
     "  --vcpus V           run the build in a guest of V vCPUs on the host's CPUs, 1 … 1024",
     "  --other-vcpus K     runnable vCPUs of other VMs on the same CPUs, 0 … 4096 (default 0);",
     "                      more vCPUs than host CPUs: the host time-slices them (3 ms slices)",
+    `  --xen-host X        with --backend xen-pv: ${XEN_PV_HOSTS.join(", ")} (default xen):`,
+    "                      Xen on bare metal, a PV shim whose flush IPIs its pCPUs, or a",
+    "                      Xen 4.14+ shim that asks L0 (HVMOP_flush_tlbs)",
     "  --rcu-table-free X  on (v4.14 as posted), off (v4.13; default), or no-shortcut",
     "                      (--host, -j, --backend and --rcu-table-free are not for --seed-table)",
     "  --runs R            builds, 1 … 100 (default 5)",
@@ -75,6 +79,7 @@ export const kernbenchCommand: Command = {
       backend: { type: "string" },
       vcpus: { type: "string" },
       "other-vcpus": { type: "string" },
+      "xen-host": { type: "string" },
       jobs: { type: "string", short: "j" },
       "rcu-table-free": { type: "string" },
       runs: { type: "string" },
@@ -90,7 +95,7 @@ export const kernbenchCommand: Command = {
     if (values["seed-table"]) {
       rejectIgnored(
         values,
-        ["host", "jobs", "backend", "vcpus", "other-vcpus", "rcu-table-free"],
+        ["host", "jobs", "backend", "vcpus", "other-vcpus", "xen-host", "rcu-table-free"],
         "with --seed-table",
       );
       const t = await runSeedTable({
@@ -106,6 +111,9 @@ export const kernbenchCommand: Command = {
     const hostText = hostFlag(values.host)!;
     const host = hostProfile(hostText);
     const backend = choiceFlag(values.backend, "backend", BACKEND_NAMES);
+    const xenPvHost = choiceFlag(values["xen-host"], "xen-host", XEN_PV_HOSTS);
+    if (xenPvHost !== undefined && backend !== "xen-pv")
+      throw new UsageError("--xen-host is for a Xen PV guest: give --backend xen-pv with it");
     const vcpus =
       values.vcpus === undefined
         ? undefined
@@ -136,6 +144,7 @@ export const kernbenchCommand: Command = {
         kernel,
         seed: seed + i,
         scale,
+        ...(xenPvHost !== undefined ? { backendOptions: { xenPvHost } } : {}),
       })),
       // build processes by default: parallel runs, and the build's tuned heap (buildProcessFlags)
       workers ?? Math.min(runs, availableParallelism()),
@@ -147,6 +156,7 @@ export const kernbenchCommand: Command = {
       host: host.name,
       ...(host.name === "custom" ? { hostSpec: hostSpecSummary(host) } : {}),
       ...(backend !== undefined ? { backend } : {}),
+      ...(xenPvHost !== undefined ? { xenHost: xenPvHost } : {}),
       ...guest,
       jobs,
       kernel,
@@ -158,7 +168,7 @@ export const kernbenchCommand: Command = {
     if (values.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const lines = [
-        `${host.title}${vcpus !== undefined || otherVcpus !== undefined ? `, in a ${nrCpus}-vCPU guest beside ${otherVcpus ?? 0} other vCPU(s)` : ""}, make -j ${jobs}, ${kernel}${backend !== undefined ? `, ${backend} flush` : ""}, ${runs} run(s):`,
+        `${host.title}${vcpus !== undefined || otherVcpus !== undefined ? `, in a ${nrCpus}-vCPU guest beside ${otherVcpus ?? 0} other vCPU(s)` : ""}, make -j ${jobs}, ${kernel}${backend !== undefined ? `, ${backend} flush${xenPvHost !== undefined ? ` (${xenPvHost})` : ""}` : ""}, ${runs} run(s):`,
       ];
       for (const f of KERNBENCH_FIELDS) {
         const m = result.stats[f]!;

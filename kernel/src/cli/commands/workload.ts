@@ -1,4 +1,5 @@
 /** `mmulab workload`: multi-threaded mm microworkloads, optionally in an overcommitted guest. */
+import { XEN_PV_HOSTS } from "../../arch/x86/backends.js";
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
 import { parseHostSpec } from "../../system/host.js";
 import {
@@ -36,7 +37,7 @@ export const workloadCommand: Command = {
   summary:
     "run a multi-threaded mm microworkload (madvise storm, ebizzy, mmap/munmap, gup vs munmap)",
   usage: [
-    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--host H] [--cpus N] [--pcpus M] [--other-vcpus K] [--duration-ms D] [--seed S] [--json]`,
+    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--host H] [--cpus N] [--pcpus M] [--other-vcpus K] [--xen-host X] [--hyperv-skip-lazy on|off] [--duration-ms D] [--seed S] [--json]`,
     "",
     "Options:",
     `  --name W          ${MICRO_WORKLOADS.join(", ")}`,
@@ -50,6 +51,10 @@ export const workloadCommand: Command = {
     "  --pcpus M         host CPUs under the vCPUs, 1 … 256: fewer than --cpus means an",
     "                    overcommitted guest",
     "  --other-vcpus K   runnable vCPUs of other VMs on the same host CPUs, 0 … 4096 (default 0)",
+    `  --xen-host X      with --backend xen-pv: ${XEN_PV_HOSTS.join(", ")} (default xen)`,
+    "  --hyperv-skip-lazy on|off",
+    "                    with --backend hyperv: leave lazy CPUs out unless tables were freed",
+    "                    (default: on from v6.4, i.e. v6.15; refused on older profiles)",
     `  --duration-ms D   simulated run time, 1 … ${MAX_DURATION_NS / 1_000_000} (default 20)`,
     "  --seed S          seed, 0 … 2^32 − 1 (default 1)",
     JSON_FLAG_USAGE,
@@ -65,6 +70,8 @@ export const workloadCommand: Command = {
       cpus: { type: "string" },
       pcpus: { type: "string" },
       "other-vcpus": { type: "string" },
+      "xen-host": { type: "string" },
+      "hyperv-skip-lazy": { type: "string" },
       "duration-ms": { type: "string" },
       seed: { type: "string" },
     });
@@ -90,6 +97,12 @@ export const workloadCommand: Command = {
       max: MAX_DURATION_NS / 1_000_000,
     });
     const seed = intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 });
+    const xenPvHost = choiceFlag(values["xen-host"], "xen-host", XEN_PV_HOSTS);
+    const skipLazy = choiceFlag(values["hyperv-skip-lazy"], "hyperv-skip-lazy", ["on", "off"]);
+    const backendOptions = {
+      ...(xenPvHost !== undefined ? { xenPvHost } : {}),
+      ...(skipLazy !== undefined ? { hypervSkipLazy: skipLazy === "on" } : {}),
+    };
     const r = runMicro({
       workload,
       profile,
@@ -102,6 +115,7 @@ export const workloadCommand: Command = {
       ...(pcpus !== undefined || other > 0
         ? { host: { pcpus: pcpus ?? cpus, otherVcpus: other, timesliceNs: 1_000_000 } }
         : {}),
+      ...(Object.keys(backendOptions).length > 0 ? { backendOptions } : {}),
     });
     printResult(io, r, values.json, render);
     return Promise.resolve(EXIT_OK);

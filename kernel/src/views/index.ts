@@ -1,0 +1,2 @@
+export * from "./timeline-reduce.js";
+export * from "./timeline-store.js";

@@ -12,6 +12,7 @@ import { raceBenchmarks } from "./suites/race.js";
 import { simBenchmarks } from "./suites/sim.js";
 import { sweepBenchmarks } from "./suites/sweep.js";
 import { notebookKernelBenchmarks } from "./suites/notebook-kernel.js";
+import { viewsBenchmarks } from "./suites/views.js";
 import type { Benchmark } from "./types.js";
 
 export const benchmarks: readonly Benchmark[] = [
@@ -22,4 +23,5 @@ export const benchmarks: readonly Benchmark[] = [
   ...notebookKernelBenchmarks,
   ...exploreBenchmarks,
   ...sweepBenchmarks,
+  ...viewsBenchmarks,
 ];

@@ -312,7 +312,9 @@ export class RenderedTimeline extends Widget implements IRenderMime.IRenderer {
       parts.push(
         this.kernelNote !== ""
           ? this.kernelNote
-          : "summary outside the exact window: run the cell with a kernel to fetch exact spans",
+          : scene.payload.source === undefined || connector === null
+            ? "outside the exact window: a summary per pixel (exact spans need the kernel that ran the cell)"
+            : "outside the exact window: a summary per pixel (zoom in for exact spans)",
       );
     this.status.textContent = parts.join(" · ");
   }
@@ -419,12 +421,20 @@ export class RenderedTimeline extends Widget implements IRenderMime.IRenderer {
     if (this.fetchTimer !== null) clearTimeout(this.fetchTimer);
     this.fetchTimer = null;
     const scene = this.scene;
-    if (scene === null || !scene.needsDetail(this.view) || scene.payload.source === undefined)
-      return;
+    if (scene === null || !this.wantsDetail(scene)) return;
     this.fetchTimer = setTimeout(() => {
       this.fetchTimer = null;
       this.fetch();
     }, FETCH_DELAY_MS);
+  }
+
+  /** Whether to ask the kernel: exact events missing from the view, and the payload's overview
+   * coarser there than two buckets a pixel (at the full view it is finer: nothing to gain). */
+  private wantsDetail(scene: TimelineScene): boolean {
+    const o = scene.payload.overview;
+    if (o === undefined || scene.payload.source === undefined || !scene.needsDetail(this.view))
+      return false;
+    return (this.view.to - this.view.from) / o.bucketNs < 2 * this.plotWidth();
   }
 
   private fetch(): void {
@@ -471,8 +481,10 @@ export class RenderedTimeline extends Widget implements IRenderMime.IRenderer {
       this.kernelNote = w.exact
         ? ""
         : "too many spans in view for exact drawing: finer summary from the kernel";
-      this.node.dataset["exactFrom"] = String(w.from);
-      this.node.dataset["exactTo"] = String(w.to);
+      if (w.exact) {
+        this.node.dataset["exactFrom"] = String(w.from);
+        this.node.dataset["exactTo"] = String(w.to);
+      }
     } catch (e) {
       this.kernelNote = `bad answer from the kernel: ${e instanceof Error ? e.message : String(e)}`;
     }

@@ -81,7 +81,7 @@ describe("a notebook run on the mmulab kernel in JupyterLab (Chromium)", () => {
     await el.waitFor({ timeout: 60_000 });
     expect(await el.getAttribute("data-node-count")).toBe(String(countStates(tree).total));
     expect(await el.getAttribute("data-state-reused")).toBe("1");
-    const tl = page.locator(".mmulab-Timeline");
+    const tl = page.locator(".mmulab-Timeline").first();
     await expect.poll(() => tl.getAttribute("data-plotted"), { timeout: 60_000 }).toBe("true");
     expect(await tl.getAttribute("data-uaf")).toBe("1");
     const pl = page.locator(".mmulab-Plot");

@@ -45,7 +45,7 @@ export async function renderElement(host: HTMLElement): Promise<void> {
     const renderer = factory.createRenderer(options(mime));
     const slot = document.createElement("div");
     host.append(slot);
-    Widget.attach(renderer as unknown as Widget, slot);
+    Widget.attach(renderer, slot);
     await renderer.renderModel({
       trusted: true,
       data: { [mime]: payload } as IRenderMime.IMimeModel["data"],

@@ -287,7 +287,7 @@ export class RenderedTimeline extends Widget implements IRenderMime.IRenderer {
     if (canvas.height !== h) canvas.height = h;
     canvas.style.width = `${width}px`;
     canvas.style.height = `${scene.height}px`;
-    let ctx: CanvasRenderingContext2D | null = null;
+    let ctx: CanvasRenderingContext2D | null;
     try {
       ctx = canvas.getContext("2d");
     } catch {

@@ -31,7 +31,10 @@ import { notebookRuntime } from "./runtime.js";
 export const MAX_SVG_SPANS = 4000;
 export const MAX_SVG_MARKS = 1000;
 
+/** Smallest lane height, px; a lane with several span kinds has one row of SLOT px per kind. */
 const LANE = 26;
+const SLOT = 7;
+const LANE_PAD = 4;
 const PLOT_WIDTH = 860;
 const MARGIN = { top: 30, right: 20 };
 /** Widest lane label, px; longer ones are cut with an ellipsis (the full text is a tooltip). */
@@ -100,21 +103,42 @@ export function timelineSvg(p: TimelinePayload): string {
     legendPos.push([lx, row]);
     lx += w;
   }
-  const axisY = MARGIN.top + p.lanes.length * LANE;
+  // Each kind present in a lane gets its own row in it, as in the interactive renderer, so a
+  // gup walk inside an IRQ-off section inside a preemption stays visible.
+  const laneKinds = p.lanes.map(() => new Set<TimelineSpanKind>());
+  for (const s of p.spans) laneKinds[laneIndex.get(s.lane) ?? -1]?.add(s.kind);
+  const slots = laneKinds.map(
+    (set) => new Map(TIMELINE_SPAN_KINDS.filter((k) => set.has(k)).map((k, j) => [k, j])),
+  );
+  const tops: number[] = [];
+  const heights: number[] = [];
+  let laneTop = MARGIN.top;
+  for (const sl of slots) {
+    const h = Math.max(LANE, 2 * LANE_PAD + sl.size * SLOT);
+    tops.push(laneTop);
+    heights.push(h);
+    laneTop += h;
+  }
+  const axisY = laneTop;
   const height = axisY + 34 + (row + 1) * 16 + 6;
   const X = (t: number) => left + ((t - lo) / (hi - lo)) * PLOT_WIDTH;
   const laneY = (id: string) => {
     const i = laneIndex.get(id);
-    return i === undefined ? null : MARGIN.top + i * LANE;
+    return i === undefined ? null : tops[i]!;
+  };
+  const laneMid = (id: string) => {
+    const i = laneIndex.get(id);
+    return i === undefined ? null : tops[i]! + heights[i]! / 2;
   };
   const title = p.title ?? "timeline";
   const parts: string[] = [svgOpen(width, height, title)];
   parts.push(`<text x="${left}" y="16" font-weight="bold">${esc(fit(title, width - left))}</text>`);
   p.lanes.forEach((l, i) => {
-    const y = MARGIN.top + i * LANE;
+    const y = tops[i]!;
+    const h = heights[i]!;
     parts.push(
-      `<rect x="${left}" y="${px(y)}" width="${PLOT_WIDTH}" height="${LANE}" fill="${i % 2 === 0 ? "#f7f7f7" : "#ffffff"}"/>` +
-        `<text x="${left - 6}" y="${px(y + LANE / 2 + 4)}" text-anchor="end">${esc(fit(l.label, labelWidth))}<title>${esc(l.label)}</title></text>`,
+      `<rect x="${left}" y="${px(y)}" width="${PLOT_WIDTH}" height="${px(h)}" fill="${i % 2 === 0 ? "#f7f7f7" : "#ffffff"}"/>` +
+        `<text x="${left - 6}" y="${px(y + h / 2 + 4)}" text-anchor="end">${esc(fit(l.label, labelWidth))}<title>${esc(l.label)}</title></text>`,
     );
   });
   let spans: readonly TimelineSpan[] = p.spans;
@@ -122,12 +146,16 @@ export function timelineSvg(p: TimelinePayload): string {
     spans = [...spans].sort((a, b) => b.end - b.start - (a.end - a.start)).slice(0, MAX_SVG_SPANS);
   }
   for (const s of spans) {
-    const y = laneY(s.lane);
-    if (y === null) continue;
+    const li = laneIndex.get(s.lane);
+    if (li === undefined) continue;
+    const sl = slots[li]!;
+    const one = sl.size <= 1;
+    const y = one ? tops[li]! + LANE_PAD : tops[li]! + LANE_PAD + (sl.get(s.kind) ?? 0) * SLOT;
+    const hh = one ? heights[li]! - 2 * LANE_PAD : SLOT - 1;
     const x0 = X(s.start);
     const w = Math.max(X(s.end) - x0, 0.8);
     parts.push(
-      `<rect x="${px(x0)}" y="${px(y + 4)}" width="${px(w)}" height="${LANE - 8}" ` +
+      `<rect x="${px(x0)}" y="${px(y)}" width="${px(w)}" height="${px(hh)}" ` +
         `fill="${SPAN_COLOURS[s.kind] ?? SPAN_COLOURS.other}" fill-opacity="0.85">` +
         `<title>${esc(
           `${s.label} (${s.kind}) ${formatNs(s.start)} … ${formatNs(s.end)}, ` +
@@ -140,12 +168,12 @@ export function timelineSvg(p: TimelinePayload): string {
       `markerHeight="6" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${TIMELINE_IPI_COLOUR}"/></marker></defs>`,
   );
   for (const a of p.arrows.slice(0, MAX_SVG_MARKS)) {
-    const y0 = laneY(a.fromLane);
-    const y1 = laneY(a.toLane);
+    const y0 = laneMid(a.fromLane);
+    const y1 = laneMid(a.toLane);
     if (y0 === null || y1 === null) continue;
     parts.push(
-      `<line x1="${px(X(a.fromT))}" y1="${px(y0 + LANE / 2)}" x2="${px(X(a.toT))}" ` +
-        `y2="${px(y1 + LANE / 2)}" stroke="${TIMELINE_IPI_COLOUR}" stroke-width="0.8" stroke-dasharray="2,2" marker-end="url(#mmulab-arrow)">` +
+      `<line x1="${px(X(a.fromT))}" y1="${px(y0)}" x2="${px(X(a.toT))}" ` +
+        `y2="${px(y1)}" stroke="${TIMELINE_IPI_COLOUR}" stroke-width="0.8" stroke-dasharray="2,2" marker-end="url(#mmulab-arrow)">` +
         `<title>${esc(`${a.label}: ${formatNs(a.fromT)} → ${formatNs(a.toT)}`)}</title></line>`,
     );
   }
@@ -163,7 +191,7 @@ export function timelineSvg(p: TimelinePayload): string {
       const right = x + 7 + textWidth(text) <= left + PLOT_WIDTH;
       label =
         `<line x1="${px(x)}" y1="${MARGIN.top}" x2="${px(x)}" y2="${px(axisY)}" stroke="${colour}" stroke-width="1" stroke-dasharray="4,3"/>` +
-        `<text x="${px(right ? x + 7 : x - 7)}" y="${px(y + 11)}" fill="${colour}" font-weight="bold"${right ? "" : ' text-anchor="end"'}>${esc(text)}</text>`;
+        `<text x="${px(right ? x + 7 : x - 7)}" y="${px(y + 11)}" fill="${colour}" font-weight="bold" stroke="#fff" stroke-width="3" paint-order="stroke"${right ? "" : ' text-anchor="end"'}>${esc(text)}</text>`;
     }
     parts.push(
       `<g><title>${esc(`${i.label} at ${formatNs(i.t)}`)}</title>` +

@@ -108,11 +108,15 @@ export interface TimelineSpan {
   readonly args?: Readonly<Record<string, JsonPrimitive>>;
 }
 
+/** Kinds of instants: "uaf" marks a use-after-free found by the oracle. A new kind (a TLB fill,
+ * an invalidation) is added here and to TIMELINE_INSTANT_KINDS (payload.ts); renderers draw
+ * kinds they do not single out as markers. */
+export type TimelineInstantKind = "uaf" | "marker";
+
 export interface TimelineInstant {
   readonly lane: string;
   readonly t: number;
-  /** "uaf" marks a use-after-free found by the oracle. */
-  readonly kind: "uaf" | "marker";
+  readonly kind: TimelineInstantKind;
   readonly label: string;
   readonly args?: Readonly<Record<string, JsonPrimitive>>;
 }

@@ -27,6 +27,7 @@ import {
   type PageTablePayload,
   type PlotPayload,
   type TimelinePayload,
+  type TimelineInstantKind,
   type TimelineSpanKind,
 } from "./mime.js";
 
@@ -252,6 +253,9 @@ export const TIMELINE_SPAN_KINDS: readonly TimelineSpanKind[] = [
   "other",
 ];
 
+/** Instant kinds the validator accepts. */
+export const TIMELINE_INSTANT_KINDS: readonly TimelineInstantKind[] = ["uaf", "marker"];
+
 /** Throws a {@link PayloadError} unless `value` is a page-table payload this code renders. */
 export function checkPageTablePayload(value: unknown): asserts value is PageTablePayload {
   const v = checkVersion(PAGETABLE_MIME, value, PAGETABLE_VERSIONS);
@@ -326,7 +330,7 @@ export function checkTimelinePayload(value: unknown): asserts value is TimelineP
     const o = f.object(s, p);
     lane(o["lane"], `${p}.lane`);
     f.number(o["t"], `${p}.t`);
-    f.oneOf(o["kind"], ["uaf", "marker"], `${p}.kind`);
+    f.oneOf(o["kind"], TIMELINE_INSTANT_KINDS, `${p}.kind`);
     f.string(o["label"], `${p}.label`);
     args(o["args"], `${p}.args`);
   });

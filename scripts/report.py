@@ -92,6 +92,12 @@ def interactive_notebook(nb):
 
 def to_interactive_html(nb, path, renderers_dir, hide_code=False):
     """The interactive report: the static one's figures drawn by the bundled renderers."""
+    for name in (RENDERERS_JS, RENDERERS_CSS):
+        if not os.path.isfile(os.path.join(renderers_dir, name)):
+            raise FileNotFoundError(
+                f"{os.path.join(renderers_dir, name)} is missing: `npm run build` writes the "
+                "standalone renderers an interactive report needs"
+            )
     with open(os.path.join(renderers_dir, RENDERERS_JS), encoding="utf-8") as handle:
         js = handle.read()
     with open(os.path.join(renderers_dir, RENDERERS_CSS), encoding="utf-8") as handle:

@@ -137,4 +137,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except (OSError, ValueError) as error:
+        sys.stderr.write(f"report.py: {error}\n")
+        sys.exit(2)

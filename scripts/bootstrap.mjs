@@ -146,7 +146,9 @@ function buildLab() {
     join(lab, "style"),
     join(lab, "scripts"),
   ]);
-  if (!existsSync(extOut) || statSync(extOut).mtimeMs < extIn) {
+  // the same build writes the standalone renderers of the interactive reports
+  const standalone = join(lab, "dist", "standalone", "mmulab-renderers.js");
+  if (!existsSync(extOut) || !existsSync(standalone) || statSync(extOut).mtimeMs < extIn) {
     log("building the prebuilt JupyterLab extension (lab-extension/dist/labextension)");
     run(process.execPath, [join(lab, "scripts", "build.mjs"), "--labextension-only"]);
   }

@@ -5,7 +5,9 @@ JUPYTER_PATH so that the `mmulab` kernelspec is found, and calls this with a job
     /usr/bin/python3 scripts/nbexec.py JOBS.json
 
 JOBS.json: {"kernel": "mmulab", "timeout": 600, "jobs": [{"input": "in.ipynb",
-"output": "out.ipynb", "html": "out.html" | null, "cwd": "dir the kernel starts in"}]}
+"output": "out.ipynb", "html": "out.html" | null, "cwd": "dir the kernel starts in",
+"interactive": "out.interactive.html" | null, "renderers": "dir of the standalone renderers",
+"hide_code": false}]}  (the HTML reports: scripts/report.py)
 
 Each notebook runs top to bottom and stops at the first failing cell (as papermill does); the
 executed notebook is written either way, with the error in the failing cell's outputs, and the
@@ -21,6 +23,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+from report import to_html, to_interactive_html
+
 
 def first_error(nb):
     """(cell index, ename, evalue) of the first error output, or None."""
@@ -29,16 +33,6 @@ def first_error(nb):
             if output.get("output_type") == "error":
                 return index, output.get("ename", ""), output.get("evalue", "")
     return None
-
-
-def to_html(nb, path):
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab")
-    body, _resources = exporter.from_notebook_node(nb)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(body)
 
 
 def run_job(job, kernel, timeout):
@@ -70,12 +64,17 @@ def run_job(job, kernel, timeout):
     html_seconds = None
     if job.get("html"):
         t0 = time.monotonic()
-        to_html(nb, job["html"])
+        to_html(nb, job["html"], job.get("hide_code", False))
+        if job.get("interactive") and job.get("renderers"):
+            to_interactive_html(
+                nb, job["interactive"], job["renderers"], job.get("hide_code", False)
+            )
         html_seconds = round(time.monotonic() - t0, 2)
     return {
         "input": job["input"],
         "output": job["output"],
         "html": job.get("html"),
+        "interactive": job.get("interactive"),
         "seconds": round(seconds, 2),
         "html_seconds": html_seconds,
         "failure": failure,

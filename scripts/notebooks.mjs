@@ -23,6 +23,10 @@ export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 export const NOTEBOOKS_DIR = join(ROOT, "notebooks");
 export const PYTHON = process.env["MMULAB_PYTHON"] ?? "/usr/bin/python3";
 export const NBEXEC = join(ROOT, "scripts", "nbexec.py");
+/** HTML reports of executed notebooks (static and interactive), used by nbexec.py. */
+export const REPORT = join(ROOT, "scripts", "report.py");
+/** The renderers an interactive report inlines (lab-extension/scripts/build.mjs builds them). */
+export const STANDALONE_RENDERERS = join(ROOT, "lab-extension", "dist", "standalone");
 /** Debian packages the runner needs (.ci/run installs them). */
 export const APT_PACKAGES = "python3-nbclient python3-nbformat python3-nbconvert";
 export const KERNEL_NAME = "mmulab";
@@ -206,7 +210,10 @@ export async function ensureKernelspec() {
 
 /**
  * @typedef {{ input: string, output: string, html?: string | null,
+ *   interactive?: string | null, hideCode?: boolean,
  *   parameters?: Record<string, JsonValue> }} Job
+ *   `interactive`: also write the interactive HTML report there (needs the standalone renderers,
+ *   lab-extension/dist/standalone, built by the bootstrap); `hideCode`: reports without code.
  * @typedef {{ input: string, output: string, html: string | null, seconds: number,
  *   html_seconds: number | null,
  *   failure: { kind: string, ename: string, evalue: string, cell?: number } | null,
@@ -245,6 +252,9 @@ export async function executeNotebooks(jobs, options = {}) {
           input: prepared,
           output: resolve(job.output),
           html: job.html ? resolve(job.html) : null,
+          interactive: job.html && job.interactive ? resolve(job.interactive) : null,
+          renderers: STANDALONE_RENDERERS,
+          hide_code: job.hideCode === true,
           cwd: dirname(input),
         };
       }),

@@ -3,9 +3,12 @@
 // parameters (Debian's nbclient, the mmulab kernel), writes the executed notebooks and HTML
 // reports (Debian's nbconvert; figures as inline SVG, the static fallbacks) under reports/, an
 // index.html and summary.json, then checks key outputs against test/notebooks/expected/
-// (scripts/check-outputs.mjs).
+// (scripts/check-outputs.mjs). Each notebook gets two self-contained reports: NAME.html (static:
+// the figures' inline SVG fallbacks) and NAME.interactive.html (the renderers bundled in, drawing
+// the payloads as JupyterLab does); scripts/report.py. --hide-code leaves the code out of both.
 //
 //   node scripts/reproduce.mjs [--out DIR] [--only 01,03] [--no-check] [--timeout SECONDS]
+//                              [--hide-code]
 //
 // Exit status 1 when a notebook fails or an output check fails.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -24,7 +27,7 @@ function esc(s) {
  */
 function usage(message) {
   process.stderr.write(
-    `reproduce: ${message}\nusage: node scripts/reproduce.mjs [--out DIR] [--only 01,03] [--no-check] [--timeout SECONDS]\n`,
+    `reproduce: ${message}\nusage: node scripts/reproduce.mjs [--out DIR] [--only 01,03] [--no-check] [--timeout SECONDS] [--hide-code]\n`,
   );
   process.exit(2);
 }
@@ -35,12 +38,14 @@ let out = join(ROOT, "reports");
 let only = null;
 let check = true;
 let timeout = 600;
+let hideCode = false;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--out") out = resolve(args[++i] ?? usage("--out needs a directory"));
   else if (a === "--only") only = (args[++i] ?? usage("--only needs a list")).split(",");
   else if (a === "--no-check") check = false;
   else if (a === "--timeout") timeout = Number(args[++i] ?? usage("--timeout needs seconds"));
+  else if (a === "--hide-code") hideCode = true;
   else usage(`unknown argument ${a}`);
 }
 
@@ -58,7 +63,13 @@ process.stdout.write(`reproduce: executing ${notebooks.length} notebooks into ${
 const results = await executeNotebooks(
   notebooks.map((input) => {
     const name = basename(input, ".ipynb");
-    return { input, output: join(out, `${name}.ipynb`), html: join(out, `${name}.html`) };
+    return {
+      input,
+      output: join(out, `${name}.ipynb`),
+      html: join(out, `${name}.html`),
+      interactive: join(out, `${name}.interactive.html`),
+      hideCode,
+    };
   }),
   {
     timeoutSeconds: timeout,
@@ -81,7 +92,8 @@ const rows = results
           ? `${checked.cells} cells ok`
           : `${checked.failures.length} failure(s)`;
     return (
-      `<tr><td><a href="${esc(name)}.html">${esc(name)}</a></td><td>${esc(status)}</td>` +
+      `<tr><td><a href="${esc(name)}.html">${esc(name)}</a> ` +
+      `(<a href="${esc(name)}.interactive.html">interactive</a>)</td><td>${esc(status)}</td>` +
       `<td>${r.seconds.toFixed(1)} s</td><td>${esc(checkStatus)}</td>` +
       `<td><a href="${esc(name)}.ipynb">ipynb</a></td></tr>`
     );

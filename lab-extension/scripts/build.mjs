@@ -3,6 +3,9 @@
 //
 //   1. tsc -b            src/ -> dist/lib/ (and the kernel's contract types it imports)
 //   2. build-labextension --core-path dist/core .   dist/lib/ -> dist/labextension/
+//   3. esbuild           src/standalone.ts -> dist/standalone/mmulab-renderers.js (one IIFE, plotly
+//                        inside) and mmulab-renderers.css: the renderers an interactive HTML
+//                        report inlines (scripts/nbexec.py)
 //
 // @jupyterlab/builder needs a directory whose package.json is JupyterLab's staging/package.json
 // (the shared-module versions and singletons of the JupyterLab the extension loads into).
@@ -13,7 +16,7 @@
 //   node scripts/build.mjs --labextension-only skip tsc
 //   node scripts/build.mjs --development       unminified, with source maps
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,4 +52,33 @@ const mode = args.has("--development") ? ["--development"] : [];
 const ms = node([builder, "--core-path", core, ...mode, here]);
 process.stderr.write(
   `lab-extension build: dist/labextension built in ${(ms / 1000).toFixed(1)} s\n`,
+);
+
+// 3. the standalone renderers for interactive reports
+const esbuild = await import(require.resolve("esbuild"));
+const standalone = join(here, "dist", "standalone");
+mkdirSync(standalone, { recursive: true });
+const started = Date.now();
+await esbuild.build({
+  entryPoints: [join(here, "src", "standalone.ts")],
+  outfile: join(standalone, "mmulab-renderers.js"),
+  bundle: true,
+  format: "iife",
+  platform: "browser",
+  target: "es2020",
+  minify: !args.has("--development"),
+  legalComments: "none",
+  logLevel: "warning",
+  // the bundle is inlined in a <script>: esbuild escapes "</script" in strings
+  supported: { "inline-script": true },
+});
+copyFileSync(join(here, "style", "index.css"), join(standalone, "mmulab-renderers.css"));
+const bundle = readFileSync(join(standalone, "mmulab-renderers.js"), "utf8");
+if (/<\/script/i.test(bundle)) {
+  process.stderr.write("lab-extension build: the standalone bundle contains </script\n");
+  process.exit(1);
+}
+process.stderr.write(
+  `lab-extension build: dist/standalone built in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+    `(${(bundle.length / 1e6).toFixed(2)} MB)\n`,
 );

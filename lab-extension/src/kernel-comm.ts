@@ -91,10 +91,14 @@ function usable(kernel: Kernel.IKernelConnection): boolean {
 
 /**
  * The connector the plugin installs: for a rendered plot's node, a transport over a
- * `mmulab.sweep` comm on its notebook's kernel (cached per node while the kernel and the comm
- * last), or null when the node is in no notebook or the notebook has no usable kernel.
+ * `mmulab.sweep` comm (or the comm `target`: the timeline renderer asks for `mmulab.timeline`) on
+ * its notebook's kernel (cached per node while the kernel and the comm last), or null when the
+ * node is in no notebook or the notebook has no usable kernel.
  */
-export function notebookKernelConnector(tracker: KernelHostTracker): LiveSweepConnector {
+export function notebookKernelConnector(
+  tracker: KernelHostTracker,
+  target: string = SWEEP_COMM_TARGET,
+): LiveSweepConnector {
   const open = new WeakMap<HTMLElement, Open>();
   return (node) => {
     const kernel = kernelOf(tracker, node);
@@ -113,13 +117,13 @@ export function notebookKernelConnector(tracker: KernelHostTracker): LiveSweepCo
     }
     if (kernel === null || !usable(kernel)) return null;
     try {
-      const comm = kernel.createComm(SWEEP_COMM_TARGET);
+      const comm = kernel.createComm(target);
       comm.open({});
       const transport = commTransport(kernel, comm);
       open.set(node, { kernel, comm, transport });
       return transport;
     } catch (e) {
-      console.warn(`mmulab: could not open the ${SWEEP_COMM_TARGET} comm:`, e);
+      console.warn(`mmulab: could not open the ${target} comm:`, e);
       return null;
     }
   };

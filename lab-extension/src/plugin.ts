@@ -9,6 +9,8 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/applica
 import { INotebookTracker } from "@jupyterlab/notebook";
 import { notebookKernelConnector } from "./kernel-comm.js";
 import { setLiveSweepConnector } from "./live-sweep.js";
+import { setTimelineConnector } from "./timeline.js";
+import { TIMELINE_COMM_TARGET } from "@mmulab/kernel/contract";
 
 export const LIVE_SWEEP_PLUGIN_ID = "@mmulab/lab-extension:live-sweep";
 
@@ -26,6 +28,23 @@ const liveSweep: JupyterFrontEndPlugin<void> = {
   },
 };
 
-const plugins: JupyterFrontEndPlugin<void>[] = [liveSweep];
+export const TIMELINE_PLUGIN_ID = "@mmulab/lab-extension:timeline-detail";
+
+/** Reduced timelines fetch the exact events of a zoomed window over the mmulab.timeline comm. */
+const timelineDetail: JupyterFrontEndPlugin<void> = {
+  id: TIMELINE_PLUGIN_ID,
+  description:
+    "Big timelines: a zoomed window's exact events from the notebook's kernel over the mmulab.timeline comm",
+  autoStart: true,
+  requires: [INotebookTracker],
+  activate: (_app: JupyterFrontEnd, tracker: INotebookTracker): void => {
+    setTimelineConnector(notebookKernelConnector(tracker, TIMELINE_COMM_TARGET));
+  },
+  deactivate: (): void => {
+    setTimelineConnector(null);
+  },
+};
+
+const plugins: JupyterFrontEndPlugin<void>[] = [liveSweep, timelineDetail];
 
 export default plugins;

@@ -11,7 +11,8 @@ import { PAGETABLE_MIME, PayloadError, PLOT_MIME, TIMELINE_MIME } from "../src/p
 import plotExt, { liveSweepRendererFactory, RenderedLiveSweepPlot } from "../src/live-sweep.js";
 import { DEFAULT_PLOT_HEIGHT, RenderedPlot } from "../src/plot.js";
 import timelineExt, { RenderedTimeline } from "../src/timeline.js";
-import { parseTimeline, timelineFigure } from "../src/timeline-figure.js";
+import { TimelineScene } from "../src/timeline-canvas.js";
+import { KIND_COLORS, parseTimeline, UAF_COLOR } from "../src/timeline-figure.js";
 import {
   countStates,
   HOSTILE,
@@ -67,6 +68,33 @@ function plot(): RenderedPlot {
   });
   document.body.append(w.node);
   return w;
+}
+
+/** A 2D context that records what is drawn (happy-dom has no canvas). */
+function recordingContext(): {
+  ctx: CanvasRenderingContext2D;
+  fills: { style: string }[];
+  strokes: string[];
+  texts: string[];
+} {
+  const fills: { style: string }[] = [];
+  const strokes: string[] = [];
+  const texts: string[] = [];
+  const state: Record<string, unknown> = { fillStyle: "#000", strokeStyle: "#000" };
+  const ctx = new Proxy(state, {
+    get: (target, key: string) => {
+      if (key in target) return target[key];
+      if (key === "fillRect") return () => fills.push({ style: String(state["fillStyle"]) });
+      if (key === "stroke") return () => strokes.push(String(state["strokeStyle"]));
+      if (key === "fillText") return (text: string) => texts.push(text);
+      return () => undefined;
+    },
+    set: (target, key: string, value) => {
+      target[key] = value;
+      return true;
+    },
+  }) as unknown as CanvasRenderingContext2D;
+  return { ctx, fills, strokes, texts };
 }
 
 const noMarkup = (root: Element) => {
@@ -320,44 +348,123 @@ describe("page-table renderer", () => {
 });
 
 describe("timeline renderer", () => {
-  it("builds one trace per span kind, an IPI trace and a use-after-free trace", () => {
-    const fig = timelineFigure(parseTimeline(makeTimeline(500)));
-    const names = fig.data.map((t) => (t as { name?: string }).name);
-    expect(names).toEqual(
-      expect.arrayContaining([
-        "irq-off",
-        "gup-walk",
-        "flush-wait",
-        "grace-period",
-        "IPI",
-        "use-after-free",
-        "marker",
-      ]),
-    );
-    const uaf = fig.data.find((t) => (t as { name?: string }).name === "use-after-free") as {
-      x: number[];
-    };
-    expect(uaf.x).toEqual([4.2]);
-    expect(fig.layout.shapes).toHaveLength(1);
-    expect(fig.layout.yaxis?.fixedrange).toBe(true);
+  it("draws every span kind in its lane, the IPIs and the use-after-free, in the shared palette", () => {
+    const t = parseTimeline(makeTimeline(500));
+    const scene = new TimelineScene(t);
+    const ctx = recordingContext();
+    const stats = scene.draw(ctx.ctx, 1000, scene.extent);
+    expect(stats.spansInView).toBe(500);
+    expect(stats.arrowsDrawn).toBe(t.arrows.length);
+    expect(stats.markersInView).toBe(1);
+    const colours = new Set(ctx.fills.map((f) => f.style));
+    for (const k of new Set(t.spans.map((s) => s.kind))) expect(colours).toContain(KIND_COLORS[k]);
+    expect(ctx.strokes).toContain(UAF_COLOR);
+    expect(ctx.texts).toEqual(expect.arrayContaining(["CPU 0", "CPU 3", "RCU"]));
   });
 
-  it("escapes labels for plotly and writes the DOM parts as text", async () => {
+  it("sums sub-pixel spans per column when zoomed out, and draws rectangles when zoomed in", () => {
+    const t = parseTimeline(makeTimeline(100_000));
+    const scene = new TimelineScene(t);
+    const out = scene.draw(recordingContext().ctx, 1000, scene.extent);
+    expect(out.spansInView).toBe(100_000);
+    // at most one run per pixel column per row: far fewer draw calls than spans
+    expect(out.rects + out.columns).toBeLessThan(20_000);
+    expect(out.columns).toBeGreaterThan(0);
+    const zoomed = scene.draw(recordingContext().ctx, 1000, { from: 10_000, to: 20_000 });
+    expect(zoomed.spansInView).toBeLessThan(100);
+    expect(zoomed.columns).toBe(0);
+    expect(zoomed.rects).toBe(zoomed.spansInView);
+  });
+
+  it("says what is under the pointer, as plain text", () => {
+    const t = parseTimeline(makeTimeline(40, { hostile: true }));
+    const scene = new TimelineScene(t);
+    const s = t.spans.find((x) => x.lane === "cpu0")!;
+    const W = 1000 - scene.labelWidth - 8;
+    const v = scene.extent;
+    const x = scene.labelWidth + (((s.start + s.end) / 2 - v.from) / (v.to - v.from)) * W;
+    const lane = scene.lanes[0]!;
+    const y = lane.top + 4 + lane.slots.get(s.kind)! * 9 + 4;
+    const lines = scene.hit(x, y, 1000, v);
+    expect(lines?.[0]).toBe(`${s.label} (${s.kind})`);
+    expect(scene.hit(2, y, 1000, v)).toBeNull();
+  });
+
+  it("draws a reduced timeline's overview outside its exact window, and a kernel window inside", () => {
+    const full = makeTimeline(30_000);
+    const detail = { from: 0, to: 20_000 };
+    const spans = full.spans.filter((s) => s.end >= detail.from && s.start <= detail.to);
+    const busy = [1_000, 0, 500, 250];
+    const reduced = {
+      ...full,
+      spans,
+      arrows: [],
+      overview: {
+        start: 0,
+        bucketNs: 1_000_000,
+        buckets: 4,
+        rows: [{ lane: "cpu2", kind: "flush-wait", busy, count: [3, 0, 2, 1] }],
+        ipis: [0, 0, 0, 0],
+        totals: { spans: 30_000, instants: 2, arrows: 0 },
+      },
+      detail,
+      source: "timeline-1",
+    };
+    const scene = new TimelineScene(parseTimeline(reduced));
+    expect(scene.totals.spans).toBe(30_000);
+    const out = scene.draw(recordingContext().ctx, 1000, { from: 0, to: 4_000_000 });
+    expect(out.overviewBuckets).toBe(3); // three busy buckets, none inside the exact window
+    expect(scene.needsDetail({ from: 0, to: 4_000_000 })).toBe(true);
+    expect(scene.needsDetail({ from: 1_000, to: 2_000 })).toBe(false);
+    const lane = scene.lanes[2]!;
+    const y = lane.top + 4 + lane.slots.get("flush-wait")! * 9 + 4;
+    const x = scene.labelWidth + ((2_500_000 - 0) / 4_000_000) * (1000 - scene.labelWidth - 8);
+    expect(scene.hit(x, y, 1000, { from: 0, to: 4_000_000 })?.[1]).toBe(
+      "2 spans started, 0 % busy",
+    );
+    scene.applyWindow({
+      source: "timeline-1",
+      from: 2_000_000,
+      to: 3_000_000,
+      exact: true,
+      spans: [{ lane: "cpu2", start: 2_100_000, end: 2_200_000, kind: "flush-wait", label: "w" }],
+      instants: [],
+      arrows: [],
+    });
+    expect(scene.exactRange).toEqual({ from: 2_000_000, to: 3_000_000 });
+    const after = scene.draw(recordingContext().ctx, 1000, { from: 2_000_000, to: 3_000_000 });
+    expect(after.spansInView).toBe(1);
+    expect(after.overviewBuckets).toBe(0);
+  });
+
+  it("exports the payload as Chrome trace JSON for Perfetto", async () => {
     const w = timeline();
     await w.renderModel(mimeModel(TIMELINE_MIME, makeTimeline(50, { hostile: true })));
-    const [, data, layout] = plotly.current.newPlot.mock.calls[0] as [
-      unknown,
-      { text?: string[] }[],
-      { yaxis: { ticktext: string[] } },
-    ];
-    expect(layout.yaxis.ticktext).toContain(
-      '&lt;img src=x onerror="window.__mmulabPwned=1"&gt;&lt;script&gt;window.__mmulabPwned=2&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp; "q"',
-    );
-    expect(data.flatMap((t) => t.text ?? []).some((s) => s.includes("<img"))).toBe(false);
+    const trace = JSON.parse(w.traceJson()) as { traceEvents: { ph: string; args?: unknown }[] };
+    expect(trace.traceEvents.filter((e) => e.ph === "X")).toHaveLength(50);
+    expect(trace.traceEvents.filter((e) => e.ph === "M").map((e) => e.args)).toContainEqual({
+      name: HOSTILE,
+    });
+    expect(w.node.querySelector(".mmulab-Timeline-download")?.textContent).toBe("Download trace");
+  });
+
+  it("writes the DOM parts as text, never markup", async () => {
+    const w = timeline();
+    await w.renderModel(mimeModel(TIMELINE_MIME, makeTimeline(50, { hostile: true })));
     expect(w.node.querySelector(".mmulab-Timeline-title")?.textContent).toBe(HOSTILE);
     expect(w.node.dataset["uaf"]).toBe("1");
     expect(w.node.dataset["plotted"]).toBe("true");
     noMarkup(w.node);
+  });
+
+  it("zooms to a range and back, clamped to the timeline", async () => {
+    const w = timeline();
+    await w.renderModel(mimeModel(TIMELINE_MIME, makeTimeline(500)));
+    const whole = w.visible;
+    w.zoomTo(20_000, 10_000);
+    expect(w.visible).toEqual({ from: 10_000, to: 20_000 });
+    w.zoomTo(-1e12, 1e12);
+    expect(w.visible).toEqual(whole);
   });
 
   const bad: [string, unknown, RegExp][] = [
@@ -413,10 +520,10 @@ describe("timeline renderer", () => {
       /lanes\[1\]\.id/,
     ],
   ];
-  it.each(bad)("rejects %s before loading plotly", async (_name, payload, message) => {
+  it.each(bad)("rejects %s before drawing", async (_name, payload, message) => {
     const w = timeline();
     await expect(w.renderModel(mimeModel(TIMELINE_MIME, payload))).rejects.toThrow(message);
-    expect(plotly.current.newPlot).not.toHaveBeenCalled();
+    expect(w.node.dataset["plotted"]).toBeUndefined();
   });
 
   it("draws huge times", async () => {
@@ -430,7 +537,9 @@ describe("timeline renderer", () => {
       arrows: [],
     };
     await w.renderModel(mimeModel(TIMELINE_MIME, t));
-    expect(plotly.current.newPlot).toHaveBeenCalledTimes(1);
+    expect(w.node.dataset["plotted"]).toBe("true");
+    const scene = new TimelineScene(parseTimeline(t));
+    expect(scene.draw(recordingContext().ctx, 800, scene.extent).rects).toBe(1);
   });
 });
 

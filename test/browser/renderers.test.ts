@@ -126,25 +126,41 @@ describe("renderers in JupyterLab (Chromium)", () => {
 
   it("draws the timeline with lanes, IPI arrows and the use-after-free marker", async () => {
     const el = page.locator(".mmulab-Timeline").first();
-    await el.locator(".js-plotly-plot").waitFor({ timeout: 60_000 });
     await expect.poll(() => el.getAttribute("data-plotted"), { timeout: 30_000 }).toBe("true");
     expect(await el.getAttribute("data-uaf")).toBe("1");
     expect(await el.getAttribute("data-spans")).toBe(String(timeline.spans.length));
-    const names = await page.evaluate<string[]>(
-      "Array.from(document.querySelector('.mmulab-Timeline .js-plotly-plot').data, (t) => t.name)",
-    );
-    expect(names).toContain("use-after-free");
-    expect(names).toContain("IPI");
-    expect(names).toContain("irq-off");
-    // The marker is drawn: one point in the use-after-free trace's SVG group.
-    const uafPoints = await page.evaluate<number>(`(() => {
-      const gd = document.querySelector('.mmulab-Timeline .js-plotly-plot');
-      const i = gd.data.findIndex((t) => t.name === 'use-after-free');
-      const traces = gd.querySelectorAll('.scatterlayer .trace');
-      return traces[i] ? traces[i].querySelectorAll('.point').length : -1;
+    await el.scrollIntoViewIfNeeded();
+    // the canvas holds the kinds' colours, the IPI arrows' and the use-after-free's
+    const colours = await page.evaluate<string[]>(`(() => {
+      const c = document.querySelector('.mmulab-Timeline canvas');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set();
+      for (let i = 0; i < d.length; i += 4)
+        if (d[i + 3] === 255) seen.add('#' + [d[i], d[i + 1], d[i + 2]].map((v) => v.toString(16).padStart(2, '0')).join(''));
+      return [...seen];
     })()`);
-    expect(uafPoints).toBe(1);
+    for (const colour of ["#9467bd", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"])
+      expect(colours, colour).toContain(colour);
     expect(await el.locator(".mmulab-Timeline-uaf").textContent()).toContain("use-after-free");
+    expect(await el.locator(".mmulab-Timeline-legend").textContent()).toContain("flush-wait");
+    // hover names the span; a drag zooms; double-click resets
+    const canvas = el.locator("canvas");
+    const box = (await canvas.boundingBox())!;
+    const status = el.locator(".mmulab-Timeline-status");
+    const before = await status.textContent();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + 12);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.35, box.y + 12, { steps: 3 });
+    await page.mouse.up();
+    await expect.poll(() => status.textContent()).not.toBe(before);
+    await canvas.dblclick({ position: { x: box.width * 0.5, y: 12 } });
+    await expect.poll(() => status.textContent()).toBe(before);
+    // Download trace saves Chrome trace JSON
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      el.locator(".mmulab-Timeline-download").click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/\.trace\.json$/);
     await el.screenshot({ path: join(ARTIFACTS, "timeline.png") });
   });
 

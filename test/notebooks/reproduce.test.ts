@@ -175,6 +175,9 @@ describe("npm run reproduce: every notebook, headless", () => {
       expect(readFileSync(join(OUT, `${n}.html`), "utf8")).toContain("mmulab-figure mmulab-plot");
     }
     expect(readFileSync(join(OUT, "index.html"), "utf8")).toContain('href="01-the-race.html"');
+    expect(readFileSync(join(OUT, "index.html"), "utf8")).toContain(
+      'href="01-the-race.interactive.html"',
+    );
   });
 
   describe("a report in Chromium", () => {
@@ -188,8 +191,43 @@ describe("npm run reproduce: every notebook, headless", () => {
       page = await browser.context.newPage();
       // The report is self-contained: nothing but file:// may load.
       await page.route(/^(?!file:)/, (route) => route.abort());
+      page.on("console", (m) => {
+        if (m.type() === "error") consoleErrors.push(m.text());
+      });
+      page.on("pageerror", (e) => consoleErrors.push(e.message));
+      page.on("request", (r) => {
+        if (!r.url().startsWith("data:")) requests.push(r.url());
+      });
       await page.goto(`file://${join(OUT, "01-the-race.html")}`);
     }, 60_000);
+
+    const consoleErrors: string[] = [];
+    const requests: string[] = [];
+
+    it("loads nothing but itself and logs no error (no require.js, no MathJax)", () => {
+      expect(requests).toEqual([`file://${join(OUT, "01-the-race.html")}`]);
+      expect(consoleErrors).toEqual([]);
+    });
+
+    it("has an interactive twin whose renderers draw every figure without errors", async () => {
+      const p = await browser.context.newPage();
+      const errors: string[] = [];
+      p.on("console", (m) => {
+        if (m.type() === "error") errors.push(m.text());
+      });
+      p.on("pageerror", (e) => errors.push(e.message));
+      await p.route(/^(?!file:)/, (route) => route.abort());
+      await p.goto(`file://${join(OUT, "01-the-race.interactive.html")}`);
+      await p.waitForSelector("body[data-mmulab-rendered='true']", { timeout: 60_000 });
+      const states = await p.$$eval(".mmulab-interactive", (els) =>
+        els.map((e) => (e as HTMLElement).dataset["rendered"]),
+      );
+      expect(states.length).toBeGreaterThanOrEqual(5);
+      expect(states.every((x) => x === "true")).toBe(true);
+      expect(await p.locator(".mmulab-Timeline canvas").count()).toBeGreaterThanOrEqual(3);
+      expect(errors).toEqual([]);
+      await p.close();
+    }, 90_000);
 
     afterAll(async () => {
       await browser?.close();

@@ -15,6 +15,7 @@ import { simpyBenchmarks } from "./suites/simpy.js";
 import { sweepBenchmarks } from "./suites/sweep.js";
 import { notebookKernelBenchmarks } from "./suites/notebook-kernel.js";
 import { publishedBenchmarks } from "./suites/published.js";
+import { viewsBenchmarks } from "./suites/views.js";
 import type { Benchmark } from "./types.js";
 
 export const benchmarks: readonly Benchmark[] = [
@@ -29,4 +30,5 @@ export const benchmarks: readonly Benchmark[] = [
   // each CPU's speed just before the sweep-scaling figures, which depend on it
   ...machineBenchmarks,
   ...sweepBenchmarks,
+  ...viewsBenchmarks,
 ];

@@ -108,11 +108,15 @@ export interface TimelineSpan {
   readonly args?: Readonly<Record<string, JsonPrimitive>>;
 }
 
+/** Kinds of instants: "uaf" marks a use-after-free found by the oracle. A new kind (a TLB fill,
+ * an invalidation) is added here and to TIMELINE_INSTANT_KINDS (payload.ts); renderers draw
+ * kinds they do not single out as markers. */
+export type TimelineInstantKind = "uaf" | "marker";
+
 export interface TimelineInstant {
   readonly lane: string;
   readonly t: number;
-  /** "uaf" marks a use-after-free found by the oracle. */
-  readonly kind: "uaf" | "marker";
+  readonly kind: TimelineInstantKind;
   readonly label: string;
   readonly args?: Readonly<Record<string, JsonPrimitive>>;
 }
@@ -126,14 +130,51 @@ export interface TimelineArrow {
   readonly label: string;
 }
 
+/**
+ * Busy time of one lane and span kind per time bucket: the reduced form of a timeline too big to
+ * ship span by span (kernel/src/views/timeline-reduce.ts builds it).
+ */
+export interface TimelineOverviewRow {
+  readonly lane: string;
+  readonly kind: TimelineSpanKind;
+  /** ns of each bucket covered by spans of this kind on this lane (0 … bucketNs), `buckets` long. */
+  readonly busy: readonly number[];
+  /** Spans of this kind starting in each bucket, `buckets` long. */
+  readonly count: readonly number[];
+}
+
+/** The whole timeline summarised per pixel-sized time bucket. */
+export interface TimelineOverview {
+  /** ns; bucket i covers [start + i·bucketNs, start + (i+1)·bucketNs). */
+  readonly start: number;
+  /** ns, > 0 */
+  readonly bucketNs: number;
+  readonly buckets: number;
+  readonly rows: readonly TimelineOverviewRow[];
+  /** IPI arrows sent in each bucket, `buckets` long. */
+  readonly ipis: readonly number[];
+  /** Sizes of the full timeline. */
+  readonly totals: { readonly spans: number; readonly instants: number; readonly arrows: number };
+}
+
 export interface TimelinePayload {
   readonly version: 1;
   readonly title?: string;
   readonly unit: "ns";
   readonly lanes: readonly TimelineLane[];
+  /** All spans, or with `overview` only those overlapping `detail`. */
   readonly spans: readonly TimelineSpan[];
+  /** All instants, or with `overview` those in `detail` and every use-after-free. */
   readonly instants: readonly TimelineInstant[];
+  /** All arrows, or with `overview` those overlapping `detail`. */
   readonly arrows: readonly TimelineArrow[];
+  /** Present on a reduced timeline: the whole run per time bucket. */
+  readonly overview?: TimelineOverview;
+  /** With `overview`: the window (ns) whose events `spans`, `instants` and `arrows` hold exactly. */
+  readonly detail?: { readonly from: number; readonly to: number };
+  /** With `overview`: the id under which the kernel that published it serves other windows
+   * exactly over the `mmulab.timeline` comm (contract/timeline-comm.ts). */
+  readonly source?: string;
 }
 
 // ---------------------------------------------------------------- plot

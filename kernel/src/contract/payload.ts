@@ -27,6 +27,7 @@ import {
   type PageTablePayload,
   type PlotPayload,
   type TimelinePayload,
+  type TimelineInstantKind,
   type TimelineSpanKind,
 } from "./mime.js";
 
@@ -252,6 +253,9 @@ export const TIMELINE_SPAN_KINDS: readonly TimelineSpanKind[] = [
   "other",
 ];
 
+/** Instant kinds the validator accepts. */
+export const TIMELINE_INSTANT_KINDS: readonly TimelineInstantKind[] = ["uaf", "marker"];
+
 /** Throws a {@link PayloadError} unless `value` is a page-table payload this code renders. */
 export function checkPageTablePayload(value: unknown): asserts value is PageTablePayload {
   const v = checkVersion(PAGETABLE_MIME, value, PAGETABLE_VERSIONS);
@@ -326,7 +330,7 @@ export function checkTimelinePayload(value: unknown): asserts value is TimelineP
     const o = f.object(s, p);
     lane(o["lane"], `${p}.lane`);
     f.number(o["t"], `${p}.t`);
-    f.oneOf(o["kind"], ["uaf", "marker"], `${p}.kind`);
+    f.oneOf(o["kind"], TIMELINE_INSTANT_KINDS, `${p}.kind`);
     f.string(o["label"], `${p}.label`);
     args(o["args"], `${p}.args`);
   });
@@ -340,6 +344,62 @@ export function checkTimelinePayload(value: unknown): asserts value is TimelineP
     f.oneOf(o["kind"], ["ipi"], `${p}.kind`);
     f.string(o["label"], `${p}.label`);
   });
+  checkTimelineReduction(f, v, lane);
+}
+
+/** Most buckets an overview may have (a wide screen is a few thousand pixels). */
+export const MAX_OVERVIEW_BUCKETS = 20_000;
+
+/** The optional reduced form: `overview`, `detail` and `source` come together. */
+function checkTimelineReduction(f: Fields, v: Obj, lane: (x: unknown, path: string) => void): void {
+  const present = ["overview", "detail", "source"].filter((k) => v[k] !== undefined);
+  if (present.length === 0) return;
+  if (v["overview"] === undefined || v["detail"] === undefined)
+    f.fail("overview", "overview and detail together (a reduced timeline)", v["overview"]);
+  const d = f.object(v["detail"], "detail");
+  const { from: lo, to: hi } = d;
+  // template literals: the layering test reads the word followed by a quote as an import
+  const start = f.number(lo, `detail.from`);
+  if (f.number(hi, `detail.to`) < start)
+    f.fail(`detail.to`, `a time at or after detail.from (${start})`, hi);
+  if (v["source"] !== undefined) {
+    const id = f.string(v["source"], "source");
+    if (id.length === 0 || id.length > 200)
+      f.fail("source", "a non-empty string of at most 200 characters", id);
+  }
+  checkTimelineOverview(f, v["overview"], "overview", lane);
+}
+
+/** Checks an overview (a payload's, or a window's in a `mmulab.timeline` answer). */
+export function checkTimelineOverview(
+  f: Fields,
+  x: unknown,
+  path: string,
+  lane: (x: unknown, path: string) => void,
+): void {
+  const o = f.object(x, path);
+  f.number(o["start"], `${path}.start`);
+  if (f.number(o["bucketNs"], `${path}.bucketNs`) <= 0)
+    f.fail(`${path}.bucketNs`, "a positive number of ns", o["bucketNs"]);
+  const n = f.count(o["buckets"], `${path}.buckets`);
+  if (n < 1 || n > MAX_OVERVIEW_BUCKETS)
+    f.fail(`${path}.buckets`, `1 to ${MAX_OVERVIEW_BUCKETS} buckets`, n);
+  const series = (s: unknown, p: string): void => {
+    const a = f.array(s, p);
+    if (a.length !== n) f.fail(p, `${n} values, one per bucket`, `${a.length} values`);
+    for (let i = 0; i < a.length; i++) if (typeof a[i] !== "number") f.number(a[i], `${p}[${i}]`);
+  };
+  f.array(o["rows"], `${path}.rows`).forEach((r, i) => {
+    const p = `${path}.rows[${i}]`;
+    const ro = f.object(r, p);
+    lane(ro["lane"], `${p}.lane`);
+    f.oneOf(ro["kind"], TIMELINE_SPAN_KINDS, `${p}.kind`);
+    series(ro["busy"], `${p}.busy`);
+    series(ro["count"], `${p}.count`);
+  });
+  series(o["ipis"], `${path}.ipis`);
+  const t = f.object(o["totals"], `${path}.totals`);
+  for (const k of ["spans", "instants", "arrows"]) f.count(t[k], `${path}.totals.${k}`);
 }
 
 /** Throws a {@link PayloadError} unless `value` is a plot payload this code renders. */

@@ -93,8 +93,33 @@ export function plotText(p: PlotPayload): string {
 }
 
 /** The static SVG. */
+/**
+ * The traces the interactive plot opens on, and the label of that frame: with sweep axes, the
+ * frame at every slider's first value (as the renderer starts), else the payload's own `data`.
+ * A static report shows one frame; the label says which, so prose about another frame cannot be
+ * mistaken for it.
+ */
+export function openingFrame(p: PlotPayload): {
+  readonly data: PlotPayload["data"];
+  readonly label: string;
+} {
+  const sweep = p.sweep;
+  if (sweep === undefined) return { data: p.data, label: "" };
+  const key = sweep.axes.map((a) => a.values[0]);
+  const frame = sweep.frames.find(
+    (f) => f.key.length === key.length && f.key.every((k, i) => k === key[i]),
+  );
+  if (frame === undefined)
+    return { data: p.data, label: "frame: the plot's own traces (no frame at the first values)" };
+  return {
+    data: frame.data,
+    label: `frame: ${sweep.axes.map((a, i) => `${a.label} = ${String(key[i])}`).join(", ")}`,
+  };
+}
+
 export function plotSvg(p: PlotPayload): string {
-  const series = p.data.map(seriesOf).filter((s): s is Series => s !== null);
+  const opening = openingFrame(p);
+  const series = opening.data.map(seriesOf).filter((s): s is Series => s !== null);
   const xLog = axisKind(p.layout, "xaxis") === "log";
   const yLog = axisKind(p.layout, "yaxis") === "log";
   const categories: string[] = [];
@@ -141,6 +166,14 @@ export function plotSvg(p: PlotPayload): string {
   if (title !== "") {
     parts.push(
       `<text x="${MARGIN.left}" y="18" font-weight="bold" font-size="13">${esc(title)}</text>`,
+    );
+  }
+  if (opening.label !== "") {
+    // in the figure itself, right-aligned under the title, so a copied image keeps it
+    parts.push(
+      `<text x="${WIDTH - 8}" y="${MARGIN.top - 4}" text-anchor="end" fill="#444" class="mmulab-frame">${esc(
+        opening.label.length > 90 ? `${opening.label.slice(0, 89)}…` : opening.label,
+      )}</text>`,
     );
   }
   parts.push(
@@ -222,7 +255,7 @@ export function plotSvg(p: PlotPayload): string {
   parts.push("</svg>");
   const caption =
     p.sweep !== undefined
-      ? `sweep over ${p.sweep.axes.map((a) => a.label).join(", ")} (${p.sweep.frames.length} frames; the interactive plot has sliders)`
+      ? `${opening.label}; one of ${p.sweep.frames.length} frames of a sweep over ${p.sweep.axes.map((a) => a.label).join(", ")} (the interactive plot has sliders)`
       : "";
   return htmlFigure("plot", parts.join(""), caption);
 }

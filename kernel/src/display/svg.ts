@@ -6,6 +6,7 @@
  * text content and attribute values come from payloads, and both are escaped.
  */
 import type { PageState, TimelineSpanKind } from "../contract/mime.js";
+import { TIMELINE_KIND_COLOURS } from "../contract/timeline-palette.js";
 
 const ESCAPES: Readonly<Record<string, string>> = {
   "&": "&amp;",
@@ -53,17 +54,8 @@ export const PAGE_STATE_COLOURS: Readonly<Record<PageState, string>> = {
   reused: "#d03b3b",
 };
 
-export const SPAN_COLOURS: Readonly<Record<TimelineSpanKind, string>> = {
-  "irq-off": "#f2b134",
-  "gup-walk": "#3b82c4",
-  "flush-wait": "#d95f02",
-  "ipi-handler": "#7570b3",
-  hypercall: "#e7298a",
-  "grace-period": "#66a61e",
-  "rcu-callback": "#1b9e77",
-  preempted: "#9aa0a6",
-  other: "#b3b3b3",
-};
+/** The interactive renderer's colours (contract/timeline-palette.ts), so both pictures agree. */
+export const SPAN_COLOURS: Readonly<Record<TimelineSpanKind, string>> = TIMELINE_KIND_COLOURS;
 
 /** plotly's default trace colours, so the fallback matches the interactive plot. */
 export const TRACE_COLOURS: readonly string[] = [

@@ -155,17 +155,37 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   return { cells, skipped, trials, seed };
 }
 
+/** The history entries of a table's teardown: unlinked, handed to RCU, freed. */
+const TEARDOWN = /^(unlinked|handed to RCU|free$)/;
+
+/**
+ * The time window of a use-after-free's timeline: from before the frame was torn down (unlinked,
+ * handed to RCU, freed — on whichever CPU did it, possibly milliseconds earlier) and at least
+ * 400 µs before the read, to 50 µs after it; so every CPU involved, the freeing one and the
+ * walker, has its part in the picture. Lanes are per CPU, and spans overlapping the window are
+ * drawn whole (traceToTimeline), so the freeing CPU's munmap shows from its start.
+ */
+export function uafWindow(report: {
+  readonly t: number;
+  readonly history: readonly { readonly t: number; readonly what: string }[];
+}): { from: number; to: number } {
+  let earliest = report.t - 400_000;
+  for (const h of report.history)
+    if (TEARDOWN.test(h.what) && h.t <= report.t) earliest = Math.min(earliest, h.t - 20_000);
+  return { from: Math.max(0, earliest), to: report.t + 50_000 };
+}
+
 /** Re-runs one trial with tracing and frame histories on, for the cell's example. */
 export function makeExample(replay: ReplayLiteral): RaceCellExample {
   const r = runTrial({ ...replay, trace: true, history: true });
   const first = r.reports[0];
   if (first === undefined)
     throw new Error(`replay ${JSON.stringify(replay)} saw no use-after-free`);
-  const window = 50_000;
+  const { from, to } = uafWindow(first);
   const timeline = traceToTimeline(r.system.sim.trace, {
     nrCpus: r.system.m.nrCpus,
-    from: Math.max(0, first.t - 400_000),
-    to: first.t + window,
+    from,
+    to,
     title: `${replay.scenario} on ${replay.profile} with ${replay.backend} (seed ${replay.seed})`,
   });
   return {

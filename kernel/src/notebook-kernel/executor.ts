@@ -34,6 +34,7 @@ import {
   dispatchCommOpen,
   installSweepTarget,
 } from "../notebook/comm.js";
+import { installTimelineTarget } from "../notebook/timeline-comm.js";
 import {
   declarationsAfterFailure,
   snapshotExports,
@@ -231,6 +232,7 @@ export class ExecutorHost {
       });
     });
     installSweepTarget();
+    installTimelineTarget();
     // Type-check once now, so the first cell does not pay for the checker's start.
     this.nodeConverter.convert("", "");
     const versions = tslabVersions();

@@ -1,3 +1,10 @@
-/** Payloads built from simulation results: plots of race matrices and of computed points. */
+/** Payloads built from simulation results: plots of race matrices and of computed points, and
+ * large timelines reduced to an overview plus an exact window. */
 export { raceMatrixPlot } from "./race-matrix.js";
 export { sweepFrame, sweepPlot, type SweepPlotSpec, type SweepPoint } from "./sweep-plot.js";
+export {
+  REDUCE_THRESHOLD,
+  reduceTimeline,
+  timelineWindow,
+  type ReduceOptions,
+} from "./timeline-reduce.js";

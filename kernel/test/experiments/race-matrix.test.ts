@@ -8,7 +8,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { raceMatrixCommand } from "../../src/cli/commands/race-matrix.js";
 import { IncompatibleBackendError, resolveProfile } from "../../src/config/profiles.js";
-import { makeExample, runRaceMatrix, type RaceMatrix } from "../../src/experiments/race-matrix.js";
+import {
+  makeExample,
+  runRaceMatrix,
+  uafWindow,
+  type RaceMatrix,
+} from "../../src/experiments/race-matrix.js";
 import { runTrial } from "../../src/experiments/scenarios.js";
 import { ParameterError, UnknownNameError } from "../../src/sim/index.js";
 import { captureIO } from "../support/io.js";
@@ -145,6 +150,53 @@ describe("race matrix (computed, 40 trials a cell)", () => {
     const again = makeExample(ex.replay);
     expect(again.firstReport).toEqual(ex.firstReport);
     expect(runTrial({ ...ex.replay, trace: false }).uaf).toBeGreaterThan(0);
+  });
+});
+
+describe("an example's timeline window", () => {
+  it("includes the CPU that freed the table, milliseconds before the preempted walker's read", () => {
+    // the first kvm-pv seed from 1 with a use-after-free in preempted-walker
+    let seed = 1;
+    while (
+      runTrial({ scenario: "preempted-walker", profile: "v4.13", backend: "kvm-pv", seed }).uaf ===
+      0
+    )
+      seed++;
+    const ex = makeExample({
+      scenario: "preempted-walker",
+      profile: "v4.13",
+      backend: "kvm-pv",
+      seed,
+    });
+    const report = ex.firstReport;
+    const free = report.history.find((h) => h.what === "free");
+    expect(free).toBeDefined();
+    const freedAt = free!.t;
+    // the free happened long before the read: the old 400 µs window could not reach it
+    expect(report.t - freedAt).toBeGreaterThan(400_000);
+    const walker = `cpu${report.cpu}`;
+    const tl = ex.timeline;
+    // a CPU other than the walker's has a span covering the free: its munmap
+    const freeing = tl.spans.filter(
+      (s) => s.lane !== walker && s.lane !== "rcu" && s.start <= freedAt && s.end >= freedAt,
+    );
+    expect(freeing.map((s) => s.label)).toContain("sys_munmap");
+    // and the walker's lane has the read
+    expect(tl.instants.some((i) => i.kind === "uaf" && i.lane === walker)).toBe(true);
+  });
+
+  it("keeps at least 400 µs before the read when the teardown was recent", () => {
+    const w = uafWindow({ t: 1_000_000, history: [{ t: 990_000, what: "free" }] });
+    expect(w).toEqual({ from: 600_000, to: 1_050_000 });
+    const far = uafWindow({
+      t: 3_000_000,
+      history: [
+        { t: 100, what: "alloc pte table (mm 1)" },
+        { t: 500_000, what: "unlinked from parent" },
+        { t: 510_000, what: "free" },
+      ],
+    });
+    expect(far).toEqual({ from: 480_000, to: 3_050_000 });
   });
 });
 

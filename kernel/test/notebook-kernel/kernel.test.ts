@@ -163,31 +163,39 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
   });
 
   it("interrupts a busy cell with SIGINT; a run cut inside a step refuses to go on", async () => {
-    const loop = k.client.startExecute("for (;;) {}");
-    await k.client.waitFor(
-      (m) => m.parent_header.msg_id === loop.msgId && m.header.msg_type === "execute_input",
+    // Each busy cell writes a file before it spins, and the interrupt waits for that file: sent
+    // any earlier (a slow type-check of the cell on a loaded machine), it would land before the
+    // code it is meant to stop.
+    const started = async (path: string): Promise<void> => {
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(path) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(existsSync(path)).toBe(true);
+    };
+    const imports = await k.client.execute(
+      'import { writeFileSync } from "node:fs";\n' +
+        'import { Simulation, type Kfn } from "mmulab";',
     );
+    expect(imports.reply.content["status"]).toBe("ok");
+    const spinning = join(dir, "loop-spinning");
+    const loop = k.client.startExecute(
+      `writeFileSync(${JSON.stringify(spinning)}, "in"); for (;;) {}`,
+    );
+    await started(spinning);
     k.client.request("control", "interrupt_request", {});
     expect((await loop.done).reply.content["ename"]).toBe("KeyboardInterrupt");
 
-    // one process step that never yields: only SIGINT stops it, inside the step. The step
-    // writes a file before it spins, and the interrupt waits for it: interrupted any earlier (a
-    // slow compile of the cell on a loaded machine), the run would never have started the step.
+    // one process step that never yields: only SIGINT stops it, inside the step
     const inside = join(dir, "spinner-inside");
     const setup = await k.client.execute(
-      'import { writeFileSync } from "node:fs";\n' +
-        'import { Simulation, type Kfn } from "mmulab";\n' +
-        "const stuck = new Simulation({ seed: 1, trace: false });\n" +
+      "const stuck = new Simulation({ seed: 1, trace: false });\n" +
         "stuck.process('spinner', (function* (): Kfn<void> {\n" +
         `  yield 5; writeFileSync(${JSON.stringify(inside)}, "in"); for (;;) {}\n` +
         "})());",
     );
     expect(setup.reply.content["status"]).toBe("ok");
     const run = k.client.startExecute("stuck.run();");
-    const deadline = Date.now() + 20_000;
-    while (!existsSync(inside) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(existsSync(inside)).toBe(true);
+    await started(inside);
     k.client.request("control", "interrupt_request", {});
     expect((await run.done).reply.content["ename"]).toBe("KeyboardInterrupt");
     const again = await k.client.execute("stuck.run();");

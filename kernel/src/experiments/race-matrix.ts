@@ -11,9 +11,11 @@ import {
   resolveProfile,
   type BackendName,
   type ProfileName,
+  type ResolvedProfile,
 } from "../config/profiles.js";
 import { checkBool, checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
 import type { ChromeTrace } from "../sim/trace.js";
+import type { CachedEntryInfo, UafReader } from "../mm/oracle.js";
 import { runTrial, SCENARIO_NAMES, type ScenarioName } from "./scenarios.js";
 import { traceToTimeline } from "./timeline.js";
 
@@ -30,6 +32,8 @@ export interface RaceMatrixOptions {
   readonly seed?: number;
   /** Keep an example trace and timeline for every cell with a use-after-free. Default true. */
   readonly examples?: boolean;
+  /** The CPUs' own page walkers and caches (arch/x86/page-walker.ts). Default true. */
+  readonly hardware?: boolean;
   /** Called after each cell (progress display). */
   readonly onCell?: (done: number, total: number) => void;
 }
@@ -40,6 +44,7 @@ export interface ReplayLiteral {
   readonly profile: ProfileName;
   readonly backend: BackendName;
   readonly seed: number;
+  readonly hardware: boolean;
 }
 
 export interface RaceCellExample {
@@ -48,6 +53,10 @@ export interface RaceCellExample {
   readonly firstReport: {
     readonly t: number;
     readonly cpu: number;
+    /** "software", "hw-walker" or "stale-tlb". */
+    readonly reader: UafReader;
+    /** The cached entry a hardware read came through. */
+    readonly via?: CachedEntryInfo;
     readonly level: string;
     readonly pfn: number;
     readonly kind: string;
@@ -64,8 +73,17 @@ export interface RaceCell {
   readonly trials: number;
   /** Trials with at least one use-after-free. */
   readonly uaf: number;
-  /** HAVE_RCU_TABLE_FREE in this cell. */
+  /** Trials in which each kind of reader read freed memory: a software walker (gup_fast), the
+   * CPU's page walker through a cached entry, a program access through a stale TLB entry. */
+  readonly readers: {
+    readonly software: number;
+    readonly hwWalker: number;
+    readonly staleTlb: number;
+  };
+  /** The configuration the cell ran: HAVE_RCU_TABLE_FREE, CONFIG_PARAVIRT, the hardware model. */
   readonly rcuTableFree: boolean;
+  readonly paravirt: boolean;
+  readonly hardware: boolean;
   readonly example?: RaceCellExample;
 }
 
@@ -80,6 +98,7 @@ export interface RaceMatrix {
   readonly skipped: readonly SkippedCell[];
   readonly trials: number;
   readonly seed: number;
+  readonly hardware: boolean;
 }
 
 const RACE_MATRIX_KEYS = [
@@ -89,6 +108,7 @@ const RACE_MATRIX_KEYS = [
   "trials",
   "seed",
   "examples",
+  "hardware",
   "onCell",
 ];
 
@@ -102,15 +122,16 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   const trials = checkInt("trials", opts.trials ?? 40, 1, MAX_TRIALS, ctx);
   const seed = checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1 - trials, ctx);
   const examples = checkBool("examples", opts.examples, true, ctx);
+  const hardware = checkBool("hardware", opts.hardware, true, ctx);
   if (opts.onCell !== undefined && typeof opts.onCell !== "function")
     throw new ParameterError("onCell", opts.onCell, "a function (done, total) => void", ctx);
   const cells: RaceCell[] = [];
   const skipped: SkippedCell[] = [];
-  const valid: [ProfileName, BackendName, boolean][] = [];
+  const valid: [ProfileName, BackendName, ResolvedProfile][] = [];
   for (const p of profiles)
     for (const b of backends) {
       try {
-        valid.push([p, b, resolveProfile(p, b).rcuTableFree]);
+        valid.push([p, b, resolveProfile(p, b)]);
       } catch (e) {
         skipped.push({
           profile: p,
@@ -121,9 +142,10 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
     }
   const total = valid.length * scenarios.length;
   for (const scenario of scenarios)
-    for (const [profile, backend, rcuTableFree] of valid) {
+    for (const [profile, backend, resolved] of valid) {
       let uaf = 0;
       let exampleSeed = -1;
+      const readers = { software: 0, hwWalker: 0, staleTlb: 0 };
       for (let i = 0; i < trials; i++) {
         const r = runTrial({
           scenario,
@@ -132,27 +154,42 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
           seed: seed + i,
           trace: false,
           history: false,
+          hardware,
         });
         if (r.uaf > 0) {
           uaf++;
           if (exampleSeed < 0) exampleSeed = seed + i;
+          let sw = false;
+          let hw = false;
+          let tlb = false;
+          for (const rep of r.reports) {
+            if (rep.reader === "software") sw = true;
+            else if (rep.reader === "hw-walker") hw = true;
+            else tlb = true;
+          }
+          if (sw) readers.software++;
+          if (hw) readers.hwWalker++;
+          if (tlb) readers.staleTlb++;
         }
       }
       let example: RaceCellExample | undefined;
       if (exampleSeed >= 0 && examples)
-        example = makeExample({ scenario, profile, backend, seed: exampleSeed });
+        example = makeExample({ scenario, profile, backend, seed: exampleSeed, hardware });
       cells.push({
         profile,
         backend,
         scenario,
         trials,
         uaf,
-        rcuTableFree,
+        readers,
+        rcuTableFree: resolved.rcuTableFree,
+        paravirt: resolved.paravirt,
+        hardware,
         ...(example ? { example } : {}),
       });
       opts.onCell?.(cells.length, total);
     }
-  return { cells, skipped, trials, seed };
+  return { cells, skipped, trials, seed, hardware };
 }
 
 /** Re-runs one trial with tracing and frame histories on, for the cell's example. */
@@ -173,6 +210,8 @@ export function makeExample(replay: ReplayLiteral): RaceCellExample {
     firstReport: {
       t: first.t,
       cpu: first.cpu,
+      reader: first.reader,
+      ...(first.via ? { via: first.via } : {}),
       level: first.level,
       pfn: first.pfn,
       kind: first.kind,

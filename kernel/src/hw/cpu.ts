@@ -19,6 +19,7 @@ import { KernelStateError } from "../sim/errors.js";
 import type { Process, Kfn } from "../sim/process.js";
 import type { OpenSpan } from "../sim/trace.js";
 import type { Machine } from "./machine.js";
+import { TranslationCaches } from "./tlb-cache.js";
 
 /** The interrupt vectors the model uses (arch/x86/include/asm/irq_vectors.h). */
 export type Vector = "CALL_FUNCTION" | "CALL_FUNCTION_SINGLE" | "RESCHEDULE" | "LOCAL_TIMER";
@@ -90,10 +91,14 @@ export class Cpu {
   } | null = null;
   /** CPU time kernel threads ran here (runKthread), ns. */
   kthreadNs = 0;
+  /** This CPU's TLB and paging-structure caches (filled only when a page walker runs). */
+  readonly tlb: TranslationCaches;
 
   constructor(machine: Machine, id: number) {
     this.machine = machine;
     this.id = id;
+    const sim = machine.sim;
+    this.tlb = new TranslationCaches(id, machine.tlbParams, sim.rng, () => sim.now);
   }
 
   /** RFLAGS.IF. */
@@ -152,6 +157,7 @@ export class Cpu {
       this.heldByIrq.push(p);
     }
     if (this.stalled) p.suspend();
+    this.machine.notifyCpuBusy(this);
     p.exited.then(() => {
       if (this.task === p) this.task = null;
       if (p.error !== undefined) this.releaseDeadTask();
@@ -191,6 +197,7 @@ export class Cpu {
       this.heldByIrq.push(p);
     }
     if (this.stalled) p.suspend();
+    this.machine.notifyCpuBusy(this);
   }
 
   /** Sets IF; only the irqflags functions and the interrupt path call this. */
@@ -318,6 +325,7 @@ export class Cpu {
     this.preempted = false;
     if (this.stallSpan) this.machine.sim.trace.end(this.stallSpan);
     this.stallSpan = null;
+    this.machine.notifyCpuBusy(this);
     const k = this.kthread;
     if (k !== null) {
       k.since = this.machine.sim.now;

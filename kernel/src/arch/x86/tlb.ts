@@ -41,6 +41,7 @@ import type { Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
 import type { MmuGather } from "../../mm/mmu-gather.js";
 import { PAGE_SHIFT, PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
+import type { HwPageWalker } from "./page-walker.js";
 
 /** Reasons of the tlb:tlb_flush tracepoint (include/linux/mm_types.h enum tlb_flush_reason). */
 export const TlbFlushReason = {
@@ -142,6 +143,9 @@ export class X86Mmu {
   /** debugfs x86/tlb_single_page_flush_ceiling, pages. */
   tlb_single_page_flush_ceiling = 33;
   readonly stats: X86TlbStats;
+  /** The CPUs' own page walkers and their TLB and paging-structure caches; null when the
+   * hardware model is off (nothing is cached, so no flush needs to touch the caches). */
+  hw: HwPageWalker | null = null;
 
   constructor(k: Kernel, backend: FlushBackend, behaviour: X86Behaviour) {
     this.k = k;
@@ -194,13 +198,22 @@ export class X86Mmu {
       }
       st.loaded_mm = next;
       st.tlb_gen = next?.tlb_gen ?? 0;
-      this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
+      this.load_cr3(cpu, next);
       return;
     }
     if (prev !== null && prev !== next) prev.cpumask.delete(cpu.id);
     st.loaded_mm = next;
     if (next !== null) next.cpumask.add(cpu.id);
+    this.load_cr3(cpu, next);
+  }
+
+  /** load_new_mm_cr3 with a flush (no PCID: every CR3 write drops the non-global entries and
+   * the paging-structure caches); the CPU's page walker now walks `next`. */
+  private load_cr3(cpu: Cpu, next: MmStruct | null): void {
     this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
+    if (this.hw === null) return;
+    this.hw.cr3Write(cpu, "switch_mm");
+    if (next !== null) this.hw.wake(cpu);
   }
 
   /** enter_lazy_tlb: a kernel thread or idle keeps the old mm loaded; the CPU stays in its
@@ -234,7 +247,18 @@ function* flush_local(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo, reason: number)
     x86.stats.localFlushAll++;
   }
   x86.trace_tlb_flush(cpu, reason, pages);
+  invalidateLocal(x86, cpu, info.start, info.end);
   yield x86.k.machine.jitter(ns);
+}
+
+/** What the flush does to this CPU's caches: INVLPG per page of a ranged request (each also
+ * drops the paging-structure caches), a CR3 reload for a full one. The effect is applied when
+ * the flush starts; its time is spent after. */
+function invalidateLocal(x86: X86Mmu, cpu: Cpu, start: number, end: number): void {
+  const hw = x86.hw;
+  if (hw === null) return;
+  if (end === TLB_FLUSH_ALL) hw.cr3Write(cpu, "flush_tlb_local");
+  else hw.flushRange(cpu, start, end);
 }
 
 /**
@@ -282,6 +306,8 @@ function* flush_tlb_func_gen(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo, local: b
   }
   st.tlb_gen = mm_tlb_gen;
   x86.trace_tlb_flush(cpu, reason, pages);
+  if (pages === -1) invalidateLocal(x86, cpu, 0, TLB_FLUSH_ALL);
+  else invalidateLocal(x86, cpu, info.start, info.end);
   yield x86.k.machine.jitter(ns);
 }
 

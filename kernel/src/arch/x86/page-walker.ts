@@ -116,6 +116,8 @@ function entryInfo(e: PscEntry | TlbEntry, cache: string): CachedEntryInfo {
 
 export interface HwWalkerStats {
   walks: number;
+  /** Walks per CPU. */
+  readonly walksByCpu: number[];
   speculative: number;
   demand: number;
   /** Walks that started from a paging-structure-cache entry rather than CR3. */
@@ -129,7 +131,7 @@ export interface HwWalkerStats {
 export class HwPageWalker {
   readonly x86: X86Mmu;
   readonly params: HwWalkerParams;
-  readonly stats: HwWalkerStats = { walks: 0, speculative: 0, demand: 0, fromPsc: 0 };
+  readonly stats: HwWalkerStats;
   /** The hardware's own random source, apart from the simulation's: turning the walker on
    * leaves every other draw of a seeded run where it was. */
   private readonly rng: Rng;
@@ -142,6 +144,13 @@ export class HwPageWalker {
     const m = x86.k.machine;
     this.rng = new Rng((m.sim.seed ^ 0x9e3779b9) >>> 0);
     this.armed = new Uint8Array(m.nrCpus);
+    this.stats = {
+      walks: 0,
+      walksByCpu: new Array<number>(m.nrCpus).fill(0),
+      speculative: 0,
+      demand: 0,
+      fromPsc: 0,
+    };
     m.onCpuBusy((cpu) => this.wake(cpu));
   }
 
@@ -220,6 +229,7 @@ export class HwPageWalker {
     const tlbc = cpu.tlb;
     const pcid = this.pcid(cpu);
     this.stats.walks++;
+    this.stats.walksByCpu[cpu.id]!++;
     if (demand) this.stats.demand++;
     else this.stats.speculative++;
     const hit = tlbc.lookupTlb(pcid, va);

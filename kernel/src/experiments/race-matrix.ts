@@ -222,6 +222,14 @@ export function makeExample(replay: ReplayLiteral): RaceCellExample {
   };
 }
 
+/** The kinds of reader that read freed memory in a cell: s, h, t (padded to three). */
+function readerTags(c: RaceCell): string {
+  const r = c.readers;
+  return `${r.software > 0 ? "s" : ""}${r.hwWalker > 0 ? "h" : ""}${r.staleTlb > 0 ? "t" : ""}`.padEnd(
+    3,
+  );
+}
+
 /** Text table: one block per scenario, rows profiles, columns backends, "uaf/trials". */
 export function formatRaceMatrix(m: RaceMatrix): string {
   const out: string[] = [];
@@ -229,18 +237,29 @@ export function formatRaceMatrix(m: RaceMatrix): string {
   const profiles = [...new Set(m.cells.map((c) => c.profile))];
   const backends = [...new Set(m.cells.map((c) => c.backend))];
   for (const s of scenarios) {
-    out.push(`${s}: trials with a use-after-free / trials (* = RCU table free)`);
-    out.push(["profile".padEnd(14), ...backends.map((b) => b.padStart(10))].join(""));
+    out.push(
+      `${s}: trials with a use-after-free / trials (* = RCU table free; read by s = software walker, h = page walker, t = stale TLB)`,
+    );
+    out.push(["profile".padEnd(14), ...backends.map((b) => b.padStart(13))].join(""));
     for (const p of profiles) {
       const row = [p.padEnd(14)];
       for (const b of backends) {
         const c = m.cells.find((x) => x.scenario === s && x.profile === p && x.backend === b);
-        row.push((c ? `${c.uaf}/${c.trials}${c.rcuTableFree ? "*" : " "}` : "-").padStart(10));
+        row.push(
+          (c ? `${c.uaf}/${c.trials}${c.rcuTableFree ? "*" : " "}${readerTags(c)}` : "-").padStart(
+            13,
+          ),
+        );
       }
       out.push(row.join(""));
     }
     out.push("");
   }
+  out.push(
+    m.hardware
+      ? "CPUs' page walkers and TLBs modelled (arch/x86/page-walker.ts)"
+      : "software walkers only (--no-hardware)",
+  );
   if (m.skipped.length > 0) {
     out.push("not available:");
     for (const s of m.skipped)

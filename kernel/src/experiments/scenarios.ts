@@ -60,6 +60,15 @@ export const SCENARIO_NAMES = [
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
+/** The scenarios with a software walker (gup_fast), which the explorer and its Promela twin
+ * cover; the others are read by the CPUs' page walkers only. */
+export const SOFTWARE_WALKER_SCENARIOS = [
+  "walker-vs-munmap",
+  "preempted-walker",
+  "batch-alloc-failure",
+  "use-mm-walker",
+] as const satisfies readonly ScenarioName[];
+
 export function checkScenarioName(name: string): ScenarioName {
   if (typeof name !== "string" || !(SCENARIO_NAMES as readonly string[]).includes(name))
     throw new UnknownNameError("scenario", name, SCENARIO_NAMES);

@@ -12,6 +12,7 @@ import {
   type BackendName,
   type ProfileName,
   type ResolvedProfile,
+  DEFAULT_PARAVIRT,
 } from "../config/profiles.js";
 import { checkBool, checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
 import type { ChromeTrace } from "../sim/trace.js";
@@ -34,6 +35,9 @@ export interface RaceMatrixOptions {
   readonly examples?: boolean;
   /** The CPUs' own page walkers and caches (arch/x86/page-walker.ts). Default true. */
   readonly hardware?: boolean;
+  /** CONFIG_PARAVIRT. Default: a distribution kernel's (set, config/DEFAULT_PARAVIRT); false
+   * is a bare-metal build, which the paravirt backends refuse (their cells are skipped). */
+  readonly paravirt?: boolean;
   /** Called after each cell (progress display). */
   readonly onCell?: (done: number, total: number) => void;
 }
@@ -45,6 +49,7 @@ export interface ReplayLiteral {
   readonly backend: BackendName;
   readonly seed: number;
   readonly hardware: boolean;
+  readonly resolve: { readonly paravirt: boolean };
 }
 
 export interface RaceCellExample {
@@ -99,6 +104,8 @@ export interface RaceMatrix {
   readonly trials: number;
   readonly seed: number;
   readonly hardware: boolean;
+  /** CONFIG_PARAVIRT of every cell. */
+  readonly paravirt: boolean;
 }
 
 const RACE_MATRIX_KEYS = [
@@ -109,6 +116,7 @@ const RACE_MATRIX_KEYS = [
   "seed",
   "examples",
   "hardware",
+  "paravirt",
   "onCell",
 ];
 
@@ -123,6 +131,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   const seed = checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1 - trials, ctx);
   const examples = checkBool("examples", opts.examples, true, ctx);
   const hardware = checkBool("hardware", opts.hardware, true, ctx);
+  const paravirt = checkBool("paravirt", opts.paravirt, DEFAULT_PARAVIRT, ctx);
   if (opts.onCell !== undefined && typeof opts.onCell !== "function")
     throw new ParameterError("onCell", opts.onCell, "a function (done, total) => void", ctx);
   const cells: RaceCell[] = [];
@@ -131,7 +140,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   for (const p of profiles)
     for (const b of backends) {
       try {
-        valid.push([p, b, resolveProfile(p, b)]);
+        valid.push([p, b, resolveProfile(p, b, { paravirt })]);
       } catch (e) {
         skipped.push({
           profile: p,
@@ -155,6 +164,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
           trace: false,
           history: false,
           hardware,
+          resolve: { paravirt },
         });
         if (r.uaf > 0) {
           uaf++;
@@ -174,7 +184,14 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
       }
       let example: RaceCellExample | undefined;
       if (exampleSeed >= 0 && examples)
-        example = makeExample({ scenario, profile, backend, seed: exampleSeed, hardware });
+        example = makeExample({
+          scenario,
+          profile,
+          backend,
+          seed: exampleSeed,
+          hardware,
+          resolve: { paravirt },
+        });
       cells.push({
         profile,
         backend,
@@ -189,7 +206,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
       });
       opts.onCell?.(cells.length, total);
     }
-  return { cells, skipped, trials, seed, hardware };
+  return { cells, skipped, trials, seed, hardware, paravirt };
 }
 
 /** Re-runs one trial with tracing and frame histories on, for the cell's example. */
@@ -218,7 +235,14 @@ export function makeExample(replay: ReplayLiteral): RaceCellExample {
       history: first.history.map((h) => ({ t: h.t, what: h.what })),
     },
     timeline,
-    chromeTrace: r.system.sim.trace.toChrome({ ...replay }),
+    chromeTrace: r.system.sim.trace.toChrome({
+      scenario: replay.scenario,
+      profile: replay.profile,
+      backend: replay.backend,
+      seed: replay.seed,
+      hardware: replay.hardware,
+      paravirt: replay.resolve.paravirt,
+    }),
   };
 }
 
@@ -259,6 +283,11 @@ export function formatRaceMatrix(m: RaceMatrix): string {
     m.hardware
       ? "CPUs' page walkers and TLBs modelled (arch/x86/page-walker.ts)"
       : "software walkers only (--no-hardware)",
+  );
+  out.push(
+    m.paravirt
+      ? "CONFIG_PARAVIRT=y in every cell, as distribution kernels build it"
+      : "CONFIG_PARAVIRT=n (bare metal)",
   );
   if (m.skipped.length > 0) {
     out.push("not available:");

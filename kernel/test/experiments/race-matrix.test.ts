@@ -60,7 +60,8 @@ describe("race matrix (computed, 40 trials a cell)", () => {
       if (!early) expect(c.readers.hwWalker, `${c.scenario} ${c.profile} ${c.backend}`).toBe(0);
       expect(c.readers.staleTlb).toBe(0);
       expect(c.hardware).toBe(true);
-      expect(c.paravirt).toBe(["xen-pv", "hyperv", "kvm-pv"].includes(c.backend));
+      // a distribution kernel's CONFIG_PARAVIRT=y in every cell by default
+      expect(c.paravirt).toBe(true);
     }
     expect(cell("lazy-tlb-walker", "v4.14", "native").readers.hwWalker).toBe(TRIALS);
     const fallback = ["native", "xen-pv", "hyperv", "kvm-pv"].map(
@@ -93,8 +94,21 @@ describe("race matrix (computed, 40 trials a cell)", () => {
   it("v4.14's mm_users < 2 shortcut shows the use_mm() walker case, even natively; v4.19 closed it", () => {
     expect(cell("use-mm-walker", "v4.14", "native").uaf).toBe(TRIALS);
     expect(cell("use-mm-walker", "v4.14", "kvm-pv").uaf).toBe(TRIALS);
-    // as posted (PARAVIRT=n on bare metal) there is no RCU table free, so no shortcut natively
-    expect(cell("use-mm-walker", "v4.14-posted", "native").uaf).toBe(0);
+    // as posted, with a distribution kernel's PARAVIRT=y, RCU table free (and the shortcut) is
+    // built in natively too; a bare-metal build (PARAVIRT=n) has neither
+    expect(cell("use-mm-walker", "v4.14-posted", "native").uaf).toBe(TRIALS);
+    const bare = runRaceMatrix({
+      profiles: ["v4.14-posted"],
+      backends: ["native", "xen-pv"],
+      scenarios: ["use-mm-walker"],
+      trials: 10,
+      examples: false,
+      paravirt: false,
+    });
+    expect(bare.cells.map((c) => [c.backend, c.uaf, c.paravirt, c.rcuTableFree])).toEqual([
+      ["native", 0, false, false],
+    ]);
+    expect(bare.skipped[0]!.reason).toMatch(/needs CONFIG_PARAVIRT/);
     for (const p of ["v4.19", "v5.10", "v6.15"])
       for (const b of ["native", "xen-pv", "hyperv", "kvm-pv"])
         expect(cell("use-mm-walker", p, b).uaf).toBe(0);

@@ -75,6 +75,7 @@ const EXPECTED_REACHABLE = [
   "use-mm-walker v4.13 xen-pv",
   "use-mm-walker v4.13 hyperv",
   // v4.14's mm_users < 2 shortcut, wherever v4.14 frees tables through tlb_remove_table
+  "use-mm-walker v4.14-posted native", // with a distribution kernel's CONFIG_PARAVIRT=y
   "use-mm-walker v4.14-posted xen-pv",
   "use-mm-walker v4.14-posted hyperv",
   "use-mm-walker v4.14-posted kvm-pv",

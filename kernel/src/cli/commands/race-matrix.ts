@@ -20,7 +20,7 @@ export const raceMatrixCommand: Command = {
   name: "race-matrix",
   summary: "count use-after-free trials for every kernel profile × flush backend × scenario",
   usage: [
-    `Usage: ${PROGRAM} race-matrix [--profiles P,…] [--backends B,…] [--scenarios S,…] [--trials N] [--seed S] [--no-hardware] [--examples DIR] [--json]`,
+    `Usage: ${PROGRAM} race-matrix [--profiles P,…] [--backends B,…] [--scenarios S,…] [--trials N] [--seed S] [--no-hardware] [--bare-metal] [--examples DIR] [--json]`,
     "",
     "Runs seeded trials of each scenario for each profile and backend and counts the trials in",
     "which freed memory was read: by a lockless software walker (gup_fast), by a CPU's own page",
@@ -34,6 +34,8 @@ export const raceMatrixCommand: Command = {
     "  --trials N        trials per cell (default 40)",
     "  --seed S          seed of trial 0 (default 1)",
     "  --no-hardware     leave out the CPUs' page walkers and TLBs (software walkers only)",
+    "  --bare-metal      CONFIG_PARAVIRT=n (default: y, as distribution kernels; paravirt",
+    "                    backends are then not available)",
     "  --examples DIR    write each cell's example trace (Chrome JSON) and timeline there",
     JSON_FLAG_USAGE +
       " (an array of {profile, backend, scenario, trials, uaf, readers, config}; readers counts trials per kind of reader: software, hwWalker, staleTlb; config is {rcuTableFree, paravirt, hardware})",
@@ -48,6 +50,7 @@ export const raceMatrixCommand: Command = {
       seed: { type: "string" },
       examples: { type: "string" },
       "no-hardware": { type: "boolean", default: false },
+      "bare-metal": { type: "boolean", default: false },
     });
     const profiles = listFlag(values.profiles, "profiles", PROFILE_NAMES);
     const backends = listFlag(values.backends, "backends", BACKEND_NAMES);
@@ -64,6 +67,7 @@ export const raceMatrixCommand: Command = {
       seed,
       examples: examples !== undefined,
       hardware: values["no-hardware"] !== true,
+      paravirt: values["bare-metal"] !== true,
     });
     if (examples !== undefined) {
       for (const c of m.cells) {

@@ -97,8 +97,7 @@ export class Cpu {
   constructor(machine: Machine, id: number) {
     this.machine = machine;
     this.id = id;
-    const sim = machine.sim;
-    this.tlb = new TranslationCaches(id, machine.tlbParams, sim.rng, () => sim.now);
+    this.tlb = new TranslationCaches(id, machine.tlbParams, machine.sim.rng, machine.sim);
   }
 
   /** RFLAGS.IF. */

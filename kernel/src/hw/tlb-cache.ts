@@ -68,6 +68,7 @@ export const DEFAULT_TLB_PARAMS: TlbParams = Object.freeze({
 export const MAX_TLB_ENTRIES = 1 << 16;
 
 export function resolveTlbParams(p: Partial<TlbParams> | undefined, ctx: string): TlbParams {
+  if (p === undefined) return DEFAULT_TLB_PARAMS;
   checkOptions("tlb", p ?? {}, Object.keys(DEFAULT_TLB_PARAMS), ctx);
   const r = { ...DEFAULT_TLB_PARAMS, ...p };
   checkInt("tlb.tlbEntries", r.tlbEntries, 1, MAX_TLB_ENTRIES, ctx);
@@ -125,8 +126,12 @@ function tlbKey(va: number): number {
   return Math.floor(va / 4096);
 }
 
+/** Bytes one entry of each cache translates, by PSC_CODE. */
+const PSC_SPAN_BY_CODE: readonly number[] = [2 ** 48, 2 ** 39, 2 ** 30, 2 ** 21];
+
 function pscKey(level: PscLevel, va: number): number {
-  return Math.floor(va / 2 ** PSC_SHIFT[level]) * 4 + PSC_CODE[level];
+  const code = PSC_CODE[level];
+  return Math.floor(va / PSC_SPAN_BY_CODE[code]!) * 4 + code;
 }
 
 /** INVPCID types (SDM vol. 2, INVPCID). */
@@ -155,7 +160,8 @@ export class TranslationCaches {
     evictions: 0,
   };
   private readonly rng: Rng;
-  private readonly now: () => number;
+  /** The simulation's clock (for when an entry was filled). */
+  private readonly clockSource: { readonly now: number };
   /** Non-global TLB entries by PCID, then by linear page number. */
   private readonly tlb = new Map<number, Map<number, TlbEntry>>();
   private readonly globals = new Map<number, TlbEntry>();
@@ -164,11 +170,11 @@ export class TranslationCaches {
   private pscCount = 0;
   private clock = 0;
 
-  constructor(cpu: number, params: TlbParams, rng: Rng, now: () => number) {
+  constructor(cpu: number, params: TlbParams, rng: Rng, clockSource: { readonly now: number }) {
     this.cpu = cpu;
     this.params = params;
     this.rng = rng;
-    this.now = now;
+    this.clockSource = clockSource;
   }
 
   get tlbSize(): number {
@@ -181,7 +187,8 @@ export class TranslationCaches {
   /** A TLB lookup for (pcid, va): a global entry for the page, else the PCID's own. */
   lookupTlb(pcid: number, va: number): TlbEntry | undefined {
     const key = tlbKey(va);
-    const e = this.globals.get(key) ?? this.tlb.get(pcid)?.get(key);
+    const e =
+      (this.globals.size > 0 ? this.globals.get(key) : undefined) ?? this.tlb.get(pcid)?.get(key);
     if (e !== undefined) {
       e.lastUse = ++this.clock;
       this.stats.tlbHits++;
@@ -215,7 +222,7 @@ export class TranslationCaches {
       gen,
       writable,
       global,
-      filledAt: this.now(),
+      filledAt: this.clockSource.now,
       lastUse: ++this.clock,
     };
     const map = global ? this.globals : this.perPcid(this.tlb, pcid);
@@ -244,12 +251,25 @@ export class TranslationCaches {
       va: Math.floor(va / span) * span,
       pfn,
       gen,
-      filledAt: this.now(),
+      filledAt: this.clockSource.now,
       lastUse: ++this.clock,
     };
     map.set(key, entry);
     this.stats.pscFills++;
     return entry;
+  }
+
+  /** PSC entries of `pcid`. */
+  pscCountOf(pcid: number): number {
+    return this.psc.get(pcid)?.size ?? 0;
+  }
+
+  /** The `i`-th PSC entry of `pcid` in fill order (a speculative walk picks one), if any. */
+  pscAt(pcid: number, i: number): PscEntry | undefined {
+    const m = this.psc.get(pcid);
+    if (m === undefined) return undefined;
+    for (const e of m.values()) if (i-- === 0) return e;
+    return undefined;
   }
 
   /** Every PSC entry of `pcid` (a speculative walk starts from one of these). */

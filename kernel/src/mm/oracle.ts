@@ -84,11 +84,22 @@ export class UafOracle {
 
   /** True if `ptr` still designates the table it was taken from. */
   valid(ptr: TablePtr): boolean {
-    const st = this.alloc.stateOf(ptr.pfn);
+    return this.validTable(ptr.pfn, ptr.gen);
+  }
+
+  /** {@link valid} for a frame and generation (the page walker's hot path allocates no pointer
+   * unless it has something to report). */
+  validTable(pfn: number, gen: number): boolean {
+    const st = this.alloc.stateOf(pfn);
     return (
-      this.alloc.generation(ptr.pfn) === ptr.gen &&
+      this.alloc.generation(pfn) === gen &&
       (st === FrameState.TABLE || st === FrameState.UNLINKED || st === FrameState.PENDING_RCU)
     );
+  }
+
+  /** True if data frame `pfn` is still the page of generation `gen` (no read counted). */
+  validPage(pfn: number, gen: number): boolean {
+    return this.alloc.generation(pfn) === gen && this.alloc.stateOf(pfn) === FrameState.DATA;
   }
 
   /**

@@ -17,7 +17,7 @@ const PDE_ORDER = ["pde", "pdpte", "pml4e"] as const;
 const VA = 0x7f00_0000_0000;
 
 function caches(params: Partial<typeof DEFAULT_TLB_PARAMS> = {}): TranslationCaches {
-  return new TranslationCaches(0, resolveTlbParams(params, "test"), new Rng(1), () => 0);
+  return new TranslationCaches(0, resolveTlbParams(params, "test"), new Rng(1), { now: 0 });
 }
 
 /** Two PCIDs, each with a TLB entry for VA and a full set of PSC entries, and one global page. */
@@ -123,7 +123,7 @@ describe("capacity and replacement", () => {
         0,
         resolveTlbParams({ tlbEntries: 8, replacement: "random" }, "t"),
         new Rng(5),
-        () => 0,
+        { now: 0 },
       );
       for (let i = 0; i < 64; i++) c.fillTlb(0, VA + i * 4096, i, 1, true, false);
       expect(c.tlbSize).toBe(8);

@@ -32,13 +32,7 @@ import type { PscEntry, PscLevel, TlbEntry } from "../../hw/tlb-cache.js";
 import type { CachedEntryInfo } from "../../mm/oracle.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
 import type { TableLevel } from "../../mm/page-alloc.js";
-import {
-  entryTable,
-  PAGE_SIZE,
-  tableIndex,
-  TLB_FLUSH_ALL,
-  type TablePtr,
-} from "../../mm/pgtable.js";
+import { entryTable, PAGE_SIZE, indexAt, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
 import { checkNumber, checkOptions } from "../../sim/errors.js";
 import { Rng } from "../../sim/rng.js";
 import type { X86Mmu } from "./tlb.js";
@@ -103,6 +97,16 @@ const NEXT_5: Readonly<Partial<Record<TableLevel, TableLevel>>> = {
   pud: "pmd",
   pmd: "pte",
 };
+/** Bytes one entry of a table of each level maps (the p4d level exists with 5 levels only, so
+ * the pgd's span is the only one that depends on the paging depth). */
+const SPAN_4: Readonly<Record<TableLevel, number>> = Object.freeze({
+  pgd: 2 ** 39,
+  p4d: 2 ** 39,
+  pud: 2 ** 30,
+  pmd: 2 ** 21,
+  pte: 2 ** 12,
+});
+const SPAN_5: Readonly<Record<TableLevel, number>> = Object.freeze({ ...SPAN_4, pgd: 2 ** 48 });
 const PSC_SPAN: Readonly<Record<PscLevel, number>> = Object.freeze({
   pml5e: 2 ** 48,
   pml4e: 2 ** 39,
@@ -176,6 +180,12 @@ export class HwPageWalker {
     this.x86.k.sim.schedule(d, this.fireCb, undefined, cpuId);
   }
 
+  /** Uniform integer in [0, n) from one 32-bit draw: the walker's choices need no more than
+   * that, and it is a third of the cost of a rejection-sampled draw on this path. */
+  private below(n: number): number {
+    return Math.floor(this.rng.float() * n);
+  }
+
   private fire(cpuId: number): void {
     this.armed[cpuId] = 0;
     const cpu = this.x86.k.machine.cpus[cpuId]!;
@@ -200,12 +210,14 @@ export class HwPageWalker {
       if (va >= 0) this.walk(cpu, mm, va, true);
       return;
     }
-    const psc = cpu.tlb.pscEntries(this.pcid(cpu));
-    let va: number;
-    if (psc.length > 0) {
-      const e = psc[this.rng.int(0, psc.length - 1)]!;
-      va = e.va + this.rng.int(0, PSC_SPAN[e.level] / PAGE_SIZE - 1) * PAGE_SIZE;
-    } else va = this.vmaPage(mm);
+    const c = cpu.tlb;
+    const pcid = this.pcid(cpu);
+    const n = c.pscCountOf(pcid);
+    const e = n > 0 ? c.pscAt(pcid, this.below(n)) : undefined;
+    const va =
+      e !== undefined
+        ? e.va + this.below(PSC_SPAN[e.level] / PAGE_SIZE) * PAGE_SIZE
+        : this.vmaPage(mm);
     if (va >= 0) this.walk(cpu, mm, va, false);
   }
 
@@ -213,8 +225,8 @@ export class HwPageWalker {
   private vmaPage(mm: MmStruct): number {
     const vmas = mm.vmas;
     if (vmas.length === 0) return -1;
-    const v = vmas[this.rng.int(0, vmas.length - 1)]!;
-    return v.start + this.rng.int(0, (v.end - v.start) / PAGE_SIZE - 1) * PAGE_SIZE;
+    const v = vmas[this.below(vmas.length)]!;
+    return v.start + this.below((v.end - v.start) / PAGE_SIZE) * PAGE_SIZE;
   }
 
   /**
@@ -234,54 +246,74 @@ export class HwPageWalker {
     else this.stats.speculative++;
     const hit = tlbc.lookupTlb(pcid, va);
     if (hit !== undefined) {
-      if (demand)
+      if (demand && !k.oracle.validPage(hit.pfn, hit.gen))
         k.oracle.checkTlbHit(cpu.id, { pfn: hit.pfn, gen: hit.gen }, va, entryInfo(hit, "tlb"));
+      else if (demand) k.oracle.reads++;
       return;
     }
     const levels = k.levels;
     const start = tlbc.lookupPsc(pcid, va, levels === 5 ? PSC_ORDER_5 : PSC_ORDER_4);
-    let ptr: TablePtr;
+    let pfn: number;
+    let gen: number;
     let level: TableLevel;
-    let via: CachedEntryInfo;
     if (start !== undefined) {
       this.stats.fromPsc++;
-      ptr = { pfn: start.pfn, gen: start.gen };
+      pfn = start.pfn;
+      gen = start.gen;
       level = POINTS_TO[start.level];
-      via = entryInfo(start, start.level);
     } else {
-      ptr = { pfn: mm.pgd, gen: k.alloc.generation(mm.pgd) };
+      pfn = mm.pgd;
+      gen = k.alloc.generation(pfn);
       level = "pgd";
-      via = { cache: "cr3", pcid, va: 0, pfn: mm.pgd, gen: ptr.gen, filledAt: k.sim.now };
     }
     const next = levels === 5 ? NEXT_5 : NEXT_4;
+    const SPAN = levels === 5 ? SPAN_5 : SPAN_4;
     const trace = k.sim.trace.enabled;
+    const oracle = k.oracle;
     for (;;) {
-      if (!k.oracle.checkHwRead(cpu.id, ptr, va, level, via)) return;
-      const raw = k.pt.entry(ptr.pfn, tableIndex(va, level, levels));
+      oracle.reads++;
+      if (!oracle.validTable(pfn, gen)) {
+        // the read the kernel's rules forbid: report it with the entry the walk came through
+        const via: CachedEntryInfo =
+          start !== undefined
+            ? entryInfo(start, start.level)
+            : {
+                cache: "cr3",
+                pcid,
+                va: 0,
+                pfn: mm.pgd,
+                gen: k.alloc.generation(mm.pgd),
+                filledAt: k.sim.now,
+              };
+        oracle.reads--; // counted again by the reporting check
+        oracle.checkHwRead(cpu.id, { pfn, gen }, va, level, via);
+        return;
+      }
+      const raw = k.pt.entry(pfn, indexAt(va, SPAN[level]));
       if (raw === 0) return;
       const child = level === "pte" ? raw - 1 : entryTable(raw);
       if (level === "pte" || child < 0) {
         // the translation: a 4 KiB pte, or a huge leaf (cached here as the 4 KiB page used)
-        const pfn = level === "pte" ? child : -raw - 1;
-        tlbc.fillTlb(pcid, va, pfn, k.alloc.generation(pfn), pfn !== k.zeroPfn, false);
+        const page = level === "pte" ? child : -raw - 1;
+        tlbc.fillTlb(pcid, va, page, k.alloc.generation(page), page !== k.zeroPfn, false);
         if (trace)
           k.sim.trace.instant(cpu.id, "x86:tlb_fill", {
             va: `0x${va.toString(16)}`,
-            pfn,
+            pfn: page,
             demand,
           });
         return;
       }
       const cache = pscFor(level, levels)!;
-      const gen = k.alloc.generation(child);
-      tlbc.fillPsc(pcid, cache, va, child, gen);
+      gen = k.alloc.generation(child);
+      pfn = child;
+      tlbc.fillPsc(pcid, cache, va, pfn, gen);
       if (trace)
         k.sim.trace.instant(cpu.id, "x86:psc_fill", {
           cache,
           va: `0x${va.toString(16)}`,
-          table: child,
+          table: pfn,
         });
-      ptr = { pfn: child, gen };
       level = next[level]!;
     }
   }

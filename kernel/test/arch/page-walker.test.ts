@@ -8,7 +8,14 @@
 import { describe, expect, it } from "vitest";
 import { flush_tlb_mm_range, X86Mmu } from "../../src/arch/x86/index.js";
 import type { Cpu } from "../../src/hw/index.js";
-import { FrameState, PMD_SIZE, sys_mmap, TLB_FLUSH_ALL } from "../../src/mm/index.js";
+import {
+  exportPageTables,
+  FrameState,
+  PMD_SIZE,
+  sys_mmap,
+  TLB_FLUSH_ALL,
+} from "../../src/mm/index.js";
+import { checkPageTablePayload, PayloadError } from "../../src/contract/payload.js";
 import { entryTable, indexAt } from "../../src/mm/pgtable.js";
 import { runTrial } from "../../src/experiments/scenarios.js";
 import { buildSystem, type System } from "../../src/system/build.js";
@@ -57,6 +64,14 @@ describe("the hardware page walker", () => {
     const { pmd, pte } = pteTable(s, mm);
     expect(cpu1.tlb.pscPointingAt(pte).map((e) => e.level)).toEqual(["pde"]);
     expect(hw.cachedBy(pte)).toEqual([1]);
+    // the tree view says which CPUs can still reach the table without its parent entry
+    const tree = exportPageTables(s.k, mm);
+    checkPageTablePayload(tree);
+    const pmdNode = tree.root.children![0]!.children![0]!;
+    expect(pmdNode.children![0]).toMatchObject({ frame: pte, cachedBy: [1] });
+    expect(() =>
+      checkPageTablePayload({ ...tree, root: { ...tree.root, cachedBy: [-1] } }),
+    ).toThrow(PayloadError);
     // free_pte_range without any flush: unlink, then the frame goes back to the allocator
     s.k.pt.clear(pmd, indexAt(BUF, PMD_SIZE));
     s.k.alloc.setTableState(pte, FrameState.UNLINKED, "test");

@@ -48,8 +48,10 @@ export interface ReplayLiteral {
   readonly profile: ProfileName;
   readonly backend: BackendName;
   readonly seed: number;
-  readonly hardware: boolean;
-  readonly resolve: { readonly paravirt: boolean };
+  /** The page walkers (default true, as the matrix runs). */
+  readonly hardware?: boolean;
+  /** CONFIG_PARAVIRT (default config/DEFAULT_PARAVIRT). */
+  readonly resolve?: { readonly paravirt: boolean };
 }
 
 export interface RaceCellExample {
@@ -240,8 +242,8 @@ export function makeExample(replay: ReplayLiteral): RaceCellExample {
       profile: replay.profile,
       backend: replay.backend,
       seed: replay.seed,
-      hardware: replay.hardware,
-      paravirt: replay.resolve.paravirt,
+      hardware: replay.hardware ?? true,
+      paravirt: replay.resolve?.paravirt ?? DEFAULT_PARAVIRT,
     }),
   };
 }

@@ -63,7 +63,10 @@ describe("race matrix (computed, 40 trials a cell)", () => {
       // a distribution kernel's CONFIG_PARAVIRT=y in every cell by default
       expect(c.paravirt).toBe(true);
     }
-    expect(cell("lazy-tlb-walker", "v4.14", "native").readers.hwWalker).toBe(TRIALS);
+    // the IRQ-off section is 20–200 µs and the walker walks every 10 µs on average: nearly always
+    expect(cell("lazy-tlb-walker", "v4.14", "native").readers.hwWalker).toBeGreaterThan(
+      TRIALS * 0.75,
+    );
     const fallback = ["native", "xen-pv", "hyperv", "kvm-pv"].map(
       (b) => cell("batch-alloc-failure", "v4.14", b).readers.hwWalker,
     );

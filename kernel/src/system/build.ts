@@ -55,6 +55,9 @@ export interface SystemOptions {
   readonly hardware?: boolean | Partial<HwWalkerParams>;
   /** Sizes and replacement of each CPU's TLB and paging-structure caches. */
   readonly tlb?: Partial<TlbParams>;
+  /** CR4.PCIDE: dynamic ASIDs per CPU (v4.14+; refused on v4.13 and under Xen PV and Hyper-V).
+   * Default false, as the validation guest (qemu64) has no PCID. */
+  readonly pcid?: boolean;
 }
 
 export interface System {
@@ -102,6 +105,7 @@ export const SYSTEM_OPTION_KEYS = [
   "keepDroppedMms",
   "hardware",
   "tlb",
+  "pcid",
 ] as const;
 
 const CTX = "buildSystem";
@@ -124,6 +128,7 @@ function checkSystemOptions(opts: unknown): SystemOptions {
   if (typeof o["hardware"] !== "boolean")
     checkOptions("hardware", o["hardware"], Object.keys(DEFAULT_HW_WALKER), CTX);
   checkOptions("tlb", o["tlb"], Object.keys(DEFAULT_TLB_PARAMS), CTX);
+  checkBool("pcid", o["pcid"], false, CTX);
   if (o["levels"] !== undefined) checkInt("levels", o["levels"], 4, 5, CTX);
   return o as unknown as SystemOptions;
 }
@@ -151,6 +156,7 @@ export function buildSystem(options: SystemOptions): System {
     keepDroppedMms: opts.keepDroppedMms ?? true,
   });
   const x86 = installX86(k, resolved.x86, makeBackend(resolved.backend, host));
+  if (opts.pcid === true) x86.enable_pcid();
   const hw = opts.hardware ?? false;
   if (hw !== false) installPageWalker(x86, hw === true ? undefined : hw);
   const rcu = new Rcu(m, { hz: opts.hz ?? 1000, flavour: resolved.rcuFlavour });

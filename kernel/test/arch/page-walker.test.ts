@@ -48,7 +48,7 @@ function pteTable(s: System, mm: MmStruct): { pmd: number; pte: number } {
   return { pmd, pte: entryTable(s.k.pt.entry(pmd, indexAt(BUF, PMD_SIZE))) };
 }
 
-function run(s: System, cpu: number, gen: Kfn<void>): void {
+function run(s: System, cpu: number, gen: Kfn<unknown>): void {
   s.m.cpu(cpu).run("t", gen);
   s.sim.run();
 }
@@ -285,5 +285,115 @@ describe("races that need the hardware (many seeds)", () => {
     } finally {
       X86Mmu.prototype.switch_mm = orig;
     }
+  });
+});
+
+describe("PCID (CR4.PCIDE, dynamic ASIDs, v4.14+)", () => {
+  /** A system with PCID and the walkers on, and `n` mms each with one populated page. */
+  function pcidSetUp(n: number, profile = "v5.10") {
+    const s = buildSystem({
+      profile,
+      backend: "native",
+      nrCpus: 2,
+      seed: 3,
+      hardware: true,
+      trace: false,
+      pcid: true,
+    });
+    const mms = Array.from({ length: n }, () => s.k.mm_alloc());
+    for (const mm of mms) {
+      s.x86.switch_mm(s.m.cpu(0), mm);
+      run(
+        s,
+        0,
+        sys_mmap(s.k, s.m.cpu(0), mm, { addr: BUF, length: 4096, populate: true, name: "b" }),
+      );
+    }
+    return { s, mms };
+  }
+
+  it("an mm's entries outlive a switch away under its PCID; coming back reuses them unless the mm was flushed meanwhile", () => {
+    const { s, mms } = pcidSetUp(2);
+    const [a, b] = mms as [MmStruct, MmStruct];
+    const cpu1 = s.m.cpu(1);
+    s.x86.switch_mm(cpu1, a);
+    const pcidA = s.x86.current_pcid(cpu1);
+    s.x86.hw!.walk(cpu1, a, BUF, true);
+    s.x86.switch_mm(cpu1, b);
+    expect(s.x86.current_pcid(cpu1)).not.toBe(pcidA);
+    expect(cpu1.tlb.lookupTlb(pcidA, BUF)).toBeDefined();
+    // back without a flush of a in between: the entries are still good and are kept
+    s.x86.switch_mm(cpu1, a);
+    expect(s.x86.current_pcid(cpu1)).toBe(pcidA);
+    expect(cpu1.tlb.lookupTlb(pcidA, BUF)).toBeDefined();
+    // away again; a is flushed on CPU 0 only (CPU 1 has left its cpumask): its PCID on CPU 1 is
+    // behind, and switching back flushes it (choose_new_asid's tlb_gen check)
+    s.x86.switch_mm(cpu1, b);
+    run(s, 0, flush_tlb_mm_range(s.x86, s.m.cpu(0), a, BUF, BUF + 4096, false));
+    expect(cpu1.tlb.lookupTlb(pcidA, BUF)).toBeDefined();
+    s.x86.switch_mm(cpu1, a);
+    expect(cpu1.tlb.lookupTlb(pcidA, BUF)).toBeUndefined();
+  });
+
+  it("TLB_NR_DYN_ASIDS = 6: the seventh mm takes an ASID round robin and that PCID is flushed", () => {
+    const { s, mms } = pcidSetUp(7);
+    const cpu1 = s.m.cpu(1);
+    const seen = mms.map((mm) => {
+      s.x86.switch_mm(cpu1, mm);
+      s.x86.hw!.walk(cpu1, mm, BUF, true);
+      const pcid = s.x86.current_pcid(cpu1);
+      return { pcid, pfn: cpu1.tlb.lookupTlb(pcid, BUF)!.pfn };
+    });
+    // CPU 1 started on init_mm (ASID 0), so the mms took ASIDs 1…5, then 0, then 1 again
+    expect(seen.map((x) => x.pcid)).toEqual([2, 3, 4, 5, 6, 1, 2]);
+    // PCID 2 now translates the seventh mm's page: the first mm's entry went with the flush
+    expect(cpu1.tlb.lookupTlb(2, BUF)!.pfn).toBe(seen[6]!.pfn);
+    expect(seen[6]!.pfn).not.toBe(seen[0]!.pfn);
+    const first = mms[0]!;
+    s.x86.switch_mm(cpu1, first);
+    // the first mm lost its ASID: a new one, flushed, nothing of it cached any more
+    expect(cpu1.tlb.tlbEntries(s.x86.current_pcid(cpu1))).toHaveLength(0);
+  });
+
+  it("v4.14–v4.19 leave lazy mode at once with PCID, so the lazy CPU's walker stops; v4.20+ stay lazy", () => {
+    const reports = (pcid: boolean) => {
+      const out: number[] = [];
+      for (let i = 0; i < 40; i++)
+        for (const r of runTrial({
+          scenario: "lazy-tlb-walker",
+          profile: "v4.14",
+          backend: "native",
+          seed: 1 + i,
+          trace: false,
+          history: false,
+          pcid,
+        }).reports)
+          if (r.reader === "hw-walker") out.push(r.cpu);
+      return out;
+    };
+    expect(reports(false).filter((c) => c === 2).length).toBeGreaterThan(0);
+    // with PCID only the freeing CPU's own walker can still read what the shortcut freed
+    expect(reports(true).filter((c) => c === 2)).toEqual([]);
+    const { s, mms } = pcidSetUp(1, "v5.10");
+    s.x86.switch_mm(s.m.cpu(1), mms[0]!);
+    s.x86.enter_lazy_tlb(s.m.cpu(1));
+    expect(s.x86.state(s.m.cpu(1))).toMatchObject({ loaded_mm: mms[0], is_lazy: true });
+    const v414 = buildSystem({ profile: "v4.14", backend: "native", pcid: true, trace: false });
+    const mm = v414.k.mm_alloc();
+    v414.x86.switch_mm(v414.m.cpu(1), mm);
+    v414.x86.enter_lazy_tlb(v414.m.cpu(1));
+    expect(v414.x86.state(v414.m.cpu(1)).loaded_mm).toBe(null);
+  });
+
+  it("is refused where the kernel has no PCID: v4.13, Xen PV, Hyper-V", () => {
+    expect(() => buildSystem({ profile: "v4.13", backend: "native", pcid: true })).toThrow(
+      /pcid = true .*v4\.14/,
+    );
+    expect(() => buildSystem({ profile: "v5.10", backend: "xen-pv", pcid: true })).toThrow(
+      /Xen PV/,
+    );
+    expect(() => buildSystem({ profile: "v5.10", backend: "hyperv", pcid: true })).toThrow(
+      /X86_FEATURE_PCID/,
+    );
   });
 });

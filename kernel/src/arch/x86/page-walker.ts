@@ -24,8 +24,10 @@
  * Where the kernel gets the ordering right, no choice of these parameters makes a report
  * appear; they only change how often a real hazard is seen.
  *
- * The model runs without PCIDs (CR4.PCIDE = 0, what the validation guest has): every CPU uses
- * PCID 0, and every CR3 write without the no-flush bit drops all non-global entries.
+ * Without PCIDs (CR4.PCIDE = 0, the default, what the validation guest has) every CPU uses PCID 0
+ * and every CR3 write drops all non-global entries; with them (`X86Mmu.enable_pcid`) the caches
+ * are tagged with kern_pcid(asid) of choose_new_asid's ASID, and an mm's entries outlive a switch
+ * away from it under their PCID.
  */
 import type { Cpu } from "../../hw/cpu.js";
 import type { PscEntry, PscLevel, TlbEntry } from "../../hw/tlb-cache.js";
@@ -162,8 +164,8 @@ export class HwPageWalker {
   }
 
   /** PCID of the CPU's current address space: 0 without CR4.PCIDE. */
-  pcid(_cpu: Cpu): number {
-    return 0;
+  pcid(cpu: Cpu): number {
+    return this.x86.current_pcid(cpu);
   }
 
   /** The CPU executes with a user CR3: its walker runs. */
@@ -335,7 +337,7 @@ export class HwPageWalker {
 
   /** MOV to CR3 without the no-flush bit (local_flush_tlb, or a switch_mm that flushes). */
   cr3Write(cpu: Cpu, op = "cr3"): void {
-    const r = cpu.tlb.movCr3(this.pcid(cpu), false, false);
+    const r = cpu.tlb.movCr3(this.pcid(cpu), this.x86.pcide, false);
     this.traceInvalidate(cpu, op, r.tlb, r.psc);
   }
 

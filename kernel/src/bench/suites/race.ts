@@ -65,4 +65,12 @@ export const raceBenchmarks: Benchmark[] = [
     better: "lower",
     run: () => hardwareCostRatio("walker-vs-munmap", "v4.14", "xen-pv"),
   },
+  {
+    // the scenario with the most walking: two user threads for the whole 0.5–3 ms preemption
+    name: "race/hardware-model-cost-preempted",
+    unit: "x wall",
+    target: null,
+    better: "lower",
+    run: () => hardwareCostRatio("preempted-walker", "v4.19", "kvm-pv"),
+  },
 ];

@@ -290,8 +290,7 @@ export class X86Mmu {
   private choose_new_asid(st: CpuTlbState, ctx_id: number, tlb_gen: number) {
     for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {
       const c = st.ctxs[asid];
-      if (c !== undefined && c.ctx_id === ctx_id)
-        return { asid, need_flush: c.tlb_gen < tlb_gen };
+      if (c !== undefined && c.ctx_id === ctx_id) return { asid, need_flush: c.tlb_gen < tlb_gen };
     }
     let asid = st.next_asid++;
     if (asid >= TLB_NR_DYN_ASIDS) {

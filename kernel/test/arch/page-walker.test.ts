@@ -20,7 +20,8 @@ import { entryTable, indexAt } from "../../src/mm/pgtable.js";
 import { runTrial } from "../../src/experiments/scenarios.js";
 import { buildSystem, type System } from "../../src/system/build.js";
 import type { MmStruct } from "../../src/mm/mm-struct.js";
-import type { Kfn } from "../../src/sim/index.js";
+import { UnknownNameError, type Kfn } from "../../src/sim/index.js";
+import { explore } from "../../src/explore/explorer.js";
 
 const BUF = 0x7f00_0000_0000;
 
@@ -187,6 +188,13 @@ describe("the hardware page walker", () => {
       expect(on.stallNs).toBe(off.stallNs);
       expect(off.system.x86.hw).toBe(null);
     }
+  });
+
+  it("the explorer, which has no page walker, refuses the hardware-only scenarios by name", () => {
+    for (const scenario of ["lazy-tlb-walker", "madvise-lazy-return"])
+      expect(() => explore({ profile: "v4.14", backend: "native", scenario })).toThrow(
+        UnknownNameError,
+      );
   });
 
   it("refuses bad walker parameters with the parameter named", () => {

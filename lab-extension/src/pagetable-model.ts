@@ -33,6 +33,8 @@ export interface TreeNode {
   readonly entries: number;
   readonly huge: boolean;
   readonly history: readonly FrameHistoryItem[];
+  /** CPUs whose paging-structure caches point at this table. */
+  readonly cachedBy: readonly number[];
   readonly children: TreeNode[];
   readonly parent: TreeNode | null;
   readonly depth: number;
@@ -91,6 +93,7 @@ export function parsePageTable(data: unknown): TreeModel {
         entries: o.entries,
         huge: o.huge === true,
         history,
+        cachedBy: [...(o.cachedBy ?? [])],
         children: [],
         parent,
         depth: parent === null ? 0 : parent.depth + 1,

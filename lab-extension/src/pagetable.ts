@@ -258,6 +258,14 @@ export class RenderedPageTable extends Widget implements IRenderMime.IRenderer {
       tip.replaceChildren();
       tip.dataset["frame"] = String(n.frame);
       tip.append(el("div", `${CLASS}-tooltipTitle`, `${n.level} pfn ${hex(n.frame)} — ${n.state}`));
+      if (n.cachedBy.length > 0)
+        tip.append(
+          el(
+            "div",
+            `${CLASS}-tooltipCached`,
+            `cached by CPU ${n.cachedBy.join(", ")} (paging-structure caches)`,
+          ),
+        );
       if (n.history.length === 0) {
         tip.append(el("div", `${CLASS}-tooltipEmpty`, "no history recorded"));
       } else {

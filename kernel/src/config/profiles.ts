@@ -276,9 +276,18 @@ export function checkBackendName(name: string): BackendName {
   return name as BackendName;
 }
 
+/**
+ * CONFIG_PARAVIRT unless a caller says otherwise: set, as distribution kernels build it (Debian's
+ * 6.1 config reads PARAVIRT=y, and so did the 2017 RHEL/Fedora kernels the seed's kernbench hosts
+ * ran) — so a native flush on a v4.19–v6.14 profile has HAVE_RCU_TABLE_FREE built in, with the
+ * paravirt hook leaving native table frees on tlb_remove_page. A bare-metal build without it is
+ * the explicit `paravirt: false` (the paravirt backends refuse it).
+ */
+export const DEFAULT_PARAVIRT = true;
+
 export interface ResolveOptions {
-  /** CONFIG_PARAVIRT. Default: set for the paravirt backends, clear for native and INVLPGB
-   * (a bare-metal build) — it only matters for the "if-paravirt" profiles. */
+  /** CONFIG_PARAVIRT. Default {@link DEFAULT_PARAVIRT} (a distribution kernel); false is a
+   * bare-metal build — it matters for the "if-paravirt" profiles. */
   readonly paravirt?: boolean;
   /** Counterfactual: force HAVE_RCU_TABLE_FREE on or off regardless of the version, to ask
    * "what if" (e.g. INVLPGB without RCU table freeing). */
@@ -310,7 +319,7 @@ export function resolveProfile(
   const reason = profile.unavailable[backend];
   if (reason !== undefined) throw new IncompatibleBackendError(profile.name, backend, reason);
   const isPv = PARAVIRT_BACKENDS.includes(backend);
-  const paravirt = opts.paravirt ?? isPv;
+  const paravirt = opts.paravirt ?? DEFAULT_PARAVIRT;
   if (isPv && !paravirt)
     throw new IncompatibleBackendError(
       profile.name,

@@ -60,6 +60,9 @@ export interface PageTableNode {
   /** A 2 MiB or 1 GiB leaf mapped directly by a pmd or pud entry. */
   readonly huge?: boolean;
   readonly history?: readonly FrameHistoryItem[];
+  /** CPUs whose paging-structure caches still hold a pointer to this table (a page walker there
+   * can reach it without reading its parent entry); absent when none or not modelled. */
+  readonly cachedBy?: readonly number[];
   readonly children?: readonly PageTableNode[];
 }
 

@@ -285,6 +285,9 @@ export function checkPageTablePayload(value: unknown): asserts value is PageTabl
       f.string(ho["what"], `${hp}.what`);
       f.optionalString(ho["by"], `${hp}.by`);
     });
+    f.optionalArray(o["cachedBy"], `${p}.cachedBy`).forEach((c, i) =>
+      f.count(c, `${p}.cachedBy[${i}]`),
+    );
     const kids = f.optionalArray(o["children"], `${p}.children`);
     for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], `${p}.children[${i}]`]);
   }

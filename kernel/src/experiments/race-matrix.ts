@@ -11,9 +11,12 @@ import {
   resolveProfile,
   type BackendName,
   type ProfileName,
+  type ResolvedProfile,
+  DEFAULT_PARAVIRT,
 } from "../config/profiles.js";
 import { checkBool, checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
 import type { ChromeTrace } from "../sim/trace.js";
+import type { CachedEntryInfo, UafReader } from "../mm/oracle.js";
 import { runTrial, SCENARIO_NAMES, type ScenarioName } from "./scenarios.js";
 import { traceToTimeline } from "./timeline.js";
 
@@ -30,6 +33,11 @@ export interface RaceMatrixOptions {
   readonly seed?: number;
   /** Keep an example trace and timeline for every cell with a use-after-free. Default true. */
   readonly examples?: boolean;
+  /** The CPUs' own page walkers and caches (arch/x86/page-walker.ts). Default true. */
+  readonly hardware?: boolean;
+  /** CONFIG_PARAVIRT. Default: a distribution kernel's (set, config/DEFAULT_PARAVIRT); false
+   * is a bare-metal build, which the paravirt backends refuse (their cells are skipped). */
+  readonly paravirt?: boolean;
   /** Called after each cell (progress display). */
   readonly onCell?: (done: number, total: number) => void;
 }
@@ -40,6 +48,10 @@ export interface ReplayLiteral {
   readonly profile: ProfileName;
   readonly backend: BackendName;
   readonly seed: number;
+  /** The page walkers (default true, as the matrix runs). */
+  readonly hardware?: boolean;
+  /** CONFIG_PARAVIRT (default config/DEFAULT_PARAVIRT). */
+  readonly resolve?: { readonly paravirt: boolean };
 }
 
 export interface RaceCellExample {
@@ -48,6 +60,10 @@ export interface RaceCellExample {
   readonly firstReport: {
     readonly t: number;
     readonly cpu: number;
+    /** "software", "hw-walker" or "stale-tlb". */
+    readonly reader: UafReader;
+    /** The cached entry a hardware read came through. */
+    readonly via?: CachedEntryInfo;
     readonly level: string;
     readonly pfn: number;
     readonly kind: string;
@@ -64,8 +80,17 @@ export interface RaceCell {
   readonly trials: number;
   /** Trials with at least one use-after-free. */
   readonly uaf: number;
-  /** HAVE_RCU_TABLE_FREE in this cell. */
+  /** Trials in which each kind of reader read freed memory: a software walker (gup_fast), the
+   * CPU's page walker through a cached entry, a program access through a stale TLB entry. */
+  readonly readers: {
+    readonly software: number;
+    readonly hwWalker: number;
+    readonly staleTlb: number;
+  };
+  /** The configuration the cell ran: HAVE_RCU_TABLE_FREE, CONFIG_PARAVIRT, the hardware model. */
   readonly rcuTableFree: boolean;
+  readonly paravirt: boolean;
+  readonly hardware: boolean;
   readonly example?: RaceCellExample;
 }
 
@@ -80,6 +105,9 @@ export interface RaceMatrix {
   readonly skipped: readonly SkippedCell[];
   readonly trials: number;
   readonly seed: number;
+  readonly hardware: boolean;
+  /** CONFIG_PARAVIRT of every cell. */
+  readonly paravirt: boolean;
 }
 
 const RACE_MATRIX_KEYS = [
@@ -89,6 +117,8 @@ const RACE_MATRIX_KEYS = [
   "trials",
   "seed",
   "examples",
+  "hardware",
+  "paravirt",
   "onCell",
 ];
 
@@ -102,15 +132,17 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   const trials = checkInt("trials", opts.trials ?? 40, 1, MAX_TRIALS, ctx);
   const seed = checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1 - trials, ctx);
   const examples = checkBool("examples", opts.examples, true, ctx);
+  const hardware = checkBool("hardware", opts.hardware, true, ctx);
+  const paravirt = checkBool("paravirt", opts.paravirt, DEFAULT_PARAVIRT, ctx);
   if (opts.onCell !== undefined && typeof opts.onCell !== "function")
     throw new ParameterError("onCell", opts.onCell, "a function (done, total) => void", ctx);
   const cells: RaceCell[] = [];
   const skipped: SkippedCell[] = [];
-  const valid: [ProfileName, BackendName, boolean][] = [];
+  const valid: [ProfileName, BackendName, ResolvedProfile][] = [];
   for (const p of profiles)
     for (const b of backends) {
       try {
-        valid.push([p, b, resolveProfile(p, b).rcuTableFree]);
+        valid.push([p, b, resolveProfile(p, b, { paravirt })]);
       } catch (e) {
         skipped.push({
           profile: p,
@@ -121,9 +153,10 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
     }
   const total = valid.length * scenarios.length;
   for (const scenario of scenarios)
-    for (const [profile, backend, rcuTableFree] of valid) {
+    for (const [profile, backend, resolved] of valid) {
       let uaf = 0;
       let exampleSeed = -1;
+      const readers = { software: 0, hwWalker: 0, staleTlb: 0 };
       for (let i = 0; i < trials; i++) {
         const r = runTrial({
           scenario,
@@ -132,27 +165,50 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
           seed: seed + i,
           trace: false,
           history: false,
+          hardware,
+          resolve: { paravirt },
         });
         if (r.uaf > 0) {
           uaf++;
           if (exampleSeed < 0) exampleSeed = seed + i;
+          let sw = false;
+          let hw = false;
+          let tlb = false;
+          for (const rep of r.reports) {
+            if (rep.reader === "software") sw = true;
+            else if (rep.reader === "hw-walker") hw = true;
+            else tlb = true;
+          }
+          if (sw) readers.software++;
+          if (hw) readers.hwWalker++;
+          if (tlb) readers.staleTlb++;
         }
       }
       let example: RaceCellExample | undefined;
       if (exampleSeed >= 0 && examples)
-        example = makeExample({ scenario, profile, backend, seed: exampleSeed });
+        example = makeExample({
+          scenario,
+          profile,
+          backend,
+          seed: exampleSeed,
+          hardware,
+          resolve: { paravirt },
+        });
       cells.push({
         profile,
         backend,
         scenario,
         trials,
         uaf,
-        rcuTableFree,
+        readers,
+        rcuTableFree: resolved.rcuTableFree,
+        paravirt: resolved.paravirt,
+        hardware,
         ...(example ? { example } : {}),
       });
       opts.onCell?.(cells.length, total);
     }
-  return { cells, skipped, trials, seed };
+  return { cells, skipped, trials, seed, hardware, paravirt };
 }
 
 /** The history entries of a table's teardown: unlinked, handed to RCU, freed. */
@@ -193,14 +249,31 @@ export function makeExample(replay: ReplayLiteral): RaceCellExample {
     firstReport: {
       t: first.t,
       cpu: first.cpu,
+      reader: first.reader,
+      ...(first.via ? { via: first.via } : {}),
       level: first.level,
       pfn: first.pfn,
       kind: first.kind,
       history: first.history.map((h) => ({ t: h.t, what: h.what })),
     },
     timeline,
-    chromeTrace: r.system.sim.trace.toChrome({ ...replay }),
+    chromeTrace: r.system.sim.trace.toChrome({
+      scenario: replay.scenario,
+      profile: replay.profile,
+      backend: replay.backend,
+      seed: replay.seed,
+      hardware: replay.hardware ?? true,
+      paravirt: replay.resolve?.paravirt ?? DEFAULT_PARAVIRT,
+    }),
   };
+}
+
+/** The kinds of reader that read freed memory in a cell: s, h, t (padded to three). */
+function readerTags(c: RaceCell): string {
+  const r = c.readers;
+  return `${r.software > 0 ? "s" : ""}${r.hwWalker > 0 ? "h" : ""}${r.staleTlb > 0 ? "t" : ""}`.padEnd(
+    3,
+  );
 }
 
 /** Text table: one block per scenario, rows profiles, columns backends, "uaf/trials". */
@@ -210,18 +283,34 @@ export function formatRaceMatrix(m: RaceMatrix): string {
   const profiles = [...new Set(m.cells.map((c) => c.profile))];
   const backends = [...new Set(m.cells.map((c) => c.backend))];
   for (const s of scenarios) {
-    out.push(`${s}: trials with a use-after-free / trials (* = RCU table free)`);
-    out.push(["profile".padEnd(14), ...backends.map((b) => b.padStart(10))].join(""));
+    out.push(
+      `${s}: trials with a use-after-free / trials (* = RCU table free; read by s = software walker, h = page walker, t = stale TLB)`,
+    );
+    out.push(["profile".padEnd(14), ...backends.map((b) => b.padStart(13))].join(""));
     for (const p of profiles) {
       const row = [p.padEnd(14)];
       for (const b of backends) {
         const c = m.cells.find((x) => x.scenario === s && x.profile === p && x.backend === b);
-        row.push((c ? `${c.uaf}/${c.trials}${c.rcuTableFree ? "*" : " "}` : "-").padStart(10));
+        row.push(
+          (c ? `${c.uaf}/${c.trials}${c.rcuTableFree ? "*" : " "}${readerTags(c)}` : "-").padStart(
+            13,
+          ),
+        );
       }
       out.push(row.join(""));
     }
     out.push("");
   }
+  out.push(
+    m.hardware
+      ? "CPUs' page walkers and TLBs modelled (arch/x86/page-walker.ts)"
+      : "software walkers only (--no-hardware)",
+  );
+  out.push(
+    m.paravirt
+      ? "CONFIG_PARAVIRT=y in every cell, as distribution kernels build it"
+      : "CONFIG_PARAVIRT=n (bare metal)",
+  );
   if (m.skipped.length > 0) {
     out.push("not available:");
     for (const s of m.skipped)

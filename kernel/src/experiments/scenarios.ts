@@ -15,6 +15,19 @@
  *   use-mm-walker        a single-threaded process munmaps while a kernel thread that borrowed
  *                        its mm with use_mm() pins pages with __get_user_pages_fast (and stalls
  *                        as in walker-vs-munmap).
+ *   lazy-tlb-walker      a single-threaded process used the buffer on CPU 2 and moved to CPU 0;
+ *                        CPU 2 now runs a kernel thread in lazy TLB mode (CR3 still the
+ *                        process's) inside an IRQ-off section, and its page walker keeps walking
+ *                        through what it cached while CPU 0 munmaps. No software walker: the
+ *                        reader is the hardware (the hazard behind removing v4.14's
+ *                        mm_users < 2 shortcut, reference/hardware-and-hypervisors.md §3.2).
+ *   madvise-lazy-return  two threads; the one on CPU 2 used the buffer and sleeps (CPU 2 lazy)
+ *                        while the one on CPU 0 drops the buffer's pages with MADV_DONTNEED and
+ *                        maps new memory (the freed frames are handed out again); then the
+ *                        sleeper runs again on CPU 2 and reads the buffer. Whether its TLB still
+ *                        translates to the old frames (the stale-TLB class) depends on the lazy
+ *                        CPU getting the flush (v4.14–v4.19) or on switch_mm comparing tlb_gen
+ *                        on the way back (v4.20+, where a flush that freed no tables skips it).
  *
  * Why a stall: munmap clears the ptes (zap) before it frees the tables, so a walker that keeps
  * running reads a cleared entry and gives up before the table goes away; only a walker delayed
@@ -22,7 +35,8 @@
  * the flush IPI makes the munmap wait out any such delay; a hypercall flush does not.
  */
 import { __get_user_pages_fast, use_mm } from "../gup/gup-fast.js";
-import { sys_mmap, sys_munmap } from "../mm/mmap.js";
+import { local_irq_disable, local_irq_enable } from "../hw/irqflags.js";
+import { sys_madvise_dontneed, sys_mmap, sys_munmap } from "../mm/mmap.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import type { UafReport } from "../mm/oracle.js";
 import { checkInt, checkOptions, UnknownNameError } from "../sim/errors.js";
@@ -41,8 +55,19 @@ export const SCENARIO_NAMES = [
   "preempted-walker",
   "batch-alloc-failure",
   "use-mm-walker",
+  "lazy-tlb-walker",
+  "madvise-lazy-return",
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+/** The scenarios with a software walker (gup_fast), which the explorer and its Promela twin
+ * cover; the others are read by the CPUs' page walkers only. */
+export const SOFTWARE_WALKER_SCENARIOS = [
+  "walker-vs-munmap",
+  "preempted-walker",
+  "batch-alloc-failure",
+  "use-mm-walker",
+] as const satisfies readonly ScenarioName[];
 
 export function checkScenarioName(name: string): ScenarioName {
   if (typeof name !== "string" || !(SCENARIO_NAMES as readonly string[]).includes(name))
@@ -60,7 +85,9 @@ export interface TrialOptions extends Omit<SystemOptions, "seed"> {
   readonly seed: number;
   /** How long the walker is held inside its walk, ns: a VM exit / SMI in walker-vs-munmap,
    * batch-alloc-failure and use-mm-walker (default: drawn from 20–200 µs [U]), a host
-   * descheduling in preempted-walker (default: drawn from 0.5–3 ms, CFS granularity scale). */
+   * descheduling in preempted-walker (default: drawn from 0.5–3 ms, CFS granularity scale); in
+   * lazy-tlb-walker the lazy kernel thread's IRQ-off section, and in madvise-lazy-return the
+   * window in which the madvise comes (both 20–200 µs). */
   readonly stallNs?: number;
 }
 
@@ -148,6 +175,92 @@ function* userThread(t: Trial, cpuId: number): Kfn<void> {
   while (!t.unmapped.triggered) yield* userTime(t.sys, cpuId, 50_000);
 }
 
+/**
+ * lazy-tlb-walker, CPU 2: the process maps and uses its buffer here (its accesses fill this
+ * CPU's TLB and paging-structure caches), then moves to CPU 0; a kernel thread takes CPU 2 in
+ * lazy TLB mode and runs with IRQs off for the stall time — the flush IPI waits, the page walker
+ * does not.
+ */
+function* lazyCpuThread(t: Trial): Kfn<void> {
+  const { sim, m, k, x86 } = t.sys;
+  const cpu = m.cpu(2);
+  yield* sys_mmap(k, cpu, t.mm, {
+    addr: BUFFER,
+    length: BUFFER_PAGES * 4096,
+    populate: true,
+    name: "dio-buffer",
+  });
+  yield* userTime(t.sys, 2, sim.rng.int(20_000, 50_000));
+  // the process migrates; a kernel thread runs here on the borrowed mm (context_switch)
+  x86.enter_lazy_tlb(cpu);
+  t.mapped.succeed();
+  yield sim.rng.int(100, 2_000);
+  local_irq_disable(cpu);
+  t.stalled.succeed();
+  yield t.stallNs;
+  yield* local_irq_enable(cpu);
+  yield 10_000;
+}
+
+/** lazy-tlb-walker, CPU 0: the process, moved here, munmaps its buffer while CPU 2's kernel
+ * thread has IRQs off. */
+function* migratedMunmapThread(t: Trial): Kfn<void> {
+  const { sim, m, k, x86 } = t.sys;
+  yield waitFor(t.stalled);
+  x86.switch_mm(m.cpu(0), t.mm);
+  yield* userTime(t.sys, 0, sim.rng.int(0, Math.floor(t.stallNs / 2)));
+  const t0 = sim.now;
+  yield* sys_munmap(k, m.cpu(0), t.mm, BUFFER, BUFFER_PAGES * 4096);
+  t.munmapNs = sim.now - t0;
+  t.unmapped.succeed();
+  yield* userTime(t.sys, 0, 100_000);
+}
+
+/** Where madvise-lazy-return maps its second buffer (the freed frames' next owner). */
+const SECOND_BUFFER = BUFFER + 2 ** 30;
+
+/** madvise-lazy-return, CPU 0: map the buffer, and once the other thread sleeps, drop its pages
+ * and map new memory, which takes the freed frames. */
+function* madviseThread(t: Trial): Kfn<void> {
+  const { sim, m, k } = t.sys;
+  const cpu = m.cpu(0);
+  yield* sys_mmap(k, cpu, t.mm, {
+    addr: BUFFER,
+    length: BUFFER_PAGES * 4096,
+    populate: true,
+    name: "dio-buffer",
+  });
+  t.mapped.succeed();
+  yield waitFor(t.stalled);
+  yield* userTime(t.sys, 0, sim.rng.int(0, Math.floor(t.stallNs / 2)));
+  const t0 = sim.now;
+  yield* sys_madvise_dontneed(k, cpu, t.mm, BUFFER, BUFFER_PAGES * 4096);
+  t.munmapNs = sim.now - t0;
+  yield* sys_mmap(k, cpu, t.mm, {
+    addr: SECOND_BUFFER,
+    length: BUFFER_PAGES * 4096,
+    populate: true,
+    name: "new-buffer",
+  });
+  t.unmapped.succeed();
+  yield* userTime(t.sys, 0, 100_000);
+}
+
+/** madvise-lazy-return, CPU 2: use the buffer, sleep (a kernel thread runs here lazily on the
+ * mm), then run again and read the buffer. */
+function* sleeperThread(t: Trial): Kfn<void> {
+  const { sim, m, x86 } = t.sys;
+  const cpu = m.cpu(2);
+  yield waitFor(t.mapped);
+  yield* userTime(t.sys, 2, sim.rng.int(20_000, 50_000));
+  x86.enter_lazy_tlb(cpu);
+  t.stalled.succeed();
+  yield waitFor(t.unmapped);
+  yield sim.rng.int(100, 2_000);
+  x86.switch_mm(cpu, t.mm);
+  yield* userTime(t.sys, 2, 50_000);
+}
+
 /** Simulated time a trial may run at most: only a grace period that never ends (a CPU stuck
  * with IRQs off) gets this far; a trial normally ends within a few ms. */
 const TRIAL_MAX_NS = 100_000_000;
@@ -173,19 +286,29 @@ export function runTrial(opts: TrialOptions): TrialResult {
   const scenario = checkScenarioName(opts.scenario);
   checkInt("seed", opts.seed, 0, 2 ** 32 - 1, "runTrial");
   if (opts.stallNs !== undefined) checkInt("stallNs", opts.stallNs, 1, MAX_STALL_NS, "runTrial");
-  // the walker runs on cpu1, the munmap on cpu0
-  checkInt("nrCpus", opts.nrCpus ?? 4, 2, MAX_CPUS, "runTrial");
+  // the walker runs on cpu1, the munmap on cpu0; the lazy CPU of the hardware-only scenarios is
+  // cpu2
+  const lazyCpu = opts.scenario === "lazy-tlb-walker" || opts.scenario === "madvise-lazy-return";
+  checkInt("nrCpus", opts.nrCpus ?? 4, lazyCpu ? 3 : 2, MAX_CPUS, "runTrial");
   const { scenario: _scenario, stallNs: _stall, ...system } = opts;
-  const sys = buildSystem({ ...system, nrCpus: opts.nrCpus ?? 4 });
+  // The hardware page walkers run unless the caller turns them off: the scenarios are about
+  // what reads a freed table, and the CPU's own walker is one of the readers.
+  const sys = buildSystem({ ...system, nrCpus: opts.nrCpus ?? 4, hardware: opts.hardware ?? true });
   const { sim, m, k, x86, rcu } = sys;
   const preempted = scenario === "preempted-walker";
   const stallNs =
     opts.stallNs ?? (preempted ? sim.rng.int(500_000, 3_000_000) : sim.rng.int(20_000, 200_000));
   const mm = k.mm_alloc();
   const useMm = scenario === "use-mm-walker";
-  // Threads of the process: one per CPU, except in use-mm-walker (one thread, plus a kthread).
+  // Threads of the process: one per CPU, except in use-mm-walker (one thread, plus a kthread),
+  // lazy-tlb-walker (one thread, which moves from CPU 2 to CPU 0) and madvise-lazy-return (two).
   if (useMm) x86.switch_mm(m.cpu(0), mm);
-  else {
+  else if (scenario === "lazy-tlb-walker") x86.switch_mm(m.cpu(2), mm);
+  else if (scenario === "madvise-lazy-return") {
+    mm.mm_users = 2;
+    x86.switch_mm(m.cpu(0), mm);
+    x86.switch_mm(m.cpu(2), mm);
+  } else {
     mm.mm_users = m.nrCpus;
     for (const c of m.cpus) x86.switch_mm(c, mm);
   }
@@ -201,9 +324,17 @@ export function runTrial(opts: TrialOptions): TrialResult {
   };
 
   rcu.start();
-  m.cpu(0).run("munmap-thread", munmapThread(t));
-  m.cpu(1).run(useMm ? "kthread-use_mm" : "dio-thread", walkerThread(t));
-  if (!useMm) for (const c of m.cpus.slice(2)) c.run("user-thread", userThread(t, c.id));
+  if (scenario === "lazy-tlb-walker") {
+    m.cpu(2).run("process-then-kthread", lazyCpuThread(t));
+    m.cpu(0).run("process", migratedMunmapThread(t));
+  } else if (scenario === "madvise-lazy-return") {
+    m.cpu(0).run("madvise-thread", madviseThread(t));
+    m.cpu(2).run("sleeping-thread", sleeperThread(t));
+  } else {
+    m.cpu(0).run("munmap-thread", munmapThread(t));
+    m.cpu(1).run(useMm ? "kthread-use_mm" : "dio-thread", walkerThread(t));
+    if (!useMm) for (const c of m.cpus.slice(2)) c.run("user-thread", userThread(t, c.id));
+  }
   // The run ends by itself once every thread is done and RCU is idle: the ticks then go dormant
   // (tick.ts), and every table queued for RCU has been freed. Then the clocks are stopped and
   // what stopping queues (stale ticks, the GP kthread's exit) is drained.

@@ -1,8 +1,9 @@
 /**
  * From a run's trace to the `application/vnd.mmulab.timeline+json` payload: one lane per CPU
  * plus a machine lane for RCU grace periods; spans for IRQ-off regions, gup walks, flush waits,
- * IPI handlers, hypercalls, stalls and RCU callback batches; use-after-free instants; IPI arrows
- * from send to handling.
+ * IPI handlers, hypercalls, stalls and RCU callback batches; use-after-free instants; markers for
+ * the page walkers' TLB and paging-structure-cache fills and for what invalidated them; IPI
+ * arrows from send to handling.
  */
 import type {
   TimelineArrow,
@@ -25,6 +26,21 @@ const SPAN_KINDS: Readonly<Record<string, TimelineSpanKind>> = {
   "mmulab:cpu_stalled": "preempted",
   "syscalls:sys_munmap": "other",
 };
+
+/** The hardware model's trace events (arch/x86/page-walker.ts) shown as markers. */
+const HW_MARKERS: ReadonlySet<string> = new Set([
+  "x86:tlb_fill",
+  "x86:psc_fill",
+  "x86:tlb_invalidate",
+]);
+
+function hwMarkerLabel(e: TraceEvent): string {
+  const a = e.args ?? {};
+  if (e.name === "x86:tlb_fill") return `TLB fill ${String(a.va)} → frame ${String(a.pfn)}`;
+  if (e.name === "x86:psc_fill")
+    return `${String(a.cache).toUpperCase()} cache fill ${String(a.va)} → table ${String(a.table)}`;
+  return `${String(a.op)}: ${String(a.tlb)} TLB, ${String(a.psc)} paging-structure entries invalidated`;
+}
 
 function lane(cpu: number): string {
   return cpu < 0 ? "rcu" : `cpu${cpu}`;
@@ -94,7 +110,11 @@ export function traceToTimeline(trace: Trace, opts: TimelineOptions): TimelinePa
           lane: lane(e.cpu),
           t: e.ts,
           kind: "uaf",
-          label: `use-after-free: ${String(e.args?.level ?? "")} table frame ${String(e.args?.pfn ?? "")}`,
+          label:
+            `use-after-free: ${String(e.args?.level ?? "")} table frame ${String(e.args?.pfn ?? "")}` +
+            (e.args?.reader !== undefined && e.args.reader !== "software"
+              ? ` (${String(e.args.reader)}${e.args.via !== undefined ? ` via ${String(e.args.via)}` : ""})`
+              : ""),
           ...(a ? { args: a } : {}),
         });
     } else if (e.name === "rcu:rcu_grace_period" && e.cpu < 0) {
@@ -124,6 +144,16 @@ export function traceToTimeline(trace: Trace, opts: TimelineOptions): TimelinePa
           kind: "rcu-callback",
           label: "RCU callbacks",
         });
+    } else if (HW_MARKERS.has(e.name) && inRange(e.ts, e.ts)) {
+      // the page walker's fills and what invalidated the caches, per CPU
+      const a = argsOf(e);
+      instants.push({
+        lane: lane(e.cpu),
+        t: e.ts,
+        kind: "marker",
+        label: hwMarkerLabel(e),
+        ...(a ? { args: a } : {}),
+      });
     } else if (e.name === "mmulab:tlb_table_flush" && inRange(e.ts, e.ts)) {
       const a = argsOf(e);
       instants.push({

@@ -12,8 +12,14 @@ import {
   type ResolvedProfile,
   type ResolveOptions,
 } from "../config/profiles.js";
-import { checkScenarioName, type ScenarioName } from "../experiments/scenarios.js";
-import { checkBool, checkInt, checkOptions, ParameterError } from "../sim/errors.js";
+import { SOFTWARE_WALKER_SCENARIOS, type ScenarioName } from "../experiments/scenarios.js";
+import {
+  checkBool,
+  checkInt,
+  checkOptions,
+  ParameterError,
+  UnknownNameError,
+} from "../sim/errors.js";
 
 /** Defaults, each with its reason. */
 export const EXPLORE_DEFAULTS = Object.freeze({
@@ -100,7 +106,10 @@ export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {
   checkOptions("options", opts, EXPLORE_OPTION_KEYS, "explore");
   const profile = checkProfileName(opts.profile);
   const backend = checkBackendName(opts.backend);
-  const scenario = checkScenarioName(opts.scenario);
+  // the explorer runs the software walker's scenarios (the page walker is not in its world)
+  if (!(SOFTWARE_WALKER_SCENARIOS as readonly string[]).includes(opts.scenario))
+    throw new UnknownNameError("scenario", opts.scenario, SOFTWARE_WALKER_SCENARIOS, "explore");
+  const scenario = opts.scenario as ScenarioName;
   const resolve = opts.resolve ?? {};
   const resolved = resolveProfile(profile, backend, resolve);
   return Object.freeze({

@@ -20,6 +20,7 @@ import { Signal } from "../sim/event.js";
 import type { Process, Kfn } from "../sim/process.js";
 import type { OpenSpan } from "../sim/trace.js";
 import type { Machine } from "./machine.js";
+import { TranslationCaches } from "./tlb-cache.js";
 
 /** The interrupt vectors the model uses (arch/x86/include/asm/irq_vectors.h). */
 export type Vector = "CALL_FUNCTION" | "CALL_FUNCTION_SINGLE" | "RESCHEDULE" | "LOCAL_TIMER";
@@ -96,10 +97,13 @@ export class Cpu {
    * shim's IPI, arch/x86/backends.ts) spins on. */
   readonly resumed = new Signal("vcpu resumed");
   hostResumes = 0;
+  /** This CPU's TLB and paging-structure caches (filled only when a page walker runs). */
+  readonly tlb: TranslationCaches;
 
   constructor(machine: Machine, id: number) {
     this.machine = machine;
     this.id = id;
+    this.tlb = new TranslationCaches(id, machine.tlbParams, machine.sim.rng, machine.sim);
   }
 
   /** RFLAGS.IF. */
@@ -158,6 +162,7 @@ export class Cpu {
       this.heldByIrq.push(p);
     }
     if (this.stalled) p.suspend();
+    this.machine.notifyCpuBusy(this);
     p.exited.then(() => {
       if (this.task === p) this.task = null;
       if (p.error !== undefined) this.releaseDeadTask();
@@ -197,6 +202,7 @@ export class Cpu {
       this.heldByIrq.push(p);
     }
     if (this.stalled) p.suspend();
+    this.machine.notifyCpuBusy(this);
   }
 
   /** Sets IF; only the irqflags functions and the interrupt path call this. */
@@ -324,6 +330,7 @@ export class Cpu {
     this.preempted = false;
     if (this.stallSpan) this.machine.sim.trace.end(this.stallSpan);
     this.stallSpan = null;
+    this.machine.notifyCpuBusy(this);
     const k = this.kthread;
     if (k !== null) {
       k.since = this.machine.sim.now;

@@ -80,6 +80,8 @@ export class Host {
     st.preempted = 0;
     if (was & KVM_VCPU_FLUSH_TLB) {
       this.stats.entryFlushes++;
+      // kvm_vcpu_flush_tlb_guest: every guest translation, global ones included
+      cpu.tlb.flushAll(true);
       this.machine.sim.trace.instant(cpu.id, "kvm:kvm_pv_tlb_flush", { vcpu: cpu.id });
     }
     cpu.hostResume();

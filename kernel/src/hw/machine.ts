@@ -8,6 +8,7 @@ import type { Kfn } from "../sim/process.js";
 import { Priority, type Simulation } from "../sim/simulation.js";
 import { resolveCosts, type CostModel } from "./costs.js";
 import { Cpu, type Vector } from "./cpu.js";
+import { resolveTlbParams, type TlbParams } from "./tlb-cache.js";
 
 /** Largest machine the model accepts (x86 NR_CPUS upper range is far higher; this keeps mistakes
  * like passing a byte count from allocating millions of CPUs). */
@@ -18,6 +19,8 @@ export interface MachineParams {
   readonly nrCpus: number;
   /** Cost overrides; defaults from costs.md (see hw/costs.ts). */
   readonly costs?: Partial<CostModel>;
+  /** Sizes and replacement of each CPU's TLB and paging-structure caches (hw/tlb-cache.ts). */
+  readonly tlb?: Partial<TlbParams>;
 }
 
 export type VectorHandler = (cpu: Cpu) => Kfn<void>;
@@ -29,19 +32,22 @@ export class Machine {
   readonly sim: Simulation;
   readonly cpus: readonly Cpu[];
   readonly costs: CostModel;
+  readonly tlbParams: TlbParams;
   private readonly handlers = new Map<Vector, VectorHandler>();
   /** IPIs sent, counted per target (what `ipi:ipi_send_cpumask` would show). */
   ipisSent = 0;
   private readonly contextSwitchListeners: ((cpu: Cpu) => void)[] = [];
+  private readonly busyListeners: ((cpu: Cpu) => void)[] = [];
   /** One-per-machine devices of other layers (the scheduler tick), by key. Kept on the machine,
    * not in a module-level WeakMap (docs/benchmarks.md, "Performance devices"). */
   private readonly singletons = new Map<symbol, unknown>();
 
   constructor(sim: Simulation, params: MachineParams) {
-    checkOptions("params", params ?? null, ["nrCpus", "costs"], "Machine");
+    checkOptions("params", params ?? null, ["nrCpus", "costs", "tlb"], "Machine");
     checkInt("nrCpus", params.nrCpus, 1, MAX_CPUS, "Machine");
     this.sim = sim;
     this.costs = resolveCosts(params.costs);
+    this.tlbParams = resolveTlbParams(params.tlb, "Machine");
     const cpus: Cpu[] = [];
     for (let i = 0; i < params.nrCpus; i++) cpus.push(new Cpu(this, i));
     this.cpus = cpus;
@@ -80,6 +86,16 @@ export class Machine {
 
   notifyContextSwitch(cpu: Cpu): void {
     for (const fn of this.contextSwitchListeners) fn(cpu);
+  }
+
+  /** Calls `fn` whenever a CPU may have started executing again: a task started or switched in,
+   * or the host entered the vCPU (the hardware page walker wakes up on it). */
+  onCpuBusy(fn: (cpu: Cpu) => void): void {
+    this.busyListeners.push(fn);
+  }
+
+  notifyCpuBusy(cpu: Cpu): void {
+    for (let i = 0; i < this.busyListeners.length; i++) this.busyListeners[i]!(cpu);
   }
 
   /** Installs the handler for a vector (the RCU model takes LOCAL_TIMER, for instance). */

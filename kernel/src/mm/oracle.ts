@@ -20,10 +20,34 @@ import {
 } from "./page-alloc.js";
 import type { TablePtr } from "./pgtable.js";
 
+/** Who read freed memory: a lockless software walker (gup_fast), the CPU's page walker going
+ * through a cached paging-structure entry or from CR3, or a TLB hit translating to a frame freed
+ * since the translation was cached (the stale-TLB class). */
+export type UafReader = "software" | "hw-walker" | "stale-tlb";
+
+/** The cached entry a hardware read came through (hw/tlb-cache.ts), as the report shows it. */
+export interface CachedEntryInfo {
+  /** "pml5e", "pml4e", "pdpte", "pde" (paging-structure caches), "tlb", or "cr3" for a walk
+   * that started at the root. */
+  readonly cache: string;
+  readonly pcid: number;
+  /** Base of the region the entry translates. */
+  readonly va: number;
+  /** The frame the entry points to and its generation when it was cached. */
+  readonly pfn: number;
+  readonly gen: number;
+  /** When it was cached, ns. */
+  readonly filledAt: number;
+}
+
 export interface UafReport {
   /** Simulated time of the read, ns. */
   readonly t: number;
   readonly cpu: number;
+  /** Software walker, hardware page walker, or stale TLB entry. */
+  readonly reader: UafReader;
+  /** For hardware readers: the cached entry the read came through. */
+  readonly via?: CachedEntryInfo;
   /** The walker ("gup_fast", "hw page walk", …). */
   readonly walker: string;
   /** Virtual address being translated. */
@@ -60,11 +84,22 @@ export class UafOracle {
 
   /** True if `ptr` still designates the table it was taken from. */
   valid(ptr: TablePtr): boolean {
-    const st = this.alloc.stateOf(ptr.pfn);
+    return this.validTable(ptr.pfn, ptr.gen);
+  }
+
+  /** {@link valid} for a frame and generation (the page walker's hot path allocates no pointer
+   * unless it has something to report). */
+  validTable(pfn: number, gen: number): boolean {
+    const st = this.alloc.stateOf(pfn);
     return (
-      this.alloc.generation(ptr.pfn) === ptr.gen &&
+      this.alloc.generation(pfn) === gen &&
       (st === FrameState.TABLE || st === FrameState.UNLINKED || st === FrameState.PENDING_RCU)
     );
+  }
+
+  /** True if data frame `pfn` is still the page of generation `gen` (no read counted). */
+  validPage(pfn: number, gen: number): boolean {
+    return this.alloc.generation(pfn) === gen && this.alloc.stateOf(pfn) === FrameState.DATA;
   }
 
   /**
@@ -78,6 +113,36 @@ export class UafOracle {
     const st = this.alloc.stateOf(ptr.pfn);
     if (this.alloc.generation(ptr.pfn) === ptr.gen && st === FrameState.DATA) return true;
     this.report(cpu, walker, ptr, addr, "page");
+    return false;
+  }
+
+  /**
+   * Checks a read of a page-table entry by the CPU's page walker, which took `ptr` from a cached
+   * paging-structure entry (or from CR3, or from the entry above it in this walk): `via` names
+   * the cached entry the walk started from.
+   */
+  checkHwRead(
+    cpu: number,
+    ptr: TablePtr,
+    addr: number,
+    level: TableLevel,
+    via: CachedEntryInfo,
+  ): boolean {
+    this.reads++;
+    if (this.valid(ptr)) return true;
+    this.report(cpu, "hw page walk", ptr, addr, level, "hw-walker", via);
+    return false;
+  }
+
+  /**
+   * Checks an access that hit the TLB: the cached translation must still map the data page it
+   * was made for. A hit to a freed or reused frame is the stale-TLB class (a missed flush).
+   */
+  checkTlbHit(cpu: number, page: TablePtr, addr: number, via: CachedEntryInfo): boolean {
+    this.reads++;
+    const st = this.alloc.stateOf(page.pfn);
+    if (this.alloc.generation(page.pfn) === page.gen && st === FrameState.DATA) return true;
+    this.report(cpu, "user access (TLB hit)", page, addr, "page", "stale-tlb", via);
     return false;
   }
 
@@ -98,6 +163,8 @@ export class UafOracle {
     ptr: TablePtr,
     addr: number,
     level: TableLevel | "page",
+    reader: UafReader = "software",
+    via?: CachedEntryInfo,
   ): void {
     const actualGen = this.alloc.generation(ptr.pfn);
     const kind = actualGen === ptr.gen ? "freed" : "reused";
@@ -109,14 +176,20 @@ export class UafOracle {
     this.alloc.note(ptr.pfn, `use-after-free read by ${walker} on cpu${cpu}`, `cpu${cpu}`);
     this.sim.trace.instant(cpu, "mmulab:use_after_free", {
       walker,
+      reader,
       pfn: ptr.pfn,
       level,
       addr: `0x${addr.toString(16)}`,
       kind,
+      ...(via
+        ? { via: `${via.cache} pcid ${via.pcid} 0x${via.va.toString(16)} -> ${via.pfn}` }
+        : {}),
     });
     this.reports.push({
       t: now,
       cpu,
+      reader,
+      ...(via ? { via } : {}),
       walker,
       addr,
       level,

@@ -100,6 +100,15 @@ export function pageStateOf(k: Kernel, pfn: number, gen: number): PageState {
   }
 }
 
+/** CPUs whose paging-structure caches point at table frame `pfn` (hw/tlb-cache.ts; empty while
+ * the hardware model is off, as nothing is cached then). */
+function cachedBy(k: Kernel, pfn: number): number[] {
+  const out: number[] = [];
+  for (const c of k.machine.cpus)
+    if (c.tlb.pscSize > 0 && c.tlb.pscPointingAt(pfn).length > 0) out.push(c.id);
+  return out;
+}
+
 /** The mm's tree in the pagetable+json contract (version 1). */
 export function exportPageTables(
   k: Kernel,
@@ -133,6 +142,7 @@ export function exportPageTables(
       }
     }
     const history = k.alloc.history(pfn);
+    const cpus = cachedBy(k, pfn);
     return {
       level,
       index,
@@ -141,19 +151,30 @@ export function exportPageTables(
       state: "live",
       entries: k.pt.presentCount(pfn),
       ...(history.length > 0 ? { history: [...history] } : {}),
+      ...(cpus.length > 0 ? { cachedBy: cpus } : {}),
       ...(children.length > 0 ? { children } : {}),
     };
   };
   const root = build(mm.pgd, 0, 0, 0);
-  const detached: PageTableNode[] = mm.detached.map((d) => ({
-    level: d.level,
-    index: 0,
-    frame: d.pfn,
-    va: d.va,
-    state: pageStateOf(k, d.pfn, d.gen),
-    entries: 0,
-    history: [...k.alloc.history(d.pfn)],
-  }));
+  const detached: PageTableNode[] = mm.detached.map((d) => {
+    // a cached pointer to a detached table is a hazard only while it is the same table
+    const cpus =
+      k.alloc.generation(d.pfn) === d.gen
+        ? cachedBy(k, d.pfn).filter((c) =>
+            k.machine.cpus[c]!.tlb.pscPointingAt(d.pfn).some((e) => e.gen === d.gen),
+          )
+        : [];
+    return {
+      level: d.level,
+      index: 0,
+      frame: d.pfn,
+      va: d.va,
+      state: pageStateOf(k, d.pfn, d.gen),
+      entries: 0,
+      history: [...k.alloc.history(d.pfn)],
+      ...(cpus.length > 0 ? { cachedBy: cpus } : {}),
+    };
+  });
   return {
     version: 1,
     ...(opts.title !== undefined ? { title: opts.title } : {}),

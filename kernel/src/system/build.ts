@@ -14,6 +14,12 @@ import {
 import { installX86 } from "../arch/x86/pgtable.js";
 import { nativeBackend, type FlushBackend, type X86Mmu } from "../arch/x86/tlb.js";
 import {
+  DEFAULT_HW_WALKER,
+  installPageWalker,
+  type HwWalkerParams,
+} from "../arch/x86/page-walker.js";
+import { DEFAULT_TLB_PARAMS, type TlbParams } from "../hw/tlb-cache.js";
+import {
   resolveProfile,
   type BackendName,
   type ResolvedProfile,
@@ -50,11 +56,25 @@ export interface SystemOptions {
   /** Counterfactual: v4.14's mm_users < 2 shortcut (tables freed directly when no other thread
    * can walk) forced on or off, whatever the profile says. Default: the profile's. */
   readonly mmUsersShortcut?: boolean;
+  /** Counterfactual: v4.19's tlb_table_invalidate (d86564a2f085: flush before the table batch
+   * goes to RCU and before tlb_remove_table_one frees) forced on or off. Default: the
+   * profile's. */
+  readonly tableInvalidate?: boolean;
   /** Keep exited mms for inspection. Default true; a long build turns it off. */
   readonly keepDroppedMms?: boolean;
   /** Variants of the flush backend (each refused with another backend, or with a kernel that
    * never had it). */
   readonly backendOptions?: BackendOptions;
+  /** The hardware model: each CPU's page walker walking through its TLB and paging-structure
+   * caches, and every flush's effect on them (arch/x86/page-walker.ts). `true` or the walker's
+   * parameters turn it on. Default off: the race scenarios turn it on, the workloads leave it
+   * off (they measure time, which it does not change, and it costs events). */
+  readonly hardware?: boolean | Partial<HwWalkerParams>;
+  /** Sizes and replacement of each CPU's TLB and paging-structure caches. */
+  readonly tlb?: Partial<TlbParams>;
+  /** CR4.PCIDE: dynamic ASIDs per CPU (v4.14+; refused on v4.13 and under Xen PV and Hyper-V).
+   * Default false, as the validation guest (qemu64) has no PCID. */
+  readonly pcid?: boolean;
 }
 
 /** Variants of a flush backend that the literature compares. */
@@ -174,8 +194,12 @@ export const SYSTEM_OPTION_KEYS = [
   "history",
   "resolve",
   "mmUsersShortcut",
+  "tableInvalidate",
   "keepDroppedMms",
   "backendOptions",
+  "hardware",
+  "tlb",
+  "pcid",
 ] as const;
 
 const CTX = "buildSystem";
@@ -193,7 +217,12 @@ function checkSystemOptions(opts: unknown): SystemOptions {
   checkBool("trace", o["trace"], true, CTX);
   checkBool("history", o["history"], true, CTX);
   checkBool("mmUsersShortcut", o["mmUsersShortcut"], false, CTX);
+  checkBool("tableInvalidate", o["tableInvalidate"], false, CTX);
   checkBool("keepDroppedMms", o["keepDroppedMms"], true, CTX);
+  if (typeof o["hardware"] !== "boolean")
+    checkOptions("hardware", o["hardware"], Object.keys(DEFAULT_HW_WALKER), CTX);
+  checkOptions("tlb", o["tlb"], Object.keys(DEFAULT_TLB_PARAMS), CTX);
+  checkBool("pcid", o["pcid"], false, CTX);
   if (o["levels"] !== undefined) checkInt("levels", o["levels"], 4, 5, CTX);
   return o as unknown as SystemOptions;
 }
@@ -207,19 +236,24 @@ export function buildSystem(options: SystemOptions): System {
   const m = new Machine(sim, {
     nrCpus: opts.nrCpus ?? 4,
     ...(opts.costs ? { costs: opts.costs } : {}),
+    ...(opts.tlb ? { tlb: opts.tlb } : {}),
   });
   const host = new Host(m, opts.host);
   const k = new Kernel(m, {
     levels: opts.levels ?? 4,
-    behaviour:
-      opts.mmUsersShortcut === undefined
-        ? resolved.gather
-        : { ...resolved.gather, mmUsersShortcut: opts.mmUsersShortcut },
+    behaviour: {
+      ...resolved.gather,
+      ...(opts.mmUsersShortcut === undefined ? {} : { mmUsersShortcut: opts.mmUsersShortcut }),
+      ...(opts.tableInvalidate === undefined ? {} : { tableInvalidate: opts.tableInvalidate }),
+    },
     allocator: { history: opts.history ?? true },
     hz: opts.hz ?? 1000,
     keepDroppedMms: opts.keepDroppedMms ?? true,
   });
   const x86 = installX86(k, resolved.x86, makeBackend(resolved.backend, host, backendOptions));
+  if (opts.pcid === true) x86.enable_pcid();
+  const hw = opts.hardware ?? false;
+  if (hw !== false) installPageWalker(x86, hw === true ? undefined : hw);
   const rcu = new Rcu(m, { hz: opts.hz ?? 1000, flavour: resolved.rcuFlavour });
   k.rcu = rcu;
   return { sim, m, k, x86, rcu, host, resolved };

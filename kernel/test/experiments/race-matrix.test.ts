@@ -2,8 +2,11 @@
  * The race matrix, computed by running the simulator, checked against the kernel's own
  * reasoning (reference/kernel.md §2.4, §3.3): native IPI flushes wait for IRQ-off walkers;
  * hypercall and broadcast flushes do not, so without RCU table freeing a stalled walker reads a
- * freed table; RCU-sched grace periods close that, including the allocation-failure fallback;
- * v4.14's mm_users < 2 shortcut reopens it for a use_mm() walker, even natively.
+ * freed table; RCU-sched grace periods close that for software walkers, including the
+ * allocation-failure fallback; v4.14's mm_users < 2 shortcut reopens it for a use_mm() walker,
+ * even natively. With the CPUs' page walkers modelled (the default), v4.14's two frees before the
+ * flush — the allocation-failure fallback and the shortcut — are read by the hardware, and v4.19
+ * closed both (reference/hardware-and-hypervisors.md §3.2–3.3).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { raceMatrixCommand } from "../../src/cli/commands/race-matrix.js";
@@ -35,7 +38,8 @@ beforeAll(() => {
 
 describe("race matrix (computed, 40 trials a cell)", () => {
   it("covers every valid profile × backend × scenario and refuses INVLPGB before v6.15 with the reason", () => {
-    expect(m.cells).toHaveLength(4 * (7 * 4 + 1));
+    expect(m.cells).toHaveLength(6 * (7 * 4 + 1));
+    expect(m.hardware).toBe(true);
     expect(m.skipped.map((s) => s.profile)).toEqual([
       "v4.13",
       "v4.14-posted",
@@ -47,9 +51,31 @@ describe("race matrix (computed, 40 trials a cell)", () => {
     for (const s of m.skipped) expect(s.reason).toMatch(/INVLPGB .* v6\.15/);
   });
 
-  it("native IPI flushing has no use-after-free in any profile (walker, preempted walker, allocation failure)", () => {
+  it("native IPI flushing keeps software walkers safe in every profile (walker, preempted walker, allocation failure)", () => {
     for (const c of m.cells.filter((x) => x.backend === "native" && x.scenario !== "use-mm-walker"))
-      expect(c.uaf, `${c.scenario} ${c.profile}`).toBe(0);
+      expect(c.readers.software, `${c.scenario} ${c.profile}`).toBe(0);
+  });
+
+  it("hardware readers appear only where v4.14 frees a table before the flush, and each cell names its config", () => {
+    for (const c of m.cells) {
+      const early =
+        (c.profile === "v4.14" || c.profile === "v4.14-posted") &&
+        c.rcuTableFree &&
+        ["batch-alloc-failure", "lazy-tlb-walker", "use-mm-walker"].includes(c.scenario);
+      if (!early) expect(c.readers.hwWalker, `${c.scenario} ${c.profile} ${c.backend}`).toBe(0);
+      expect(c.readers.staleTlb).toBe(0);
+      expect(c.hardware).toBe(true);
+      // a distribution kernel's CONFIG_PARAVIRT=y in every cell by default
+      expect(c.paravirt).toBe(true);
+    }
+    // the IRQ-off section is 20–200 µs and the walker walks every 10 µs on average: nearly always
+    expect(cell("lazy-tlb-walker", "v4.14", "native").readers.hwWalker).toBeGreaterThan(
+      TRIALS * 0.75,
+    );
+    const fallback = ["native", "xen-pv", "hyperv", "kvm-pv"].map(
+      (b) => cell("batch-alloc-failure", "v4.14", b).readers.hwWalker,
+    );
+    expect(fallback.reduce((a, b) => a + b)).toBeGreaterThan(0);
   });
 
   it("every hypercall backend without RCU table freeing lets a walker read a freed table", () => {
@@ -64,17 +90,33 @@ describe("race matrix (computed, 40 trials a cell)", () => {
       expect(cell("batch-alloc-failure", "v4.13", b).uaf).toBeGreaterThan(0);
   });
 
-  it("with RCU table freeing the race is gone, including the allocation-failure fallback", () => {
+  it("with RCU table freeing the software walker's race is gone, including the allocation-failure fallback; from v4.19 every reader's", () => {
     const rcuCells = m.cells.filter((c) => c.rcuTableFree && c.scenario !== "use-mm-walker");
     expect(rcuCells.length).toBeGreaterThan(40);
-    for (const c of rcuCells) expect(c.uaf, `${c.scenario} ${c.profile} ${c.backend}`).toBe(0);
+    for (const c of rcuCells)
+      expect(c.readers.software, `${c.scenario} ${c.profile} ${c.backend}`).toBe(0);
+    for (const c of m.cells.filter((x) => ["v4.19", "v5.10", "v6.1", "v6.15"].includes(x.profile)))
+      expect(c.uaf, `${c.scenario} ${c.profile} ${c.backend}`).toBe(0);
   });
 
   it("v4.14's mm_users < 2 shortcut shows the use_mm() walker case, even natively; v4.19 closed it", () => {
     expect(cell("use-mm-walker", "v4.14", "native").uaf).toBe(TRIALS);
     expect(cell("use-mm-walker", "v4.14", "kvm-pv").uaf).toBe(TRIALS);
-    // as posted (PARAVIRT=n on bare metal) there is no RCU table free, so no shortcut natively
-    expect(cell("use-mm-walker", "v4.14-posted", "native").uaf).toBe(0);
+    // as posted, with a distribution kernel's PARAVIRT=y, RCU table free (and the shortcut) is
+    // built in natively too; a bare-metal build (PARAVIRT=n) has neither
+    expect(cell("use-mm-walker", "v4.14-posted", "native").uaf).toBe(TRIALS);
+    const bare = runRaceMatrix({
+      profiles: ["v4.14-posted"],
+      backends: ["native", "xen-pv"],
+      scenarios: ["use-mm-walker"],
+      trials: 10,
+      examples: false,
+      paravirt: false,
+    });
+    expect(bare.cells.map((c) => [c.backend, c.uaf, c.paravirt, c.rcuTableFree])).toEqual([
+      ["native", 0, false, false],
+    ]);
+    expect(bare.skipped[0]!.reason).toMatch(/needs CONFIG_PARAVIRT/);
     for (const p of ["v4.19", "v5.10", "v6.15"])
       for (const b of ["native", "xen-pv", "hyperv", "kvm-pv"])
         expect(cell("use-mm-walker", p, b).uaf).toBe(0);
@@ -255,16 +297,24 @@ describe("mmulab race-matrix", () => {
     ]);
     expect(Object.keys(cells[0]!).sort()).toEqual([
       "backend",
+      "config",
       "profile",
+      "readers",
       "scenario",
       "trials",
       "uaf",
     ]);
+    expect(cells[0]).toMatchObject({
+      readers: { hwWalker: 0, staleTlb: 0 },
+      config: { rcuTableFree: false, paravirt: true, hardware: true },
+    });
   });
 
   it("lists the valid names in --help", () => {
     expect(raceMatrixCommand.usage).toContain("v4.14-posted");
     expect(raceMatrixCommand.usage).toContain("kvm-pv");
     expect(raceMatrixCommand.usage).toContain("use-mm-walker");
+    expect(raceMatrixCommand.usage).toContain("lazy-tlb-walker");
+    expect(raceMatrixCommand.usage).toContain("--no-hardware");
   });
 });

@@ -18,9 +18,19 @@ import {
   type X86Mmu,
 } from "./tlb.js";
 
-/** Marks the targets' TLBs flushed by the hypervisor (what flush_tlb_func would have done). */
-function hypervisorFlushed(x86: X86Mmu, cpu: Cpu, targets: readonly number[], op: string): void {
+/** Marks the targets' TLBs flushed by the hypervisor (what flush_tlb_func would have done), and
+ * with the hardware model on applies the flush to their caches — a lazy target stays lazy. */
+function hypervisorFlushed(
+  x86: X86Mmu,
+  cpu: Cpu,
+  targets: readonly number[],
+  op: string,
+  info: FlushTlbInfo,
+): void {
   x86.stats.remoteFlushesReceived += targets.length;
+  const hw = x86.hw;
+  if (hw !== null)
+    for (const t of targets) hw.hypervisorFlush(x86.k.machine.cpus[t]!, info.start, info.end, op);
   if (x86.k.sim.trace.enabled)
     x86.k.sim.trace.instant(cpu.id, "mmulab:hypervisor_flush", { op, targets: targets.join(",") });
 }
@@ -102,7 +112,7 @@ export const xenPvBackend: FlushBackend = Object.freeze({
     if (targets.length === 0) return;
     const op = xenMmuextOp(info);
     yield* remoteFlushHypercall(x86, cpu, op, 0);
-    hypervisorFlushed(x86, cpu, targets, op);
+    hypervisorFlushed(x86, cpu, targets, op, info);
   },
 });
 
@@ -164,7 +174,7 @@ function* xen_shim_flush_tlb_others(
     );
   }
   x86.k.sim.trace.end(span);
-  hypervisorFlushed(x86, cpu, targets, op);
+  hypervisorFlushed(x86, cpu, targets, op, info);
 }
 
 export interface HypervParams {
@@ -250,7 +260,7 @@ function* hyperv_flush_tlb_others(
     yield* native_flush_tlb_others(x86, cpu, cpumask, info);
     return;
   }
-  hypervisorFlushed(x86, cpu, targets, op);
+  hypervisorFlushed(x86, cpu, targets, op, info);
 }
 
 /**
@@ -321,7 +331,10 @@ export const invlpgbBackend: FlushBackend = Object.freeze({
       cpu,
       cpumask.filter((c) => c !== cpu.id),
       "INVLPGB+TLBSYNC",
+      info,
     );
+    // the broadcast reached every CPU, this one too, once TLBSYNC returned
+    x86.hw?.invlpgb(info.start, info.end);
   },
 });
 

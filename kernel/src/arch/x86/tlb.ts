@@ -41,6 +41,8 @@ import type { Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
 import type { MmuGather } from "../../mm/mmu-gather.js";
 import { PAGE_SHIFT, PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
+import { ParameterError } from "../../sim/errors.js";
+import type { HwPageWalker } from "./page-walker.js";
 
 /** Reasons of the tlb:tlb_flush tracepoint (include/linux/mm_types.h enum tlb_flush_reason). */
 export const TlbFlushReason = {
@@ -99,6 +101,16 @@ export interface X86Behaviour {
   readonly flushMulti?: boolean;
 }
 
+/** TLB_NR_DYN_ASIDS (10af6235e0d3, v4.14): address spaces a CPU keeps tagged in its TLB. */
+export const TLB_NR_DYN_ASIDS = 6;
+
+/** cpu_tlbstate.ctxs[asid]: which mm an ASID holds and how far its TLB entries are flushed. */
+export interface TlbContext {
+  /** mm->context.ctx_id (the model's mm id; 0 for init_mm). */
+  ctx_id: number;
+  tlb_gen: number;
+}
+
 /** cpu_tlbstate (and v5.13+ cpu_tlbstate_shared.is_lazy). Without PCID there is one context. */
 export interface CpuTlbState {
   /** null means init_mm (kernel threads, idle after leave_mm). */
@@ -106,6 +118,11 @@ export interface CpuTlbState {
   is_lazy: boolean;
   /** ctxs[loaded_mm_asid].tlb_gen: the loaded mm's generation this TLB is flushed up to. */
   tlb_gen: number;
+  /** With PCID: the dynamic ASID in use, the next one choose_new_asid hands out, and the
+   * TLB_NR_DYN_ASIDS contexts. */
+  loaded_mm_asid: number;
+  next_asid: number;
+  readonly ctxs: TlbContext[];
 }
 
 /** tlb:tlb_flush counts by CPU, reason and kind: index (cpu × 5 + reason) × 2 + (full ? 1 : 0).
@@ -142,13 +159,26 @@ export class X86Mmu {
   /** debugfs x86/tlb_single_page_flush_ceiling, pages. */
   tlb_single_page_flush_ceiling = 33;
   readonly stats: X86TlbStats;
+  /** The CPUs' own page walkers and their TLB and paging-structure caches; null when the
+   * hardware model is off (nothing is cached, so no flush needs to touch the caches). */
+  hw: HwPageWalker | null = null;
+  /** CR4.PCIDE (660da7c9228f, v4.14: on with X86_FEATURE_PCID and PGE, not under Xen PV; the
+   * Hyper-V guest code clears the feature): set by {@link enable_pcid}. */
+  pcide = false;
 
   constructor(k: Kernel, backend: FlushBackend, behaviour: X86Behaviour) {
     this.k = k;
     this.backend = backend;
     this.behaviour = behaviour;
     const n = k.machine.nrCpus;
-    this.tlbstate = k.machine.cpus.map(() => ({ loaded_mm: null, is_lazy: false, tlb_gen: 0 }));
+    this.tlbstate = k.machine.cpus.map(() => ({
+      loaded_mm: null,
+      is_lazy: false,
+      tlb_gen: 0,
+      loaded_mm_asid: 0,
+      next_asid: 1,
+      ctxs: [],
+    }));
     this.stats = {
       remoteFlushes: 0,
       remoteFlushesReceived: 0,
@@ -184,6 +214,10 @@ export class X86Mmu {
     const prev = st.loaded_mm;
     const wasLazy = st.is_lazy;
     st.is_lazy = false;
+    if (this.pcide) {
+      this.switch_mm_pcid(cpu, st, prev, next, wasLazy);
+      return;
+    }
     if (this.behaviour.tlbGen) {
       if (prev === next) {
         if (!wasLazy || next === null) return;
@@ -194,20 +228,113 @@ export class X86Mmu {
       }
       st.loaded_mm = next;
       st.tlb_gen = next?.tlb_gen ?? 0;
-      this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
+      this.load_cr3(cpu, next);
       return;
     }
     if (prev !== null && prev !== next) prev.cpumask.delete(cpu.id);
     st.loaded_mm = next;
     if (next !== null) next.cpumask.add(cpu.id);
-    this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
+    this.load_cr3(cpu, next);
   }
 
-  /** enter_lazy_tlb: a kernel thread or idle keeps the old mm loaded; the CPU stays in its
-   * cpumask (and so still receives its flushes) until it leaves. */
+  /** load_new_mm_cr3 with a flush (no PCID: every CR3 write drops the non-global entries and
+   * the paging-structure caches); the CPU's page walker now walks `next`. */
+  private load_cr3(cpu: Cpu, next: MmStruct | null): void {
+    this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
+    if (this.hw === null) return;
+    this.hw.cr3Write(cpu, "switch_mm");
+    if (next !== null) this.hw.wake(cpu);
+  }
+
+  /**
+   * enter_lazy_tlb: a kernel thread or idle keeps the old mm loaded; the CPU stays in its
+   * cpumask (and so still receives its flushes) until it leaves. v4.14–v4.19 stay lazy only
+   * without PCID (tlb_defer_switch_to_init_mm): with it the switch to init_mm is cheap — its
+   * TLB entries stay tagged — and is made at once; v4.20 ("Always use lazy TLB mode") stays lazy.
+   */
   enter_lazy_tlb(cpu: Cpu): void {
     const st = this.state(cpu);
-    if (st.loaded_mm !== null) st.is_lazy = true;
+    if (st.loaded_mm === null) return;
+    if (this.pcide && !this.behaviour.skipLazyUnlessFreedTables) this.switch_mm(cpu, null);
+    else st.is_lazy = true;
+  }
+
+  /** Turns CR4.PCIDE on: v4.14+ (the PCID series missed v4.13), not under Xen PV or Hyper-V. */
+  enable_pcid(): void {
+    if (!this.behaviour.tlbGen)
+      throw new ParameterError(
+        "pcid",
+        true,
+        "false on this profile (PCID support arrived with the tlb_gen rework in v4.14)",
+        "X86Mmu",
+      );
+    if (this.backend.name === "xen-pv" || this.backend.name === "hyperv")
+      throw new ParameterError(
+        "pcid",
+        true,
+        `false with the ${this.backend.name} backend (${this.backend.name === "xen-pv" ? "Xen PV guests run without CR4.PCIDE" : "hyperv_setup_mmu_ops clears X86_FEATURE_PCID"})`,
+        "X86Mmu",
+      );
+    this.pcide = true;
+  }
+
+  /** The PCID the CPU runs under: kern_pcid(asid) = asid + 1 with PCID, else 0. */
+  current_pcid(cpu: Cpu): number {
+    return this.pcide ? this.state(cpu).loaded_mm_asid + 1 : 0;
+  }
+
+  /**
+   * choose_new_asid (v4.14, 10af6235e0d3): the ASID that already holds `ctx_id`, flushed only if
+   * its generation is behind; else the next one round robin (no LRU), flushed.
+   */
+  private choose_new_asid(st: CpuTlbState, ctx_id: number, tlb_gen: number) {
+    for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {
+      const c = st.ctxs[asid];
+      if (c !== undefined && c.ctx_id === ctx_id) return { asid, need_flush: c.tlb_gen < tlb_gen };
+    }
+    let asid = st.next_asid++;
+    if (asid >= TLB_NR_DYN_ASIDS) {
+      asid = 0;
+      st.next_asid = 1;
+    }
+    return { asid, need_flush: true };
+  }
+
+  /**
+   * switch_mm_irqs_off with PCID: a CPU back from lazy mode on the same mm flushes its ASID only
+   * if the generation moved (v4.20); any other switch takes choose_new_asid's ASID and loads CR3
+   * with the no-flush bit unless it needs a flush. The old mm's entries stay under their PCID:
+   * reused only after the ctx_id and tlb_gen check, so they are never used stale.
+   */
+  private switch_mm_pcid(
+    cpu: Cpu,
+    st: CpuTlbState,
+    prev: MmStruct | null,
+    next: MmStruct | null,
+    wasLazy: boolean,
+  ): void {
+    const next_tlb_gen = next?.tlb_gen ?? 0;
+    if (prev === next) {
+      if (!wasLazy || next === null) return;
+      const ctx = st.ctxs[st.loaded_mm_asid]!;
+      if (ctx.tlb_gen === next_tlb_gen) return;
+      ctx.tlb_gen = st.tlb_gen = next_tlb_gen;
+      this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
+      this.hw?.cr3Write(cpu, "switch_mm");
+      return;
+    }
+    if (prev !== null) prev.cpumask.delete(cpu.id);
+    if (next !== null) next.cpumask.add(cpu.id);
+    const ctx_id = next?.id ?? 0;
+    const { asid, need_flush } = this.choose_new_asid(st, ctx_id, next_tlb_gen);
+    st.ctxs[asid] = { ctx_id, tlb_gen: next_tlb_gen };
+    st.loaded_mm = next;
+    st.loaded_mm_asid = asid;
+    st.tlb_gen = next_tlb_gen;
+    if (need_flush) this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
+    if (this.hw === null) return;
+    if (need_flush) this.hw.cr3Write(cpu, "switch_mm");
+    if (next !== null) this.hw.wake(cpu);
   }
 }
 
@@ -234,7 +361,18 @@ function* flush_local(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo, reason: number)
     x86.stats.localFlushAll++;
   }
   x86.trace_tlb_flush(cpu, reason, pages);
+  invalidateLocal(x86, cpu, info.start, info.end);
   yield x86.k.machine.jitter(ns);
+}
+
+/** What the flush does to this CPU's caches: INVLPG per page of a ranged request (each also
+ * drops the paging-structure caches), a CR3 reload for a full one. The effect is applied when
+ * the flush starts; its time is spent after. */
+function invalidateLocal(x86: X86Mmu, cpu: Cpu, start: number, end: number): void {
+  const hw = x86.hw;
+  if (hw === null) return;
+  if (end === TLB_FLUSH_ALL) hw.cr3Write(cpu, "flush_tlb_local");
+  else hw.flushRange(cpu, start, end);
 }
 
 /**
@@ -281,7 +419,10 @@ function* flush_tlb_func_gen(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo, local: b
     if (local) x86.stats.localFlushAll++;
   }
   st.tlb_gen = mm_tlb_gen;
+  if (x86.pcide) st.ctxs[st.loaded_mm_asid]!.tlb_gen = mm_tlb_gen;
   x86.trace_tlb_flush(cpu, reason, pages);
+  if (pages === -1) invalidateLocal(x86, cpu, 0, TLB_FLUSH_ALL);
+  else invalidateLocal(x86, cpu, info.start, info.end);
   yield x86.k.machine.jitter(ns);
 }
 

@@ -1,7 +1,7 @@
 /** `mmulab explore`: every interleaving of one race-matrix cell's scenario, exhaustively. */
 import { writeFileSync } from "node:fs";
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
-import { SCENARIO_NAMES } from "../../experiments/scenarios.js";
+import { SOFTWARE_WALKER_SCENARIOS } from "../../experiments/scenarios.js";
 import { explore, type ExploreResult } from "../../explore/explorer.js";
 import { EXPLORE_DEFAULTS, MAX_EXPLORE_STATES } from "../../explore/options.js";
 import { counterexampleViews } from "../../explore/views.js";
@@ -122,7 +122,7 @@ export const exploreCommand: Command = {
     "Options:",
     `  --profile P       ${PROFILE_NAMES.join(", ")}`,
     `  --backend B       ${BACKEND_NAMES.join(", ")}`,
-    `  --scenario S      ${SCENARIO_NAMES.join(", ")}`,
+    `  --scenario S      ${SOFTWARE_WALKER_SCENARIOS.join(", ")}`,
     `  --cpus N          CPUs, 2 … 4 (default ${EXPLORE_DEFAULTS.cpus})`,
     `  --pages N         pages of the buffer, 1 … 8 (default ${EXPLORE_DEFAULTS.pages})`,
     `  --stalls N        times the walker's CPU may be held, 0 … 3 (default ${EXPLORE_DEFAULTS.stalls})`,
@@ -155,7 +155,7 @@ export const exploreCommand: Command = {
     requireFlags(values, ["profile", "backend", "scenario"]);
     const profile = choiceFlag(values.profile, "profile", PROFILE_NAMES)!;
     const backend = choiceFlag(values.backend, "backend", BACKEND_NAMES)!;
-    const scenario = choiceFlag(values.scenario, "scenario", SCENARIO_NAMES)!;
+    const scenario = choiceFlag(values.scenario, "scenario", SOFTWARE_WALKER_SCENARIOS)!;
     const cpus = intFlag(values.cpus, "cpus", EXPLORE_DEFAULTS.cpus, { min: 2, max: 4 });
     const pages = intFlag(values.pages, "pages", EXPLORE_DEFAULTS.pages, { min: 1, max: 8 });
     const stalls = intFlag(values.stalls, "stalls", EXPLORE_DEFAULTS.stalls, { min: 0, max: 3 });

@@ -20,10 +20,12 @@ export const raceMatrixCommand: Command = {
   name: "race-matrix",
   summary: "count use-after-free trials for every kernel profile × flush backend × scenario",
   usage: [
-    `Usage: ${PROGRAM} race-matrix [--profiles P,…] [--backends B,…] [--scenarios S,…] [--trials N] [--seed S] [--examples DIR] [--json]`,
+    `Usage: ${PROGRAM} race-matrix [--profiles P,…] [--backends B,…] [--scenarios S,…] [--trials N] [--seed S] [--no-hardware] [--bare-metal] [--examples DIR] [--json]`,
     "",
     "Runs seeded trials of each scenario for each profile and backend and counts the trials in",
-    "which a lockless walker read a freed page table. Trial i of every cell uses seed S + i.",
+    "which freed memory was read: by a lockless software walker (gup_fast), by a CPU's own page",
+    "walker through its paging-structure caches, or through a stale TLB entry. Trial i of every",
+    "cell uses seed S + i.",
     "",
     "Options:",
     `  --profiles P,…    ${PROFILE_NAMES.join(", ")} (default: all)`,
@@ -31,8 +33,12 @@ export const raceMatrixCommand: Command = {
     `  --scenarios S,…   ${SCENARIO_NAMES.join(", ")} (default: all)`,
     "  --trials N        trials per cell (default 40)",
     "  --seed S          seed of trial 0 (default 1)",
+    "  --no-hardware     leave out the CPUs' page walkers and TLBs (software walkers only)",
+    "  --bare-metal      CONFIG_PARAVIRT=n (default: y, as distribution kernels; paravirt",
+    "                    backends are then not available)",
     "  --examples DIR    write each cell's example trace (Chrome JSON) and timeline there",
-    JSON_FLAG_USAGE + " (an array of {profile, backend, scenario, trials, uaf})",
+    JSON_FLAG_USAGE +
+      " (an array of {profile, backend, scenario, trials, uaf, readers, config}; readers counts trials per kind of reader: software, hwWalker, staleTlb; config is {rcuTableFree, paravirt, hardware})",
   ].join("\n"),
   run(argv, io) {
     const { values } = parseFlags(argv, {
@@ -43,6 +49,8 @@ export const raceMatrixCommand: Command = {
       trials: { type: "string" },
       seed: { type: "string" },
       examples: { type: "string" },
+      "no-hardware": { type: "boolean", default: false },
+      "bare-metal": { type: "boolean", default: false },
     });
     const profiles = listFlag(values.profiles, "profiles", PROFILE_NAMES);
     const backends = listFlag(values.backends, "backends", BACKEND_NAMES);
@@ -58,6 +66,8 @@ export const raceMatrixCommand: Command = {
       trials,
       seed,
       examples: examples !== undefined,
+      hardware: values["no-hardware"] !== true,
+      paravirt: values["bare-metal"] !== true,
     });
     if (examples !== undefined) {
       for (const c of m.cells) {
@@ -68,12 +78,14 @@ export const raceMatrixCommand: Command = {
       }
     }
     if (values.json) {
-      const cells = m.cells.map(({ profile, backend, scenario, trials, uaf }) => ({
-        profile,
-        backend,
-        scenario,
-        trials,
-        uaf,
+      const cells = m.cells.map((c) => ({
+        profile: c.profile,
+        backend: c.backend,
+        scenario: c.scenario,
+        trials: c.trials,
+        uaf: c.uaf,
+        readers: c.readers,
+        config: { rcuTableFree: c.rcuTableFree, paravirt: c.paravirt, hardware: c.hardware },
       }));
       io.out(`${JSON.stringify(cells, null, 2)}\n`);
     } else io.out(`${formatRaceMatrix(m)}\n`);

@@ -39,7 +39,6 @@ export {
   openComm,
   registerCommTarget,
   registerSweepHandler,
-  setSweepHandler,
   type CommMessage,
   type CommMsgHandler,
   type CommTarget,

@@ -265,19 +265,27 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     const ready = await k.client.waitFor(
       (m) => m.header.msg_type === "comm_msg" && m.parent_header.msg_id === open,
     );
-    expect(ready.content["data"]).toEqual({ ready: true, protocol: 1 });
+    expect(ready.content["data"]).toEqual({ ready: true, protocol: 2 });
 
-    const echo = k.client.notify("comm_msg", { comm_id: commId, data: { id: 1, ipiNs: 900 } });
-    const echoed = await k.client.waitFor(
-      (m) => m.header.msg_type === "comm_msg" && m.parent_header.msg_id === echo,
+    // A request that names no sweep is refused, whatever handlers the kernel has.
+    const anon = k.client.notify("comm_msg", { comm_id: commId, data: { id: 1, key: [900] } });
+    const refused = await k.client.waitFor(
+      (m) => m.header.msg_type === "comm_msg" && m.parent_header.msg_id === anon,
     );
-    expect(echoed.content["data"]).toEqual({ id: 1, ok: true, result: { id: 1, ipiNs: 900 } });
+    expect(refused.content["data"]).toMatchObject({
+      id: 1,
+      ok: false,
+      error: { name: "ParameterError" },
+    });
 
     await k.client.execute(
-      'import { setSweepHandler } from "mmulab";\n' +
-        "setSweepHandler((req) => ({ doubled: Number(req.ipiNs) * 2 }));",
+      'import { registerSweepHandler } from "mmulab";\n' +
+        'registerSweepHandler("double", (req) => ({ doubled: Number((req.key as number[])[0]) * 2 }));',
     );
-    const ask = k.client.notify("comm_msg", { comm_id: commId, data: { id: 2, ipiNs: 21 } });
+    const ask = k.client.notify("comm_msg", {
+      comm_id: commId,
+      data: { id: 2, sweep: "double", key: [21] },
+    });
     const answer = await k.client.waitFor(
       (m) => m.header.msg_type === "comm_msg" && m.parent_header.msg_id === ask,
     );

@@ -16,7 +16,9 @@ export interface FakePlotly {
   newPlot: ReturnType<typeof vi.fn>;
   react: ReturnType<typeof vi.fn>;
   purge: ReturnType<typeof vi.fn>;
+  downloadImage: ReturnType<typeof vi.fn>;
   Plots: { resize: ReturnType<typeof vi.fn> };
+  Icons: { camera: { width: number; height: number; path: string } };
 }
 
 export function fakePlotly(): FakePlotly {
@@ -31,7 +33,9 @@ export function fakePlotly(): FakePlotly {
     newPlot: vi.fn(draw),
     react: vi.fn(draw),
     purge: vi.fn(),
+    downloadImage: vi.fn(() => Promise.resolve("")),
     Plots: { resize: vi.fn() },
+    Icons: { camera: { width: 1000, height: 1000, path: "M0 0" } },
   };
 }
 

@@ -7,3 +7,4 @@ export * from "./errors.js";
 export * from "./local.js";
 export * from "./distributed.js";
 export * from "./live.js";
+export * from "./interact.js";

@@ -1,0 +1,2 @@
+/** Views: plot, timeline and table payloads built from results (interact's frames so far). */
+export * from "./interact.js";

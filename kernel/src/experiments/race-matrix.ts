@@ -13,6 +13,7 @@ import {
   type ProfileName,
 } from "../config/profiles.js";
 import { checkBool, checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
+import { withProgress } from "../sim/progress.js";
 import type { ChromeTrace } from "../sim/trace.js";
 import { runTrial, SCENARIO_NAMES, type ScenarioName } from "./scenarios.js";
 import { traceToTimeline } from "./timeline.js";
@@ -30,8 +31,11 @@ export interface RaceMatrixOptions {
   readonly seed?: number;
   /** Keep an example trace and timeline for every cell with a use-after-free. Default true. */
   readonly examples?: boolean;
-  /** Called after each cell (progress display). */
+  /** Called after each cell with the cells done and the cells that exist (impossible
+   * profile × backend pairs are not counted). */
   readonly onCell?: (done: number, total: number) => void;
+  /** Show progress (in a notebook, or on a terminal's stderr). Default true. */
+  readonly progress?: boolean;
 }
 
 /** How to replay the example trial of a cell with `runTrial` (fast-check style). */
@@ -90,6 +94,7 @@ const RACE_MATRIX_KEYS = [
   "seed",
   "examples",
   "onCell",
+  "progress",
 ];
 
 export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
@@ -102,6 +107,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   const trials = checkInt("trials", opts.trials ?? 40, 1, MAX_TRIALS, ctx);
   const seed = checkInt("seed", opts.seed ?? 1, 0, 2 ** 32 - 1 - trials, ctx);
   const examples = checkBool("examples", opts.examples, true, ctx);
+  const showProgress = checkBool("progress", opts.progress, true, ctx);
   if (opts.onCell !== undefined && typeof opts.onCell !== "function")
     throw new ParameterError("onCell", opts.onCell, "a function (done, total) => void", ctx);
   const cells: RaceCell[] = [];
@@ -119,39 +125,52 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
         });
       }
     }
+  // Only cells that can exist count: a profile × backend pair the version did not have is
+  // skipped, not left undone.
   const total = valid.length * scenarios.length;
-  for (const scenario of scenarios)
-    for (const [profile, backend, rcuTableFree] of valid) {
-      let uaf = 0;
-      let exampleSeed = -1;
-      for (let i = 0; i < trials; i++) {
-        const r = runTrial({
-          scenario,
-          profile,
-          backend,
-          seed: seed + i,
-          trace: false,
-          history: false,
-        });
-        if (r.uaf > 0) {
-          uaf++;
-          if (exampleSeed < 0) exampleSeed = seed + i;
+  const label =
+    `race matrix: ${total} cells × ${trials} trials` +
+    (skipped.length > 0 ? ` (${skipped.length} profile × backend pairs do not exist)` : "");
+  withProgress(
+    total,
+    { label, enabled: showProgress },
+    (bar) => {
+      for (const scenario of scenarios)
+        for (const [profile, backend, rcuTableFree] of valid) {
+          let uaf = 0;
+          let exampleSeed = -1;
+          for (let i = 0; i < trials; i++) {
+            const r = runTrial({
+              scenario,
+              profile,
+              backend,
+              seed: seed + i,
+              trace: false,
+              history: false,
+            });
+            if (r.uaf > 0) {
+              uaf++;
+              if (exampleSeed < 0) exampleSeed = seed + i;
+            }
+          }
+          let example: RaceCellExample | undefined;
+          if (exampleSeed >= 0 && examples)
+            example = makeExample({ scenario, profile, backend, seed: exampleSeed });
+          cells.push({
+            profile,
+            backend,
+            scenario,
+            trials,
+            uaf,
+            rcuTableFree,
+            ...(example ? { example } : {}),
+          });
+          opts.onCell?.(cells.length, total);
+          bar(cells.length, `${scenario}, ${profile} × ${backend}`);
         }
-      }
-      let example: RaceCellExample | undefined;
-      if (exampleSeed >= 0 && examples)
-        example = makeExample({ scenario, profile, backend, seed: exampleSeed });
-      cells.push({
-        profile,
-        backend,
-        scenario,
-        trials,
-        uaf,
-        rcuTableFree,
-        ...(example ? { example } : {}),
-      });
-      opts.onCell?.(cells.length, total);
-    }
+    },
+    () => `${cells.filter((c) => c.uaf > 0).length} cells with a use-after-free`,
+  );
   return { cells, skipped, trials, seed };
 }
 

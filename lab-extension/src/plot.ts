@@ -72,6 +72,10 @@ export class RenderedPlot extends PlotlyWidget implements IRenderMime.IRenderer 
   /** The y values every frame shown or precomputed spans (the fixed range holds them all). */
   private extent: [number, number] | null = null;
   private shown: { data: readonly PlotlyJson[]; layout: PlotlyJson } | null = null;
+  /** One config object per drawing: plotly.react redraws from scratch (and forgets the
+   * reader's zoom) when handed a config that differs from the last one, new button callbacks
+   * included. */
+  private plotlyConfig: Partial<PlotlyTypes.Config> | null = null;
 
   constructor(options: IRenderMime.IRendererOptions) {
     super();
@@ -112,7 +116,8 @@ export class RenderedPlot extends PlotlyWidget implements IRenderMime.IRenderer 
       data: safe,
       layout: layout === undefined ? this.payload.layout : safeLayout(layout),
     };
-    await plotly.react(node, traces(safe), this.layoutFor(this.shown.layout), this.config());
+    this.plotlyConfig ??= this.config();
+    await plotly.react(node, traces(safe), this.layoutFor(this.shown.layout), this.plotlyConfig);
     this.node.dataset["traces"] = String(safe.length);
   }
 
@@ -197,7 +202,8 @@ export class RenderedPlot extends PlotlyWidget implements IRenderMime.IRenderer 
     const initial = first === undefined ? payload.data : first.data;
     this.extent = widen(this.extent, yExtent(initial));
     this.shown = { data: initial, layout: payload.layout };
-    await plotly.newPlot(plot, traces(initial), this.layoutFor(payload.layout), this.config());
+    this.plotlyConfig = this.config();
+    await plotly.newPlot(plot, traces(initial), this.layoutFor(payload.layout), this.plotlyConfig);
     node.dataset["traces"] = String(initial.length);
     node.dataset["plotted"] = "true";
 

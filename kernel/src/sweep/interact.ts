@@ -10,9 +10,12 @@
  *     { cpus: [2, 4, 8, 16], backend: ["native", "xen-pv"], stallNs: { min: 0, max: 1e5, step: 1e4 } },
  *   );
  *
- * `fn` runs in the kernel's own thread, with the notebook's variables as they are when the slider
- * moves (a later cell that changes one changes the next answer, as with ipywidgets). The
- * controls, their values and what fn may return are in views/interact.ts.
+ * `fn` runs in the kernel's own thread each time a slider moves, so it sees objects the notebook
+ * has changed since (a later cell's `state.scale = 1000` changes the next answer). A top-level
+ * `let` that a later cell reassigns is another matter: each cell is compiled as its own module
+ * and names are carried to later cells by value, so `fn` keeps the binding of the cell that
+ * defined it; keep what should change in an object, or re-run the interact cell. The controls,
+ * their values and what fn may return are in views/interact.ts.
  */
 import type { PlotlyJson, PlotPayload } from "../contract/mime.js";
 import { displayPlot } from "../display/display.js";

@@ -235,7 +235,7 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
         'const h = display("first");\n' +
         'h.update("second");\n' +
         "const p = progress(3, { label: 'steps', minIntervalMs: 0 });\n" +
-        "p(1); p(2); p.finish();",
+        "p(1); p(2); p(3); p.finish();",
     );
     const d = r.outputs.filter((m) => m.header.msg_type === "display_data");
     const u = r.outputs.filter((m) => m.header.msg_type === "update_display_data");
@@ -418,6 +418,25 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     }
     const after = await k.client.execute("kept");
     expect(result(after.outputs)?.["text/plain"]).toBe("'still here'");
+  }, 60_000);
+
+  it("sweeps a run function written in a cell on worker threads, from its source", async () => {
+    const r = await k.client.execute(
+      [
+        'import { defineRunFunction, runSweep } from "mmulab";',
+        'defineRunFunction("cell-trial", (p, seed, { runTrial }) => {',
+        '  const t = runTrial({ scenario: "walker-vs-munmap", profile: String(p.profile), backend: "xen-pv", seed, trace: false, history: false });',
+        "  return { uaf: t.uaf, munmapUs: t.munmapNs / 1000 };",
+        "});",
+        'const cellSpec = { run: "cell-trial", params: { profile: ["v4.13", "v4.14"] }, seeds: 4 };',
+        "const onThreads = await runSweep(cellSpec, { workers: 2, progress: false });",
+        "const inline = await runSweep(cellSpec, { workers: 0, progress: false });",
+        "JSON.stringify(onThreads.rows) === JSON.stringify(inline.rows) &&",
+        '  onThreads.rows.every((row) => row.status === "ok") && onThreads.rows.length',
+      ].join("\n"),
+    );
+    expect(r.reply.content["status"], JSON.stringify(r.reply.content)).toBe("ok");
+    expect(result(r.outputs)?.["text/plain"]).toBe("8");
   }, 60_000);
 
   it("survives a cell that never yields to SIGINT, losing only the state", async () => {

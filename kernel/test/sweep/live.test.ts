@@ -33,6 +33,12 @@ describe("live sweeps over the mmulab.sweep comm", () => {
     expect(answer).toEqual({ key: [4], data: frame.data });
   });
 
+  it("carries the fixed y-range option to the plot", async () => {
+    const r = await runSweep(spec, { workers: 0 });
+    expect(sweepResultPlot(r, { metric: "f", yRange: "fixed" }).sweep?.yRange).toBe("fixed");
+    expect(sweepResultPlot(r, { metric: "f" }).sweep).not.toHaveProperty("yRange");
+  });
+
   it("computes slices off the precomputed grid inside the space, and rejects the rest", async () => {
     const handler = liveSweepHandler(spec, { metric: "f" });
     const a = (await handler({ key: [5] }, comm)) as { data: { y: number[] }[] };

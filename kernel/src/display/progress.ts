@@ -80,6 +80,27 @@ export function progressBundle(
   };
 }
 
+/** One terminal line of a progress state, at most `width` characters: the bar and the counts
+ * always show; the label and the note are cut to fit. */
+export function progressLine(
+  label: string,
+  done: number,
+  total: number,
+  elapsedMs: number,
+  note: string,
+  format: (n: number) => string,
+  width: number,
+): string {
+  const core = progressBundle("", done, total, elapsedMs, "", format)["text/plain"];
+  const cut = (t: string, room: number) =>
+    t.length <= room ? t : room <= 1 ? "" : `${t.slice(0, room - 1)}…`;
+  const label2 = cut(label, Math.max(0, width - core.length - 1));
+  const head = label2 === "" ? "" : `${label2} `;
+  const room = width - head.length - core.length;
+  const tail = note === "" || room < 6 ? "" : ` — ${cut(note, room - 3)}`;
+  return `${head}${core}${tail}`;
+}
+
 /**
  * A progress display for `total` units of work; returns the updater. Outside the kernel the
  * updater does nothing.
@@ -109,8 +130,8 @@ export function progress(total: number, options: ProgressOptions = {}): Progress
     const bundle = progressBundle(label, done, total, lastSent - started, note, format);
     if (terminal !== null) {
       // one line, redrawn in place; cut to the terminal's width so it never wraps
-      const width = Math.max(20, (terminal.columns ?? 80) - 1);
-      const line = bundle["text/plain"].slice(0, width);
+      const width = Math.max(40, (terminal.columns || 80) - 1);
+      const line = progressLine(label, done, total, lastSent - started, note, format, width);
       terminal.write(`\r${line.padEnd(Math.min(width, shownWidth))}${final ? "\n" : ""}`);
       shownWidth = line.length;
       shown = true;

@@ -129,7 +129,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   // skipped, not left undone.
   const total = valid.length * scenarios.length;
   const label =
-    `race matrix: ${total} cells × ${trials} trials` +
+    `race matrix: ${plural(total, "cell")} × ${plural(trials, "trial")}` +
     (skipped.length > 0 ? ` (${skipped.length} profile × backend pairs do not exist)` : "");
   withProgress(
     total,
@@ -169,9 +169,13 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
           bar(cells.length, `${scenario}, ${profile} × ${backend}`);
         }
     },
-    () => `${cells.filter((c) => c.uaf > 0).length} cells with a use-after-free`,
+    () => `${plural(cells.filter((c) => c.uaf > 0).length, "cell")} with a use-after-free`,
   );
   return { cells, skipped, trials, seed };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 /** Re-runs one trial with tracing and frame histories on, for the cell's example. */

@@ -76,7 +76,7 @@ describe("truthful progress", () => {
     const n = m.cells.length;
     expect(text).toContain(`100% (${n} / ${n})`);
     expect(text).toMatch(
-      /race matrix: \d+ cells × 1 trials \(\d+ profile × backend pairs do not exist\)/,
+      /race matrix: \d+ cells × 1 trial \(\d+ profile × backend pairs do not exist\)/,
     );
     shown = [];
     runRaceMatrix({ profiles: ["v4.14"], backends: ["native"], trials: 1, progress: false });

@@ -15,7 +15,7 @@ import {
 } from "../src/live-sweep.js";
 import { PLOT_MIME } from "../src/payload.js";
 import { makePlot } from "./fixtures.js";
-import { fakePlotly, mimeModel, settle, type FakePlotly } from "./support.js";
+import { fakePlotly, mimeModel, rendererOptions, settle, type FakePlotly } from "./support.js";
 
 const plotly: { current: FakePlotly } = { current: fakePlotly() };
 vi.mock("plotly.js-basic-dist-min", () => ({
@@ -146,13 +146,7 @@ describe("LiveSweepClient", () => {
 });
 
 function renderer(): RenderedLiveSweepPlot {
-  const w = new RenderedLiveSweepPlot({
-    mimeType: PLOT_MIME,
-    sanitizer: { sanitize: (s) => s },
-    resolver: null,
-    linkHandler: null,
-    latexTypesetter: null,
-  });
+  const w = new RenderedLiveSweepPlot(rendererOptions(PLOT_MIME));
   document.body.append(w.node);
   return w;
 }

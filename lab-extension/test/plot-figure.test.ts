@@ -20,7 +20,7 @@ import {
 } from "../src/plot-figure.js";
 import { plotConfig } from "../src/plotly.js";
 import { makePlot } from "./fixtures.js";
-import { fakePlotly, mimeModel, settle, type FakePlotly } from "./support.js";
+import { fakePlotly, mimeModel, rendererOptions, settle, type FakePlotly } from "./support.js";
 
 const plotly: { current: FakePlotly } = { current: fakePlotly() };
 vi.mock("plotly.js-basic-dist-min", () => ({
@@ -36,13 +36,7 @@ beforeEach(() => {
 });
 
 function plot(): RenderedPlot {
-  const w = new RenderedPlot({
-    mimeType: PLOT_MIME,
-    sanitizer: { sanitize: (s) => s },
-    resolver: null,
-    linkHandler: null,
-    latexTypesetter: null,
-  });
+  const w = new RenderedPlot(rendererOptions(PLOT_MIME));
   document.body.append(w.node);
   return w;
 }

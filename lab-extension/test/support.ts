@@ -43,3 +43,14 @@ export function fakePlotly(): FakePlotly {
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 }
+
+/** What JupyterLab hands a renderer: the MIME type, and no sanitizer, resolver or typesetter. */
+export function rendererOptions(mimeType: string): IRenderMime.IRendererOptions {
+  return {
+    mimeType,
+    sanitizer: { sanitize: (s) => s },
+    resolver: null,
+    linkHandler: null,
+    latexTypesetter: null,
+  };
+}

@@ -4,7 +4,6 @@
  * build, and outside a kernel the bar goes to a terminal only.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { JsonObject } from "../../src/contract/mime.js";
 import {
   progress,
   setNotebookRuntime,
@@ -16,22 +15,14 @@ import { runRaceMatrix } from "../../src/experiments/race-matrix.js";
 import { startProgress, withProgress } from "../../src/sim/progress.js";
 import { SimulationStopped } from "../../src/sim/errors.js";
 import { runSweep, SweepCancelled } from "../../src/sweep/index.js";
+import { recordingRuntime } from "../support/runtime.js";
 
 let shown: { bundle: MimeBundle; id: string }[] = [];
 
 beforeEach(() => {
-  shown = [];
-  setNotebookRuntime({
-    displayData: (bundle, _m: JsonObject, id) => {
-      shown.push({ bundle, id: id ?? "" });
-    },
-    clearOutput: () => undefined,
-    page: () => undefined,
-    publish: () => undefined,
-    interruptRequested: () => false,
-    onInterrupt: () => () => undefined,
-    input: () => Promise.resolve(""),
-  });
+  const rt = recordingRuntime();
+  shown = rt.shown;
+  setNotebookRuntime(rt);
 });
 afterEach(() => setNotebookRuntime(null));
 
@@ -78,7 +69,7 @@ describe("truthful progress", () => {
     expect(text).toMatch(
       /race matrix: \d+ cells × 1 trial \(\d+ profile × backend pairs do not exist\)/,
     );
-    shown = [];
+    shown.length = 0;
     runRaceMatrix({ profiles: ["v4.14"], backends: ["native"], trials: 1, progress: false });
     expect(shown).toEqual([]);
   });

@@ -5,6 +5,7 @@ import { dispatchCommMsg, dispatchCommOpen, installSweepTarget } from "../../src
 import { ParameterError } from "../../src/sim/errors.js";
 import { interact } from "../../src/sweep/index.js";
 import { controlValues, outputFigure, precomputedKeys } from "../../src/views/interact.js";
+import { recordingRuntime } from "../support/runtime.js";
 
 afterEach(() => setNotebookRuntime(null));
 
@@ -72,18 +73,9 @@ describe("interact()", () => {
     expect(handle.plot.sweep?.id).toBe(handle.id);
     expect(handle.plot.data).toEqual(handle.plot.sweep!.frames[0]!.data);
 
-    const sent: JsonObject[] = [];
-    setNotebookRuntime({
-      displayData: () => undefined,
-      clearOutput: () => undefined,
-      page: () => undefined,
-      publish: (_type, content) => {
-        sent.push(content["data"] as JsonObject);
-      },
-      interruptRequested: () => false,
-      onInterrupt: () => () => undefined,
-      input: () => Promise.reject(new Error("no stdin")),
-    });
+    const rt = recordingRuntime();
+    const sent = rt.sent;
+    setNotebookRuntime(rt);
     const uninstall = installSweepTarget();
     try {
       const msg = (data: JsonObject) => ({ data, metadata: {}, buffers: [] });

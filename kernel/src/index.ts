@@ -61,6 +61,9 @@ export * from "./sweep/run-functions.js";
 export * from "./sweep/task.js";
 export * from "./sweep/results.js";
 export * from "./sweep/errors.js";
+// Run functions written in a notebook: they reach worker threads as source (run-source.ts).
+export * from "./sweep/run-source.js";
+export { RUN_LIBRARY, type RunLibrary } from "./sweep/library.js";
 // Ground truth: the model's counts against Debian's kernel under qemu.
 export * from "./config/kconfig.js";
 export {

@@ -1,7 +1,7 @@
 /**
  * `mmulab/notebook`: what a notebook (or a script) adds on top of the simulator library — sweeps
- * on worker threads (piscina), live sweeps that answer a plot's sliders over the `mmulab.sweep`
- * comm, and the comm registry for cells that open their own comms.
+ * on worker threads (piscina), live sweeps and `interact` that answer a plot's sliders over the
+ * `mmulab.sweep` comm, and the comm registry for cells that open their own comms.
  *
  * Kept apart from `mmulab` so that importing the simulator loads no worker pool.
  */
@@ -14,13 +14,14 @@ export {
   type SweepProgress,
 } from "./sweep/local.js";
 export { liveSweepHandler, serveLiveSweep } from "./sweep/live.js";
+// interact(fn, controls): a notebook function re-run by the kernel on each slider move
+export * from "./sweep/interact.js";
 export {
   Comm,
   commTargets,
   openComm,
   registerCommTarget,
   registerSweepHandler,
-  setSweepHandler,
   type CommMessage,
   type CommMsgHandler,
   type CommTarget,

@@ -1,11 +1,13 @@
 /**
  * Live interactive sweeps: sliders of a plot payload with `sweep` axes ask the kernel, over the
- * `mmulab.sweep` comm (protocol version 1, @mmulab/kernel/contract's comm.ts), for the traces
- * at the chosen point and re-plot with the answer. The precomputed frames stay the first answer
- * (and the only one without a kernel), so a saved notebook keeps its offline sliders.
+ * `mmulab.sweep` comm (@mmulab/kernel/contract's comm.ts), for the traces at the chosen point
+ * and re-plot with the answer. The precomputed frames stay the first answer (and the only one
+ * without a kernel), so a saved notebook keeps its offline sliders. Only a plot that carries its
+ * own sweep id (`sweep.id`: the kernel's handler for it) asks the kernel; one with precomputed
+ * frames alone never does, so its sliders can only ever show its own frames.
  *
- *   front end → kernel  {id, key: [one value per axis]}
- *   kernel → front end  {id, ok: true, result: {key, data}}  or  {id, ok: false, error}
+ *   front end → kernel  {id, sweep, key: [one value per axis]}
+ *   kernel → front end  {id, ok: true, result: {key, data, layout?}}  or  {id, ok: false, error}
  *
  * The transport is a few functions ({@link SweepTransport}); kernel-comm.ts adapts a JupyterLab
  * comm to it, and the plugin (plugin.ts) installs the connector that finds, for a rendered plot,
@@ -20,11 +22,8 @@ import type {
   SweepSlice,
 } from "@mmulab/kernel/contract";
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
-import type * as PlotlyTypes from "plotly.js";
 import { PLOT_MIME } from "./payload.js";
-import { parsePlot } from "./plot-figure.js";
-import { layoutOf, RenderedPlot } from "./plot.js";
-import { loadPlotly, plotConfig } from "./plotly.js";
+import { RenderedPlot } from "./plot.js";
 
 export interface SweepTransport {
   send(data: JsonObject): void;
@@ -123,15 +122,23 @@ export class LiveSweepClient {
       p.reject(new LiveSweepError("the kernel's answer: data is not a list of traces"));
       return;
     }
+    const layout = result["layout"];
+    if (
+      layout !== undefined &&
+      (layout === null || typeof layout !== "object" || Array.isArray(layout))
+    ) {
+      p.reject(new LiveSweepError("the kernel's answer: layout is not an object"));
+      return;
+    }
     p.resolve({
       key: result["key"] as (number | string)[],
       data: result["data"] as PlotlyJson[],
+      ...(layout === undefined ? {} : { layout }),
     });
   }
 
-  /** Asks for the traces at `key` of the kernel's sweep `sweep` (the plot's `sweep.id`; without
-   * one the kernel answers with its most recently served sweep). */
-  request(key: SweepKey, sweep?: string): Promise<SweepAnswer> {
+  /** Asks for the traces at `key` of the kernel's sweep `sweep` (the plot's `sweep.id`). */
+  request(key: SweepKey, sweep: string): Promise<SweepAnswer> {
     if (this.closedReason !== null) {
       return Promise.reject(new LiveSweepError(this.closedReason));
     }
@@ -143,7 +150,7 @@ export class LiveSweepClient {
       }, this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       try {
-        const request: SweepRequest = { id, ...(sweep === undefined ? {} : { sweep }), key };
+        const request: SweepRequest = { id, sweep, key };
         this.transport.send({ ...request, key: [...key] as JsonValue[] });
       } catch (e) {
         this.pending.delete(id);
@@ -158,7 +165,7 @@ export class LiveSweepClient {
   }
 
   /** Like request, but resolves null when a later call superseded this one. */
-  async requestLatest(key: SweepKey, sweep?: string): Promise<SweepAnswer | null> {
+  async requestLatest(key: SweepKey, sweep: string): Promise<SweepAnswer | null> {
     const mine = ++this.latest;
     const a = await this.request(key, sweep);
     return mine === this.latest ? a : null;
@@ -166,19 +173,23 @@ export class LiveSweepClient {
 }
 
 /**
- * Wires the sliders (`input[data-axis]`) under `root` to the kernel: each change asks for the
- * slider position's traces and calls `replot` with the newest answer (answers and errors of
- * superseded requests are dropped). Sets `root.dataset.live` to "pending", "ok" or "error".
- * `client` may be a function, called on each change, that returns the client to ask (null: no
- * kernel now, the change stays offline). Returns a function that detaches.
+ * Wires the sliders (`input[data-axis]`) under `root` to the kernel: each change asks the kernel's
+ * sweep `payload.sweep.id` for the slider position's traces and calls `replot` with the newest
+ * answer (answers and errors of superseded requests are dropped). Sets `root.dataset.live` to
+ * "pending", "ok" or "error". `client` may be a function, called on each change, that returns the
+ * client to ask (null: no kernel now, the change stays offline). A plot without a sweep id is
+ * never wired: its precomputed frames are all it has. Returns a function that detaches.
  */
 export function attachLiveSweep(
   root: HTMLElement,
   payload: PlotPayload,
   client: LiveSweepClient | (() => LiveSweepClient | null),
-  replot: (data: readonly PlotlyJson[]) => Promise<void>,
+  replot: (answer: SweepAnswer) => Promise<void>,
 ): () => void {
-  const axes = payload.sweep?.axes ?? [];
+  const sweep = payload.sweep;
+  const id = sweep?.id;
+  if (sweep === undefined || id === undefined) return () => undefined;
+  const axes = sweep.axes;
   let latest = 0;
   const onInput = (ev: Event) => {
     const target = ev.target;
@@ -195,10 +206,10 @@ export function attachLiveSweep(
       return a.values[Number(input?.value ?? 0)] ?? a.values[0]!;
     });
     root.dataset["live"] = "pending";
-    c.request(key, payload.sweep?.id).then(
+    c.request(key, id).then(
       async (answer) => {
         if (mine !== latest) return;
-        await replot(answer.data);
+        await replot(answer);
         if (mine !== latest) return;
         root.dataset["live"] = "ok";
         root.title = "";
@@ -257,24 +268,16 @@ export class RenderedLiveSweepPlot extends RenderedPlot {
   override async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     this.disconnect();
     await super.renderModel(model);
-    const data = model.data[PLOT_MIME];
-    const payload = data === undefined ? undefined : parsePlot(data);
-    const plotNode = this.node.querySelector<HTMLDivElement>(".mmulab-Plot-plot");
-    if (payload?.sweep === undefined || plotNode === null) return;
-    const plotly = await loadPlotly();
+    const payload = this.payload;
+    // Only a plot that names its kernel-side sweep asks the kernel (contract/comm.ts).
+    if (payload?.sweep?.id === undefined || this.plotNode === null) return;
     const status = this.node.querySelector<HTMLElement>(".mmulab-Plot-status");
     this.detach = attachLiveSweep(
       this.node,
       payload,
       () => this.currentClient(),
-      async (traces) => {
-        await plotly.react(
-          plotNode,
-          structuredClone(traces) as unknown as PlotlyTypes.Data[],
-          layoutOf(payload),
-          plotConfig(),
-        );
-        this.node.dataset["traces"] = String(traces.length);
+      async (answer) => {
+        await this.showTraces(answer.data, answer.layout);
         // The kernel answered for a point the frames may lack: drop "no precomputed result".
         if (status !== null) status.textContent = "";
       },

@@ -27,13 +27,18 @@ export function loadPlotly(): Promise<Plotly> {
   return Private.plotlyReady;
 }
 
-/** Modebar with zoom, pan, reset and PNG download; no plotly logo, no wheel zoom (it would
- * capture the notebook's scrolling). A fresh object each time: plotly keeps a reference. */
+/** Modebar with zoom, pan, reset and PNG download; no plotly logo, no cloud ("Share chart",
+ * Chart Studio: plotly 4 shows it unless told not to, and it posts the figure to a web service),
+ * no wheel zoom (it would capture the notebook's scrolling). A fresh object each time: plotly
+ * keeps a reference. */
 export function plotConfig(): Partial<PlotlyTypes.Config> {
   return {
     displaylogo: false,
     responsive: false,
     scrollZoom: false,
-    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+    showSendToCloud: false,
+    showEditInChartStudio: false,
+    showLink: false,
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "sendDataToCloud"],
   };
 }

@@ -4,7 +4,7 @@
  * channel) and the renderer's sliders with a kernel (re-plot with the kernel's answer, a new
  * client when the connector hands out a new channel) and without (offline frames).
  */
-import type { JsonObject } from "@mmulab/kernel/contract";
+import type { JsonObject, PlotPayload } from "@mmulab/kernel/contract";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   LiveSweepClient,
@@ -15,7 +15,7 @@ import {
 } from "../src/live-sweep.js";
 import { PLOT_MIME } from "../src/payload.js";
 import { makePlot } from "./fixtures.js";
-import { fakePlotly, mimeModel, settle, type FakePlotly } from "./support.js";
+import { fakePlotly, mimeModel, rendererOptions, settle, type FakePlotly } from "./support.js";
 
 const plotly: { current: FakePlotly } = { current: fakePlotly() };
 vi.mock("plotly.js-basic-dist-min", () => ({
@@ -79,9 +79,12 @@ describe("LiveSweepClient", () => {
         : { id: req["id"]!, ok: true, result: { key: req["key"]!, data: [TRACE] } },
     );
     const c = new LiveSweepClient(t);
-    await expect(c.request(["xen-pv", 4])).resolves.toEqual({ key: ["xen-pv", 4], data: [TRACE] });
-    await expect(c.request(["bad"])).rejects.toThrow(LiveSweepError);
-    await expect(c.request(["bad"])).rejects.toThrow(/y = 11/);
+    await expect(c.request(["xen-pv", 4], "s1")).resolves.toEqual({
+      key: ["xen-pv", 4],
+      data: [TRACE],
+    });
+    await expect(c.request(["bad"], "s1")).rejects.toThrow(LiveSweepError);
+    await expect(c.request(["bad"], "s1")).rejects.toThrow(/y = 11/);
     expect(t.sent.map((s) => s["id"])).toEqual([1, 2, 3]);
   });
 
@@ -92,32 +95,34 @@ describe("LiveSweepClient", () => {
       error: { name: "ParameterError", message: "y = 11 is not accepted" },
     }));
     const c = new LiveSweepClient(t);
-    await expect(c.request([11])).rejects.toThrow("ParameterError: y = 11 is not accepted");
+    await expect(c.request([11], "s1")).rejects.toThrow("ParameterError: y = 11 is not accepted");
     const junk = fakeKernel((req) => ({
       id: req["id"]!,
       ok: true,
       result: { key: req["key"]!, data: [TRACE, "<img src=x>"] },
     }));
-    await expect(new LiveSweepClient(junk).request([1])).rejects.toThrow(/not a list of traces/);
-    const ready = fakeKernel(() => ({ ready: true, protocol: 1 }));
-    await expect(new LiveSweepClient(ready, 20).request([1])).rejects.toThrow(/within 20 ms/);
+    await expect(new LiveSweepClient(junk).request([1], "s1")).rejects.toThrow(
+      /not a list of traces/,
+    );
+    const ready = fakeKernel(() => ({ ready: true, protocol: 2 }));
+    await expect(new LiveSweepClient(ready, 20).request([1], "s1")).rejects.toThrow(/within 20 ms/);
   });
 
   it("fails pending and later requests at once when the channel ends or cannot send", async () => {
     const t = fakeKernel(() => undefined);
     const c = new LiveSweepClient(t, 60_000);
-    const pending = c.request([1]);
+    const pending = c.request([1], "s1");
     t.end("the kernel is restarting");
     await expect(pending).rejects.toThrow("the kernel is restarting");
     expect(c.closed).toBe("the kernel is restarting");
-    await expect(c.request([2])).rejects.toThrow("the kernel is restarting");
+    await expect(c.request([2], "s1")).rejects.toThrow("the kernel is restarting");
     const broken: SweepTransport = {
       send: () => {
         throw new Error("Cannot send");
       },
       listen: () => undefined,
     };
-    await expect(new LiveSweepClient(broken, 60_000).request([1])).rejects.toThrow(
+    await expect(new LiveSweepClient(broken, 60_000).request([1], "s1")).rejects.toThrow(
       "could not send to the kernel: Cannot send",
     );
   });
@@ -127,27 +132,29 @@ describe("LiveSweepClient", () => {
       fakeKernel(() => undefined),
       20,
     );
-    await expect(silent.request([1])).rejects.toThrow(/no answer from the kernel within 20 ms/);
+    await expect(silent.request([1], "s1")).rejects.toThrow(
+      /no answer from the kernel within 20 ms/,
+    );
     const c = new LiveSweepClient(
       fakeKernel((req) => ({ id: req["id"]!, ok: true, result: { key: req["key"]!, data: [] } })),
     );
-    const first = c.requestLatest([1]);
-    const second = c.requestLatest([2]);
+    const first = c.requestLatest([1], "s1");
+    const second = c.requestLatest([2], "s1");
     expect(await first).toBeNull();
     expect((await second)?.key).toEqual([2]);
   });
 });
 
 function renderer(): RenderedLiveSweepPlot {
-  const w = new RenderedLiveSweepPlot({
-    mimeType: PLOT_MIME,
-    sanitizer: { sanitize: (s) => s },
-    resolver: null,
-    linkHandler: null,
-    latexTypesetter: null,
-  });
+  const w = new RenderedLiveSweepPlot(rendererOptions(PLOT_MIME));
   document.body.append(w.node);
   return w;
+}
+
+/** A plot the kernel serves: its sweep carries the kernel's id for it. */
+function livePlot(): PlotPayload {
+  const p = makePlot({ sweep: true });
+  return { ...p, sweep: { ...p.sweep!, id: "sweep-7" } };
 }
 
 function moveSlider(w: RenderedLiveSweepPlot, axis: string, index: number): void {
@@ -171,6 +178,28 @@ describe("live sweep renderer", () => {
     expect(w.node.dataset["live"]).toBeUndefined();
   });
 
+  it("never asks the kernel for a plot without a sweep id: its frames are all it has", async () => {
+    const kernel = fakeKernel(echoTraces([TRACE]));
+    let asked = 0;
+    setLiveSweepConnector(() => {
+      asked++;
+      return kernel;
+    });
+    const payload = makePlot({ sweep: true });
+    const w = renderer();
+    await w.renderModel(mimeModel(PLOT_MIME, payload));
+    moveSlider(w, "cpus", 2);
+    moveSlider(w, "backend", 1);
+    await settle();
+    await settle();
+    expect(asked).toBe(0);
+    expect(kernel.sent).toEqual([]);
+    expect(w.node.dataset["live"]).toBeUndefined();
+    const frame = payload.sweep!.frames.find((f) => f.key[0] === "xen-pv" && f.key[1] === 8)!;
+    const calls = plotly.current.react.mock.calls as unknown[][];
+    expect(calls.at(-1)![1]).toEqual(frame.data.map((t) => ({ ...t, uid: "mutated" })));
+  });
+
   it("asks the kernel over the comm and re-plots with its answer", async () => {
     const kernel = fakeKernel(echoTraces([TRACE]));
     const nodes: HTMLElement[] = [];
@@ -179,11 +208,11 @@ describe("live sweep renderer", () => {
       return kernel;
     });
     const w = renderer();
-    await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
+    await w.renderModel(mimeModel(PLOT_MIME, livePlot()));
     moveSlider(w, "backend", 1);
     await settle();
     await settle();
-    expect(kernel.sent).toEqual([{ id: 1, key: ["xen-pv", 2] }]);
+    expect(kernel.sent).toEqual([{ id: 1, sweep: "sweep-7", key: ["xen-pv", 2] }]);
     const calls = plotly.current.react.mock.calls as unknown[][];
     expect(calls.at(-1)![1]).toEqual([{ ...TRACE, uid: "mutated" }]);
     expect(w.node.dataset["live"]).toBe("ok");
@@ -195,11 +224,8 @@ describe("live sweep renderer", () => {
   it("names the plot's sweep in each request, so the kernel answers from that sweep", async () => {
     const kernel = fakeKernel(echoTraces([TRACE]));
     setLiveSweepConnector(() => kernel);
-    const payload = makePlot({ sweep: true });
     const w = renderer();
-    await w.renderModel(
-      mimeModel(PLOT_MIME, { ...payload, sweep: { ...payload.sweep!, id: "sweep-7" } }),
-    );
+    await w.renderModel(mimeModel(PLOT_MIME, livePlot()));
     moveSlider(w, "backend", 1);
     await settle();
     await settle();
@@ -208,7 +234,7 @@ describe("live sweep renderer", () => {
   });
 
   it("fills in points the frames lack from the kernel, and clears the status", async () => {
-    const payload = makePlot({ sweep: true });
+    const payload = livePlot();
     const kernel = fakeKernel(echoTraces([TRACE]));
     setLiveSweepConnector(() => kernel);
     const w = renderer();
@@ -223,7 +249,7 @@ describe("live sweep renderer", () => {
     );
     await settle();
     await settle();
-    expect(kernel.sent).toEqual([{ id: 1, key: ["native", 8] }]);
+    expect(kernel.sent).toEqual([{ id: 1, sweep: "sweep-7", key: ["native", 8] }]);
     expect(w.node.dataset["live"]).toBe("ok");
     expect(status.textContent).toBe("");
   });
@@ -232,7 +258,7 @@ describe("live sweep renderer", () => {
     let kernel: SweepTransport | null = null;
     setLiveSweepConnector(() => kernel);
     const w = renderer();
-    await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
+    await w.renderModel(mimeModel(PLOT_MIME, livePlot()));
     moveSlider(w, "cpus", 1);
     await settle();
     expect(w.node.dataset["live"]).toBeUndefined();
@@ -248,7 +274,7 @@ describe("live sweep renderer", () => {
     silent.end("the kernel is restarting");
     await settle();
     await settle();
-    expect(fresh.sent).toEqual([{ id: 1, key: ["native", 2] }]);
+    expect(fresh.sent).toEqual([{ id: 1, sweep: "sweep-7", key: ["native", 2] }]);
     expect(w.node.dataset["live"]).toBe("ok");
   });
 
@@ -256,7 +282,7 @@ describe("live sweep renderer", () => {
     const kernel = fakeKernel((req) => ({ id: req["id"]!, ok: false, error: "no such point" }));
     setLiveSweepConnector(() => kernel);
     const w = renderer();
-    await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
+    await w.renderModel(mimeModel(PLOT_MIME, livePlot()));
     moveSlider(w, "backend", 2);
     await settle();
     expect(w.node.dataset["live"]).toBe("error");
@@ -269,10 +295,10 @@ describe("live sweep renderer", () => {
     const kernel = fakeKernel(echoTraces([TRACE]));
     setLiveSweepConnector(() => kernel);
     const w = renderer();
-    await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
+    await w.renderModel(mimeModel(PLOT_MIME, livePlot()));
     moveSlider(w, "cpus", 1);
     await settle();
-    await w.renderModel(mimeModel(PLOT_MIME, makePlot({ sweep: true })));
+    await w.renderModel(mimeModel(PLOT_MIME, livePlot()));
     expect(kernel.closes).toBe(1);
     moveSlider(w, "cpus", 2);
     await settle();

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /** Entry point of the `mmulab` binary (`node kernel/dist/cli/main.js`, or `npx mmulab`). */
 import { readFileSync } from "node:fs";
+// Loading it installs the progress sink the experiments report to: a bar redrawn on stderr when
+// that is a terminal (race-matrix, kernbench, sweeps), nothing when it is a pipe or a file.
+import "../display/progress.js";
 import { tuneV8ForShortLivedSimulations } from "../sim/v8-tuning.js";
 import { runCli } from "./cli.js";
 import { processIO } from "./command.js";

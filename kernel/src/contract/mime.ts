@@ -204,11 +204,14 @@ export interface PlotPayload {
   readonly layout: PlotlyJson;
   /** Precomputed sweep: the renderer shows one slider per axis and swaps in the matching
    * frame's data; works in a saved notebook without a kernel. `id` names the kernel's handler
-   * for live requests (serveLiveSweep), sent back as the request's `sweep`. */
+   * for live requests (serveLiveSweep, interact), sent back as the request's `sweep`; a plot
+   * without one never asks the kernel. `yRange`: "fixed" keeps one y range over every frame so
+   * frames compare by eye; "auto" (the default) fits each frame (the reader can switch). */
   readonly sweep?: {
     readonly axes: readonly SweepAxis[];
     readonly frames: readonly SweepFrame[];
     readonly id?: string;
+    readonly yRange?: "auto" | "fixed";
   };
 }
 

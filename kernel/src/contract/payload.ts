@@ -444,6 +444,7 @@ export function checkPlotPayload(value: unknown): asserts value is PlotPayload {
   const id = s["id"];
   if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > 200))
     f.fail("sweep.id", "a non-empty string of at most 200 characters", id);
+  if (s["yRange"] !== undefined) f.oneOf(s["yRange"], ["auto", "fixed"], "sweep.yRange");
 }
 
 /** Structural guesses used by toMimeBundle: does this look like a payload of that kind (even a

@@ -33,6 +33,7 @@ export {
   progressBundle,
   runWithProgress,
   type ProgressOptions,
+  type TerminalStream,
   type ProgressUpdater,
   type Runnable,
   type RunWithProgressOptions,

@@ -68,6 +68,21 @@ function axisTitle(layout: PlotlyJson, axis: "xaxis" | "yaxis"): string {
   return "";
 }
 
+/** Tick positions (log10 units) of a log axis spanning [lo, hi]: the decades inside it, and
+ * 2 and 5 times each when fewer than three decades show. */
+export function logTicks(lo: number, hi: number): number[] {
+  const decades: number[] = [];
+  for (let k = Math.ceil(lo - 1e-9); k <= hi + 1e-9; k++) decades.push(k);
+  if (decades.length >= 3) return decades;
+  const out: number[] = [];
+  for (let k = Math.floor(lo); k <= Math.ceil(hi); k++)
+    for (const m of [1, 2, 5]) {
+      const v = k + Math.log10(m);
+      if (v >= lo - 1e-9 && v <= hi + 1e-9) out.push(v);
+    }
+  return out;
+}
+
 /** The `text/plain` rendering. */
 export function plotText(p: PlotPayload): string {
   const title = p.title ?? text(p.layout["title"]) ?? "plot";
@@ -179,10 +194,12 @@ export function plotSvg(p: PlotPayload): string {
   parts.push(
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${pw}" height="${ph}" fill="#fafafa" stroke="#ccc"/>`,
   );
-  // Ticks: 5 per axis, or one per category.
+  // Ticks: 5 per linear axis, one per category; a log axis at decades, with 2 and 5 between them
+  // when it spans less than two, each labelled with its full value.
   const tickLabel = (v: number, log: boolean) => trim(log ? 10 ** v : v);
-  for (let k = 0; k <= 4; k++) {
-    const yv = y0 + ((y1 - y0) * k) / 4;
+  const ticks = (lo: number, hi: number, log: boolean): number[] =>
+    log ? logTicks(lo, hi) : [0, 1, 2, 3, 4].map((k) => lo + ((hi - lo) * k) / 4);
+  for (const yv of ticks(y0, y1, yLog)) {
     parts.push(
       `<line x1="${MARGIN.left}" y1="${px(Y(yv))}" x2="${MARGIN.left + pw}" y2="${px(Y(yv))}" stroke="#e4e4e4"/>` +
         `<text x="${MARGIN.left - 6}" y="${px(Y(yv) + 4)}" text-anchor="end">${esc(tickLabel(yv, yLog))}</text>`,
@@ -195,8 +212,7 @@ export function plotSvg(p: PlotPayload): string {
       );
     });
   } else {
-    for (let k = 0; k <= 4; k++) {
-      const xv = x0 + ((x1 - x0) * k) / 4;
+    for (const xv of ticks(x0, x1, xLog)) {
       parts.push(
         `<text x="${px(X(xv))}" y="${MARGIN.top + ph + 16}" text-anchor="middle">${esc(tickLabel(xv, xLog))}</text>`,
       );

@@ -3,6 +3,12 @@
  * `update_display_data` replacing it in place, at most every `minIntervalMs` (10 Hz by default,
  * so a tight loop does not flood the front end). The bundle has `text/plain` as well as
  * `text/html`, because display ids are transient and a saved notebook keeps only the last state.
+ * Outside the kernel the same bar is redrawn in place on stderr when that is a terminal (the
+ * CLI), and nothing is written when it is not (pipes, logs, tests).
+ *
+ * The state shown is always the last one reported: `finish()` keeps it (a cancelled sweep ends
+ * at the rows it finished, not at 100 %) unless given the final count. Loading this module
+ * installs it as the sink of sim/progress.ts, which the experiments below report to.
  *
  * `runWithProgress` runs a simulation in chunks of events with such a display, and stops cleanly
  * at an event boundary when the cell is interrupted: it polls the kernel's interrupt flag between
@@ -10,6 +16,7 @@
  */
 import type { JsonObject } from "../contract/mime.js";
 import { checkInt, ParameterError, SimulationStopped } from "../sim/errors.js";
+import { setProgressFactory } from "../sim/progress.js";
 import type { RunResult } from "../sim/simulation.js";
 import { displayBundle, newDisplayId } from "./display.js";
 import { QUIET_RESULT } from "./mime.js";
@@ -23,6 +30,16 @@ export interface ProgressOptions {
   readonly minIntervalMs?: number;
   /** How `done` and `total` read in the text, e.g. formatNs for simulated time. */
   readonly format?: (n: number) => string;
+  /** Outside the kernel: where to draw the bar (default: stderr when it is a terminal, else
+   * nowhere). */
+  readonly stream?: TerminalStream | null;
+}
+
+/** What the terminal bar needs of a stream (process.stderr has it). */
+export interface TerminalStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
 }
 
 /** Call with the amount done so far (0 … total). */
@@ -30,8 +47,9 @@ export interface ProgressUpdater {
   (done: number, note?: string): void;
   readonly total: number;
   readonly displayId: string;
-  /** Shows the final state (now, unthrottled). Later calls are ignored. */
-  finish(note?: string): void;
+  /** Shows the final state now, unthrottled: `done` (default: the last reported) and a note.
+   * Later calls are ignored. */
+  finish(note?: string, done?: number): void;
 }
 
 const BAR = 24;
@@ -62,6 +80,27 @@ export function progressBundle(
   };
 }
 
+/** One terminal line of a progress state, at most `width` characters: the bar and the counts
+ * always show; the label and the note are cut to fit. */
+export function progressLine(
+  label: string,
+  done: number,
+  total: number,
+  elapsedMs: number,
+  note: string,
+  format: (n: number) => string,
+  width: number,
+): string {
+  const core = progressBundle("", done, total, elapsedMs, "", format)["text/plain"];
+  const cut = (t: string, room: number) =>
+    t.length <= room ? t : room <= 1 ? "" : `${t.slice(0, room - 1)}…`;
+  const label2 = cut(label, Math.max(0, width - core.length - 1));
+  const head = label2 === "" ? "" : `${label2} `;
+  const room = width - head.length - core.length;
+  const tail = note === "" || room < 6 ? "" : ` — ${cut(note, room - 3)}`;
+  return `${head}${core}${tail}`;
+}
+
 /**
  * A progress display for `total` units of work; returns the updater. Outside the kernel the
  * updater does nothing.
@@ -76,16 +115,28 @@ export function progress(total: number, options: ProgressOptions = {}): Progress
   const displayId = newDisplayId();
   const started = Date.now();
   const live = notebookRuntime() !== null;
+  const terminal = live ? null : terminalOf(options.stream);
   let shown = false;
   let finished = false;
   let lastSent = 0;
+  let lastDone = 0;
+  let lastNote = "";
   let pending: { done: number; note: string } | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
-  const send = (done: number, note: string) => {
+  const send = (done: number, note: string, final = false) => {
     pending = null;
     lastSent = Date.now();
     const bundle = progressBundle(label, done, total, lastSent - started, note, format);
+    if (terminal !== null) {
+      // one line, redrawn in place; cut to the terminal's width so it never wraps
+      const width = Math.max(40, (terminal.columns || 80) - 1);
+      const line = progressLine(label, done, total, lastSent - started, note, format, width);
+      terminal.write(`\r${line.padEnd(Math.min(width, shownWidth))}${final ? "\n" : ""}`);
+      shownWidth = line.length;
+      shown = true;
+      return;
+    }
     if (!shown) {
       displayBundle(bundle, { displayId });
       shown = true;
@@ -93,9 +144,14 @@ export function progress(total: number, options: ProgressOptions = {}): Progress
       notebookRuntime()?.displayData(bundle, {} satisfies JsonObject, displayId, true);
     }
   };
+  let shownWidth = 0;
+  const visible = live || terminal !== null;
 
   const update = ((done: number, note = "") => {
-    if (finished || !live) return;
+    if (finished) return;
+    lastDone = done;
+    lastNote = note;
+    if (!visible) return;
     const now = Date.now();
     if (!shown || now - lastSent >= minInterval || done >= total) {
       send(done, note);
@@ -119,16 +175,27 @@ export function progress(total: number, options: ProgressOptions = {}): Progress
     total: { value: total, enumerable: true },
     displayId: { value: displayId, enumerable: true },
     finish: {
-      value: (note = "") => {
+      value: (note?: string, done?: number) => {
         if (finished) return;
         if (timer !== null) clearTimeout(timer);
-        if (live) send(pending?.done ?? total, note);
+        if (visible) send(done ?? lastDone, note ?? lastNote, true);
         finished = true;
       },
     },
   });
   return update;
 }
+
+function terminalOf(stream: TerminalStream | null | undefined): TerminalStream | null {
+  if (stream === null) return null;
+  if (stream !== undefined) return stream;
+  return process.stderr.isTTY ? process.stderr : null;
+}
+
+// The experiments (race matrix, kernbench) report through sim/progress.ts: show them here.
+setProgressFactory((total, o) =>
+  progress(total, { label: o.label, ...(o.format === undefined ? {} : { format: o.format }) }),
+);
 
 /** The part of `Simulation` that {@link runWithProgress} drives. */
 export interface Runnable {
@@ -201,6 +268,7 @@ export function runWithProgress(sim: Runnable, options: RunWithProgressOptions):
     last.reason === "event-budget" && maxEvents !== undefined && events >= maxEvents
       ? "event-budget"
       : last.reason;
-  bar.finish(`${events} events, t = ${formatNs(sim.now)}`);
+  // the run did what it was asked (reached `until`, or ran out of events or budget): all of it
+  bar.finish(`${events} events, t = ${formatNs(sim.now)}`, total);
   return { now: sim.now, events, reason };
 }

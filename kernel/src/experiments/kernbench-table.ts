@@ -11,6 +11,7 @@ import { availableParallelism } from "node:os";
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
+import { withProgress } from "../sim/progress.js";
 import { HOST_NAMES } from "../workloads/hosts.js";
 import {
   hostProfile,
@@ -38,6 +39,9 @@ export interface SeedTableOptions {
   readonly workers?: number;
   /** Scale the build (tests use a shorter build). Default 1. */
   readonly scale?: number;
+  /** Show progress, one step per build (in a notebook, or on a terminal's stderr). Default
+   * true. */
+  readonly progress?: boolean;
 }
 
 export interface TableColumn {
@@ -79,16 +83,50 @@ export function buildProcessFlags(parallel: number): string[] {
   return flags;
 }
 
-/** Runs build option sets on `workers` child processes (0: inline), results in input order. */
 /** Most build processes at once: each takes about 1.5 GB while it runs (see buildProcessFlags). */
 export const MAX_BUILD_WORKERS = 64;
 
+export interface RunBuildsProgress {
+  /** What the bar says (default "kernbench builds"). */
+  readonly label?: string;
+  /** Default true. */
+  readonly progress?: boolean;
+}
+
+/**
+ * Runs build option sets on `workers` child processes (0: inline), results in input order, with
+ * a progress display counting finished builds (it ends where the builds stopped if one fails).
+ */
 export async function runBuilds(
   options: readonly KernbenchRunOptions[],
   workers: number,
+  show: RunBuildsProgress = {},
 ): Promise<KernbenchRun[]> {
   checkInt("workers", workers, 0, MAX_BUILD_WORKERS, "kernbench");
-  if (workers <= 0) return options.map((o) => runKernbench(o));
+  return withProgress(
+    options.length,
+    {
+      label: `${show.label ?? "kernbench builds"}: ${options.length} build${options.length === 1 ? "" : "s"}`,
+      enabled: show.progress !== false,
+    },
+    (bar) => buildAll(options, workers, bar),
+  );
+}
+
+async function buildAll(
+  options: readonly KernbenchRunOptions[],
+  workers: number,
+  bar: (done: number) => void,
+): Promise<KernbenchRun[]> {
+  if (workers <= 0) {
+    const out: KernbenchRun[] = [];
+    for (const o of options) {
+      out.push(runKernbench(o));
+      bar(out.length);
+    }
+    return out;
+  }
+  let finished = 0;
   const results: KernbenchRun[] = new Array<KernbenchRun>(options.length);
   let next = 0;
   // From the compiled package the entry sits beside this file; from the TypeScript sources
@@ -120,6 +158,7 @@ export async function runBuilds(
               busy = false;
               if (m.error !== undefined) return reject(new Error(m.error));
               results[m.id] = m.run!;
+              bar(++finished);
               feed();
             });
             child.on("error", reject);
@@ -146,7 +185,7 @@ function sumMechanism(runs: readonly KernbenchRun[]): MechanismStats {
 
 export async function runSeedTable(o: SeedTableOptions = {}): Promise<SeedTable> {
   const ctx = "kernbench --seed-table";
-  checkOptions("options", o, ["hosts", "runs", "seed", "workers", "scale"], ctx);
+  checkOptions("options", o, ["hosts", "runs", "seed", "workers", "scale", "progress"], ctx);
   const hosts = checkNameList("hosts", o.hosts, HOST_NAMES, ["6cpu", "16cpu"], ctx).map((h) =>
     hostProfile(h),
   );
@@ -168,7 +207,10 @@ export async function runSeedTable(o: SeedTableOptions = {}): Promise<SeedTable>
       for (const jobs of [h.halfJobs, h.optimalJobs])
         for (let i = 0; i < runs; i++)
           plan.push({ host: h.name, jobs, kernel, seed: seed + i, scale });
-  const done = await runBuilds(plan, workers);
+  const done = await runBuilds(plan, workers, {
+    label: "kernbench seed table",
+    progress: o.progress !== false,
+  });
   const pick = (host: string, kernel: KernbenchKernel, jobs: number) =>
     done.filter(
       (r) => r.options.host === host && r.options.kernel === kernel && r.options.jobs === jobs,

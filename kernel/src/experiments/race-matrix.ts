@@ -15,6 +15,7 @@ import {
   DEFAULT_PARAVIRT,
 } from "../config/profiles.js";
 import { checkBool, checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
+import { withProgress } from "../sim/progress.js";
 import type { ChromeTrace } from "../sim/trace.js";
 import type { CachedEntryInfo, UafReader } from "../mm/oracle.js";
 import { runTrial, SCENARIO_NAMES, type ScenarioName } from "./scenarios.js";
@@ -38,8 +39,11 @@ export interface RaceMatrixOptions {
   /** CONFIG_PARAVIRT. Default: a distribution kernel's (set, config/DEFAULT_PARAVIRT); false
    * is a bare-metal build, which the paravirt backends refuse (their cells are skipped). */
   readonly paravirt?: boolean;
-  /** Called after each cell (progress display). */
+  /** Called after each cell with the cells done and the cells that exist (impossible
+   * profile × backend pairs are not counted). */
   readonly onCell?: (done: number, total: number) => void;
+  /** Show progress (in a notebook, or on a terminal's stderr). Default true. */
+  readonly progress?: boolean;
 }
 
 /** How to replay the example trial of a cell with `runTrial` (fast-check style). */
@@ -120,6 +124,7 @@ const RACE_MATRIX_KEYS = [
   "hardware",
   "paravirt",
   "onCell",
+  "progress",
 ];
 
 export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
@@ -134,6 +139,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   const examples = checkBool("examples", opts.examples, true, ctx);
   const hardware = checkBool("hardware", opts.hardware, true, ctx);
   const paravirt = checkBool("paravirt", opts.paravirt, DEFAULT_PARAVIRT, ctx);
+  const showProgress = checkBool("progress", opts.progress, true, ctx);
   if (opts.onCell !== undefined && typeof opts.onCell !== "function")
     throw new ParameterError("onCell", opts.onCell, "a function (done, total) => void", ctx);
   const cells: RaceCell[] = [];
@@ -151,64 +157,81 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
         });
       }
     }
+  // Only cells that can exist count: a profile × backend pair the version did not have is
+  // skipped, not left undone.
   const total = valid.length * scenarios.length;
-  for (const scenario of scenarios)
-    for (const [profile, backend, resolved] of valid) {
-      let uaf = 0;
-      let exampleSeed = -1;
-      const readers = { software: 0, hwWalker: 0, staleTlb: 0 };
-      for (let i = 0; i < trials; i++) {
-        const r = runTrial({
-          scenario,
-          profile,
-          backend,
-          seed: seed + i,
-          trace: false,
-          history: false,
-          hardware,
-          resolve: { paravirt },
-        });
-        if (r.uaf > 0) {
-          uaf++;
-          if (exampleSeed < 0) exampleSeed = seed + i;
-          let sw = false;
-          let hw = false;
-          let tlb = false;
-          for (const rep of r.reports) {
-            if (rep.reader === "software") sw = true;
-            else if (rep.reader === "hw-walker") hw = true;
-            else tlb = true;
+  const label =
+    `race matrix: ${plural(total, "cell")} × ${plural(trials, "trial")}` +
+    (skipped.length > 0 ? ` (${skipped.length} profile × backend pairs do not exist)` : "");
+  withProgress(
+    total,
+    { label, enabled: showProgress },
+    (bar) => {
+      for (const scenario of scenarios)
+        for (const [profile, backend, resolved] of valid) {
+          let uaf = 0;
+          let exampleSeed = -1;
+          const readers = { software: 0, hwWalker: 0, staleTlb: 0 };
+          for (let i = 0; i < trials; i++) {
+            const r = runTrial({
+              scenario,
+              profile,
+              backend,
+              seed: seed + i,
+              trace: false,
+              history: false,
+              hardware,
+              resolve: { paravirt },
+            });
+            if (r.uaf > 0) {
+              uaf++;
+              if (exampleSeed < 0) exampleSeed = seed + i;
+              let sw = false;
+              let hw = false;
+              let tlb = false;
+              for (const rep of r.reports) {
+                if (rep.reader === "software") sw = true;
+                else if (rep.reader === "hw-walker") hw = true;
+                else tlb = true;
+              }
+              if (sw) readers.software++;
+              if (hw) readers.hwWalker++;
+              if (tlb) readers.staleTlb++;
+            }
           }
-          if (sw) readers.software++;
-          if (hw) readers.hwWalker++;
-          if (tlb) readers.staleTlb++;
+          let example: RaceCellExample | undefined;
+          if (exampleSeed >= 0 && examples)
+            example = makeExample({
+              scenario,
+              profile,
+              backend,
+              seed: exampleSeed,
+              hardware,
+              resolve: { paravirt },
+            });
+          cells.push({
+            profile,
+            backend,
+            scenario,
+            trials,
+            uaf,
+            readers,
+            rcuTableFree: resolved.rcuTableFree,
+            paravirt: resolved.paravirt,
+            hardware,
+            ...(example ? { example } : {}),
+          });
+          opts.onCell?.(cells.length, total);
+          bar(cells.length, `${scenario}, ${profile} × ${backend}`);
         }
-      }
-      let example: RaceCellExample | undefined;
-      if (exampleSeed >= 0 && examples)
-        example = makeExample({
-          scenario,
-          profile,
-          backend,
-          seed: exampleSeed,
-          hardware,
-          resolve: { paravirt },
-        });
-      cells.push({
-        profile,
-        backend,
-        scenario,
-        trials,
-        uaf,
-        readers,
-        rcuTableFree: resolved.rcuTableFree,
-        paravirt: resolved.paravirt,
-        hardware,
-        ...(example ? { example } : {}),
-      });
-      opts.onCell?.(cells.length, total);
-    }
+    },
+    () => `${plural(cells.filter((c) => c.uaf > 0).length, "cell")} with a use-after-free`,
+  );
   return { cells, skipped, trials, seed, hardware, paravirt };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 /** The history entries of a table's teardown: unlinked, handed to RCU, freed. */

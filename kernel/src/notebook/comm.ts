@@ -13,10 +13,10 @@
  *
  * The target {@link SWEEP_COMM_TARGET} (`mmulab.sweep`) serves live interactive sweeps; its
  * protocol (version {@link SWEEP_PROTOCOL_VERSION}, the message shapes) is part of the contract
- * with the front end, contract/comm.ts. `result` is what the handler returns for the request: the
- * one registered for its `sweep` id ({@link registerSweepHandler}; a live plot carries its id), or
- * without an id the one installed with {@link setSweepHandler}; until one is installed the kernel
- * echoes the request back (`result` = the request data). An unknown `sweep` id is an error.
+ * with the front end, contract/comm.ts. `result` is what the handler registered for the request's
+ * `sweep` id returns ({@link registerSweepHandler}; a live plot carries its id). A request without
+ * an id, or with one this kernel does not serve, is refused: there is no default handler, so no
+ * plot is ever answered with another plot's sweep.
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -43,7 +43,6 @@ export type CommTarget = (comm: Comm, open: CommMessage) => void | Promise<void>
 interface Registry {
   readonly targets: Map<string, CommTarget>;
   readonly comms: Map<string, Comm>;
-  sweepHandler: SweepHandler | null;
   /** Handlers of plots that carry a sweep id (serveLiveSweep), by id. */
   readonly sweepHandlers: Map<string, SweepHandler>;
   sweepsServed: number;
@@ -56,7 +55,6 @@ function registry(): Registry {
   return (g[REGISTRY_KEY] ??= {
     targets: new Map(),
     comms: new Map(),
-    sweepHandler: null,
     sweepHandlers: new Map(),
     sweepsServed: 0,
   });
@@ -216,12 +214,6 @@ export { SWEEP_COMM_TARGET, SWEEP_PROTOCOL_VERSION };
  * `result`. Throwing sends `{ok: false, error}`. */
 export type SweepHandler = (request: JsonObject, comm: Comm) => JsonValue | Promise<JsonValue>;
 
-/** Installs the handler the `mmulab.sweep` target calls for requests without a `sweep` id
- * (null: back to echoing). */
-export function setSweepHandler(handler: SweepHandler | null): void {
-  registry().sweepHandler = handler;
-}
-
 /**
  * Installs the handler for requests that name sweep `id` (`{id, sweep, key}`): each live plot
  * carries its own id, so two live plots in a notebook are each answered by their own sweep.
@@ -241,12 +233,17 @@ export function nextSweepId(): string {
   return `sweep-${++registry().sweepsServed}`;
 }
 
-/** The handler for a request: by its `sweep` id, else the one set by {@link setSweepHandler}. */
+/** The handler for a request: the one registered for its `sweep` id; anything else is refused. */
 function sweepHandlerFor(request: JsonObject): SweepHandler {
   const sid = request["sweep"];
-  const r = registry();
-  if (sid === undefined) return r.sweepHandler ?? echo;
-  const h = typeof sid === "string" ? r.sweepHandlers.get(sid) : undefined;
+  if (sid === undefined)
+    throw new ParameterError(
+      "sweep",
+      sid,
+      "the id of the sweep a live plot carries (only plots with a sweep id ask the kernel)",
+      SWEEP_COMM_TARGET,
+    );
+  const h = typeof sid === "string" ? registry().sweepHandlers.get(sid) : undefined;
   if (h === undefined)
     throw new ParameterError(
       "sweep",
@@ -256,8 +253,6 @@ function sweepHandlerFor(request: JsonObject): SweepHandler {
     );
   return h;
 }
-
-const echo: SweepHandler = (request) => request;
 
 /** The `mmulab.sweep` target; registered by the kernel at start-up. */
 export const sweepTarget: CommTarget = (comm) => {

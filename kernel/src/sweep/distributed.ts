@@ -24,6 +24,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Queue, type Job } from "bullmq";
+import { progress, type ProgressUpdater } from "../display/progress.js";
 import { checkInt } from "../sim/errors.js";
 import {
   DEFAULT_TASK_TIMEOUT_MS,
@@ -87,6 +88,9 @@ export interface DistributedSweepOptions {
   readonly redis: string;
   readonly queue?: string;
   readonly onProgress?: SweepProgress;
+  /** Show a progress display in the notebook kernel, or on stderr when it is a terminal, from
+   * the first row on (default true). */
+  readonly progress?: boolean;
   readonly signal?: AbortSignal;
   /** Poll interval for results, ms (default 50). */
   readonly pollMs?: number;
@@ -126,8 +130,41 @@ function failedText(reason: string): string {
 
 const failedOutcome = (error: string): TaskOutcome => ({ status: "failed", metrics: {}, error });
 
-/** Runs a sweep through Redis; needs at least one worker on the queue. */
+/**
+ * Runs a sweep through Redis; needs at least one worker on the queue. The progress display counts
+ * the rows collected, and ends where they stopped when the sweep is cancelled or times out.
+ */
 export async function runDistributedSweep(
+  spec: SweepSpec,
+  o: DistributedSweepOptions,
+): Promise<DistributedSweepResult> {
+  // made on the first row, when the total is known (the closure sets it, hence the holder)
+  const shown: { bar: ProgressUpdater | null } = { bar: null };
+  const onProgress: SweepProgress = (done, total, row) => {
+    if (o.progress !== false)
+      shown.bar ??= progress(total, {
+        label: `sweep ${spec.run} on ${o.queue ?? DEFAULT_SWEEP_QUEUE}`,
+      });
+    shown.bar?.(done, row.status === "failed" ? `point ${row.point} failed` : "");
+    o.onProgress?.(done, total, row);
+  };
+  try {
+    const r = await distributedSweep(spec, { ...o, onProgress });
+    shown.bar?.finish(`${r.rows.filter((x) => x.status === "failed").length} failed`);
+    return r;
+  } catch (e) {
+    shown.bar?.finish(
+      e instanceof SweepCancelled
+        ? "cancelled"
+        : e instanceof SweepTimeout
+          ? "timed out"
+          : "failed",
+    );
+    throw e;
+  }
+}
+
+async function distributedSweep(
   spec: SweepSpec,
   o: DistributedSweepOptions,
 ): Promise<DistributedSweepResult> {

@@ -7,3 +7,6 @@ export * from "./errors.js";
 export * from "./local.js";
 export * from "./distributed.js";
 export * from "./live.js";
+export * from "./interact.js";
+export * from "./run-source.js";
+export { RUN_LIBRARY, type RunLibrary } from "./library.js";

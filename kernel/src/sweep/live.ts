@@ -1,18 +1,14 @@
 /**
- * Live interactive sweeps: the kernel side of the `mmulab.sweep` comm (protocol version 1, see
- * contract/comm.ts; handlers are registered through the notebook seam, notebook/comm.ts). {@link liveSweepHandler} answers a request `{key: [v1, …]}` — one value
+ * Live interactive sweeps: the kernel side of the `mmulab.sweep` comm (see
+ * contract/comm.ts; handlers are registered through the notebook seam, notebook/comm.ts).
+ * {@link liveSweepHandler} answers a request `{sweep, key: [v1, …]}` — one value
  * per slider axis of a {@link sweepResultPlot} — by running that slice of the sweep (every value of
  * the x parameter, the slider values fixed) and returning `{key, data}`: the traces to re-plot.
  * Values outside the precomputed grid are accepted when the parameter's space allows them (a
  * value inside an int or float range, or one of a list's values).
  */
 import type { JsonObject, JsonValue, PlotPayload } from "../contract/mime.js";
-import {
-  nextSweepId,
-  registerSweepHandler,
-  setSweepHandler,
-  type SweepHandler,
-} from "../notebook/comm.js";
+import { nextSweepId, registerSweepHandler, type SweepHandler } from "../notebook/comm.js";
 import { ParameterError } from "../sim/errors.js";
 import { runSweep } from "./local.js";
 import { sweepResultPlot, type SweepPlotOptions, type SweepResult } from "./results.js";
@@ -62,12 +58,10 @@ export function liveSweepHandler(spec: SweepSpec, o: SweepPlotOptions): SweepHan
 /**
  * Plots a finished sweep with precomputed slider frames (works without a kernel) and installs its
  * live handler under an id the plot carries, so a front end with a kernel can ask for slices not
- * in the frames, each live plot from its own sweep. The handler is also the default for requests
- * without an id.
+ * in the frames, each live plot from its own sweep (and only a plot with an id asks at all).
  */
 export function serveLiveSweep(r: SweepResult, o: SweepPlotOptions): PlotPayload {
   const handler = liveSweepHandler(r.spec, o);
-  setSweepHandler(handler);
   const plot = sweepResultPlot(r, o);
   if (plot.sweep === undefined) return plot;
   const id = nextSweepId();

@@ -12,7 +12,7 @@ import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import { progress as notebookProgress, type ProgressUpdater } from "../display/progress.js";
-import { notebookRuntime, onInterrupt } from "../display/runtime.js";
+import { onInterrupt } from "../display/runtime.js";
 import { checkInt } from "../sim/errors.js";
 import {
   DEFAULT_TASK_TIMEOUT_MS,
@@ -39,7 +39,8 @@ export interface RunSweepOptions {
   readonly workers?: number;
   readonly onProgress?: SweepProgress;
   readonly signal?: AbortSignal;
-  /** Show a progress display when running in the notebook kernel (default true). */
+  /** Show a progress display in the notebook kernel, or on stderr when it is a terminal
+   * (default true). */
   readonly progress?: boolean;
   /** Deadline of one task on a worker thread, ms (default 600 000; none inline). */
   readonly taskTimeoutMs?: number;
@@ -89,10 +90,9 @@ export async function runSweep(spec: SweepSpec, o: RunSweepOptions = {}): Promis
           timedOut = true;
           ctl.abort();
         }, o.deadlineMs);
+  // in a notebook, or on a terminal's stderr (the CLI); nothing in a pipe or a log
   const bar: ProgressUpdater | null =
-    o.progress !== false && notebookRuntime() !== null
-      ? notebookProgress(tasks.length, { label: `sweep ${spec.run}` })
-      : null;
+    o.progress !== false ? notebookProgress(tasks.length, { label: `sweep ${spec.run}` }) : null;
   const rows: SweepRow[] = [];
   const record = (row: SweepRow) => {
     rows.push(row);

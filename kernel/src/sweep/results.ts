@@ -124,6 +124,9 @@ export interface SweepPlotOptions {
   /** The parameter on the x axis (default: the first swept one). */
   readonly x?: string;
   readonly title?: string;
+  /** With slider axes: "fixed" holds one y range over every frame so frames compare by eye;
+   * "auto" (the renderer's default) fits each. */
+  readonly yRange?: "auto" | "fixed";
 }
 
 /**
@@ -190,6 +193,7 @@ export function sweepResultPlot(r: SweepResult, o: SweepPlotOptions): PlotPayloa
     sweep: {
       axes: others.map((n) => ({ name: n, label: n, values: axisValues(n) })),
       frames,
+      ...(o.yRange === undefined ? {} : { yRange: o.yRange }),
     },
   };
 }

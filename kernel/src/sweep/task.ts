@@ -1,5 +1,6 @@
 /** Runs one sweep task; failures of the run function become a failed row, never a throw. */
 import { getRunFunction, type Metrics } from "./run-functions.js";
+import { explainSourceError } from "./run-source.js";
 import type { Params, SweepTask } from "./space.js";
 
 export interface SweepRow {
@@ -32,7 +33,7 @@ export function runOne(run: string, params: Params, seed: number): TaskOutcome {
     return { status: "ok", metrics: getRunFunction(run)(params, seed) };
   } catch (e) {
     const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    return { status: "failed", metrics: {}, error };
+    return { status: "failed", metrics: {}, error: explainSourceError(run, error) };
   }
 }
 

@@ -11,11 +11,15 @@
  */
 import { threadId } from "node:worker_threads";
 import type { Metrics } from "./run-functions.js";
+import { ensureRunSource, runFunctionSource } from "./run-source.js";
 import type { Params, SweepTask } from "./space.js";
 import { runOne, type TaskOutcome } from "./task.js";
 
 export interface TaskChunk {
   readonly run: string;
+  /** The run function's source, when a notebook defined it (run-source.ts): the worker
+   * compiles it, as it has no other way to the function. */
+  readonly source?: string;
   /** The distinct parameter objects of the chunk. */
   readonly params: readonly Params[];
   /** Per task: its index in `params`. */
@@ -54,12 +58,15 @@ export function packTasks(tasks: readonly SweepTask[], watch?: ChunkWatch): Task
     which[i] = k;
     seeds[i] = t.seed;
   });
-  const chunk = { run: tasks[0]?.run ?? "", params, which, seeds };
+  const run = tasks[0]?.run ?? "";
+  const source = runFunctionSource(run);
+  const chunk = { run, params, which, seeds, ...(source === undefined ? {} : { source }) };
   return watch === undefined ? chunk : { ...chunk, watch };
 }
 
 /** Runs a packed chunk (in a worker thread). */
 export function runChunk(c: TaskChunk): PackedOutcomes {
+  if (c.source !== undefined) ensureRunSource(c.run, c.source);
   const outcomes: TaskOutcome[] = [];
   const w = c.watch;
   const at = w === undefined ? 0 : w.slot * WATCH_FIELDS;

@@ -90,16 +90,21 @@ describe("the MIME contract", () => {
 describe("the mmulab.sweep comm protocol", () => {
   it("has one target name and version, and typed messages each way", () => {
     expectTypeOf<typeof SWEEP_COMM_TARGET>().toEqualTypeOf<"mmulab.sweep">();
-    expectTypeOf<typeof SWEEP_PROTOCOL_VERSION>().toEqualTypeOf<1>();
-    expectTypeOf<SweepReady>().toEqualTypeOf<{ readonly ready: true; readonly protocol: 1 }>();
+    expectTypeOf<typeof SWEEP_PROTOCOL_VERSION>().toEqualTypeOf<2>();
+    expectTypeOf<SweepReady>().toEqualTypeOf<{ readonly ready: true; readonly protocol: 2 }>();
     expectTypeOf<SweepRequest["key"]>().toEqualTypeOf<readonly (number | string)[]>();
-    expectTypeOf<SweepRequest["sweep"]>().toEqualTypeOf<string | undefined>();
+    // required since protocol 2: a request names the plot's own sweep, or is refused
+    expectTypeOf<SweepRequest["sweep"]>().toEqualTypeOf<string>();
     expectTypeOf<Extract<SweepResponse, { ok: false }>["error"]>().toEqualTypeOf<{
       readonly name: string;
       readonly message: string;
     }>();
     expectTypeOf<SweepSlice["data"]>().toEqualTypeOf<readonly JsonObject[]>();
+    expectTypeOf<SweepSlice["layout"]>().toEqualTypeOf<JsonObject | undefined>();
+    expectTypeOf<NonNullable<PlotPayload["sweep"]>["yRange"]>().toEqualTypeOf<
+      "auto" | "fixed" | undefined
+    >();
     expect(SWEEP_COMM_TARGET).toBe("mmulab.sweep");
-    expect(SWEEP_PROTOCOL_VERSION).toBe(1);
+    expect(SWEEP_PROTOCOL_VERSION).toBe(2);
   });
 });

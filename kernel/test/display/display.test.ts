@@ -213,14 +213,19 @@ describe("display and progress under a kernel", () => {
     for (let i = 0; i <= 50; i++) p(i); // all within one instant
     vi.setSystemTime(150);
     p(60);
-    p.finish("done");
+    p.finish("stopped");
     const texts = shown.map((s) => s.bundle["text/plain"]);
     expect(shown.map((s) => s.update)).toEqual([false, true, true]);
     expect(new Set(shown.map((s) => s.id))).toEqual(new Set([p.displayId]));
     expect(texts[0]).toContain("0%");
     expect(texts[1]).toContain("60%");
-    expect(texts[2]).toContain("100%");
-    expect(texts[2]).toContain("done");
+    // finish keeps the last state reported: a run stopped at 60 % does not claim 100 %
+    expect(texts[2]).toContain("60% (60 / 100)");
+    expect(texts[2]).toContain("stopped");
+    const q = progress(10, { label: "all" });
+    q(9);
+    q.finish("done", 10);
+    expect(shown.at(-1)!.bundle["text/plain"]).toMatch(/100% \(10 \/ 10\).*— done/);
     expect(() => progress(0)).toThrow(/total = 0 is not accepted/);
   });
 

@@ -10,7 +10,6 @@ import {
   openComm,
   registerCommTarget,
   registerSweepHandler,
-  setSweepHandler,
 } from "../../src/notebook/comm.js";
 
 interface Published {
@@ -41,53 +40,59 @@ describe("comms", () => {
     log = [];
     setNotebookRuntime(fakeRuntime(log));
     uninstall = installSweepTarget();
-    setSweepHandler(null);
   });
   afterEach(() => {
     uninstall();
     setNotebookRuntime(null);
   });
 
-  it("mmulab.sweep says it is ready, echoes by default, then uses the installed handler", async () => {
+  it("mmulab.sweep says it is ready, answers with the sweep's handler, and sends its errors", async () => {
     expect(await dispatchCommOpen("s1", "mmulab.sweep", msg({}))).toBe(true);
     expect(log[0]).toEqual({
       msgType: "comm_msg",
-      content: { comm_id: "s1", data: { ready: true, protocol: 1 } },
+      content: { comm_id: "s1", data: { ready: true, protocol: 2 } },
     });
-    await dispatchCommMsg("s1", msg({ id: 7, cpus: 4 }));
-    expect(log[1]?.content["data"]).toEqual({ id: 7, ok: true, result: { id: 7, cpus: 4 } });
-    setSweepHandler(async (req) => {
+    const off = registerSweepHandler("cpus", async (req) => {
       await Promise.resolve();
-      if (req["cpus"] === 0) throw new RangeError("no CPUs");
-      return { ipis: Number(req["cpus"]) - 1 };
+      const [cpus] = req["key"] as number[];
+      if (cpus === 0) throw new RangeError("no CPUs");
+      return { ipis: Number(cpus) - 1 };
     });
-    await dispatchCommMsg("s1", msg({ id: 8, cpus: 4 }));
-    expect(log[2]?.content["data"]).toEqual({ id: 8, ok: true, result: { ipis: 3 } });
-    await dispatchCommMsg("s1", msg({ id: 9, cpus: 0 }));
-    expect(log[3]?.content["data"]).toEqual({
+    await dispatchCommMsg("s1", msg({ id: 8, sweep: "cpus", key: [4] }));
+    expect(log[1]?.content["data"]).toEqual({ id: 8, ok: true, result: { ipis: 3 } });
+    await dispatchCommMsg("s1", msg({ id: 9, sweep: "cpus", key: [0] }));
+    expect(log[2]?.content["data"]).toEqual({
       id: 9,
       ok: false,
       error: { name: "RangeError", message: "no CPUs" },
     });
+    off();
     expect(commInfo("mmulab.sweep")).toEqual({ s1: { target_name: "mmulab.sweep" } });
     expect(await dispatchCommClose("s1", msg({}))).toBe(true);
     expect(commInfo(null)).toEqual({});
   });
 
-  it("answers a request naming a sweep with that sweep's handler, and refuses unknown ones", async () => {
+  it("answers a request naming a sweep with that sweep's handler, and refuses the rest", async () => {
     const offA = registerSweepHandler("a", () => "from a");
-    registerSweepHandler("b", () => "from b");
-    setSweepHandler(() => "default");
+    const offB = registerSweepHandler("b", () => "from b");
     await dispatchCommOpen("s2", "mmulab.sweep", msg({}));
     await dispatchCommMsg("s2", msg({ id: 1, sweep: "a", key: [1] }));
     await dispatchCommMsg("s2", msg({ id: 2, sweep: "b", key: [1] }));
+    // No sweep id: refused, although handlers exist (protocol 1 answered it with the last one).
     await dispatchCommMsg("s2", msg({ id: 3, key: [1] }));
     offA();
     await dispatchCommMsg("s2", msg({ id: 4, sweep: "a", key: [1] }));
+    await dispatchCommMsg("s2", msg({ id: 5, sweep: 7, key: [1] }));
+    offB();
     const answers = log.slice(1).map((p) => p.content["data"] as JsonObject);
-    expect(answers.slice(0, 3).map((a) => a["result"])).toEqual(["from a", "from b", "default"]);
+    expect(answers.slice(0, 2).map((a) => a["result"])).toEqual(["from a", "from b"]);
+    expect(answers[2]).toMatchObject({ id: 3, ok: false, error: { name: "ParameterError" } });
+    expect((answers[2]!["error"] as JsonObject)["message"]).toMatch(
+      /sweep = undefined is not accepted; expected the id of the sweep a live plot carries/,
+    );
     expect(answers[3]).toMatchObject({ id: 4, ok: false, error: { name: "ParameterError" } });
     expect((answers[3]!["error"] as JsonObject)["message"]).toMatch(/sweep = "a"/);
+    expect(answers[4]).toMatchObject({ id: 5, ok: false, error: { name: "ParameterError" } });
   });
 
   it("closes comms to unknown targets and ignores unknown ids", async () => {

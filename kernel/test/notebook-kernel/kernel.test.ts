@@ -251,7 +251,7 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
         'const h = display("first");\n' +
         'h.update("second");\n' +
         "const p = progress(3, { label: 'steps', minIntervalMs: 0 });\n" +
-        "p(1); p(2); p.finish();",
+        "p(1); p(2); p(3); p.finish();",
     );
     const d = r.outputs.filter((m) => m.header.msg_type === "display_data");
     const u = r.outputs.filter((m) => m.header.msg_type === "update_display_data");
@@ -281,19 +281,27 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     const ready = await k.client.waitFor(
       (m) => m.header.msg_type === "comm_msg" && m.parent_header.msg_id === open,
     );
-    expect(ready.content["data"]).toEqual({ ready: true, protocol: 1 });
+    expect(ready.content["data"]).toEqual({ ready: true, protocol: 2 });
 
-    const echo = k.client.notify("comm_msg", { comm_id: commId, data: { id: 1, ipiNs: 900 } });
-    const echoed = await k.client.waitFor(
-      (m) => m.header.msg_type === "comm_msg" && m.parent_header.msg_id === echo,
+    // A request that names no sweep is refused, whatever handlers the kernel has.
+    const anon = k.client.notify("comm_msg", { comm_id: commId, data: { id: 1, key: [900] } });
+    const refused = await k.client.waitFor(
+      (m) => m.header.msg_type === "comm_msg" && m.parent_header.msg_id === anon,
     );
-    expect(echoed.content["data"]).toEqual({ id: 1, ok: true, result: { id: 1, ipiNs: 900 } });
+    expect(refused.content["data"]).toMatchObject({
+      id: 1,
+      ok: false,
+      error: { name: "ParameterError" },
+    });
 
     await k.client.execute(
-      'import { setSweepHandler } from "mmulab/notebook";\n' +
-        "setSweepHandler((req) => ({ doubled: Number(req.ipiNs) * 2 }));",
+      'import { registerSweepHandler } from "mmulab/notebook";\n' +
+        'registerSweepHandler("double", (req) => ({ doubled: Number((req.key as number[])[0]) * 2 }));',
     );
-    const ask = k.client.notify("comm_msg", { comm_id: commId, data: { id: 2, ipiNs: 21 } });
+    const ask = k.client.notify("comm_msg", {
+      comm_id: commId,
+      data: { id: 2, sweep: "double", key: [21] },
+    });
     const answer = await k.client.waitFor(
       (m) => m.header.msg_type === "comm_msg" && m.parent_header.msg_id === ask,
     );
@@ -426,6 +434,25 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
     }
     const after = await k.client.execute("kept");
     expect(result(after.outputs)?.["text/plain"]).toBe("'still here'");
+  }, 60_000);
+
+  it("sweeps a run function written in a cell on worker threads, from its source", async () => {
+    const r = await k.client.execute(
+      [
+        'import { defineRunFunction, runSweep } from "mmulab";',
+        'defineRunFunction("cell-trial", (p, seed, { runTrial }) => {',
+        '  const t = runTrial({ scenario: "walker-vs-munmap", profile: String(p.profile), backend: "xen-pv", seed, trace: false, history: false });',
+        "  return { uaf: t.uaf, munmapUs: t.munmapNs / 1000 };",
+        "});",
+        'const cellSpec = { run: "cell-trial", params: { profile: ["v4.13", "v4.14"] }, seeds: 4 };',
+        "const onThreads = await runSweep(cellSpec, { workers: 2, progress: false });",
+        "const inline = await runSweep(cellSpec, { workers: 0, progress: false });",
+        "JSON.stringify(onThreads.rows) === JSON.stringify(inline.rows) &&",
+        '  onThreads.rows.every((row) => row.status === "ok") && onThreads.rows.length',
+      ].join("\n"),
+    );
+    expect(r.reply.content["status"], JSON.stringify(r.reply.content)).toBe("ok");
+    expect(result(r.outputs)?.["text/plain"]).toBe("8");
   }, 60_000);
 
   it("survives a cell that never yields to SIGINT, losing only the state", async () => {

@@ -21,6 +21,8 @@ import {
 import { jobReturn, ORPHAN_FAILURE, type JobData, type JobReturn } from "../../src/sweep/jobs.js";
 import { sweepTasks } from "../../src/sweep/space.js";
 import { rowOf, runOne, runTask } from "../../src/sweep/task.js";
+import { setNotebookRuntime } from "../../src/display/runtime.js";
+import { recordingRuntime } from "../support/runtime.js";
 import { freePort, TestRedis } from "./redis.js";
 
 const BIN = fileURLToPath(new URL("../../bin/mmulab.js", import.meta.url));
@@ -79,11 +81,19 @@ describe("distributed sweeps on BullMQ/Redis", () => {
     const spec: SweepSpec = { ...slowSpec(6, 0), seeds: 2 };
     const w = await startSweepWorker({ redis: redis.url, queue, lockMs: 2000 });
     try {
-      const r = await runDistributedSweep(spec, { redis: redis.url, queue });
+      // in a notebook, with its progress display
+      const rt = recordingRuntime();
+      setNotebookRuntime(rt);
+      const r = await runDistributedSweep(spec, { redis: redis.url, queue }).finally(() =>
+        setNotebookRuntime(null),
+      );
       const local = await runSweep(spec, { workers: 0 });
       expect(r.rows).toEqual(local.rows);
       expect(r.rows.filter((x) => x.status === "failed").map((x) => x.params.x)).toEqual([3, 3]);
       expect(r.duplicates).toBe(0);
+      expect(rt.shown.at(-1)?.bundle["text/plain"]).toMatch(
+        new RegExp(`sweep synthetic on ${queue} .* 100% \\(12 / 12\\) .* — 2 failed`),
+      );
     } finally {
       await w.close();
     }

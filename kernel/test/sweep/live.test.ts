@@ -15,6 +15,7 @@ import {
   sweepResultPlot,
   type SweepSpec,
 } from "../../src/sweep/index.js";
+import { recordingRuntime } from "../support/runtime.js";
 
 const spec: SweepSpec = {
   run: "synthetic",
@@ -31,6 +32,12 @@ describe("live sweeps over the mmulab.sweep comm", () => {
     const answer = (await handler({ key: [4] }, comm)) as JsonObject;
     const frame = plot.sweep!.frames.find((f) => f.key[0] === 4)!;
     expect(answer).toEqual({ key: [4], data: frame.data });
+  });
+
+  it("carries the fixed y-range option to the plot", async () => {
+    const r = await runSweep(spec, { workers: 0 });
+    expect(sweepResultPlot(r, { metric: "f", yRange: "fixed" }).sweep?.yRange).toBe("fixed");
+    expect(sweepResultPlot(r, { metric: "f" }).sweep).not.toHaveProperty("yRange");
   });
 
   it("computes slices off the precomputed grid inside the space, and rejects the rest", async () => {
@@ -59,18 +66,9 @@ describe("live sweeps over the mmulab.sweep comm", () => {
     const p2 = serveLiveSweep(await runSweep(other, { workers: 0 }), { metric: "f" });
     expect(p1.sweep?.id).toMatch(/^sweep-\d+$/);
     expect(p2.sweep?.id).not.toBe(p1.sweep?.id);
-    const sent: JsonObject[] = [];
-    setNotebookRuntime({
-      displayData: () => undefined,
-      clearOutput: () => undefined,
-      page: () => undefined,
-      publish: (_type, content) => {
-        sent.push(content["data"] as JsonObject);
-      },
-      interruptRequested: () => false,
-      onInterrupt: () => () => undefined,
-      input: () => Promise.reject(new Error("no stdin")),
-    });
+    const rt = recordingRuntime();
+    const sent = rt.sent;
+    setNotebookRuntime(rt);
     const uninstall = installSweepTarget();
     try {
       const msg = (data: JsonObject) => ({ data, metadata: {}, buffers: [] });

@@ -148,6 +148,7 @@ export const kernbenchCommand: Command = {
       })),
       // build processes by default: parallel runs, and the build's tuned heap (buildProcessFlags)
       workers ?? Math.min(runs, availableParallelism()),
+      { label: `kernbench -j ${jobs} on ${host.name}` },
     );
     const stats = Object.fromEntries(
       KERNBENCH_FIELDS.map((f) => [f, meanStd(done.map((r) => r.stats[f]))]),

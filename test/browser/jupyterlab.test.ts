@@ -202,7 +202,7 @@ describe("JupyterLab as a user drives it (Chromium, mmulab kernel)", () => {
     await completer.waitFor({ state: "visible", timeout: 30_000 });
     const items = await completer.locator(".jp-Completer-item").allTextContents();
     expect(items.join(" ")).toContain("runTrial");
-    expect(items.join(" ")).toContain("runSweep");
+    expect(items.join(" ")).toContain("runRaceMatrix");
     await shot("completion", true, page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)"), 360);
     await completer
       .locator(".jp-Completer-item", { hasText: /^\s*runTrial\b/ })

@@ -30,7 +30,8 @@ import {
 const PLUGIN = "@mmulab/lab-extension:live-sweep";
 
 /** The sweep: `synthetic` (f = x·y + noise(seed) in [0, 1)), x on the plot's axis, y a slider. */
-const SWEEP_CELL = `import { displayPlot, runSweep, serveLiveSweep, type SweepSpec } from "mmulab";
+const SWEEP_CELL = `import { displayPlot, type SweepSpec } from "mmulab";
+import { runSweep, serveLiveSweep } from "mmulab/notebook";
 const spec: SweepSpec = { run: "synthetic", params: { x: [1, 2, 3], y: [1, 2, 3] }, seeds: 2 };
 const result = await runSweep(spec, { workers: 0, progress: false });
 const plot = serveLiveSweep(result, { metric: "f", title: "live sweep" });

@@ -41,7 +41,8 @@ const PLOT = "application/vnd.mmulab.plot+json";
 
 /** Plot A: precomputed frames only (no sweep id). Plot B: served live, a different sweep over
  * the same slider values (x ten times larger), shown after A, so it is the kernel's latest. */
-const SWEEPS_CELL = `import { displayPlot, runSweep, serveLiveSweep, sweepResultPlot } from "mmulab";
+const SWEEPS_CELL = `import { displayPlot, sweepResultPlot } from "mmulab";
+import { runSweep, serveLiveSweep } from "mmulab/notebook";
 const a = await runSweep({ run: "synthetic", params: { x: [1, 2, 3], y: [1, 2, 3] }, seeds: 2 }, { workers: 0, progress: false });
 const own = sweepResultPlot(a, { metric: "f", title: "precomputed only" });
 displayPlot(own);
@@ -50,7 +51,7 @@ const b = await runSweep({ run: "synthetic", params: { x: [10, 20, 30], y: [1, 2
 displayPlot(serveLiveSweep(b, { metric: "f", title: "served live" }));`;
 
 /** interact() over a notebook function that reads \`state.scale\`; only n = 1 is precomputed. */
-const INTERACT_CELL = `import { interact } from "mmulab";
+const INTERACT_CELL = `import { interact } from "mmulab/notebook";
 const state = { scale: 1 };
 const handle = await interact(
   ({ n }) => [{ type: "scatter", name: "n·x·scale", x: [1, 2, 3], y: [1, 2, 3].map((x) => n * x * state.scale) }],

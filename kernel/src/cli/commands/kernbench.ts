@@ -1,11 +1,8 @@
 /** `mmulab kernbench`: simulated kernel builds, one configuration or the seed's whole table. */
 import { BACKEND_NAMES } from "../../config/profiles.js";
-import {
-  hostProfile,
-  MAX_GUEST_VCPUS,
-  MAX_OTHER_VCPUS,
-  type KernbenchKernel,
-} from "../../experiments/kernbench.js";
+import { hostProfile, type KernbenchKernel } from "../../experiments/kernbench.js";
+import { MAX_OTHER_VCPUS } from "../../hw/host.js";
+import { MAX_GUEST_VCPUS } from "../../system/build.js";
 import type { HostProfile } from "../../workloads/hosts.js";
 import { meanStd, KERNBENCH_FIELDS } from "../../experiments/kernbench-stats.js";
 import { availableParallelism } from "node:os";

@@ -100,7 +100,7 @@ export const workloadCommand: Command = {
       seed,
       ...(host !== undefined ? { hz: host.hz, costs: host.costs } : {}),
       ...(pcpus !== undefined || other > 0
-        ? { host: { pcpus: pcpus ?? cpus, otherVcpus: other, timesliceNs: 1_000_000 } }
+        ? { host: { pcpus: pcpus ?? cpus, otherVcpus: other } }
         : {}),
     });
     printResult(io, r, values.json, render);

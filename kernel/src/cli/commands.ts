@@ -12,6 +12,7 @@ import { kernbenchCommand } from "./commands/kernbench.js";
 import { kernelCommand } from "./commands/kernel.js";
 import { raceMatrixCommand } from "./commands/race-matrix.js";
 import { workloadCommand } from "./commands/workload.js";
+import { ebizzyVmsCommand } from "./commands/ebizzy-vms.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { sweepWorkerCommand } from "./commands/sweep-worker.js";
 import { validateCommand } from "./commands/validate.js";
@@ -22,6 +23,7 @@ export const commands: readonly Command[] = [
   raceMatrixCommand,
   kernbenchCommand,
   workloadCommand,
+  ebizzyVmsCommand,
   kernelCommand,
   exploreCommand,
   sweepCommand,

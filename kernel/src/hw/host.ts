@@ -134,6 +134,13 @@ export const HOST_KERNELS: Readonly<Record<string, HostKernelBehaviour>> = Objec
 export const HOST_KERNEL_NAMES = Object.keys(HOST_KERNELS);
 export const DEFAULT_HOST_KERNEL = "v4.15";
 
+/** A host kernel's name, checked: a typed error naming the known ones for anything else. */
+export function checkHostKernel(name: unknown): string {
+  if (typeof name !== "string" || !Object.hasOwn(HOST_KERNELS, name))
+    throw new UnknownNameError("host kernel", String(name), HOST_KERNEL_NAMES, "Host");
+  return name;
+}
+
 /** The physical host: its CPUs, kernel and the KVM module parameters. */
 export interface HostParams {
   /** Physical CPUs. Default: one per vCPU of the first guest (no overcommit). */
@@ -321,10 +328,7 @@ export class HostCpus implements Hypervisor {
   constructor(sim: Simulation, params: HostParams = {}) {
     checkOptions("host", params, HOST_PARAM_KEYS, CTX);
     this.sim = sim;
-    const kernel = params.kernel ?? DEFAULT_HOST_KERNEL;
-    if (typeof kernel !== "string" || !Object.hasOwn(HOST_KERNELS, kernel))
-      throw new UnknownNameError("host kernel", String(kernel), HOST_KERNEL_NAMES, CTX);
-    this.kernel = HOST_KERNELS[kernel]!;
+    this.kernel = HOST_KERNELS[checkHostKernel(params.kernel ?? DEFAULT_HOST_KERNEL)]!;
     this.nrPcpus = checkInt("pcpus", params.pcpus ?? 1, 1, MAX_PCPUS, CTX);
     this.otherVcpus = checkInt("otherVcpus", params.otherVcpus ?? 0, 0, MAX_OTHER_VCPUS, CTX);
     const hz = checkInt("hz", params.hz ?? 1000, 100, 1000, CTX);

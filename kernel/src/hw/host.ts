@@ -472,6 +472,10 @@ export class HostCpus implements Hypervisor {
         t.inGuest = false;
         p.rq.push(t);
         if (t.cpu !== null) {
+          // scheduled out while runnable, at a timer interrupt: as schedOut would
+          t.preempted = true;
+          t.ready = true;
+          t.preemptedInKernel = t.cpu.mode !== "user";
           this.writePreempted(t, true, true);
           t.cpu.hostPreempt("host-preempted");
           this.stats.preemptions++;

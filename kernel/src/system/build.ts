@@ -23,7 +23,13 @@ import {
 import { Machine } from "../hw/machine.js";
 import { Kernel } from "../mm/kernel.js";
 import { Rcu } from "../rcu/tree.js";
-import { checkBool, checkInt, checkOptions, ParameterError } from "../sim/errors.js";
+import {
+  checkBool,
+  checkInt,
+  checkOptions,
+  ParameterError,
+  UnknownNameError,
+} from "../sim/errors.js";
 import { Simulation } from "../sim/simulation.js";
 
 export interface SystemOptions {
@@ -248,7 +254,8 @@ export function buildHostSystem(options: HostSystemOptions): HostSystem {
   if (!Array.isArray(guestsRaw) || guestsRaw.length > MAX_GUESTS)
     throw new ParameterError("guests", guestsRaw, `a list of at most ${MAX_GUESTS} guests`, CTX);
   const specs = guestsRaw.map((g, i) => checkGuestSpec(g, i));
-  for (const g of specs) resolveProfile(g.profile, g.backend); // names checked before building
+  // names checked before building
+  for (const g of specs) resolveProfile(g.profile, g.backend, { paravirt: true });
   checkOptions("costs", o["costs"], Object.keys(DEFAULT_COSTS), CTX);
   checkBool("trace", o["trace"], true, CTX);
   checkBool("history", o["history"], true, CTX);
@@ -261,6 +268,8 @@ export function buildHostSystem(options: HostSystemOptions): HostSystem {
       {
         profile: g.profile,
         backend: g.backend,
+        // a guest kernel is a CONFIG_PARAVIRT build whatever its flush backend
+        resolve: { paravirt: true },
         nrCpus: g.vcpus,
         ...(options.hz !== undefined ? { hz: options.hz } : {}),
         ...(options.costs !== undefined ? { costs: options.costs } : {}),
@@ -276,4 +285,80 @@ export function buildHostSystem(options: HostSystemOptions): HostSystem {
     ),
   );
   return { sim, hostCpus, guests, specs };
+}
+
+/** Longest `--guest` spec text accepted. */
+export const MAX_GUEST_SPEC_CHARS = 1024;
+
+const GUEST_TEXT_KEYS = [
+  "vcpus",
+  "profile",
+  "backend",
+  "pinned",
+  "weight",
+  "workload",
+  "threads",
+  "duration-ms",
+] as const;
+
+/**
+ * Reads a guest given as text, `key=value` pairs separated by commas:
+ * `vcpus=4,profile=v6.1,backend=kvm-pv,workload=ebizzy[,threads=8][,duration-ms=50]
+ * [,pinned=false][,weight=2048]`. `threads` and `duration-ms` are the workload's options.
+ * Defaults: the caller's for profile, backend and workload.
+ */
+export function parseGuestSpec(
+  text: string,
+  defaults: { profile: string; backend: string; vcpus: number; workload?: string },
+): GuestSpec {
+  if (typeof text !== "string" || text.length === 0 || text.length > MAX_GUEST_SPEC_CHARS)
+    throw new ParameterError(
+      "guest",
+      typeof text === "string" ? `${text.slice(0, 40)}…` : text,
+      `key=value pairs separated by commas, at most ${MAX_GUEST_SPEC_CHARS} characters`,
+      CTX,
+    );
+  const f: Record<string, string> = {};
+  for (const pair of text.split(",")) {
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq).trim();
+    if (eq < 0 || key === "")
+      throw new ParameterError("guest", pair, "key=value pairs separated by commas", CTX);
+    if (!(GUEST_TEXT_KEYS as readonly string[]).includes(key))
+      throw new UnknownNameError("guest key", key, GUEST_TEXT_KEYS, CTX);
+    if (Object.hasOwn(f, key)) throw new ParameterError(key, pair, "given once", CTX);
+    f[key] = pair.slice(eq + 1).trim();
+  }
+  const int = (k: string, min: number, max: number): number | undefined => {
+    const v = f[k];
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new ParameterError(`guest ${k}`, v, "a decimal integer", CTX);
+    return checkInt(`guest ${k}`, Number(v), min, max, CTX);
+  };
+  const bool = (k: string): boolean | undefined => {
+    const v = f[k];
+    if (v === undefined) return undefined;
+    if (v !== "true" && v !== "false")
+      throw new ParameterError(`guest ${k}`, v, "true or false", CTX);
+    return v === "true";
+  };
+  const threads = int("threads", 1, 1024);
+  const durationMs = int("duration-ms", 1, 10_000);
+  const pinned = bool("pinned");
+  const weight = int("weight", 2, 88_761);
+  const workload = f["workload"] ?? defaults.workload;
+  const spec: GuestSpec = {
+    vcpus: int("vcpus", 1, MAX_GUEST_VCPUS) ?? defaults.vcpus,
+    profile: f["profile"] ?? defaults.profile,
+    backend: f["backend"] ?? defaults.backend,
+    ...(pinned !== undefined ? { pinned } : {}),
+    ...(weight !== undefined ? { weight } : {}),
+    ...(workload !== undefined ? { workload } : {}),
+    workloadOptions: {
+      ...(threads !== undefined ? { threads } : {}),
+      ...(durationMs !== undefined ? { durationNs: durationMs * 1_000_000 } : {}),
+    },
+  };
+  resolveProfile(spec.profile, spec.backend);
+  return checkGuestSpec(spec, 0);
 }

@@ -16,11 +16,11 @@
  * A guest (`host.pcpus` < vCPUs, `host.otherVcpus` of other VMs) time-slices the vCPUs: a native
  * flush then waits for descheduled vCPUs, KVM's PV flush skips them, a hypercall flush never waits.
  */
-import { buildSystem, type System } from "../system/build.js";
+import { buildHostSystem, buildSystem, type GuestSpec, type System } from "../system/build.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { __get_user_pages_fast } from "../gup/gup-fast.js";
 import type { CostModel } from "../hw/costs.js";
-import type { HostParams } from "../hw/host.js";
+import type { HostParams, HostStats } from "../hw/host.js";
 import { sys_madvise_dontneed, sys_mmap, sys_munmap } from "../mm/mmap.js";
 import { handle_mm_fault } from "../mm/memory.js";
 import { Scheduler, type Task } from "../sched/scheduler.js";
@@ -259,4 +259,84 @@ export function startMicro(sys: System, o: MicroWorkloadOptions): MicroRun {
     hostPreemptions: host.stats.preemptions,
   });
   return { done, durationNs: duration, ops: () => ops, result };
+}
+
+/** Several guests on one host, each running a microworkload (`mmulab workload --vms/--guest`). */
+export interface MicroVmsOptions {
+  /** The host: physical CPUs, kernel, PLE (hw/host.ts HostParams). */
+  readonly host: HostParams & { readonly pcpus: number };
+  /** The guests; each names its workload (a micro workload) and may give threads/durationNs. */
+  readonly guests: readonly GuestSpec[];
+  readonly seed?: number;
+  /** Every guest's CONFIG_HZ and cost overrides. */
+  readonly hz?: number;
+  readonly costs?: Partial<CostModel>;
+}
+
+export interface MicroVmsResult {
+  /** One result per guest, in spec order. */
+  readonly guests: readonly MicroResult[];
+  /** The host's counters (shared by the guests). */
+  readonly host: HostStats;
+  /** Mean steal time per vCPU over the run, ns. */
+  readonly meanStealNs: number;
+}
+
+/** Runs every guest's microworkload on one host until all have finished. */
+export function runMicroVms(o: MicroVmsOptions): MicroVmsResult {
+  checkOptions("options", o, ["host", "guests", "seed", "hz", "costs"], "runMicroVms");
+  const guests: readonly GuestSpec[] = Array.isArray(o.guests) ? o.guests : [];
+  guests.forEach((g, i) => {
+    if (g.workload === undefined)
+      throw new UnknownNameError(`guests[${i}].workload`, "(none)", MICRO_WORKLOADS, "runMicroVms");
+    checkMicroWorkload(
+      { workload: g.workload, ...(g.workloadOptions as Partial<MicroWorkloadOptions>) },
+      g.vcpus,
+      `runMicroVms guests[${i}]`,
+    );
+  });
+  const sys = buildHostSystem({
+    seed: o.seed ?? 1,
+    trace: false,
+    history: false,
+    keepDroppedMms: false,
+    host: o.host,
+    guests: o.guests,
+    ...(o.hz !== undefined ? { hz: o.hz } : {}),
+    ...(o.costs !== undefined ? { costs: o.costs } : {}),
+  });
+  const { sim, hostCpus } = sys;
+  for (const g of sys.guests) g.rcu.start();
+  const runs = sys.guests.map((g, i) =>
+    startMicro(g, {
+      workload: sys.specs[i]!.workload!,
+      ...(sys.specs[i]!.workloadOptions as Partial<MicroWorkloadOptions>),
+    }),
+  );
+  hostCpus.start();
+  let done = false;
+  sim.process(
+    "micro-vms-end",
+    (function* (): Kfn<void> {
+      for (const r of runs) if (!r.done.triggered) yield r.done;
+      done = true;
+      hostCpus.stop();
+      yield 50_000_000;
+      for (const g of sys.guests) g.rcu.stop();
+    })(),
+  );
+  sim.run();
+  if (!done) throw new Error("runMicroVms: the workloads did not finish");
+  let steal = 0;
+  let vcpus = 0;
+  for (const g of sys.guests)
+    for (const c of g.m.cpus) {
+      steal += hostCpus.stealNs(c);
+      vcpus++;
+    }
+  return {
+    guests: runs.map((r) => r.result()),
+    host: { ...hostCpus.stats },
+    meanStealNs: vcpus > 0 ? steal / vcpus : 0,
+  };
 }

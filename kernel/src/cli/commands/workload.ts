@@ -1,11 +1,15 @@
 /** `mmulab workload`: multi-threaded mm microworkloads, optionally in an overcommitted guest. */
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
+import { HOST_KERNEL_NAMES } from "../../hw/host.js";
+import { parseGuestSpec, type GuestSpec } from "../../system/build.js";
 import { parseHostSpec } from "../../system/host.js";
 import {
   MAX_DURATION_NS,
   MICRO_WORKLOADS,
   runMicro,
+  runMicroVms,
   type MicroResult,
+  type MicroVmsResult,
 } from "../../workloads/micro.js";
 import {
   choiceFlag,
@@ -20,7 +24,7 @@ import {
 } from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
-import { EXIT_OK } from "../command.js";
+import { EXIT_OK, UsageError } from "../command.js";
 
 function render(r: MicroResult): string {
   return [
@@ -31,12 +35,23 @@ function render(r: MicroResult): string {
   ].join("\n");
 }
 
+/** Most guests `--vms` or `--guest` put on one host. */
+export const MAX_CLI_GUESTS = 16;
+
+function renderVms(r: MicroVmsResult): string {
+  const h = r.host;
+  return [
+    ...r.guests.map((g, i) => `VM ${i + 1}: ${render(g).split("\n").join("\n  ")}`),
+    `host: ${h.preemptions} vCPU preemptions, ${h.halts} halts, ${h.pleExits} PLE exits, ${h.directedYields} directed yields, ${h.pvYields} PV yields, ${h.entryFlushes} PV flushes at entry; mean steal ${(r.meanStealNs / 1e6).toFixed(2)} ms per vCPU`,
+  ].join("\n");
+}
+
 export const workloadCommand: Command = {
   name: "workload",
   summary:
     "run a multi-threaded mm microworkload (madvise storm, ebizzy, mmap/munmap, gup vs munmap)",
   usage: [
-    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--host H] [--cpus N] [--pcpus M] [--other-vcpus K] [--duration-ms D] [--seed S] [--json]`,
+    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--host H] [--cpus N] [--pcpus M] [--other-vcpus K] [--vms N | --guest SPEC …] [--host-kernel K] [--duration-ms D] [--seed S] [--json]`,
     "",
     "Options:",
     `  --name W          ${MICRO_WORKLOADS.join(", ")}`,
@@ -50,6 +65,11 @@ export const workloadCommand: Command = {
     "  --pcpus M         host CPUs under the vCPUs, 1 … 256: fewer than --cpus means an",
     "                    overcommitted guest",
     "  --other-vcpus K   runnable vCPUs of other VMs on the same host CPUs, 0 … 4096 (default 0)",
+    `  --vms N           run the workload in N guests of --cpus vCPUs each, 1 … ${MAX_CLI_GUESTS}, on the`,
+    "                    host's CPUs (--host or --pcpus, default --cpus), every guest a full kernel",
+    "  --guest SPEC      a guest, repeatable: vcpus=N,profile=P,backend=B,workload=W[,threads=T]",
+    "                    [,duration-ms=D][,pinned=false][,weight=W] (defaults: the flags above)",
+    `  --host-kernel K   the host's kernel with guests: ${HOST_KERNEL_NAMES.join(", ")} (default v4.15)`,
     `  --duration-ms D   simulated run time, 1 … ${MAX_DURATION_NS / 1_000_000} (default 20)`,
     "  --seed S          seed, 0 … 2^32 − 1 (default 1)",
     JSON_FLAG_USAGE,
@@ -65,6 +85,9 @@ export const workloadCommand: Command = {
       cpus: { type: "string" },
       pcpus: { type: "string" },
       "other-vcpus": { type: "string" },
+      vms: { type: "string" },
+      guest: { type: "string", multiple: true },
+      "host-kernel": { type: "string" },
       "duration-ms": { type: "string" },
       seed: { type: "string" },
     });
@@ -90,6 +113,51 @@ export const workloadCommand: Command = {
       max: MAX_DURATION_NS / 1_000_000,
     });
     const seed = intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 });
+    const hostKernel = choiceFlag(values["host-kernel"], "host-kernel", HOST_KERNEL_NAMES);
+    const guestTexts = values.guest ?? [];
+    if (values.vms !== undefined || guestTexts.length > 0) {
+      if (values.vms !== undefined && guestTexts.length > 0)
+        throw UsageError.invalid("--vms", values.vms, "not both --vms and --guest");
+      if (guestTexts.length > MAX_CLI_GUESTS)
+        throw UsageError.invalid(
+          "--guest",
+          `${guestTexts.length} guests`,
+          `at most ${MAX_CLI_GUESTS}`,
+        );
+      const defaults = { profile, backend, vcpus: cpus, workload };
+      const own = { threads, durationNs: durationMs * 1_000_000 };
+      const guests: GuestSpec[] =
+        guestTexts.length > 0
+          ? guestTexts.map((t) => {
+              const g = parseGuestSpec(t, defaults);
+              return {
+                ...g,
+                workloadOptions: { durationNs: own.durationNs, ...g.workloadOptions },
+              };
+            })
+          : Array.from(
+              { length: intFlag(values.vms, "vms", 1, { min: 1, max: MAX_CLI_GUESTS }) },
+              () => ({ vcpus: cpus, profile, backend, workload, workloadOptions: own }),
+            );
+      const rv = runMicroVms({
+        host: {
+          pcpus: pcpus ?? cpus,
+          otherVcpus: other,
+          ...(hostKernel !== undefined ? { kernel: hostKernel } : {}),
+        },
+        guests,
+        seed,
+        ...(host !== undefined ? { hz: host.hz, costs: host.costs } : {}),
+      });
+      printResult(io, rv, values.json, renderVms);
+      return Promise.resolve(EXIT_OK);
+    }
+    if (hostKernel !== undefined)
+      rejectIgnored(
+        values,
+        ["host-kernel"],
+        "without --vms or --guest (a single guest's host is v4.15)",
+      );
     const r = runMicro({
       workload,
       profile,

@@ -56,7 +56,7 @@ export const kernbenchCommand: Command = {
     "                      a paravirt backend runs the build as a guest, one vCPU per pCPU)",
     "  --vcpus V           run the build in a guest of V vCPUs on the host's CPUs, 1 … 1024",
     "  --other-vcpus K     runnable vCPUs of other VMs on the same CPUs, 0 … 4096 (default 0);",
-    "                      more vCPUs than host CPUs: the host time-slices them (3 ms slices)",
+    "                      more vCPUs than host CPUs: the host schedules them (CFS-like, hw/host.ts)",
     "  --rcu-table-free X  on (v4.14 as posted), off (v4.13; default), or no-shortcut",
     "                      (--host, -j, --backend and --rcu-table-free are not for --seed-table)",
     "  --runs R            builds, 1 … 100 (default 5)",

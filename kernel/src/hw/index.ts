@@ -4,3 +4,4 @@ export * from "./irqflags.js";
 export * from "./machine.js";
 export * from "./smp.js";
 export * from "./host.js";
+export * from "./tick.js";

@@ -115,7 +115,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     resolve: { paravirt: true },
     nrCpus,
     seed: o.seed,
-    ...(guest ? { host: { pcpus: host.nrCpus, otherVcpus } } : {}),
+    ...(guest ? { host: { pcpus: host.nrCpus, otherVcpus, kernel: host.kernel } } : {}),
     hz: host.hz,
     costs: host.costs,
     trace: false,

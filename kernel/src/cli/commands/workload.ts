@@ -69,7 +69,8 @@ export const workloadCommand: Command = {
     "                    host's CPUs (--host or --pcpus, default --cpus), every guest a full kernel",
     "  --guest SPEC      a guest, repeatable: vcpus=N,profile=P,backend=B,workload=W[,threads=T]",
     "                    [,duration-ms=D][,pinned=false][,weight=W] (defaults: the flags above)",
-    `  --host-kernel K   the host's kernel with guests: ${HOST_KERNEL_NAMES.join(", ")} (default v4.15)`,
+    `  --host-kernel K   the host's kernel: ${HOST_KERNEL_NAMES.join(", ")} (default: the host spec's,`,
+    "                    kernel=K, else v4.15)",
     `  --duration-ms D   simulated run time, 1 … ${MAX_DURATION_NS / 1_000_000} (default 20)`,
     "  --seed S          seed, 0 … 2^32 − 1 (default 1)",
     JSON_FLAG_USAGE,
@@ -114,6 +115,8 @@ export const workloadCommand: Command = {
     });
     const seed = intFlag(values.seed, "seed", 1, { min: 0, max: 2 ** 32 - 1 });
     const hostKernel = choiceFlag(values["host-kernel"], "host-kernel", HOST_KERNEL_NAMES);
+    // the host's kernel: --host-kernel, else the host spec's (kernel=…), else the default
+    const kernelOfHost = hostKernel ?? host?.kernel;
     const guestTexts = values.guest ?? [];
     if (values.vms !== undefined || guestTexts.length > 0) {
       if (values.vms !== undefined && guestTexts.length > 0)
@@ -143,7 +146,7 @@ export const workloadCommand: Command = {
         host: {
           pcpus: pcpus ?? cpus,
           otherVcpus: other,
-          ...(hostKernel !== undefined ? { kernel: hostKernel } : {}),
+          ...(kernelOfHost !== undefined ? { kernel: kernelOfHost } : {}),
         },
         guests,
         seed,
@@ -152,12 +155,6 @@ export const workloadCommand: Command = {
       printResult(io, rv, values.json, renderVms);
       return Promise.resolve(EXIT_OK);
     }
-    if (hostKernel !== undefined)
-      rejectIgnored(
-        values,
-        ["host-kernel"],
-        "without --vms or --guest (a single guest's host is v4.15)",
-      );
     const r = runMicro({
       workload,
       profile,
@@ -168,7 +165,13 @@ export const workloadCommand: Command = {
       seed,
       ...(host !== undefined ? { hz: host.hz, costs: host.costs } : {}),
       ...(pcpus !== undefined || other > 0
-        ? { host: { pcpus: pcpus ?? cpus, otherVcpus: other } }
+        ? {
+            host: {
+              pcpus: pcpus ?? cpus,
+              otherVcpus: other,
+              ...(kernelOfHost !== undefined ? { kernel: kernelOfHost } : {}),
+            },
+          }
         : {}),
     });
     printResult(io, r, values.json, render);

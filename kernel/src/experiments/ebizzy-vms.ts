@@ -16,13 +16,10 @@ import {
   checkName,
   checkNameList,
   checkOptions,
-  KernelStateError,
   ParameterError,
 } from "../sim/errors.js";
 import { PROFILE_NAMES } from "../config/profiles.js";
-import type { Kfn } from "../sim/process.js";
-import { buildHostSystem } from "../system/build.js";
-import { MAX_DURATION_NS, startMicro } from "../workloads/micro.js";
+import { MAX_DURATION_NS, runMicroVms } from "../workloads/micro.js";
 
 export const EBIZZY_VMS_BACKENDS = ["native", "kvm-pv"] as const;
 
@@ -101,11 +98,8 @@ function runOne(
   o: Required<Omit<EbizzyVmsOptions, "vms" | "backends" | "pcpus" | "seeds">>,
 ): Sample {
   const durationNs = o.durationMs * 1_000_000;
-  const sys = buildHostSystem({
+  const r = runMicroVms({
     seed: o.seed,
-    trace: false,
-    history: false,
-    keepDroppedMms: false,
     host: { pcpus, kernel: o.hostKernel, ple: o.ple },
     guests: Array.from({ length: vms }, () => ({
       vcpus: pcpus,
@@ -115,40 +109,11 @@ function runOne(
       workloadOptions: { threads: 2 * pcpus, durationNs },
     })),
   });
-  const { sim, hostCpus, guests } = sys;
-  for (const g of guests) g.rcu.start();
-  const runs = guests.map((g) =>
-    startMicro(g, { workload: "ebizzy", threads: 2 * pcpus, durationNs }),
-  );
-  hostCpus.start();
-  let done = false;
-  sim.process(
-    "ebizzy-vms-end",
-    (function* (): Kfn<void> {
-      for (const r of runs) if (!r.done.triggered) yield r.done;
-      done = true;
-      hostCpus.stop();
-      yield 50_000_000;
-      for (const g of guests) g.rcu.stop();
-    })(),
-  );
-  let endedAt = 0;
-  sim.process(
-    "ebizzy-vms-elapsed",
-    (function* (): Kfn<void> {
-      for (const r of runs) if (!r.done.triggered) yield r.done;
-      endedAt = sim.now;
-    })(),
-  );
-  sim.run();
-  if (!done) throw new KernelStateError(CTX, "the VMs' ebizzy runs did not finish");
-  const results = runs.map((r) => r.result());
-  const total = results.reduce((a, r) => a + r.opsPerSec, 0);
-  const flushes = results.reduce((a, r) => a + r.remoteFlushes, 0);
-  const flushNs = results.reduce((a, r) => a + r.meanFlushWaitNs * r.remoteFlushes, 0);
-  const s = hostCpus.stats;
-  let steal = 0;
-  for (const g of guests) for (const c of g.m.cpus) steal += hostCpus.stealNs(c);
+  const results = r.guests;
+  const total = results.reduce((a, x) => a + x.opsPerSec, 0);
+  const flushes = results.reduce((a, x) => a + x.remoteFlushes, 0);
+  const flushNs = results.reduce((a, x) => a + x.meanFlushWaitNs * x.remoteFlushes, 0);
+  const s = r.host;
   return {
     vms,
     backend,
@@ -161,7 +126,7 @@ function runOne(
     directedYields: s.directedYields,
     pvYields: s.pvYields,
     entryFlushes: s.entryFlushes,
-    stealShare: steal / (vms * pcpus) / endedAt,
+    stealShare: r.elapsedNs > 0 ? r.meanStealNs / r.elapsedNs : 0,
   };
 }
 

@@ -280,6 +280,8 @@ export interface MicroVmsResult {
   readonly host: HostStats;
   /** Mean steal time per vCPU over the run, ns. */
   readonly meanStealNs: number;
+  /** Simulated time until the last guest's workload finished, ns. */
+  readonly elapsedNs: number;
 }
 
 /** Runs every guest's microworkload on one host until all have finished. */
@@ -315,11 +317,13 @@ export function runMicroVms(o: MicroVmsOptions): MicroVmsResult {
   );
   hostCpus.start();
   let done = false;
+  let elapsedNs = 0;
   sim.process(
     "micro-vms-end",
     (function* (): Kfn<void> {
       for (const r of runs) if (!r.done.triggered) yield r.done;
       done = true;
+      elapsedNs = sim.now;
       hostCpus.stop();
       yield 50_000_000;
       for (const g of sys.guests) g.rcu.stop();
@@ -338,5 +342,6 @@ export function runMicroVms(o: MicroVmsOptions): MicroVmsResult {
     guests: runs.map((r) => r.result()),
     host: { ...hostCpus.stats },
     meanStealNs: vcpus > 0 ? steal / vcpus : 0,
+    elapsedNs,
   };
 }

@@ -254,6 +254,8 @@ interface VcpuThread {
   /** Its pCPU's switch epoch when it was picked: a pending guest entry checks it. */
   entryEpoch: number;
   inGuest: boolean;
+  /** In an exit handled by the VMM in user space (MMIO, port I/O): not in the guest. */
+  userspaceExit: boolean;
   /** kvm_vcpu: preempted, ready, preempted_in_kernel, at_instruction_boundary, spin_loop. */
   preempted: boolean;
   ready: boolean;
@@ -425,6 +427,7 @@ export class HostCpus implements Hypervisor {
       execStart: 0,
       entryEpoch: -1,
       inGuest: true,
+      userspaceExit: false,
       preempted: false,
       ready: false,
       preemptedInKernel: false,
@@ -661,7 +664,8 @@ export class HostCpus implements Hypervisor {
     t.entryEpoch = epoch;
     if (t.cpu === null) return;
     const enter = () => {
-      if (p.epoch !== epoch || p.curr !== t || t.inGuest || !this.running) return;
+      if (p.epoch !== epoch || p.curr !== t || t.inGuest || t.userspaceExit || !this.running)
+        return;
       t.inGuest = true;
       const cpu = t.cpu!;
       t.vm!.resume(cpu);
@@ -798,6 +802,38 @@ export class HostCpus implements Hypervisor {
     if (c === null) this.reschedule(dst, "wakeup");
     else if (c.vruntime - t.vruntime > this.wakeupGran(t)) this.reschedule(dst, "wakeup");
     else this.armTick(dst);
+  }
+
+  /**
+   * An exit that the VMM handles in user space (an MMIO or port I/O access), `durationNs` long:
+   * KVM_RUN returns, `vcpu_put` runs, and the vCPU makes no progress until the VMM enters it
+   * again. Before v5.19 `kvm_arch_vcpu_put` wrote KVM_VCPU_PREEMPTED here too, so a KVM PV flush
+   * skipped the vCPU; since 54aa83c90198 it does not (the thread was not preempted), and a flush
+   * IPIs it and waits for the exit to end. The thread keeps its pCPU.
+   */
+  exitToUserspace(cpu: Cpu, durationNs: number): void {
+    checkInt("durationNs", durationNs, 1, 1e10, "HostCpus.exitToUserspace");
+    const t = this.byCpu.get(cpu);
+    if (t === undefined || !this.running || t.state !== "running" || !t.inGuest)
+      throw new KernelStateError("exitToUserspace", `vcpu${cpu.id} is not running in the guest`);
+    t.userspaceExit = true;
+    t.inGuest = false;
+    t.pleEpoch++;
+    if (!this.kernel.preemptedOnlyIfPreempted) {
+      this.stats.preemptionReported++;
+      t.vm!.stealTime[t.index]!.preempted = KVM_VCPU_PREEMPTED;
+    }
+    cpu.hostPreempt("userspace-exit");
+    this.sim.schedule(durationNs, () => {
+      t.userspaceExit = false;
+      const p = this.pcpus[t.pcpu]!;
+      // re-entered now if the thread still has its pCPU; else at its next schedIn
+      if (!this.running || p.curr !== t || t.inGuest) return;
+      t.inGuest = true;
+      t.vm!.resume(cpu);
+      if (t.spinning) this.armPle(t);
+      if (cpu.idle) this.sim.schedule(0, () => this.halt(cpu));
+    });
   }
 
   // ------------------------------------------------------------------ PLE and directed yield

@@ -11,6 +11,8 @@ import type { Cpu } from "../../src/hw/cpu.js";
 import { ParameterError, UnknownNameError } from "../../src/sim/errors.js";
 import type { Kfn } from "../../src/sim/process.js";
 import { Simulation } from "../../src/sim/simulation.js";
+import { flush_tlb_mm_range } from "../../src/arch/x86/tlb.js";
+import { buildSystem } from "../../src/system/build.js";
 
 const US = 1_000;
 const MS = 1_000_000;
@@ -209,5 +211,50 @@ describe("host parameters", () => {
     const m = machine(sim, 1);
     expect(() => new Host(m, { weight: 1 })).toThrow(/weight/);
     expect(() => new Host(m, { timesliceNs: 1 } as never)).toThrow(UnknownNameError);
+  });
+});
+
+describe("an exit to user space (54aa83c90198)", () => {
+  /** vCPU 1 is in a 500 µs MMIO exit when vCPU 0 flushes a page of an mm both have loaded. */
+  function flushDuringExit(kernel: string): { flushNs: number; skipped: boolean } {
+    const sys = buildSystem({
+      profile: "v4.19",
+      backend: "kvm-pv",
+      nrCpus: 2,
+      trace: false,
+      costs: { jitter: 0 },
+      host: { pcpus: 2, kernel },
+    });
+    const { sim, m, k, x86, host } = sys;
+    const mm = k.mm_alloc();
+    for (const c of m.cpus) x86.switch_mm(c, mm);
+    busy(m.cpus[1]!, 2 * MS);
+    host.start();
+    sim.schedule(100 * US, () => host.cpus.exitToUserspace(m.cpus[1]!, 500 * US));
+    let flushNs = -1;
+    let skipped = false;
+    m.cpus[0]!.run(
+      "flusher",
+      (function* (): Kfn<void> {
+        yield 200 * US;
+        skipped = (host.stealTime[1]!.preempted & KVM_VCPU_PREEMPTED) !== 0;
+        const t0 = sim.now;
+        yield* flush_tlb_mm_range(x86, m.cpus[0]!, mm, 0x1000, 0x2000, false);
+        flushNs = sim.now - t0;
+      })(),
+    );
+    sim.schedule(5 * MS, () => host.stop());
+    sim.run();
+    return { flushNs, skipped };
+  }
+
+  it("reads as preempted before v5.19, so a KVM PV flush skips the vCPU; after, the flush waits", () => {
+    const before = flushDuringExit("v4.15");
+    const after = flushDuringExit("v6.1");
+    expect(before.skipped).toBe(true);
+    expect(before.flushNs).toBeLessThan(20 * US);
+    expect(after.skipped).toBe(false);
+    // the IPI is taken when the VMM re-enters the vCPU, 400 µs after the flush started
+    expect(after.flushNs).toBeGreaterThan(390 * US);
   });
 });

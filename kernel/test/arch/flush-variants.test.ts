@@ -66,7 +66,7 @@ describe("Xen PV guest in a shim", () => {
 
   it("a target sharing the flusher's pCPU takes the IPI while the flusher is descheduled (no livelock)", () => {
     const t = makeKernel({ nrCpus: 2, profile: V4_14 });
-    const host = new Host(t.m, { pcpus: 1, timesliceNs: 100_000, sliceJitter: 0 });
+    const host = new Host(t.m, { pcpus: 1, latencyNs: 100_000, minGranularityNs: 100_000 });
     t.x86.backend = xenPvBackendOn("shim-ipi");
     const mm = t.k.mm_alloc();
     for (const c of t.m.cpus) t.x86.switch_mm(c, mm);

@@ -439,7 +439,8 @@ describe.runIf(built)("the mmulab kernel over ZeroMQ", () => {
   it("sweeps a run function written in a cell on worker threads, from its source", async () => {
     const r = await k.client.execute(
       [
-        'import { defineRunFunction, runSweep } from "mmulab";',
+        'import { defineRunFunction } from "mmulab";',
+        'import { runSweep } from "mmulab/notebook";',
         'defineRunFunction("cell-trial", (p, seed, { runTrial }) => {',
         '  const t = runTrial({ scenario: "walker-vs-munmap", profile: String(p.profile), backend: "xen-pv", seed, trace: false, history: false });',
         "  return { uaf: t.uaf, munmapUs: t.munmapNs / 1000 };",

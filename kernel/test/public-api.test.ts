@@ -27,10 +27,6 @@ describe('public API (import … from "mmulab")', () => {
       "runRaceMatrix",
       "traceToTimeline",
       "PAGETABLE_MIME",
-      "HostCpus",
-      "buildHostSystem",
-      "runEbizzyVms",
-      "SchedulerTick",
     ])
       expect(mmulab, name).toHaveProperty(name);
   });

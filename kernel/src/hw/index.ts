@@ -5,4 +5,3 @@ export * from "./machine.js";
 export * from "./smp.js";
 export * from "./host.js";
 export * from "./tlb-cache.js";
-export * from "./tick.js";

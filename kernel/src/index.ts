@@ -28,6 +28,7 @@ export * from "./experiments/scenarios.js";
 export * from "./experiments/race-matrix.js";
 export * from "./experiments/timeline.js";
 export * from "./experiments/irqoff-munmap.js";
+export * from "./experiments/ebizzy-vms.js";
 export * from "./explore/index.js";
 // kernbench: single builds, the seed's table, and kernbench's own averaging.
 export * from "./experiments/kernbench.js";

@@ -27,6 +27,10 @@ describe('public API (import … from "mmulab")', () => {
       "runRaceMatrix",
       "traceToTimeline",
       "PAGETABLE_MIME",
+      "HostCpus",
+      "buildHostSystem",
+      "runEbizzyVms",
+      "SchedulerTick",
     ])
       expect(mmulab, name).toHaveProperty(name);
   });

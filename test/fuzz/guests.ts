@@ -22,8 +22,9 @@ export interface GuestSpec {
   readonly vcpus: number;
   /** Runnable vCPUs of other VMs on the same pCPUs. */
   readonly otherVcpus: number;
-  /** The host's slice for a microworkload's guest (short, so that a run of a few hundred µs
-   * sees vCPUs descheduled and resumed; kernbench's guests keep the host's 3 ms). */
+  /** The host scheduler's minimum granularity for a microworkload's guest (short, with a 100 µs
+   * sched_latency, so that a run of a few hundred µs sees vCPUs descheduled and resumed;
+   * kernbench's guests keep the host's defaults). */
   readonly timesliceNs: number;
   readonly profile: string;
   readonly backend: BackendName;
@@ -188,7 +189,14 @@ export function runSpec(spec: SystemSpec): SpecOutcome {
     seed: spec.seed,
     hz: host.hz,
     ...(g
-      ? { host: { pcpus: host.nrCpus, otherVcpus: g.otherVcpus, timesliceNs: g.timesliceNs } }
+      ? {
+          host: {
+            pcpus: host.nrCpus,
+            otherVcpus: g.otherVcpus,
+            latencyNs: 100_000,
+            minGranularityNs: g.timesliceNs,
+          },
+        }
       : {}),
     ...(g?.backendOptions ? { backendOptions: g.backendOptions } : {}),
   });

@@ -13,6 +13,7 @@ import { kernelCommand } from "./commands/kernel.js";
 import { publishedCommand } from "./commands/published.js";
 import { raceMatrixCommand } from "./commands/race-matrix.js";
 import { workloadCommand } from "./commands/workload.js";
+import { ebizzyVmsCommand } from "./commands/ebizzy-vms.js";
 import { sweepCommand } from "./commands/sweep.js";
 import { sweepWorkerCommand } from "./commands/sweep-worker.js";
 import { validateCommand } from "./commands/validate.js";
@@ -24,6 +25,7 @@ export const commands: readonly Command[] = [
   kernbenchCommand,
   publishedCommand,
   workloadCommand,
+  ebizzyVmsCommand,
   kernelCommand,
   exploreCommand,
   sweepCommand,

@@ -46,6 +46,10 @@ export interface KernelProfile {
   readonly rcuFlavour: Flavour;
   /** Backends the version cannot have, with the reason. */
   readonly unavailable: Readonly<Partial<Record<BackendName, string>>>;
+  /** As a KVM guest: kvm_smp_send_call_func_ipi yields to a preempted IPI target with
+   * KVM_HC_SCHED_YIELD when the host offers it ("KVM: X86: Implement PV sched yield in linux
+   * guest", Wanpeng Li, v5.3). */
+  readonly pvSchedYield: boolean;
 }
 
 const NO_INVLPGB =
@@ -76,6 +80,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     rcuFlavour: "sched",
     // Xen PV has flushed by hypercall for years; Hyper-V (2ffd9e33ce4a) and KVM (858a43aae236)
     // hooks applied to v4.13 show what they would have done without the seed patch.
+    pvSchedYield: false,
     unavailable: { invlpgb: NO_INVLPGB },
   },
   "v4.14-posted": {
@@ -102,6 +107,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       flushMulti: false,
     },
     rcuFlavour: "sched",
+    pvSchedYield: false,
     unavailable: { invlpgb: NO_INVLPGB },
   },
   "v4.14": {
@@ -130,6 +136,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       flushMulti: false,
     },
     rcuFlavour: "sched",
+    pvSchedYield: false,
     unavailable: { invlpgb: NO_INVLPGB },
   },
   "v4.19": {
@@ -161,6 +168,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       flushMulti: false,
     },
     rcuFlavour: "sched",
+    pvSchedYield: false,
     unavailable: { invlpgb: NO_INVLPGB },
   },
   "v5.10": {
@@ -190,6 +198,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       flushMulti: false,
     },
     rcuFlavour: "unified",
+    pvSchedYield: true,
     unavailable: { invlpgb: NO_INVLPGB },
   },
   "v6.1": {
@@ -221,6 +230,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       flushMulti: true,
     },
     rcuFlavour: "unified",
+    pvSchedYield: true,
     unavailable: { invlpgb: NO_INVLPGB },
   },
   "v6.15": {
@@ -250,6 +260,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       flushMulti: true,
     },
     rcuFlavour: "unified",
+    pvSchedYield: true,
     unavailable: {},
   },
 });

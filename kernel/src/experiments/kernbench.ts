@@ -8,16 +8,12 @@ import { checkInt, checkOptions, ParameterError, UnknownNameError } from "../sim
 import type { Kfn } from "../sim/process.js";
 import { Scheduler } from "../sched/scheduler.js";
 import { shimFlushStats } from "../arch/x86/backends.js";
-import { buildSystem, type BackendOptions } from "../system/build.js";
+import { MAX_OTHER_VCPUS } from "../hw/host.js";
+import { buildSystem, MAX_GUEST_VCPUS, type BackendOptions } from "../system/build.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { parseHostSpec } from "../system/host.js";
 import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
 import { makeBuild, type BuildParams, type BuildStats } from "../workloads/kernbench.js";
-
-/** Largest guest, in vCPUs (KVM_MAX_VCPUS is 1024 on x86 since v5.15). */
-export const MAX_GUEST_VCPUS = 1024;
-/** Most vCPUs of other VMs on the same host. */
-export const MAX_OTHER_VCPUS = 4096;
 
 /**
  * Which kernel: "current" (v4.13, the seed's CURRENT), "rcu" (v4.14 as posted with
@@ -132,7 +128,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     resolve: { paravirt: true },
     nrCpus,
     seed: o.seed,
-    ...(guest ? { host: { pcpus: host.nrCpus, otherVcpus } } : {}),
+    ...(guest ? { host: { pcpus: host.nrCpus, otherVcpus, kernel: host.kernel } } : {}),
     hz: host.hz,
     costs: host.costs,
     trace: false,

@@ -156,7 +156,7 @@ async function xenKernelBuild(
         nrCpus: vcpus,
         durationNs: EBIZZY_NS,
         seed,
-        host: { pcpus: vcpus, otherVcpus, timesliceNs: 3_000_000 },
+        host: { pcpus: vcpus, otherVcpus },
         backendOptions: { xenPvHost },
       });
       model.push({
@@ -171,7 +171,7 @@ async function xenKernelBuild(
   return {
     experiment: "xen-kernel-build",
     title: "Kernel build in a 32-vCPU Xen PV guest in a PV shim: shim IPIs vs L0-assisted flush",
-    scaledHow: `kernbench (a Linux build of ${Math.round(2500 * scale)} objects, ×${scale} of the full 2,500) with make -j ${jobs} on a 32-vCPU guest of a 32-pCPU host, alone and beside 32 runnable vCPUs of other VMs; ebizzy (32 threads) for ${EBIZZY_NS / 1e6} ms of simulated time whatever the scale (several 3 ms host slices)`,
+    scaledHow: `kernbench (a Linux build of ${Math.round(2500 * scale)} objects, ×${scale} of the full 2,500) with make -j ${jobs} on a 32-vCPU guest of a 32-pCPU host, alone and beside 32 runnable vCPUs of other VMs; ebizzy (32 threads) for ${EBIZZY_NS / 1e6} ms of simulated time whatever the scale (several host CFS slices)`,
     source:
       'Xen e9aca9470e "x86/tlb: use Xen L0 assisted TLB flush when available" (Roger Pau Monné, 2020): a PV guest running `make -j32 xen` in shim mode with 32 vCPUs and HAP',
     published: [

@@ -163,6 +163,7 @@ export class Cpu {
     }
     if (this.stalled) p.suspend();
     this.machine.notifyCpuBusy(this);
+    if (this.preempted) this.machine.hypervisor?.kick(this);
     p.exited.then(() => {
       if (this.task === p) this.task = null;
       if (p.error !== undefined) this.releaseDeadTask();
@@ -171,6 +172,7 @@ export class Cpu {
       this.machine.notifyContextSwitch(this);
       const next = this.waitingTasks.shift();
       if (next) this.startTask(next.name, next.gen);
+      else this.haltIfIdle();
     });
   }
 
@@ -196,13 +198,31 @@ export class Cpu {
    */
   setTask(p: Process<unknown> | null): void {
     this.task = p;
-    if (p === null || p.finished) return;
+    if (p === null || p.finished) {
+      this.haltIfIdle();
+      return;
+    }
     if (this.irqProc !== null) {
       p.suspend();
       this.heldByIrq.push(p);
     }
     if (this.stalled) p.suspend();
     this.machine.notifyCpuBusy(this);
+    // a task placed on a halted vCPU: the wake-up's reschedule IPI gets the vCPU run again
+    if (this.preempted) this.machine.hypervisor?.kick(this);
+  }
+
+  /**
+   * Under a host scheduler, a vCPU left with nothing to run enters the idle loop, whose HLT
+   * exits to the host and gives the physical CPU back (default_idle). Checked after the events
+   * of this instant: a scheduler that switches tasks clears the CPU and fills it in one go.
+   */
+  private haltIfIdle(): void {
+    if (this.machine.hypervisor === null) return;
+    this.machine.sim.schedule(0, () => {
+      const hv = this.machine.hypervisor;
+      if (hv !== null && this.idle && !this.stalled) hv.halt(this);
+    });
   }
 
   /** Sets IF; only the irqflags functions and the interrupt path call this. */
@@ -235,6 +255,7 @@ export class Cpu {
       if (l) l.push(flowId);
       else this.pendingFlows.set(vector, [flowId]);
     }
+    if (this.preempted) this.machine.hypervisor?.kick(this);
     if (this.deliverable() && this.irqProc === null) this.takeAsyncInterrupt();
   }
 
@@ -256,6 +277,7 @@ export class Cpu {
       const held = this.heldByIrq;
       this.heldByIrq = [];
       for (const p of held) p.unsuspend();
+      if (this.task === null) this.haltIfIdle();
     }
   }
 

@@ -1,72 +1,92 @@
 /**
- * The host under a guest: physical CPUs, a time-slicing host scheduler, and the KVM steal-time
- * area through which the guest learns that a vCPU is preempted.
- *
- * A preempted vCPU makes no progress and takes no interrupt — also when the host preempted it in
- * the middle of a guest IRQ-off region (a gup_fast walk). Native IPIs to it wait until it runs
- * again; a hypercall flush does not wait at all; KVM's PV flush skips it and asks the host to
- * flush at its next entry (reference/kernel.md §2.6, costs.md §1c).
- *
- * Host scheduling is round robin per pCPU: guest vCPU i runs on pCPU i mod P, other VMs' vCPUs
- * are spread over the pCPUs after them, and each vCPU gets a timeslice (CFS: sched_latency
- * 6 ms, min_granularity 0.75 ms, × (1 + ilog2(ncpus)) capped at 8 CPUs → 3 ms granularity;
- * Xen credit1 30 ms). With no overcommit nothing is ever preempted.
+ * One guest's view of its host (`Host`), and the host's parts re-exported: the scheduler of vCPU
+ * threads (hw/host-sched.ts) and KVM's host kernel versions (hw/kvm.ts).
  */
-import { checkInt, checkNumber, KernelStateError } from "../sim/errors.js";
-import type { Kfn } from "../sim/process.js";
+import { checkBool, checkInt, checkOptions } from "../sim/errors.js";
 import type { Cpu } from "./cpu.js";
+import {
+  HOST_PARAM_KEYS,
+  HostCpus,
+  VM_PARAM_KEYS,
+  type HostParams,
+  type HostStats,
+  type VmParams,
+} from "./host-sched.js";
+import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from "./kvm.js";
 import type { Machine } from "./machine.js";
 
-/** steal_time.preempted bits (arch/x86/include/uapi/asm/kvm_para.h). */
-export const KVM_VCPU_PREEMPTED = 1;
-export const KVM_VCPU_FLUSH_TLB = 2;
+export * from "./host-sched.js";
+export * from "./kvm.js";
 
-export interface HostParams {
-  /** Physical CPUs this guest's vCPUs run on. Default: one per vCPU (no overcommit). */
-  readonly pcpus?: number;
-  /** Runnable vCPUs of other VMs sharing those pCPUs. Default 0. */
-  readonly otherVcpus?: number;
-  /** Host timeslice, ns. Default 3,000,000 (CFS min granularity at ≥ 8 CPUs). */
-  readonly timesliceNs?: number;
-  /** Relative jitter of each slice. Default 0.2. */
-  readonly sliceJitter?: number;
-}
+const CTX = "Host";
 
-export interface HostStats {
-  preemptions: number;
-  /** Preempted vCPUs flushed at entry because a PV flush skipped them. */
-  entryFlushes: number;
-}
-
+/**
+ * One guest's view of its host: the KVM VM (`struct kvm`) with its vCPUs' steal-time areas, and
+ * the host CPUs it runs on — its own (`new Host(machine, params)`) or shared with other guests
+ * (`new Host(machine, vmParams, hostCpus)`). Scripted preemption (`preempt`, `resume`,
+ * `preemptFor`) drives the same steal-time protocol without a scheduler, for scenarios and the
+ * explorer.
+ */
 export class Host {
   readonly machine: Machine;
-  readonly pcpus: number;
-  readonly otherVcpus: number;
-  readonly timesliceNs: number;
-  readonly sliceJitter: number;
+  readonly cpus: HostCpus;
   /** struct kvm_steal_time.preempted, per guest vCPU. */
   readonly stealTime: { preempted: number }[];
-  readonly stats: HostStats = { preemptions: 0, entryFlushes: 0 };
-  private running = false;
+  /** kvm->last_boosted_vcpu. */
+  lastBoostedVcpu = -1;
+  readonly pvSchedYield: boolean;
+  private readonly own: boolean;
+  private readonly scripted = { preemptions: 0, entryFlushes: 0 };
 
-  constructor(machine: Machine, params: HostParams = {}) {
+  constructor(machine: Machine, params: HostParams & VmParams = {}, shared?: HostCpus) {
     this.machine = machine;
-    this.pcpus = checkInt("pcpus", params.pcpus ?? machine.nrCpus, 1, machine.nrCpus * 64, "Host");
-    this.otherVcpus = checkInt("otherVcpus", params.otherVcpus ?? 0, 0, 65_536, "Host");
-    this.timesliceNs = checkInt("timesliceNs", params.timesliceNs ?? 3_000_000, 1_000, 1e9, "Host");
-    this.sliceJitter = checkNumber("sliceJitter", params.sliceJitter ?? 0.2, 0, 0.9, "Host");
+    const o = checkOptions(
+      "host",
+      params,
+      shared === undefined ? [...HOST_PARAM_KEYS, ...VM_PARAM_KEYS] : VM_PARAM_KEYS,
+      CTX,
+    );
+    const vm: VmParams = {};
+    const hostParams: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o))
+      if ((VM_PARAM_KEYS as readonly string[]).includes(k)) (vm as Record<string, unknown>)[k] = v;
+      else hostParams[k] = v;
+    this.pvSchedYield = checkBool("pvSchedYield", vm.pvSchedYield, false, CTX);
+    this.own = shared === undefined;
+    this.cpus =
+      shared ?? new HostCpus(machine.sim, { pcpus: machine.nrCpus, ...(hostParams as HostParams) });
     this.stealTime = machine.cpus.map(() => ({ preempted: 0 }));
+    this.cpus.attach(this, vm);
   }
 
-  /** (guest vCPUs + other vCPUs) / pCPUs. */
+  /** Counters of the host (shared by the guests on it). */
+  get stats(): HostStats {
+    const s = this.cpus.stats;
+    if (this.scripted.preemptions === 0 && this.scripted.entryFlushes === 0) return s;
+    return {
+      ...s,
+      preemptions: s.preemptions + this.scripted.preemptions,
+      entryFlushes: s.entryFlushes + this.scripted.entryFlushes,
+    };
+  }
+
+  get pcpus(): number {
+    return this.cpus.nrPcpus;
+  }
+
+  get otherVcpus(): number {
+    return this.cpus.otherVcpus;
+  }
+
+  /** All vCPUs on the host per pCPU. */
   get overcommit(): number {
-    return (this.machine.nrCpus + this.otherVcpus) / this.pcpus;
+    return this.cpus.overcommit;
   }
 
-  /** kvm_arch_vcpu_put → kvm_steal_time_set_preempted, then the vCPU stops. */
+  /** Scripted: kvm_arch_vcpu_put → kvm_steal_time_set_preempted, then the vCPU stops. */
   preempt(cpu: Cpu): void {
     this.stealTime[cpu.id]!.preempted = KVM_VCPU_PREEMPTED;
-    this.stats.preemptions++;
+    this.scripted.preemptions++;
     cpu.hostPreempt("host-preempted");
   }
 
@@ -79,7 +99,8 @@ export class Host {
     const was = st.preempted;
     st.preempted = 0;
     if (was & KVM_VCPU_FLUSH_TLB) {
-      this.stats.entryFlushes++;
+      if (this.cpus.isRunning) this.cpus.stats.entryFlushes++;
+      else this.scripted.entryFlushes++;
       // kvm_vcpu_flush_tlb_guest: every guest translation, global ones included
       cpu.tlb.flushAll(true);
       this.machine.sim.trace.instant(cpu.id, "kvm:kvm_pv_tlb_flush", { vcpu: cpu.id });
@@ -96,40 +117,14 @@ export class Host {
     sim.schedule(atNs + durationNs, () => this.resume(cpu));
   }
 
-  /** Starts time slicing (only pCPUs with more than one vCPU ever switch). */
+  /** Starts the host scheduler (a host shared by guests starts once, by its first guest). */
   start(): void {
-    if (this.running) throw new KernelStateError("Host.start", "already running");
-    this.running = true;
-    const queues: (Cpu | null)[][] = Array.from({ length: this.pcpus }, () => []);
-    this.machine.cpus.forEach((c, i) => queues[i % this.pcpus]!.push(c));
-    for (let o = 0; o < this.otherVcpus; o++)
-      queues[(this.machine.nrCpus + o) % this.pcpus]!.push(null);
-    queues.forEach((q, p) => {
-      if (q.length < 2) return;
-      // everyone but the first waits for its turn
-      for (const c of q.slice(1)) if (c !== null) this.preempt(c);
-      this.machine.sim.process(`host/pcpu${p}`, this.roundRobin(q));
-    });
+    if (!this.own && this.cpus.isRunning) return;
+    this.cpus.start();
   }
 
-  /** Stops time slicing and lets every vCPU run (so a simulation can drain). */
+  /** Stops the host scheduler and runs every vCPU, so that a simulation can drain. */
   stop(): void {
-    this.running = false;
-  }
-
-  private *roundRobin(q: (Cpu | null)[]): Kfn<void> {
-    const sim = this.machine.sim;
-    let cur = 0;
-    while (this.running) {
-      yield sim.rng.jitter(this.timesliceNs, this.sliceJitter);
-      if (!this.running) break;
-      const next = (cur + 1) % q.length;
-      const a = q[cur];
-      const b = q[next];
-      if (a) this.preempt(a);
-      if (b) this.resume(b);
-      cur = next;
-    }
-    for (const c of q) if (c && c.hostPreempted) this.resume(c);
+    this.cpus.stop();
   }
 }

@@ -5,3 +5,4 @@ export * from "./machine.js";
 export * from "./smp.js";
 export * from "./host.js";
 export * from "./tlb-cache.js";
+export * from "./tick.js";

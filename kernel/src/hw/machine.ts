@@ -25,6 +25,24 @@ export interface MachineParams {
 
 export type VectorHandler = (cpu: Cpu) => Kfn<void>;
 
+/**
+ * What a guest's vCPUs tell the host that runs them (hw/host.ts): the idle loop's HLT, an
+ * interrupt raised on a vCPU that is not running (kvm_vcpu_kick), the start and end of a PAUSE
+ * loop in kernel mode (what pause-loop exiting detects), and the guest's PV sched-yield
+ * hypercall. Absent on bare metal and while no host scheduler runs the vCPUs.
+ */
+export interface Hypervisor {
+  /** default_idle → HLT: the vCPU has nothing to run. */
+  halt(cpu: Cpu): void;
+  /** An interrupt was raised on `cpu` while the host does not run it. */
+  kick(cpu: Cpu): void;
+  /** `cpu` starts (true) or stops (false) spinning with PAUSE in kernel mode (csd_lock_wait). */
+  spinLoop(cpu: Cpu, spinning: boolean): void;
+  /** The guest's call-function IPI send hook (kvm_smp_send_call_func_ipi), or null when the
+   * guest does not use PV sched yield. Runs after the IPIs are sent, on the sender. */
+  readonly sendCallFuncIpi: ((cpu: Cpu, targets: readonly number[]) => Kfn<void>) | null;
+}
+
 /** scheduler_ipi(): the interesting part (need_resched) belongs to the scheduler model. */
 function* scheduler_ipi(): Kfn<void> {}
 
@@ -36,6 +54,8 @@ export class Machine {
   private readonly handlers = new Map<Vector, VectorHandler>();
   /** IPIs sent, counted per target (what `ipi:ipi_send_cpumask` would show). */
   ipisSent = 0;
+  /** The host scheduling this machine's vCPUs, while one does (hw/host.ts); null on bare metal. */
+  hypervisor: Hypervisor | null = null;
   private readonly contextSwitchListeners: ((cpu: Cpu) => void)[] = [];
   private readonly busyListeners: ((cpu: Cpu) => void)[] = [];
   /** One-per-machine devices of other layers (the scheduler tick), by key. Kept on the machine,

@@ -83,7 +83,14 @@ function* csdLockWait(
     sim.trace.enabled ? { targets: targets.join(","), func: funcName(func) } : undefined,
   );
   const t0 = sim.now;
-  yield spin(signal, () => outstanding() === 0);
+  // a PAUSE loop in kernel mode: what pause-loop exiting watches for under a host
+  const hv = cpu.machine.hypervisor;
+  hv?.spinLoop(cpu, true);
+  try {
+    yield spin(signal, () => outstanding() === 0);
+  } finally {
+    hv?.spinLoop(cpu, false);
+  }
   sim.trace.end(span);
   return sim.now - t0;
 }
@@ -100,7 +107,11 @@ export function* smp_call_function_many(
   if (targets.length === 0) return { targets, waitedNs: 0 };
   const { needIpi, signal, outstanding } = queueCsds(cpu, targets, func);
   yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
-  m.sendIpi(cpu, needIpi, targets.length === 1 ? "CALL_FUNCTION_SINGLE" : "CALL_FUNCTION");
+  const vector: Vector = targets.length === 1 ? "CALL_FUNCTION_SINGLE" : "CALL_FUNCTION";
+  m.sendIpi(cpu, needIpi, vector);
+  // smp_ops.send_call_func_ipi: a KVM guest's hook may yield to a preempted target (v5.3+)
+  const pvSend = m.hypervisor?.sendCallFuncIpi ?? null;
+  if (pvSend !== null && vector === "CALL_FUNCTION") yield* pvSend(cpu, needIpi);
   if (!wait) return { targets, waitedNs: 0 };
   const waitedNs = yield* csdLockWait(cpu, targets, func, signal, outstanding);
   return { targets, waitedNs };
@@ -130,6 +141,8 @@ export function* on_each_cpu_cond_mask(
     yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
     const vector: Vector = q.needIpi.length === 1 ? "CALL_FUNCTION_SINGLE" : "CALL_FUNCTION";
     m.sendIpi(cpu, q.needIpi, vector);
+    const pvSend = m.hypervisor?.sendCallFuncIpi ?? null;
+    if (pvSend !== null && vector === "CALL_FUNCTION") yield* pvSend(cpu, q.needIpi);
   }
   if (mask.includes(cpu.id) && (cond === null || cond(cpu.id))) {
     const flags = local_irq_save(cpu);

@@ -58,7 +58,7 @@ import {
 import type { Machine } from "../hw/machine.js";
 import { resolveRcuParams, type RcuParams, type ResolvedRcuParams } from "./params.js";
 import { blocksQs, type ReaderContext } from "./readers.js";
-import { SchedulerTick, type TickListener } from "./tick.js";
+import { SchedulerTick, type TickListener } from "../hw/tick.js";
 
 /** An RCU callback: runs on the CPU that queued it, in RCU_SOFTIRQ, after a grace period. */
 export type RcuCallback = (cpu: Cpu) => Kfn<void>;

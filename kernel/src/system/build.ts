@@ -26,7 +26,14 @@ import {
   type ResolveOptions,
 } from "../config/profiles.js";
 import { DEFAULT_COSTS, type CostModel } from "../hw/costs.js";
-import { Host, type HostParams } from "../hw/host.js";
+import {
+  Host,
+  HOST_PARAM_KEYS,
+  HostCpus,
+  VM_PARAM_KEYS,
+  type HostParams,
+  type VmParams,
+} from "../hw/host.js";
 import { Machine } from "../hw/machine.js";
 import { Kernel } from "../mm/kernel.js";
 import { Rcu } from "../rcu/tree.js";
@@ -48,7 +55,8 @@ export interface SystemOptions {
   readonly hz?: number;
   readonly levels?: 4 | 5;
   readonly costs?: Partial<CostModel>;
-  readonly host?: HostParams;
+  /** The host under this guest (its own, not shared) and the guest's place on it. */
+  readonly host?: HostParams & VmParams;
   readonly trace?: boolean;
   /** Keep per-frame histories (the oracle's reports use them). Default true. */
   readonly history?: boolean;
@@ -213,7 +221,7 @@ function checkSystemOptions(opts: unknown): SystemOptions {
     throw new ParameterError("options", opts, "an object with profile and backend", CTX);
   const o = checkOptions("options", opts, SYSTEM_OPTION_KEYS, CTX);
   checkOptions("costs", o["costs"], Object.keys(DEFAULT_COSTS), CTX);
-  checkOptions("host", o["host"], ["pcpus", "otherVcpus", "timesliceNs", "sliceJitter"], CTX);
+  checkOptions("host", o["host"], [...HOST_PARAM_KEYS, ...VM_PARAM_KEYS], CTX);
   checkBool("trace", o["trace"], true, CTX);
   checkBool("history", o["history"], true, CTX);
   checkBool("mmUsersShortcut", o["mmUsersShortcut"], false, CTX);
@@ -230,15 +238,22 @@ function checkSystemOptions(opts: unknown): SystemOptions {
 /** Builds and wires a system; validates every name and number before building anything. */
 export function buildSystem(options: SystemOptions): System {
   const opts = checkSystemOptions(options);
+  const sim = new Simulation({ seed: opts.seed ?? 1, trace: opts.trace ?? true });
+  return buildGuest(sim, opts, undefined);
+}
+
+/** One machine with its kernel on `sim`: on its own host, or on `shared` host CPUs. */
+function buildGuest(sim: Simulation, opts: SystemOptions, shared: HostCpus | undefined): System {
   const resolved = resolveProfile(opts.profile, opts.backend, opts.resolve);
   const backendOptions = resolveBackendOptions(resolved, opts.backendOptions);
-  const sim = new Simulation({ seed: opts.seed ?? 1, trace: opts.trace ?? true });
   const m = new Machine(sim, {
     nrCpus: opts.nrCpus ?? 4,
     ...(opts.costs ? { costs: opts.costs } : {}),
     ...(opts.tlb ? { tlb: opts.tlb } : {}),
   });
-  const host = new Host(m, opts.host);
+  // the guest kernel's PV sched yield, if the profile has it (the host decides whether to offer it)
+  const vm = { pvSchedYield: resolved.profile.pvSchedYield, ...opts.host };
+  const host = shared === undefined ? new Host(m, vm) : new Host(m, vm, shared);
   const k = new Kernel(m, {
     levels: opts.levels ?? 4,
     behaviour: {
@@ -257,4 +272,216 @@ export function buildSystem(options: SystemOptions): System {
   const rcu = new Rcu(m, { hz: opts.hz ?? 1000, flavour: resolved.rcuFlavour });
   k.rcu = rcu;
   return { sim, m, k, x86, rcu, host, resolved };
+}
+
+/**
+ * A guest in a system spec: its vCPUs, their place on the host, its kernel and flush backend,
+ * and the workload it runs (a name the workload layer checks, with that workload's options).
+ */
+export interface GuestSpec {
+  /** vCPUs, 1 … MAX_GUEST_VCPUS. */
+  readonly vcpus: number;
+  /** Guest kernel profile (config/profiles.ts). */
+  readonly profile: string;
+  /** Flush backend. */
+  readonly backend: string;
+  /** vCPU i pinned to pCPU (first + i) mod pCPUs (default), or floating over all of them. */
+  readonly pinned?: boolean;
+  /** Weight of each vCPU thread on the host (1024 = nice 0). Default 1024. */
+  readonly weight?: number;
+  /** The guest's workload, by name (workloads/ checks it); none: the guest idles. */
+  readonly workload?: string;
+  /** That workload's options (workloads/ checks them). */
+  readonly workloadOptions?: Readonly<Record<string, unknown>>;
+}
+
+export const GUEST_SPEC_KEYS = [
+  "vcpus",
+  "profile",
+  "backend",
+  "pinned",
+  "weight",
+  "workload",
+  "workloadOptions",
+] as const;
+
+/** Largest guest, in vCPUs (KVM_MAX_VCPUS is 1024 on x86 since v5.15). */
+export const MAX_GUEST_VCPUS = 1024;
+/** Most guests in one system. */
+export const MAX_GUESTS = 64;
+
+/** A host with zero or more guests, one simulation. */
+export interface HostSystemOptions {
+  readonly seed?: number;
+  readonly trace?: boolean;
+  readonly history?: boolean;
+  /** The host: pCPUs, kernel, scheduler tunables, PLE (hw/host.ts). `pcpus` is required. */
+  readonly host: HostParams & { readonly pcpus: number };
+  readonly guests: readonly GuestSpec[];
+  /** Every guest's CONFIG_HZ and cost overrides. Defaults 1000 and costs.md's. */
+  readonly hz?: number;
+  readonly costs?: Partial<CostModel>;
+  readonly keepDroppedMms?: boolean;
+}
+
+export interface HostSystem {
+  readonly sim: Simulation;
+  readonly hostCpus: HostCpus;
+  /** One system per guest, in spec order, all on `sim` and `hostCpus`. */
+  readonly guests: readonly System[];
+  readonly specs: readonly GuestSpec[];
+}
+
+/** Checks a guest spec's shape and numbers (its workload is the workload layer's to check). */
+export function checkGuestSpec(g: unknown, i: number): GuestSpec {
+  const ctx = `guests[${i}]`;
+  const o = checkOptions(ctx, g, GUEST_SPEC_KEYS, CTX);
+  if (g === undefined) throw new ParameterError(ctx, g, "a guest spec object", CTX);
+  checkInt(`${ctx}.vcpus`, o["vcpus"], 1, MAX_GUEST_VCPUS, CTX);
+  if (typeof o["profile"] !== "string")
+    throw new ParameterError(`${ctx}.profile`, o["profile"], "a kernel profile name", CTX);
+  if (typeof o["backend"] !== "string")
+    throw new ParameterError(`${ctx}.backend`, o["backend"], "a flush backend name", CTX);
+  checkBool(`${ctx}.pinned`, o["pinned"], true, CTX);
+  if (o["weight"] !== undefined) checkInt(`${ctx}.weight`, o["weight"], 2, 88_761, CTX);
+  if (o["workload"] !== undefined && typeof o["workload"] !== "string")
+    throw new ParameterError(`${ctx}.workload`, o["workload"], "a workload name", CTX);
+  checkOptions(
+    `${ctx}.workloadOptions`,
+    o["workloadOptions"],
+    Object.keys(o["workloadOptions"] ?? {}),
+    CTX,
+  );
+  return o as unknown as GuestSpec;
+}
+
+/**
+ * Builds a host and its guests on one simulation: each guest a full machine with its own
+ * kernel, backend, RCU and steal-time areas, every vCPU a thread of the one host scheduler.
+ * Validates the whole spec before building anything.
+ */
+export function buildHostSystem(options: HostSystemOptions): HostSystem {
+  const o = checkOptions(
+    "options",
+    options,
+    ["seed", "trace", "history", "host", "guests", "hz", "costs", "keepDroppedMms"],
+    CTX,
+  );
+  if (options === undefined)
+    throw new ParameterError("options", options, "an object with host and guests", CTX);
+  checkOptions("host", o["host"], HOST_PARAM_KEYS, CTX);
+  const hostParams = o["host"] as HostParams | undefined;
+  if (hostParams === undefined || hostParams.pcpus === undefined)
+    throw new ParameterError("host.pcpus", hostParams?.pcpus, "the host's physical CPUs", CTX);
+  const guestsRaw = o["guests"];
+  if (!Array.isArray(guestsRaw) || guestsRaw.length > MAX_GUESTS)
+    throw new ParameterError("guests", guestsRaw, `a list of at most ${MAX_GUESTS} guests`, CTX);
+  const specs = guestsRaw.map((g, i) => checkGuestSpec(g, i));
+  // names checked before building
+  for (const g of specs) resolveProfile(g.profile, g.backend, { paravirt: true });
+  checkOptions("costs", o["costs"], Object.keys(DEFAULT_COSTS), CTX);
+  checkBool("trace", o["trace"], true, CTX);
+  checkBool("history", o["history"], true, CTX);
+  checkBool("keepDroppedMms", o["keepDroppedMms"], true, CTX);
+  const sim = new Simulation({ seed: options.seed ?? 1, trace: options.trace ?? true });
+  const hostCpus = new HostCpus(sim, options.host);
+  const guests = specs.map((g) =>
+    buildGuest(
+      sim,
+      {
+        profile: g.profile,
+        backend: g.backend,
+        // a guest kernel is a CONFIG_PARAVIRT build whatever its flush backend
+        resolve: { paravirt: true },
+        nrCpus: g.vcpus,
+        ...(options.hz !== undefined ? { hz: options.hz } : {}),
+        ...(options.costs !== undefined ? { costs: options.costs } : {}),
+        ...(options.trace !== undefined ? { trace: options.trace } : {}),
+        ...(options.history !== undefined ? { history: options.history } : {}),
+        ...(options.keepDroppedMms !== undefined ? { keepDroppedMms: options.keepDroppedMms } : {}),
+        host: {
+          ...(g.pinned !== undefined ? { pinned: g.pinned } : {}),
+          ...(g.weight !== undefined ? { weight: g.weight } : {}),
+        },
+      },
+      hostCpus,
+    ),
+  );
+  return { sim, hostCpus, guests, specs };
+}
+
+/** Longest `--guest` spec text accepted. */
+export const MAX_GUEST_SPEC_CHARS = 1024;
+
+const GUEST_TEXT_KEYS = [
+  "vcpus",
+  "profile",
+  "backend",
+  "pinned",
+  "weight",
+  "workload",
+  "threads",
+  "duration-ms",
+] as const;
+
+/**
+ * Reads a guest given as text, `key=value` pairs separated by commas:
+ * `vcpus=4,profile=v6.1,backend=kvm-pv,workload=ebizzy[,threads=8][,duration-ms=50]
+ * [,pinned=false][,weight=2048]`. `threads` and `duration-ms` are the workload's options.
+ * Defaults: the caller's for profile, backend and workload.
+ */
+export function parseGuestSpec(
+  text: string,
+  defaults: { profile: string; backend: string; vcpus: number; workload?: string },
+): GuestSpec {
+  if (typeof text !== "string" || text.length === 0 || text.length > MAX_GUEST_SPEC_CHARS)
+    throw new ParameterError(
+      "guest",
+      typeof text === "string" ? `${text.slice(0, 40)}…` : text,
+      `key=value pairs separated by commas, at most ${MAX_GUEST_SPEC_CHARS} characters`,
+      CTX,
+    );
+  const f: Record<string, string> = {};
+  for (const pair of text.split(",")) {
+    const eq = pair.indexOf("=");
+    const key = pair.slice(0, eq).trim();
+    if (eq < 0 || key === "")
+      throw new ParameterError("guest", pair, "key=value pairs separated by commas", CTX);
+    if (!(GUEST_TEXT_KEYS as readonly string[]).includes(key))
+      throw new UnknownNameError("guest key", key, GUEST_TEXT_KEYS, CTX);
+    if (Object.hasOwn(f, key)) throw new ParameterError(key, pair, "given once", CTX);
+    f[key] = pair.slice(eq + 1).trim();
+  }
+  const int = (k: string, min: number, max: number): number | undefined => {
+    const v = f[k];
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new ParameterError(`guest ${k}`, v, "a decimal integer", CTX);
+    return checkInt(`guest ${k}`, Number(v), min, max, CTX);
+  };
+  const bool = (k: string): boolean | undefined => {
+    const v = f[k];
+    if (v === undefined) return undefined;
+    if (v !== "true" && v !== "false")
+      throw new ParameterError(`guest ${k}`, v, "true or false", CTX);
+    return v === "true";
+  };
+  const threads = int("threads", 1, 1024);
+  const durationMs = int("duration-ms", 1, 10_000);
+  const pinned = bool("pinned");
+  const weight = int("weight", 2, 88_761);
+  const workload = f["workload"] ?? defaults.workload;
+  const spec: GuestSpec = {
+    vcpus: int("vcpus", 1, MAX_GUEST_VCPUS) ?? defaults.vcpus,
+    profile: f["profile"] ?? defaults.profile,
+    backend: f["backend"] ?? defaults.backend,
+    ...(pinned !== undefined ? { pinned } : {}),
+    ...(weight !== undefined ? { weight } : {}),
+    ...(workload !== undefined ? { workload } : {}),
+    workloadOptions: {
+      ...(threads !== undefined ? { threads } : {}),
+      ...(durationMs !== undefined ? { durationNs: durationMs * 1_000_000 } : {}),
+    },
+  };
+  resolveProfile(spec.profile, spec.backend);
+  return checkGuestSpec(spec, 0);
 }

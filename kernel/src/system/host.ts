@@ -10,6 +10,7 @@
  * them.
  */
 import { resolveCosts, DEFAULT_COSTS, type CostModel } from "../hw/costs.js";
+import { checkHostKernel, DEFAULT_HOST_KERNEL } from "../hw/host.js";
 import { MAX_CPUS } from "../hw/machine.js";
 import {
   checkInt,
@@ -35,6 +36,9 @@ export interface HostSpec {
   readonly smt: number;
   /** CONFIG_HZ of the kernel that runs the work. */
   readonly hz: number;
+  /** The host kernel when the host runs guests (hw/host.ts HOST_KERNELS): what decides
+   * directed yield, PV sched yield and the steal-time `preempted` flag. Default v4.15. */
+  readonly kernel: string;
   /** Cost-model overrides (hw/costs.ts), each within its field's range. */
   readonly costs: Readonly<Partial<CostModel>>;
   /** User-time slowdown while the SMT sibling is busy (calibrated). */
@@ -58,6 +62,7 @@ export interface HostSpec {
 const KERNEL_DEFAULTS = {
   sockets: 1,
   hz: 1000,
+  kernel: DEFAULT_HOST_KERNEL,
   costs: {},
   wakeupGranularityNs: 1_000_000,
   latencyNs: 6_000_000,
@@ -127,9 +132,11 @@ const NUMBER_FIELDS = {
   lockWaitsPerSysMs: [0, 1e3],
 } as const;
 
-/** Every key a spec may have: the fields, `base` (a preset) and `costs` (JSON only). */
+/** Every key a spec may have: the fields, `base` (a preset), `kernel` (the host kernel) and
+ * `costs` (JSON only). */
 export const HOST_SPEC_KEYS = [
   "base",
+  "kernel",
   ...Object.keys(INT_FIELDS),
   ...Object.keys(NUMBER_FIELDS),
   "costs",
@@ -170,6 +177,7 @@ export function hostFromFields(fields: unknown): HostSpec {
     if (o[k] !== undefined) nums[k] = checkNumber(k, o[k], min, max, CTX);
   if (ints["hz"] !== undefined && !(HZ_VALUES as readonly number[]).includes(ints["hz"]))
     throw new ParameterError("hz", ints["hz"], `one of ${HZ_VALUES.join(", ")}`, CTX);
+  const kernel = o["kernel"] === undefined ? base.kernel : checkHostKernel(o["kernel"]);
   const costs = o["costs"] ?? {};
   checkOptions("costs", costs, Object.keys(DEFAULT_COSTS), CTX);
   resolveCosts(costs); // range of every override
@@ -195,6 +203,7 @@ export function hostFromFields(fields: unknown): HostSpec {
     smt,
     sockets,
     hz: ints["hz"] ?? base.hz,
+    kernel,
     costs: { ...base.costs, ...(costs as Partial<CostModel>) },
     wakeupGranularityNs: ints["wakeupGranularityNs"] ?? base.wakeupGranularityNs,
     latencyNs: ints["latencyNs"] ?? base.latencyNs,
@@ -251,7 +260,7 @@ export function parseHostSpec(text: string): HostSpec {
         CTX,
       );
     if (Object.hasOwn(fields, key)) throw new ParameterError(key, raw, "given once", CTX);
-    if (key === "base") fields[key] = raw;
+    if (key === "base" || key === "kernel") fields[key] = raw;
     else {
       if (!DECIMAL.test(raw)) throw new ParameterError(key, raw, "a decimal number", CTX);
       fields[key] = Number(raw) + 0;

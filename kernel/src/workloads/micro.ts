@@ -16,15 +16,22 @@
  * A guest (`host.pcpus` < vCPUs, `host.otherVcpus` of other VMs) time-slices the vCPUs: a native
  * flush then waits for descheduled vCPUs, KVM's PV flush skips them, a hypercall flush never waits.
  */
-import { buildSystem, type BackendOptions } from "../system/build.js";
+import {
+  buildHostSystem,
+  buildSystem,
+  type BackendOptions,
+  type GuestSpec,
+  type System,
+} from "../system/build.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { __get_user_pages_fast } from "../gup/gup-fast.js";
 import type { CostModel } from "../hw/costs.js";
-import type { HostParams } from "../hw/host.js";
+import type { HostParams, HostStats } from "../hw/host.js";
 import { sys_madvise_dontneed, sys_mmap, sys_munmap } from "../mm/mmap.js";
 import { handle_mm_fault } from "../mm/memory.js";
 import { Scheduler, type Task } from "../sched/scheduler.js";
-import { checkInt, UnknownNameError } from "../sim/errors.js";
+import { checkInt, checkOptions, UnknownNameError } from "../sim/errors.js";
+import { SimEvent } from "../sim/event.js";
 import type { Kfn } from "../sim/process.js";
 
 export const MICRO_WORKLOADS = ["madvise-storm", "ebizzy", "mmap-munmap", "gup-vs-munmap"] as const;
@@ -76,6 +83,27 @@ export interface MicroResult {
   };
 }
 
+/** The options of a microworkload started in an existing guest ({@link startMicro}). */
+export interface MicroWorkloadOptions {
+  readonly workload: string;
+  /** Worker threads. Default: one per vCPU. */
+  readonly threads?: number;
+  /** Simulated run time, ns. Default 20 ms. */
+  readonly durationNs?: number;
+}
+
+export const MICRO_WORKLOAD_OPTION_KEYS = ["workload", "threads", "durationNs"] as const;
+
+/** A microworkload running in a guest: `done` triggers when its last thread exits. */
+export interface MicroRun {
+  readonly done: SimEvent<void>;
+  readonly durationNs: number;
+  /** Operations completed so far. */
+  ops(): number;
+  /** The result (host counters are the host's, shared by its guests). */
+  result(): MicroResult;
+}
+
 const MB = 2 ** 20;
 
 /**
@@ -84,18 +112,31 @@ const MB = 2 ** 20;
  */
 export const MAX_DURATION_NS = 10_000_000_000;
 
-export function runMicro(o: MicroOptions): MicroResult {
+/** Checks a microworkload's options (a guest spec's workload too). */
+export function checkMicroWorkload(
+  o: MicroWorkloadOptions,
+  nrCpus: number,
+  ctx = "runMicro",
+): { workload: MicroWorkload; threads: number; durationNs: number } {
+  checkOptions("workload options", o, MICRO_WORKLOAD_OPTION_KEYS, ctx);
   if (!(MICRO_WORKLOADS as readonly string[]).includes(o.workload))
-    throw new UnknownNameError("workload", o.workload, MICRO_WORKLOADS, "runMicro");
-  const workload = o.workload as MicroWorkload;
+    throw new UnknownNameError("workload", o.workload, MICRO_WORKLOADS, ctx);
+  return {
+    workload: o.workload as MicroWorkload,
+    threads: checkInt("threads", o.threads ?? nrCpus, 1, 1024, ctx),
+    durationNs: checkInt("durationNs", o.durationNs ?? 20_000_000, 1_000, MAX_DURATION_NS, ctx),
+  };
+}
+
+export function runMicro(o: MicroOptions): MicroResult {
   const nrCpus = checkInt("nrCpus", o.nrCpus ?? 4, 1, 256, "runMicro");
-  const threads = checkInt("threads", o.threads ?? nrCpus, 1, 1024, "runMicro");
-  const duration = checkInt(
-    "durationNs",
-    o.durationNs ?? 20_000_000,
-    1_000,
-    MAX_DURATION_NS,
-    "runMicro",
+  checkMicroWorkload(
+    {
+      workload: o.workload,
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      ...(o.durationNs !== undefined ? { durationNs: o.durationNs } : {}),
+    },
+    nrCpus,
   );
   const sys = buildSystem({
     profile: o.profile,
@@ -109,14 +150,43 @@ export function runMicro(o: MicroOptions): MicroResult {
     ...(o.costs !== undefined ? { costs: o.costs } : {}),
     ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
   });
-  const { sim, m, k, x86, rcu, host } = sys;
+  const { sim, rcu, host } = sys;
+  rcu.start();
+  if (o.host && (o.host.pcpus ?? nrCpus) * 1 < nrCpus + (o.host.otherVcpus ?? 0)) host.start();
+  const run = startMicro(sys, {
+    workload: o.workload,
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.durationNs !== undefined ? { durationNs: o.durationNs } : {}),
+  });
+  let done = false;
+  sim.process(
+    "micro-end",
+    (function* (): Kfn<void> {
+      yield run.done;
+      done = true;
+      host.stop();
+      // let the last grace periods end so RCU-freed tables are counted, then stop the tick
+      yield 50_000_000;
+      rcu.stop();
+    })(),
+  );
+  sim.run();
+  if (!done) throw new Error("runMicro: the workload did not finish");
+  return { ...run.result(), profile: o.profile, backend: o.backend };
+}
+
+/**
+ * Starts a microworkload's threads in a built guest (its own process and scheduler); the caller
+ * starts RCU and the host and runs the simulation.
+ */
+export function startMicro(sys: System, o: MicroWorkloadOptions): MicroRun {
+  const { sim, m, k, x86, host } = sys;
+  const nrCpus = m.nrCpus;
+  const { workload, threads, durationNs: duration } = checkMicroWorkload(o, nrCpus);
   const mm = k.mm_alloc();
   mm.mm_users = threads + 1;
   const sched = new Scheduler(m, { onSwitch: contextSwitchMm(x86) });
-  rcu.start();
-  if (o.host && (o.host.pcpus ?? nrCpus) * 1 < nrCpus + (o.host.otherVcpus ?? 0)) host.start();
   let ops = 0;
-  let done = false;
   const until = sim.now + duration;
   const rng = sim.rng;
 
@@ -182,23 +252,18 @@ export function runMicro(o: MicroOptions): MicroResult {
   const tasks = Array.from({ length: threads }, (_, i) =>
     sched.spawn(`${workload}#${i}`, body(i), i % nrCpus),
   );
+  const done = new SimEvent<void>("micro done");
   sim.process(
-    "micro-end",
+    "micro-wait",
     (function* (): Kfn<void> {
       for (const t of tasks) if (!t.exited.triggered) yield t.exited;
-      done = true;
-      host.stop();
-      // let the last grace periods end so RCU-freed tables are counted, then stop the tick
-      yield 50_000_000;
-      rcu.stop();
+      done.succeed();
     })(),
   );
-  sim.run();
-  if (!done) throw new Error("runMicro: the workload did not finish");
-  return {
+  const result = (): MicroResult => ({
     workload,
-    profile: o.profile,
-    backend: o.backend,
+    profile: sys.resolved.profile.name,
+    backend: sys.resolved.backend,
     threads,
     ops,
     opsPerSec: ops / (duration / 1e9),
@@ -215,5 +280,91 @@ export function runMicro(o: MicroOptions): MicroResult {
       inUse: k.alloc.inUse,
       pendingRcu: k.alloc.stats.inUse["pending-rcu"],
     },
+  });
+  return { done, durationNs: duration, ops: () => ops, result };
+}
+
+/** Several guests on one host, each running a microworkload (`mmulab workload --vms/--guest`). */
+export interface MicroVmsOptions {
+  /** The host: physical CPUs, kernel, PLE (hw/host.ts HostParams). */
+  readonly host: HostParams & { readonly pcpus: number };
+  /** The guests; each names its workload (a micro workload) and may give threads/durationNs. */
+  readonly guests: readonly GuestSpec[];
+  readonly seed?: number;
+  /** Every guest's CONFIG_HZ and cost overrides. */
+  readonly hz?: number;
+  readonly costs?: Partial<CostModel>;
+}
+
+export interface MicroVmsResult {
+  /** One result per guest, in spec order. */
+  readonly guests: readonly MicroResult[];
+  /** The host's counters (shared by the guests). */
+  readonly host: HostStats;
+  /** Mean steal time per vCPU over the run, ns. */
+  readonly meanStealNs: number;
+  /** Simulated time until the last guest's workload finished, ns. */
+  readonly elapsedNs: number;
+}
+
+/** Runs every guest's microworkload on one host until all have finished. */
+export function runMicroVms(o: MicroVmsOptions): MicroVmsResult {
+  checkOptions("options", o, ["host", "guests", "seed", "hz", "costs"], "runMicroVms");
+  const guests: readonly GuestSpec[] = Array.isArray(o.guests) ? o.guests : [];
+  guests.forEach((g, i) => {
+    if (g.workload === undefined)
+      throw new UnknownNameError(`guests[${i}].workload`, "(none)", MICRO_WORKLOADS, "runMicroVms");
+    checkMicroWorkload(
+      { workload: g.workload, ...(g.workloadOptions as Partial<MicroWorkloadOptions>) },
+      g.vcpus,
+      `runMicroVms guests[${i}]`,
+    );
+  });
+  const sys = buildHostSystem({
+    seed: o.seed ?? 1,
+    trace: false,
+    history: false,
+    keepDroppedMms: false,
+    host: o.host,
+    guests: o.guests,
+    ...(o.hz !== undefined ? { hz: o.hz } : {}),
+    ...(o.costs !== undefined ? { costs: o.costs } : {}),
+  });
+  const { sim, hostCpus } = sys;
+  for (const g of sys.guests) g.rcu.start();
+  const runs = sys.guests.map((g, i) =>
+    startMicro(g, {
+      workload: sys.specs[i]!.workload!,
+      ...(sys.specs[i]!.workloadOptions as Partial<MicroWorkloadOptions>),
+    }),
+  );
+  hostCpus.start();
+  let done = false;
+  let elapsedNs = 0;
+  sim.process(
+    "micro-vms-end",
+    (function* (): Kfn<void> {
+      for (const r of runs) if (!r.done.triggered) yield r.done;
+      done = true;
+      elapsedNs = sim.now;
+      hostCpus.stop();
+      yield 50_000_000;
+      for (const g of sys.guests) g.rcu.stop();
+    })(),
+  );
+  sim.run();
+  if (!done) throw new Error("runMicroVms: the workloads did not finish");
+  let steal = 0;
+  let vcpus = 0;
+  for (const g of sys.guests)
+    for (const c of g.m.cpus) {
+      steal += hostCpus.stealNs(c);
+      vcpus++;
+    }
+  return {
+    guests: runs.map((r) => r.result()),
+    host: { ...hostCpus.stats },
+    meanStealNs: vcpus > 0 ? steal / vcpus : 0,
+    elapsedNs,
   };
 }

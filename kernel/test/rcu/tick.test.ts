@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { local_irq_disable, local_irq_enable } from "../../src/hw/irqflags.js";
-import { SchedulerTick } from "../../src/rcu/index.js";
+import { SchedulerTick } from "../../src/hw/tick.js";
 import { ParameterError } from "../../src/sim/errors.js";
 import type { Kfn } from "../../src/sim/process.js";
 import { handlerStarts, keepAlive, MS, runAt, setup, US } from "./helpers.js";

@@ -69,3 +69,12 @@ describe("host specs", () => {
     expect(() => hostFromFields(null)).toThrow(ParameterError);
   });
 });
+
+describe("the host kernel in a host spec", () => {
+  it("defaults to v4.15, takes kernel=K, and refuses an unknown one by name", () => {
+    expect(parseHostSpec("16cpu").kernel).toBe("v4.15");
+    expect(parseHostSpec("cpus=8,kernel=v6.1").kernel).toBe("v6.1");
+    expect(parseHostSpec('{"cpus": 8, "kernel": "v5.4"}').kernel).toBe("v5.4");
+    expect(() => parseHostSpec("cpus=8,kernel=v9.0")).toThrow(/host kernel = "v9.0"/);
+  });
+});

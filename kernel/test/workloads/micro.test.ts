@@ -4,7 +4,8 @@ import { UnknownNameError } from "../../src/sim/index.js";
 import { runMicro } from "../../src/workloads/micro.js";
 import { captureIO } from "../support/io.js";
 
-const GUEST = { pcpus: 2, timesliceNs: 1_000_000 };
+/** 4 vCPUs on 2 host CPUs, PLE off: the flush backends alone decide how long a flush waits. */
+const GUEST = { pcpus: 2, ple: false };
 
 describe("mm microworkloads", () => {
   it("madvise storm: every iteration flushes the other threads' CPUs", () => {
@@ -24,9 +25,10 @@ describe("mm microworkloads", () => {
 
   it("in an overcommitted guest, native flushes wait for descheduled vCPUs; KVM's PV flush skips them", () => {
     for (const workload of ["madvise-storm", "ebizzy"]) {
-      const native = runMicro({ workload, profile: "v4.19", backend: "native", host: GUEST });
-      const pv = runMicro({ workload, profile: "v4.19", backend: "kvm-pv", host: GUEST });
-      const bare = runMicro({ workload, profile: "v4.19", backend: "native" });
+      const o = { workload, profile: "v6.1", durationNs: 100_000_000 };
+      const native = runMicro({ ...o, backend: "native", host: GUEST });
+      const pv = runMicro({ ...o, backend: "kvm-pv", host: GUEST });
+      const bare = runMicro({ ...o, backend: "native", durationNs: 20_000_000 });
       expect(native.hostPreemptions).toBeGreaterThan(10);
       expect(bare.hostPreemptions).toBe(0);
       // a flush waits for a vCPU's turn: hundreds of µs, against a few µs without overcommit

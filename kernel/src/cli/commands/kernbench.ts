@@ -1,12 +1,9 @@
 /** `mmulab kernbench`: simulated kernel builds, one configuration or the seed's whole table. */
 import { XEN_PV_HOSTS } from "../../arch/x86/backends.js";
 import { BACKEND_NAMES } from "../../config/profiles.js";
-import {
-  hostProfile,
-  MAX_GUEST_VCPUS,
-  MAX_OTHER_VCPUS,
-  type KernbenchKernel,
-} from "../../experiments/kernbench.js";
+import { hostProfile, type KernbenchKernel } from "../../experiments/kernbench.js";
+import { MAX_OTHER_VCPUS } from "../../hw/host.js";
+import { MAX_GUEST_VCPUS } from "../../system/build.js";
 import type { HostProfile } from "../../workloads/hosts.js";
 import { meanStd, KERNBENCH_FIELDS } from "../../experiments/kernbench-stats.js";
 import { availableParallelism } from "node:os";
@@ -60,7 +57,7 @@ export const kernbenchCommand: Command = {
     "                      a paravirt backend runs the build as a guest, one vCPU per pCPU)",
     "  --vcpus V           run the build in a guest of V vCPUs on the host's CPUs, 1 … 1024",
     "  --other-vcpus K     runnable vCPUs of other VMs on the same CPUs, 0 … 4096 (default 0);",
-    "                      more vCPUs than host CPUs: the host time-slices them (3 ms slices)",
+    "                      more vCPUs than host CPUs: the host schedules them (CFS-like, hw/host.ts)",
     `  --xen-host X        with --backend xen-pv: ${XEN_PV_HOSTS.join(", ")} (default xen):`,
     "                      Xen on bare metal, a PV shim whose flush IPIs its pCPUs, or a",
     "                      Xen 4.14+ shim that asks L0 (HVMOP_flush_tlbs)",

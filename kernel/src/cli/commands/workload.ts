@@ -1,12 +1,16 @@
 /** `mmulab workload`: multi-threaded mm microworkloads, optionally in an overcommitted guest. */
 import { XEN_PV_HOSTS } from "../../arch/x86/backends.js";
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
+import { HOST_KERNEL_NAMES } from "../../hw/host.js";
+import { parseGuestSpec, type GuestSpec } from "../../system/build.js";
 import { parseHostSpec } from "../../system/host.js";
 import {
   MAX_DURATION_NS,
   MICRO_WORKLOADS,
   runMicro,
+  runMicroVms,
   type MicroResult,
+  type MicroVmsResult,
 } from "../../workloads/micro.js";
 import {
   choiceFlag,
@@ -21,7 +25,7 @@ import {
 } from "../args.js";
 import { PROGRAM } from "../cli.js";
 import type { Command } from "../command.js";
-import { EXIT_OK } from "../command.js";
+import { EXIT_OK, UsageError } from "../command.js";
 
 function render(r: MicroResult): string {
   return [
@@ -32,12 +36,23 @@ function render(r: MicroResult): string {
   ].join("\n");
 }
 
+/** Most guests `--vms` or `--guest` put on one host. */
+export const MAX_CLI_GUESTS = 16;
+
+function renderVms(r: MicroVmsResult): string {
+  const h = r.host;
+  return [
+    ...r.guests.map((g, i) => `VM ${i + 1}: ${render(g).split("\n").join("\n  ")}`),
+    `host: ${h.preemptions} vCPU preemptions, ${h.halts} halts, ${h.pleExits} PLE exits, ${h.directedYields} directed yields, ${h.pvYields} PV yields, ${h.entryFlushes} PV flushes at entry; mean steal ${(r.meanStealNs / 1e6).toFixed(2)} ms per vCPU`,
+  ].join("\n");
+}
+
 export const workloadCommand: Command = {
   name: "workload",
   summary:
     "run a multi-threaded mm microworkload (madvise storm, ebizzy, mmap/munmap, gup vs munmap)",
   usage: [
-    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--host H] [--cpus N] [--pcpus M] [--other-vcpus K] [--xen-host X] [--hyperv-skip-lazy on|off] [--duration-ms D] [--seed S] [--json]`,
+    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--host H] [--cpus N] [--pcpus M] [--other-vcpus K] [--vms N | --guest SPEC …] [--host-kernel K] [--xen-host X] [--hyperv-skip-lazy on|off] [--duration-ms D] [--seed S] [--json]`,
     "",
     "Options:",
     `  --name W          ${MICRO_WORKLOADS.join(", ")}`,
@@ -55,6 +70,12 @@ export const workloadCommand: Command = {
     "  --hyperv-skip-lazy on|off",
     "                    with --backend hyperv: leave lazy CPUs out unless tables were freed",
     "                    (default: on from v6.4, i.e. v6.15; refused on older profiles)",
+    `  --vms N           run the workload in N guests of --cpus vCPUs each, 1 … ${MAX_CLI_GUESTS}, on the`,
+    "                    host's CPUs (--host or --pcpus, default --cpus), every guest a full kernel",
+    "  --guest SPEC      a guest, repeatable: vcpus=N,profile=P,backend=B,workload=W[,threads=T]",
+    "                    [,duration-ms=D][,pinned=false][,weight=W] (defaults: the flags above)",
+    `  --host-kernel K   the host's kernel: ${HOST_KERNEL_NAMES.join(", ")} (default: the host spec's,`,
+    "                    kernel=K, else v4.15)",
     `  --duration-ms D   simulated run time, 1 … ${MAX_DURATION_NS / 1_000_000} (default 20)`,
     "  --seed S          seed, 0 … 2^32 − 1 (default 1)",
     JSON_FLAG_USAGE,
@@ -72,6 +93,9 @@ export const workloadCommand: Command = {
       "other-vcpus": { type: "string" },
       "xen-host": { type: "string" },
       "hyperv-skip-lazy": { type: "string" },
+      vms: { type: "string" },
+      guest: { type: "string", multiple: true },
+      "host-kernel": { type: "string" },
       "duration-ms": { type: "string" },
       seed: { type: "string" },
     });
@@ -103,6 +127,47 @@ export const workloadCommand: Command = {
       ...(xenPvHost !== undefined ? { xenPvHost } : {}),
       ...(skipLazy !== undefined ? { hypervSkipLazy: skipLazy === "on" } : {}),
     };
+    const hostKernel = choiceFlag(values["host-kernel"], "host-kernel", HOST_KERNEL_NAMES);
+    // the host's kernel: --host-kernel, else the host spec's (kernel=…), else the default
+    const kernelOfHost = hostKernel ?? host?.kernel;
+    const guestTexts = values.guest ?? [];
+    if (values.vms !== undefined || guestTexts.length > 0) {
+      if (values.vms !== undefined && guestTexts.length > 0)
+        throw UsageError.invalid("--vms", values.vms, "not both --vms and --guest");
+      if (guestTexts.length > MAX_CLI_GUESTS)
+        throw UsageError.invalid(
+          "--guest",
+          `${guestTexts.length} guests`,
+          `at most ${MAX_CLI_GUESTS}`,
+        );
+      const defaults = { profile, backend, vcpus: cpus, workload };
+      const own = { threads, durationNs: durationMs * 1_000_000 };
+      const guests: GuestSpec[] =
+        guestTexts.length > 0
+          ? guestTexts.map((t) => {
+              const g = parseGuestSpec(t, defaults);
+              return {
+                ...g,
+                workloadOptions: { durationNs: own.durationNs, ...g.workloadOptions },
+              };
+            })
+          : Array.from(
+              { length: intFlag(values.vms, "vms", 1, { min: 1, max: MAX_CLI_GUESTS }) },
+              () => ({ vcpus: cpus, profile, backend, workload, workloadOptions: own }),
+            );
+      const rv = runMicroVms({
+        host: {
+          pcpus: pcpus ?? cpus,
+          otherVcpus: other,
+          ...(kernelOfHost !== undefined ? { kernel: kernelOfHost } : {}),
+        },
+        guests,
+        seed,
+        ...(host !== undefined ? { hz: host.hz, costs: host.costs } : {}),
+      });
+      printResult(io, rv, values.json, renderVms);
+      return Promise.resolve(EXIT_OK);
+    }
     const r = runMicro({
       workload,
       profile,
@@ -113,7 +178,13 @@ export const workloadCommand: Command = {
       seed,
       ...(host !== undefined ? { hz: host.hz, costs: host.costs } : {}),
       ...(pcpus !== undefined || other > 0
-        ? { host: { pcpus: pcpus ?? cpus, otherVcpus: other, timesliceNs: 1_000_000 } }
+        ? {
+            host: {
+              pcpus: pcpus ?? cpus,
+              otherVcpus: other,
+              ...(kernelOfHost !== undefined ? { kernel: kernelOfHost } : {}),
+            },
+          }
         : {}),
       ...(Object.keys(backendOptions).length > 0 ? { backendOptions } : {}),
     });

@@ -1,6 +1,10 @@
 /**
  * The scheduling-clock tick: one LOCAL_TIMER interrupt per CPU every 1/HZ s.
  *
+ * It lives in hw/, beside the local APIC whose timer raises it, so that every layer above can
+ * listen: RCU's rcu_check_callbacks does (rcu/tree.ts), and a scheduler's tick work could. (It
+ * was in rcu/ until 2026-12; RCU sits below sched/ and system/, so the tick cannot live there.)
+ *
  * Kernel: kernel/time/tick-sched.c (tick_sched_timer → tick_sched_handle → update_process_times)
  * and kernel/time/timer.c update_process_times → rcu_check_callbacks(user_mode(regs)), v4.14;
  * CONFIG_NO_HZ_IDLE (tick_nohz_idle_enter stops the tick of an idle CPU unless rcu_needs_cpu()).
@@ -31,9 +35,9 @@ import { ParameterError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import type { Rng } from "../sim/rng.js";
 import { Priority } from "../sim/simulation.js";
-import type { Cpu } from "../hw/cpu.js";
-import type { Machine } from "../hw/machine.js";
-import { MAX_CPUS } from "../hw/machine.js";
+import type { Cpu } from "./cpu.js";
+import type { Machine } from "./machine.js";
+import { MAX_CPUS } from "./machine.js";
 
 /** Something that runs in every tick (RCU's rcu_check_callbacks, later a scheduler). */
 export interface TickListener {

@@ -71,6 +71,11 @@ export class Cpu {
   private irqProc: Process<unknown> | null = null;
   /** Contexts held while an asynchronous interrupt runs; continued when it returns. */
   private heldByIrq: Process<unknown>[] = [];
+  /** The task process this CPU holds suspended because it is stalled (descheduled by the host,
+   * or a kernel thread runs): the one to let go when the stall ends — or when the task leaves
+   * the CPU first (it blocked or was switched out in the very step that stalled the CPU, e.g. a
+   * PAUSE-loop exit that yielded the vCPU), so that a task elsewhere is never left suspended. */
+  private heldByStall: Process<unknown> | null = null;
   /** Interrupt request register: vectors raised and not yet taken, in arrival order. */
   private readonly pending: Vector[] = [];
   /** Arrow ids of IPIs waiting to be handled, by vector (so the trace links send to handler). */
@@ -161,7 +166,10 @@ export class Cpu {
       p.suspend();
       this.heldByIrq.push(p);
     }
-    if (this.stalled) p.suspend();
+    if (this.stalled) {
+      p.suspend();
+      this.heldByStall = p;
+    }
     this.machine.notifyCpuBusy(this);
     if (this.preempted) this.machine.hypervisor?.kick(this);
     p.exited.then(() => {
@@ -197,6 +205,10 @@ export class Cpu {
    * wake-up runs in the wakee's context): it then stops at its next yield.
    */
   setTask(p: Process<unknown> | null): void {
+    if (this.heldByStall !== null && this.heldByStall !== p) {
+      this.heldByStall.unsuspend();
+      this.heldByStall = null;
+    }
     this.task = p;
     if (p === null || p.finished) {
       this.haltIfIdle();
@@ -206,7 +218,10 @@ export class Cpu {
       p.suspend();
       this.heldByIrq.push(p);
     }
-    if (this.stalled) p.suspend();
+    if (this.stalled && this.heldByStall !== p) {
+      p.suspend();
+      this.heldByStall = p;
+    }
     this.machine.notifyCpuBusy(this);
     // a task placed on a halted vCPU: the wake-up's reschedule IPI gets the vCPU run again
     if (this.preempted) this.machine.hypervisor?.kick(this);
@@ -315,12 +330,17 @@ export class Cpu {
   /** What runs on the CPU stops where it is (the CPU became stalled). */
   private stopContexts(): void {
     if (this.irqProc !== null) this.irqProc.suspend();
-    if (this.task !== null && !this.task.finished) this.task.suspend();
+    if (this.task !== null && !this.task.finished && this.heldByStall !== this.task) {
+      this.task.suspend();
+      this.heldByStall = this.task;
+    }
   }
 
   /** What was stopped goes on; interrupts that arrived meanwhile are taken if IF allows. */
   private continueContexts(): void {
-    if (this.task !== null && !this.task.finished) this.task.unsuspend();
+    const held = this.heldByStall;
+    this.heldByStall = null;
+    if (held !== null && !held.finished) held.unsuspend();
     if (this.irqProc !== null) this.irqProc.unsuspend();
     else if (this.deliverable() && this.pending.length > 0) this.takeAsyncInterrupt();
   }

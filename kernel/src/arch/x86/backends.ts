@@ -161,6 +161,8 @@ function* xen_shim_flush_tlb_others(
       if (t.hostPreempted) {
         waited = true;
         const since = t.hostResumes;
+        // the IPI is an interrupt for the target: a halted (blocked) vCPU is woken by it
+        m.hypervisor?.kick(t);
         yield spin(t.resumed, () => t.hostResumes > since);
       }
     }

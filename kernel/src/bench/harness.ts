@@ -58,6 +58,10 @@ export function validateBenchmarks(list: readonly Benchmark[]): void {
     if (b.target !== null && !Number.isFinite(b.target)) {
       throw new Error(`benchmark '${b.name}': target must be a finite number or null`);
     }
+    if (b.runs !== undefined && !(Number.isInteger(b.runs) && b.runs >= 1))
+      throw new Error(`benchmark '${b.name}': runs must be a positive integer`);
+    if (b.warmup !== undefined && !(Number.isInteger(b.warmup) && b.warmup >= 0))
+      throw new Error(`benchmark '${b.name}': warmup must be a non-negative integer`);
   }
 }
 
@@ -66,9 +70,11 @@ export async function measure(bench: Benchmark, options: MeasureOptions): Promis
   if (!Number.isInteger(options.runs) || options.runs < 1) {
     throw new RangeError("runs must be a positive integer");
   }
-  for (let i = 0; i < options.warmup; i++) await bench.run();
+  const runs = bench.runs ?? options.runs;
+  const warmup = bench.warmup ?? options.warmup;
+  for (let i = 0; i < warmup; i++) await bench.run();
   const values: number[] = [];
-  for (let i = 0; i < options.runs; i++) {
+  for (let i = 0; i < runs; i++) {
     const value = await bench.run();
     if (!Number.isFinite(value)) {
       throw new Error(`benchmark '${bench.name}' returned a non-finite value (${value})`);

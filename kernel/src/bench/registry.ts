@@ -10,6 +10,7 @@ import { exploreBenchmarks } from "./suites/explore.js";
 import { machineBenchmarks } from "./suites/machine.js";
 import { mmBenchmarks } from "./suites/mm.js";
 import { raceBenchmarks } from "./suites/race.js";
+import { scaleBenchmarks } from "./suites/scale.js";
 import { simBenchmarks } from "./suites/sim.js";
 import { simpyBenchmarks } from "./suites/simpy.js";
 import { sweepBenchmarks } from "./suites/sweep.js";
@@ -31,4 +32,6 @@ export const benchmarks: readonly Benchmark[] = [
   ...machineBenchmarks,
   ...sweepBenchmarks,
   ...viewsBenchmarks,
+  // the scaling table last: its 256-CPU and 3-guest windows take many seconds each
+  ...scaleBenchmarks,
 ];

@@ -10,6 +10,10 @@ export interface Benchmark {
   /** The value to reach (see `better`), or null for "track only". */
   readonly target: number | null;
   readonly better: Better;
+  /** Measured runs and warm-up runs for this entry, whatever `--runs`/`--warmup` say: for entries
+   * whose one run takes many seconds (the scaling table) or whose value is exact. */
+  readonly runs?: number;
+  readonly warmup?: number;
   /**
    * One measurement. The harness calls it once to warm up, then `runs` times, and reports the
    * median of the returned values. It may measure wall time (see `opsPerSecond`) or return a

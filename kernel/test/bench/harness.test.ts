@@ -67,6 +67,14 @@ describe("measure", () => {
     expect(await measure(b, { runs: 3, warmup: 1 })).toBe(20);
   });
 
+  it("lets an entry fix its own runs and warm-up, whatever the options say", async () => {
+    // runs 1, warmup 0: the first value is the one reported, not the median of three
+    const b = scripted("long", [5, 100, 200, 300], { runs: 1, warmup: 0 });
+    expect(await measure(b, { runs: 3, warmup: 1 })).toBe(5);
+    expect(() => validateBenchmarks([scripted("r", [1], { runs: 0 })])).toThrow(/runs/);
+    expect(() => validateBenchmarks([scripted("w", [1], { warmup: 1.5 })])).toThrow(/warmup/);
+  });
+
   it("accepts async benchmarks and rejects non-finite values", async () => {
     const asyncBench: Benchmark = { ...scripted("a", [1]), run: () => Promise.resolve(7) };
     expect(await measure(asyncBench, { runs: 3, warmup: 0 })).toBe(7);

@@ -1,0 +1,146 @@
+/**
+ * What a simulated second costs as the machine grows (issue 24's scaling table): wall seconds and
+ * engine events per simulated second for
+ *   - a madvise(MADV_DONTNEED) storm on 4, 16, 64 and 256 bare-metal CPUs (one thread per CPU,
+ *     v6.1, native flush: every madvise flushes every other CPU by IPI);
+ *   - kernbench (make -j 2×CPUs) on hosts of 4, 16, 64 and 256 CPUs (`cpus=N`);
+ *   - ebizzy in 1, 2 and 3 guests of 64 vCPUs each on 64 host CPUs (v6.1, native IPI flush, the
+ *     host's CFS scheduler with PLE).
+ * Only the workload's window is timed: the system is built and its threads started first, then
+ * the simulation runs for a fixed simulated time (the microworkloads) or the whole build
+ * (kernbench, shortened with its scale factor; build start-up included). The windows are short —
+ * one second of a 256-CPU storm would take minutes — so the figures are per simulated second,
+ * extrapolated from windows of 1–20 ms; that is fair once the threads are in their loops, which
+ * they are within the first tens of microseconds. ebizzy's window of 10 ms covers a few of the
+ * host's scheduling periods (its vCPU threads take turns on the pCPUs).
+ * Events per simulated second are exact (a seed fixes the run), so each is read from the same run
+ * as the wall time beside it and not run again.
+ */
+import { performance } from "node:perf_hooks";
+import { runKernbench } from "../../experiments/kernbench.js";
+import { buildHostSystem, buildSystem } from "../../system/build.js";
+import { startMicro } from "../../workloads/micro.js";
+import type { Benchmark } from "../types.js";
+
+interface Window {
+  readonly wallS: number;
+  readonly simS: number;
+  readonly events: number;
+}
+
+/** A microworkload's window on bare metal: `nrCpus` threads, one per CPU. */
+function stormWindow(nrCpus: number, durationNs: number): Window {
+  const sys = buildSystem({
+    profile: "v6.1",
+    backend: "native",
+    nrCpus,
+    seed: 1,
+    trace: false,
+    history: false,
+  });
+  sys.rcu.start();
+  startMicro(sys, { workload: "madvise-storm", durationNs });
+  const e0 = sys.sim.eventsFired;
+  const t0 = performance.now();
+  sys.sim.run({ until: durationNs });
+  return {
+    wallS: (performance.now() - t0) / 1000,
+    simS: durationNs / 1e9,
+    events: sys.sim.eventsFired - e0,
+  };
+}
+
+/** ebizzy in `vms` guests of 64 vCPUs (128 threads each, ebizzy's default of 2 per CPU) on 64
+ * host CPUs. */
+function ebizzyWindow(vms: number, durationNs: number): Window {
+  const sys = buildHostSystem({
+    seed: 1,
+    trace: false,
+    history: false,
+    keepDroppedMms: false,
+    host: { pcpus: 64 },
+    guests: Array.from({ length: vms }, () => ({
+      vcpus: 64,
+      profile: "v6.1",
+      backend: "native",
+      workload: "ebizzy",
+    })),
+  });
+  for (const g of sys.guests) {
+    g.rcu.start();
+    startMicro(g, { workload: "ebizzy", threads: 128, durationNs });
+  }
+  sys.hostCpus.start();
+  const e0 = sys.sim.eventsFired;
+  const t0 = performance.now();
+  sys.sim.run({ until: durationNs });
+  return {
+    wallS: (performance.now() - t0) / 1000,
+    simS: durationNs / 1e9,
+    events: sys.sim.eventsFired - e0,
+  };
+}
+
+/** A whole (shortened) kernbench build; the build's elapsed time is the simulated time. */
+function kernbenchWindow(nrCpus: number, scale: number): Window {
+  const t0 = performance.now();
+  const run = runKernbench({
+    host: `cpus=${nrCpus}`,
+    jobs: 2 * nrCpus,
+    kernel: "current",
+    seed: 1,
+    scale,
+  });
+  return { wallS: (performance.now() - t0) / 1000, simS: run.stats.elapsed, events: NaN };
+}
+
+/** Two entries per configuration: wall s per simulated s (measured), and events per simulated s
+ * read from the last measured run. `target`: issue 24's bound on wall s per simulated s. */
+function pair(
+  name: string,
+  window: () => Window,
+  withEvents = true,
+  target: number | null = null,
+): Benchmark[] {
+  let last: Window | null = null;
+  const wall: Benchmark = {
+    name: `scale/${name}-wall-per-sim-s`,
+    unit: "wall s / sim s",
+    target,
+    better: "lower",
+    runs: 3,
+    warmup: 0,
+    run: () => {
+      last = window();
+      return last.wallS / last.simS;
+    },
+  };
+  if (!withEvents) return [wall];
+  const events: Benchmark = {
+    name: `scale/${name}-events-per-sim-s`,
+    unit: "events / sim s",
+    target: null,
+    better: "lower",
+    runs: 1,
+    warmup: 0,
+    run: () => {
+      const w = last ?? window();
+      return w.events / w.simS;
+    },
+  };
+  return [wall, events];
+}
+
+export const scaleBenchmarks: Benchmark[] = [
+  ...pair("madvise-storm-4cpu", () => stormWindow(4, 20_000_000)),
+  ...pair("madvise-storm-16cpu", () => stormWindow(16, 10_000_000)),
+  ...pair("madvise-storm-64cpu", () => stormWindow(64, 2_000_000)),
+  ...pair("madvise-storm-256cpu", () => stormWindow(256, 1_000_000), true, 60),
+  ...pair("kernbench-4cpu", () => kernbenchWindow(4, 0.2), false),
+  ...pair("kernbench-16cpu", () => kernbenchWindow(16, 0.2), false),
+  ...pair("kernbench-64cpu", () => kernbenchWindow(64, 0.2), false),
+  ...pair("kernbench-256cpu", () => kernbenchWindow(256, 0.2), false),
+  ...pair("ebizzy-1x64vcpu", () => ebizzyWindow(1, 10_000_000)),
+  ...pair("ebizzy-2x64vcpu", () => ebizzyWindow(2, 10_000_000)),
+  ...pair("ebizzy-3x64vcpu", () => ebizzyWindow(3, 10_000_000), true, 120),
+];

@@ -5,13 +5,17 @@
 import { UnknownNameError } from "../../sim/errors.js";
 import { missingInvalidate } from "./missing-invalidate.js";
 import { mmUsersShortcut } from "./mm-users-shortcut.js";
+import { mremapStaleTlb } from "./mremap-stale-tlb.js";
 import { seedPvFlush } from "./seed-pv-flush.js";
+import { thpCollapse } from "./thp-collapse.js";
 import type { BugDefinition } from "./types.js";
 
 export const BUGS: readonly BugDefinition[] = Object.freeze([
   seedPvFlush,
   missingInvalidate,
   mmUsersShortcut,
+  mremapStaleTlb,
+  thpCollapse,
 ]);
 
 /** The registry's names, in registry order. */

@@ -97,10 +97,12 @@ function mremapTrial(o: BugTrialOptions): BugTrialResult {
   m.cpu(0).run("T0 mremap", t0());
   m.cpu(1).run("T1 reader", t1());
   m.cpu(2).run("Q ftruncate", truncater());
-  sim.run({ until: TRIAL_MAX_NS });
-  rcu.stop();
-  sys.host.stop();
-  sim.run();
+  sim.run({ until: o.stopAtNs ?? TRIAL_MAX_NS });
+  if (o.stopAtNs === undefined) {
+    rcu.stop();
+    sys.host.stop();
+    sim.run();
+  }
   return { reports: k.oracle.reports, system: sys, mmId: mm.id };
 }
 

@@ -187,12 +187,28 @@ export type BugSide = (typeof BUG_SIDES)[number];
 
 /**
  * Re-runs one trial of a bug with tracing and frame histories on, for its views: the timeline
- * around the bad read and the page-table tree (ptdump) of the mm.
+ * around the bad read and the page-table tree (ptdump) of the mm — with `stopAtNs`, as it is at
+ * that moment (a bad read's `t`).
  */
-export function replayBug(name: string, side: BugSide, seed: number): BugTrialResult {
+export function replayBug(
+  name: string,
+  side: BugSide,
+  seed: number,
+  opts: { readonly stopAtNs?: number } = {},
+): BugTrialResult {
   const bug = bugByName(name);
   checkInt("seed", seed, 0, 2 ** 32 - 1, "replayBug");
   checkName("side", side, BUG_SIDES, "replayBug");
+  checkOptions("opts", opts, ["stopAtNs"], "replayBug");
+  if (opts.stopAtNs !== undefined)
+    checkInt("stopAtNs", opts.stopAtNs, 0, Number.MAX_SAFE_INTEGER, "replayBug");
   const s = side === "mutation" ? mutationSide(bug) : bug[side];
-  return bug.trial({ profile: s.profile, backend: s.backend, config: s.config, seed, trace: true });
+  return bug.trial({
+    profile: s.profile,
+    backend: s.backend,
+    config: s.config,
+    seed,
+    trace: true,
+    ...(opts.stopAtNs === undefined ? {} : { stopAtNs: opts.stopAtNs }),
+  });
 }

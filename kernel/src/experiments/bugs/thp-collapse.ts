@@ -72,10 +72,12 @@ function thpCollapseTrial(o: BugTrialOptions): BugTrialResult {
   m.cpu(1).run("dio-thread", walker());
   m.cpu(0).run("khugepaged", khugepaged());
   for (const c of m.cpus.slice(2)) c.run("user-thread", user(c.id));
-  sim.run({ until: TRIAL_MAX_NS });
-  rcu.stop();
-  sys.host.stop();
-  sim.run();
+  sim.run({ until: o.stopAtNs ?? TRIAL_MAX_NS });
+  if (o.stopAtNs === undefined) {
+    rcu.stop();
+    sys.host.stop();
+    sim.run();
+  }
   return { reports: k.oracle.reports, system: sys, mmId: mm.id };
 }
 

@@ -18,6 +18,7 @@ export const PROFILE_NAMES = [
   "v4.14",
   "v4.19",
   "v5.10",
+  "v6.0",
   "v6.1",
   "v6.15",
 ] as const;
@@ -69,6 +70,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       ptReclaimFallback: false,
       munmapDowngrade: false,
       rwsemReaderSteal: false,
+      collapseSyncOne: false,
+      mremapFlushUnderPtl: false,
     },
     x86: {
       tableFreeVia: "tlb_remove_page",
@@ -98,6 +101,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       ptReclaimFallback: false,
       munmapDowngrade: false,
       rwsemReaderSteal: false,
+      collapseSyncOne: false,
+      mremapFlushUnderPtl: false,
     },
     x86: {
       tableFreeVia: "tlb_remove_table",
@@ -127,6 +132,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       ptReclaimFallback: false,
       munmapDowngrade: false,
       rwsemReaderSteal: false,
+      collapseSyncOne: false,
+      mremapFlushUnderPtl: false,
     },
     x86: {
       tableFreeVia: "tlb_remove_table",
@@ -148,6 +155,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       "d86564a2f085 mm/tlb, x86/mm: Support invalidating TLB caches for RCU_TABLE_FREE",
       "mm/tlb: Remove tlb_remove_table() non-concurrent condition",
       "mm: move tlb_table_flush to tlb_flush_mmu_free",
+      "eb66ae030829 mremap: properly flush TLB before releasing the page (CVE-2018-18281)",
       "858a43aae236 KVM: X86: use paravirtualized TLB Shootdown (v4.16)",
     ],
     rcuTableFree: "if-paravirt",
@@ -159,6 +167,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       ptReclaimFallback: false,
       munmapDowngrade: false,
       rwsemReaderSteal: false,
+      collapseSyncOne: false,
+      mremapFlushUnderPtl: true,
     },
     x86: {
       tableFreeVia: "paravirt",
@@ -189,6 +199,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       ptReclaimFallback: false,
       munmapDowngrade: true,
       rwsemReaderSteal: false,
+      collapseSyncOne: false,
+      mremapFlushUnderPtl: true,
     },
     x86: {
       tableFreeVia: "paravirt",
@@ -196,6 +208,40 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       tlbGen: true,
       pageSizeAwareFlush: true,
       flushMulti: false,
+    },
+    rcuFlavour: "unified",
+    pvSchedYield: true,
+    unavailable: { invlpgb: NO_INVLPGB },
+  },
+  "v6.0": {
+    name: "v6.0",
+    title:
+      "v6.0: as v6.1, but khugepaged frees a collapsed pte table right after pmdp_collapse_flush, with no IPI to IRQ-off walkers",
+    commits: [
+      "4ce94eabac16 x86/mm/tlb: Flush remote and local TLBs concurrently (v5.13)",
+      "fe978069739b x86/mm/tlb: Privatize cpu_tlbstate (is_lazy in cpu_tlbstate_shared, v5.13)",
+      "mm: mmu_gather: remove __tlb_reset_range() for force flush (Yang Shi, v5.2: a nested gather flushes fullmm with freed_tables)",
+      "arch/x86/kernel/paravirt.c (6.1): .mmu.tlb_remove_table = tlb_remove_page; KVM, Xen PV and Hyper-V install tlb_remove_table",
+      "70cbc3cc78a9 mm: gup: fix the fast GUP race against THP collapse (v6.0: gup_fast re-checks the pmd; it still reads the table)",
+    ],
+    rcuTableFree: "if-paravirt",
+    gather: {
+      mmUsersShortcut: false,
+      tableInvalidate: true,
+      tableFlushIn: "free",
+      freedTables: true,
+      ptReclaimFallback: false,
+      munmapDowngrade: true,
+      rwsemReaderSteal: true,
+      collapseSyncOne: false,
+      mremapFlushUnderPtl: true,
+    },
+    x86: {
+      tableFreeVia: "paravirt",
+      skipLazyUnlessFreedTables: true,
+      tlbGen: true,
+      pageSizeAwareFlush: true,
+      flushMulti: true,
     },
     rcuFlavour: "unified",
     pvSchedYield: true,
@@ -211,6 +257,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       "mm: mmu_gather: remove __tlb_reset_range() for force flush (Yang Shi, v5.2: a nested gather flushes fullmm with freed_tables)",
       "arch/x86/kernel/paravirt.c (6.1): .mmu.tlb_remove_table = tlb_remove_page; KVM, Xen PV and Hyper-V install tlb_remove_table",
       "6.1.y stable: should_flush_tlb() filters the IPI targets (Debian 6.1.192)",
+      "2ba99c5e0881 mm/khugepaged: fix GUP-fast interaction by sending IPI (tlb_remove_table_sync_one after pmdp_collapse_flush)",
     ],
     rcuTableFree: "if-paravirt",
     gather: {
@@ -221,6 +268,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       ptReclaimFallback: false,
       munmapDowngrade: true,
       rwsemReaderSteal: true,
+      collapseSyncOne: true,
+      mremapFlushUnderPtl: true,
     },
     x86: {
       tableFreeVia: "paravirt",
@@ -251,6 +300,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       ptReclaimFallback: true,
       munmapDowngrade: true,
       rwsemReaderSteal: true,
+      collapseSyncOne: true,
+      mremapFlushUnderPtl: true,
     },
     x86: {
       tableFreeVia: "tlb_remove_table",

@@ -89,6 +89,9 @@ export interface TrialOptions extends Omit<SystemOptions, "seed"> {
    * lazy-tlb-walker the lazy kernel thread's IRQ-off section, and in madvise-lazy-return the
    * window in which the madvise comes (both 20–200 µs). */
   readonly stallNs?: number;
+  /** Stop the run at this simulated time, ns, and return the system as it is then (for a view
+   * of one moment, e.g. the page tables at a bad read); default: run to the end. */
+  readonly stopAtNs?: number;
 }
 
 export interface TrialResult {
@@ -272,7 +275,7 @@ const TRIAL_MAX_NS = 100_000_000;
  */
 export const MAX_STALL_NS = TRIAL_MAX_NS / 2;
 
-const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs"];
+const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs", "stopAtNs"];
 
 /**
  * Runs one seeded trial of a race scenario (SCENARIO_NAMES) on a system built from `opts`
@@ -286,11 +289,12 @@ export function runTrial(opts: TrialOptions): TrialResult {
   const scenario = checkScenarioName(opts.scenario);
   checkInt("seed", opts.seed, 0, 2 ** 32 - 1, "runTrial");
   if (opts.stallNs !== undefined) checkInt("stallNs", opts.stallNs, 1, MAX_STALL_NS, "runTrial");
+  if (opts.stopAtNs !== undefined) checkInt("stopAtNs", opts.stopAtNs, 0, TRIAL_MAX_NS, "runTrial");
   // the walker runs on cpu1, the munmap on cpu0; the lazy CPU of the hardware-only scenarios is
   // cpu2
   const lazyCpu = opts.scenario === "lazy-tlb-walker" || opts.scenario === "madvise-lazy-return";
   checkInt("nrCpus", opts.nrCpus ?? 4, lazyCpu ? 3 : 2, MAX_CPUS, "runTrial");
-  const { scenario: _scenario, stallNs: _stall, ...system } = opts;
+  const { scenario: _scenario, stallNs: _stall, stopAtNs, ...system } = opts;
   // The hardware page walkers run unless the caller turns them off: the scenarios are about
   // what reads a freed table, and the CPU's own walker is one of the readers.
   const sys = buildSystem({ ...system, nrCpus: opts.nrCpus ?? 4, hardware: opts.hardware ?? true });
@@ -338,10 +342,12 @@ export function runTrial(opts: TrialOptions): TrialResult {
   // The run ends by itself once every thread is done and RCU is idle: the ticks then go dormant
   // (tick.ts), and every table queued for RCU has been freed. Then the clocks are stopped and
   // what stopping queues (stale ticks, the GP kthread's exit) is drained.
-  sim.run({ until: TRIAL_MAX_NS });
-  rcu.stop();
-  sys.host.stop();
-  sim.run();
+  sim.run({ until: stopAtNs ?? TRIAL_MAX_NS });
+  if (stopAtNs === undefined) {
+    rcu.stop();
+    sys.host.stop();
+    sim.run();
+  }
   return {
     scenario,
     seed: opts.seed,

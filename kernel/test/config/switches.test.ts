@@ -91,7 +91,8 @@ describe("every profile × backend the kernel had passes the check", () => {
           checked++;
         }
       }
-    expect(checked).toBe(3 * (PROFILE_NAMES.length * BACKEND_NAMES.length - 6));
+    // every profile before v6.15 lacks INVLPGB: seven pairs the kernels never had
+    expect(checked).toBe(3 * (PROFILE_NAMES.length * BACKEND_NAMES.length - 7));
   });
 
   it("a profile gives values only: the switches it sets are the ones mm/ and arch/x86 declare", () => {

@@ -19,6 +19,7 @@ import { checkPageTablePayload, PayloadError } from "../../src/contract/payload.
 import { entryTable, indexAt } from "../../src/mm/pgtable.js";
 import { runTrial, SPARSE_TABLES } from "../../src/experiments/scenarios.js";
 import { MAX_TABLE_BATCH } from "../../src/mm/mmu-gather.js";
+import { traceToTimeline } from "../../src/experiments/timeline.js";
 import { buildSystem, type System } from "../../src/system/build.js";
 import type { MmStruct } from "../../src/mm/mm-struct.js";
 import { UnknownNameError, type Kfn } from "../../src/sim/index.js";
@@ -344,6 +345,28 @@ describe("table-batch-full: the mmu_table_batch fills in the middle of free_pgta
     expect(count("table-batch-full", "v6.15", "kvm-pv", 10, { tableInvalidate: false }).uaf).toBe(
       0,
     );
+  });
+});
+
+describe("seeing it: the timeline", () => {
+  it("shows each CPU's paging-structure-cache fills and the invalidations that drop them, on that CPU's lane", () => {
+    const r = runTrial({
+      scenario: "lazy-tlb-walker",
+      profile: "v4.19",
+      backend: "native",
+      seed: 1,
+    });
+    const tl = traceToTimeline(r.system.sim.trace, { nrCpus: 4 });
+    const hw = tl.instants.filter((i) => i.kind === "marker" && i.label !== undefined);
+    const fills = hw.filter((i) => /cache fill/.test(i.label!));
+    const drops = hw.filter((i) => /paging-structure entries invalidated/.test(i.label!));
+    // the lazy CPU (2) filled its caches while the process ran there; the munmap's flush (which
+    // freed tables, so it reaches the lazy CPU on v4.19) dropped them there and on CPU 0
+    expect(new Set(fills.map((i) => i.lane))).toContain("cpu2");
+    expect(drops.map((i) => i.lane)).toContain("cpu2");
+    expect(drops.map((i) => i.lane)).toContain("cpu0");
+    // each marker sits at its event's time, inside the run
+    for (const i of [...fills, ...drops]) expect(i.t).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -358,8 +358,8 @@ describe("seeing it: the timeline", () => {
     });
     const tl = traceToTimeline(r.system.sim.trace, { nrCpus: 4 });
     const hw = tl.instants.filter((i) => i.kind === "marker" && i.label !== undefined);
-    const fills = hw.filter((i) => /cache fill/.test(i.label!));
-    const drops = hw.filter((i) => /paging-structure entries invalidated/.test(i.label!));
+    const fills = hw.filter((i) => /cache fill/.test(i.label));
+    const drops = hw.filter((i) => /paging-structure entries invalidated/.test(i.label));
     // the lazy CPU (2) filled its caches while the process ran there; the munmap's flush (which
     // freed tables, so it reaches the lazy CPU on v4.19) dropped them there and on CPU 0
     expect(new Set(fills.map((i) => i.lane))).toContain("cpu2");

@@ -401,15 +401,7 @@ export class World {
         // Cpu.raise: the target's APIC; if IF allows, takeAsyncInterrupt suspends the task and
         // starts the CPU's IRQ context
         return c >= 0
-          ? [
-              `irq:${c}`,
-              `ctx:${c}`,
-              `tlb:${c}`,
-              `hwc:${c}`,
-              `proc:cpu${c}/`,
-              `pc:cpu${c}/irq`,
-              `ev:${a.label}`,
-            ]
+          ? [`irq:${c}`, `ctx:${c}`, `proc:cpu${c}/`, `pc:cpu${c}/irq`, `ev:${a.label}`]
           : ["*"];
       case "stall":
       case "resume":

@@ -22,7 +22,15 @@
  *     or does not involve the target at all (Xen PV, Hyper-V, INVLPGB broadcast; KVM PV for a
  *     vCPU whose steal time says preempted);
  *   - RCU: a callback runs only after each CPU passed a quiescent state after its call_rcu; CPU 1
- *     passes none with IRQs off or while stalled, and RCU-sched counts no kernel code either.
+ *     passes none with IRQs off or while stalled, and RCU-sched counts no kernel code either;
+ *   - with HW: each CPU's paging-structure caches (PML4E, PDPTE, PDE: cached pointers to the pud,
+ *     pmd and pte table) and its page walker, which at any moment while the CPU executes with the
+ *     mm in CR3 walks towards the buffer from its deepest cached pointer (Intel SDM vol. 3A
+ *     §4.10.3.2: the entries above it are not re-read), caching every present entry it reads.
+ *     A TLB flush drops all of a CPU's cached pointers (INVLPG drops every PSC entry of the PCID,
+ *     §4.10.4.1): locally in flush_tlb_mm_range, on CPU 1 when it handles the flush IPI, at once
+ *     for a hypercall or INVLPGB flush, at the next entry for a preempted KVM vCPU. The IPI of
+ *     tlb_remove_table_one flushes nothing (tlb_remove_table_smp_sync is empty).
  *
  * Parameters (0/1 unless stated), derived per race-matrix cell from resolveProfile by
  * kernel/src/explore/promela.ts and passed with -D (or, with -DPARAMS_FROM_ENV, read from the
@@ -41,6 +49,7 @@
  *   STALLS                 how many times CPU 1 may be held, 0 … 3
  *   STALL_PREEMPTS         a hold is the host descheduling the vCPU (steal time records it)
  *   ALLOC_FAIL             the first table-batch page allocation fails
+ *   HW                     the CPUs' page walkers and paging-structure caches (above)
  *
  * Check one cell by hand. The defaults are v4.13 with Xen PV, walker-vs-munmap ("assertion
  * violated"); add -DFLUSH_WAITS_IRQOFF=1 for native IPIs ("errors: 0"):
@@ -89,6 +98,9 @@
 #ifndef ALLOC_FAIL
 #define ALLOC_FAIL 0
 #endif
+#ifndef HW
+#define HW 0
+#endif
 
 #define MAXPAGES 8
 
@@ -117,6 +129,7 @@ bool rcu_sched;
 bool use_mm;
 byte stalls_left;
 bool stall_preempts;
+bool hw;
 
 /* ---------------------------------------------------------------- memory */
 byte tbl[3];                 /* state of the pud, pmd and pte table */
@@ -140,6 +153,13 @@ bool w_preempted;            /* KVM steal_time.preempted */
 bool w_in_mask;              /* in mm_cpumask */
 bool w_done;
 bool ipi_pending;            /* a cross-call from CPU 0 not yet handled */
+bool ipi_flush;              /* ... and it is a TLB flush (flush_tlb_func), not an empty one */
+bool flush_on_entry;         /* KVM_VCPU_FLUSH_TLB: the host flushes CPU 1 when it runs it again */
+
+/* ---------------------------------------------------------------- paging-structure caches (HW) */
+bool pml4e[2];               /* CPU c caches the pgd entry: a pointer to the pud table */
+bool pdpte[2];               /* ... the pud entry: a pointer to the pmd table */
+bool pde[2];                 /* ... the pmd entry: a pointer to the pte table */
 
 /* ---------------------------------------------------------------- RCU callbacks */
 #define MAXCB 3
@@ -175,12 +195,19 @@ inline call_rcu_tables(t0, t1, t2) {
   }
 }
 
+/* a TLB flush on CPU c: every paging-structure-cache entry of the mm's PCID goes */
+inline hw_flush(c) {
+  pml4e[c] = false; pdpte[c] = false; pde[c] = false
+}
+
 /* flush_tlb_others for mm_cpumask minus CPU 0 */
 inline flush_tlb_others() {
   atomic {
     if
     :: w_in_mask && flush_waits_irqoff && !(flush_skips_preempted && w_preempted) ->
-       ipi_pending = true
+       ipi_pending = true; ipi_flush = true
+    :: w_in_mask && flush_skips_preempted && w_preempted -> flush_on_entry = true
+    :: w_in_mask && !flush_waits_irqoff -> hw_flush(1)    /* hypercall, INVLPGB broadcast */
     :: else -> skip
     fi
   };
@@ -191,7 +218,7 @@ inline flush_tlb_others() {
 inline flush_range() {
   if
   :: range ->
-     f_atomic = true;
+     atomic { f_atomic = true; hw_flush(0) };   /* the local flush */
      flush_tlb_others();
      atomic { f_atomic = false; range = false }
   :: else -> skip
@@ -346,7 +373,9 @@ out:
   atomic {
     !w_stalled ->
     w_irqoff = false;
+    if :: ipi_pending && ipi_flush -> hw_flush(1) :: else -> skip fi;
     ipi_pending = false;
+    ipi_flush = false;
     w_done = true;
     i = 0;
     ok = false
@@ -357,7 +386,62 @@ out:
 proctype cpu1_irq() {
 end:
   do
-  :: atomic { ipi_pending && !w_irqoff && !w_stalled -> ipi_pending = false }
+  :: atomic {
+       ipi_pending && !w_irqoff && !w_stalled ->
+       if :: ipi_flush -> hw_flush(1) :: else -> skip fi;
+       ipi_pending = false;
+       ipi_flush = false
+     }
+  od
+}
+
+/*
+ * The page walker of CPU c (HW): one walk towards the buffer, as one step. It starts from the
+ * deepest cached pointer, else from CR3 (the pgd), reads the table each pointer leads to —
+ * asserting it is not freed — and caches each present entry it reads on the way down.
+ * CPU 0 walks while it runs the munmap; CPU 1 while the mm is in its CR3 and it executes — its
+ * thread running (not held by the host), or the IPI it is taking (an over-approximation: the
+ * simulator's idle CPU 1 walks from the interrupt's delivery on, not while it is only pending).
+ */
+#define CPU_WALKS(c) (c == 0 -> !f_done : (w_in_mask && !w_stalled && (!w_done || ipi_pending)))
+
+inline hw_walk(c) {
+  atomic {
+    hw && CPU_WALKS(c) ->
+    if
+    :: pde[c] -> assert(tbl[PTE] != FREED)
+    :: !pde[c] && pdpte[c] ->
+       assert(tbl[PMD] != FREED);
+       if :: link[PTE] -> pde[c] = true; assert(tbl[PTE] != FREED) :: else -> skip fi
+    :: !pde[c] && !pdpte[c] && pml4e[c] ->
+       assert(tbl[PUD] != FREED);
+       if
+       :: link[PMD] ->
+          pdpte[c] = true; assert(tbl[PMD] != FREED);
+          if :: link[PTE] -> pde[c] = true; assert(tbl[PTE] != FREED) :: else -> skip fi
+       :: else -> skip
+       fi
+    :: !pde[c] && !pdpte[c] && !pml4e[c] ->
+       if
+       :: link[PUD] ->
+          pml4e[c] = true; assert(tbl[PUD] != FREED);
+          if
+          :: link[PMD] ->
+             pdpte[c] = true; assert(tbl[PMD] != FREED);
+             if :: link[PTE] -> pde[c] = true; assert(tbl[PTE] != FREED) :: else -> skip fi
+          :: else -> skip
+          fi
+       :: else -> skip
+       fi
+    fi
+  }
+}
+
+proctype page_walkers() {
+end:
+  do
+  :: hw_walk(0)
+  :: hw_walk(1)
   od
 }
 
@@ -371,7 +455,13 @@ end:
        w_stalled = true;
        w_preempted = stall_preempts
      }
-  :: atomic { w_stalled -> w_stalled = false; w_preempted = false }
+  :: atomic {
+       w_stalled ->
+       w_stalled = false;
+       w_preempted = false;
+       /* record_steal_time: a vCPU marked KVM_VCPU_FLUSH_TLB is flushed as it enters */
+       if :: flush_on_entry -> hw_flush(1); flush_on_entry = false :: else -> skip fi
+     }
   od
 }
 
@@ -425,6 +515,7 @@ init {
     now.stalls_left = envint("STALLS", STALLS);
     now.stall_preempts = envint("STALL_PREEMPTS", STALL_PREEMPTS);
     now.fail_next = envint("ALLOC_FAIL", ALLOC_FAIL);
+    now.hw = envint("HW", HW);
   };
 #else
   d_step {
@@ -441,7 +532,8 @@ init {
     use_mm = USE_MM;
     stalls_left = STALLS;
     stall_preempts = STALL_PREEMPTS;
-    fail_next = ALLOC_FAIL
+    fail_next = ALLOC_FAIL;
+    hw = HW
   };
 #endif
   assert(npages >= 1 && npages <= MAXPAGES);
@@ -463,6 +555,7 @@ init {
     run walker();
     run cpu1_irq();
     run host();
-    run rcu()
+    run rcu();
+    if :: hw -> run page_walkers() :: else -> skip fi
   }
 }

@@ -290,6 +290,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       "a37259732a7d x86/mm: Make MMU_GATHER_RCU_TABLE_FREE unconditional",
       "f2c5c2105827 x86/mm: Remove pv_ops.mmu.tlb_remove_table call",
       "PT_RECLAIM: x86: mm: free page table pages by RCU instead of semi RCU (v6.14)",
+      "209954cbc7d0 x86/mm/tlb: Update mm_cpumask lazily (v6.13), 6db2526c1d69 trim it once a second",
     ],
     rcuTableFree: "always",
     gather: {
@@ -309,6 +310,7 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       tlbGen: true,
       pageSizeAwareFlush: true,
       flushMulti: true,
+      lazyCpumask: true,
     },
     rcuFlavour: "unified",
     pvSchedYield: true,

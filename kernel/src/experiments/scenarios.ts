@@ -28,6 +28,13 @@
  *                        translates to the old frames (the stale-TLB class) depends on the lazy
  *                        CPU getting the flush (v4.14–v4.19) or on switch_mm comparing tlb_gen
  *                        on the way back (v4.20+, where a flush that freed no tables skips it).
+ *   table-batch-full     a process maps a sparse region of MAX_TABLE_BATCH + 1 = 510 pte tables
+ *                        (one touched page in each 2 MiB) and munmaps it while its other threads
+ *                        run in user mode on CPUs 1–3, their page walkers caching pointers into
+ *                        the region's tables: free_pgtables fills the mmu_table_batch at the
+ *                        509th table and tlb_table_flush hands it to RCU in the middle of the
+ *                        munmap — v4.14 without a TLB flush first (v4.19's tlb_table_invalidate
+ *                        flushes). No software walker: the page walkers are the readers.
  *
  * Why a stall: munmap clears the ptes (zap) before it frees the tables, so a walker that keeps
  * running reads a cleared entry and gives up before the table goes away; only a walker delayed
@@ -36,7 +43,8 @@
  */
 import { __get_user_pages_fast, use_mm } from "../gup/gup-fast.js";
 import { local_irq_disable, local_irq_enable } from "../hw/irqflags.js";
-import { sys_madvise_dontneed, sys_mmap, sys_munmap } from "../mm/mmap.js";
+import { sys_madvise_dontneed, sys_mmap, sys_munmap, sys_touch } from "../mm/mmap.js";
+import { MAX_TABLE_BATCH } from "../mm/mmu-gather.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import type { UafReport } from "../mm/oracle.js";
 import { checkInt, checkOptions, UnknownNameError } from "../sim/errors.js";
@@ -57,6 +65,7 @@ export const SCENARIO_NAMES = [
   "use-mm-walker",
   "lazy-tlb-walker",
   "madvise-lazy-return",
+  "table-batch-full",
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -86,8 +95,9 @@ export interface TrialOptions extends Omit<SystemOptions, "seed"> {
   /** How long the walker is held inside its walk, ns: a VM exit / SMI in walker-vs-munmap,
    * batch-alloc-failure and use-mm-walker (default: drawn from 20–200 µs [U]), a host
    * descheduling in preempted-walker (default: drawn from 0.5–3 ms, CFS granularity scale); in
-   * lazy-tlb-walker the lazy kernel thread's IRQ-off section, and in madvise-lazy-return the
-   * window in which the madvise comes (both 20–200 µs). */
+   * lazy-tlb-walker the lazy kernel thread's IRQ-off section, in madvise-lazy-return the
+   * window in which the madvise comes, and in table-batch-full how long the threads run on the
+   * region before the munmap (all 20–200 µs). */
   readonly stallNs?: number;
   /** Stop the run at this simulated time, ns, and return the system as it is then (for a view
    * of one moment, e.g. the page tables at a bad read); default: run to the end. */
@@ -264,6 +274,33 @@ function* sleeperThread(t: Trial): Kfn<void> {
   yield* userTime(t.sys, 2, 50_000);
 }
 
+/** table-batch-full: pte tables in the sparse region — one more than an mmu_table_batch holds
+ * (MAX_TABLE_BATCH = (4096 − 24) / 8 = 509 on x86-64: a 4 KiB page less its rcu_head and nr, in
+ * 8-byte pointers), so the batch fills and goes to RCU before free_pgtables is done. */
+export const SPARSE_TABLES = MAX_TABLE_BATCH + 1;
+/** Where the sparse region lives: 1 GiB aligned, so its 510 pte tables hang off one pmd table. */
+const SPARSE_REGION = BUFFER;
+const PMD_SIZE = 2 ** 21;
+
+/** table-batch-full, CPU 0: map the sparse region, fault in one page of every 2 MiB (a pte
+ * table each), let the other threads use it, and munmap it. */
+function* sparseMunmapThread(t: Trial): Kfn<void> {
+  const { sim, m, k } = t.sys;
+  const cpu = m.cpu(0);
+  const length = SPARSE_TABLES * PMD_SIZE;
+  yield* sys_mmap(k, cpu, t.mm, { addr: SPARSE_REGION, length, name: "sparse-heap" });
+  for (let i = 0; i < SPARSE_TABLES; i++)
+    yield* sys_touch(k, cpu, t.mm, SPARSE_REGION + i * PMD_SIZE);
+  t.mapped.succeed();
+  // the other threads run on the region for a while (their walkers fill their caches)
+  yield* userTime(t.sys, 0, t.stallNs);
+  const t0 = sim.now;
+  yield* sys_munmap(k, cpu, t.mm, SPARSE_REGION, length);
+  t.munmapNs = sim.now - t0;
+  t.unmapped.succeed();
+  yield* userTime(t.sys, 0, 100_000);
+}
+
 /** Simulated time a trial may run at most: only a grace period that never ends (a CPU stuck
  * with IRQs off) gets this far; a trial normally ends within a few ms. */
 const TRIAL_MAX_NS = 100_000_000;
@@ -334,6 +371,9 @@ export function runTrial(opts: TrialOptions): TrialResult {
   } else if (scenario === "madvise-lazy-return") {
     m.cpu(0).run("madvise-thread", madviseThread(t));
     m.cpu(2).run("sleeping-thread", sleeperThread(t));
+  } else if (scenario === "table-batch-full") {
+    m.cpu(0).run("munmap-thread", sparseMunmapThread(t));
+    for (const c of m.cpus.slice(1)) c.run("user-thread", userThread(t, c.id));
   } else {
     m.cpu(0).run("munmap-thread", munmapThread(t));
     m.cpu(1).run(useMm ? "kthread-use_mm" : "dio-thread", walkerThread(t));

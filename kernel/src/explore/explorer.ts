@@ -101,6 +101,10 @@ export interface ExploreReplay {
   readonly cpus: number;
   readonly pages: number;
   readonly stalls: number;
+  /** The page walkers were part of the world (explore's `hardware`); absent: false. */
+  readonly hardware?: boolean;
+  /** The tableInvalidate counterfactual, if one was asked for. */
+  readonly tableInvalidate?: boolean;
   readonly path: readonly string[];
 }
 
@@ -122,6 +126,8 @@ export interface ExploreResult {
   readonly pages: number;
   readonly stalls: number;
   readonly por: boolean;
+  /** The CPUs' page walkers were explored too. */
+  readonly hardware: boolean;
   /** Distinct states visited (the initial one included). */
   readonly states: number;
   /** Transitions executed. */
@@ -189,6 +195,8 @@ export function replaySpec(r: ExploreReplay): ExploreSpec {
     cpus: r.cpus,
     pages: r.pages,
     stalls: r.stalls,
+    hardware: r.hardware ?? false,
+    ...(r.tableInvalidate === undefined ? {} : { tableInvalidate: r.tableInvalidate }),
   });
 }
 
@@ -437,6 +445,7 @@ export function search(spec: ExploreSpec, hooks: SearchHooks = {}): ExploreResul
     cpus: spec.cpus,
     pages: spec.pages,
     stalls: spec.stalls,
+    hardware: spec.hardware,
     por: spec.por,
     // the state a stopping use-after-free leads to is not filed, but was reached
     states: s.seen.size + (s.found !== null && spec.stopAtFirstUaf ? 1 : 0),
@@ -550,6 +559,8 @@ function describeCounterexample(
       cpus: spec.cpus,
       pages: spec.pages,
       stalls: spec.stalls,
+      ...(spec.hardware ? { hardware: true } : {}),
+      ...(spec.tableInvalidate === undefined ? {} : { tableInvalidate: spec.tableInvalidate }),
       path: [...path],
     },
   };

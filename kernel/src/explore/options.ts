@@ -55,6 +55,13 @@ export interface ExploreOptions {
   readonly stopAtFirstUaf?: boolean;
   /** Passed to resolveProfile (paravirt, counterfactual rcuTableFree). */
   readonly resolve?: ResolveOptions;
+  /** The CPUs' page walkers and paging-structure caches too: every CPU executing with the mm in
+   * CR3 may walk it at any step, starting from its deepest cached entry (arch/x86/page-walker.ts).
+   * Default false (the software walker only). */
+  readonly hardware?: boolean;
+  /** Counterfactual: v4.19's tlb_table_invalidate forced on or off (SystemOptions'
+   * `tableInvalidate`, the mutation the issue asks for). Default: the profile's. */
+  readonly tableInvalidate?: boolean;
 }
 
 export interface ExploreSpec {
@@ -69,6 +76,9 @@ export interface ExploreSpec {
   readonly stopAtFirstUaf: boolean;
   readonly resolve: ResolveOptions;
   readonly resolved: ResolvedProfile;
+  readonly hardware: boolean;
+  /** undefined: the profile's. */
+  readonly tableInvalidate: boolean | undefined;
 }
 
 const EXPLORE_OPTION_KEYS = [
@@ -82,6 +92,8 @@ const EXPLORE_OPTION_KEYS = [
   "por",
   "stopAtFirstUaf",
   "resolve",
+  "hardware",
+  "tableInvalidate",
 ];
 
 /**
@@ -130,5 +142,10 @@ export function resolveExploreOptions(opts: ExploreOptions): ExploreSpec {
     stopAtFirstUaf: checkBool("stopAtFirstUaf", opts.stopAtFirstUaf, true, "explore"),
     resolve,
     resolved,
+    hardware: checkBool("hardware", opts.hardware, false, "explore"),
+    tableInvalidate:
+      opts.tableInvalidate === undefined
+        ? undefined
+        : checkBool("tableInvalidate", opts.tableInvalidate, false, "explore"),
   });
 }

@@ -64,6 +64,7 @@ export interface PromelaParams {
   readonly STALLS: number;
   readonly STALL_PREEMPTS: number;
   readonly ALLOC_FAIL: number;
+  readonly HW: number;
 }
 
 /** CPUs in mm_cpumask when the munmap flushes: every thread's CPU, or the thread and the use_mm
@@ -88,7 +89,8 @@ export function promelaParams(opts: ExploreOptions | ExploreSpec): PromelaParams
     TABLE_VIA_RCU: b(tableViaRcu),
     MM_USERS_SHORTCUT: b(gather.mmUsersShortcut),
     MM_USERS: useMm ? 1 : spec.cpus,
-    TABLE_INVALIDATE: b(gather.tableInvalidate),
+    // the explorer's counterfactual overrides the profile's as SystemOptions' does (system/build.ts)
+    TABLE_INVALIDATE: b(spec.tableInvalidate ?? gather.tableInvalidate),
     TABLE_FLUSH_IN_FREE: b(gather.tableFlushIn === "free"),
     PT_RECLAIM: b(gather.ptReclaimFallback),
     FLUSH_WAITS_IRQOFF: b(flush.waitsForIrqOff),
@@ -98,6 +100,7 @@ export function promelaParams(opts: ExploreOptions | ExploreSpec): PromelaParams
     STALLS: spec.stalls,
     STALL_PREEMPTS: b(spec.scenario === "preempted-walker"),
     ALLOC_FAIL: b(spec.scenario === "batch-alloc-failure"),
+    HW: b(spec.hardware),
   };
 }
 

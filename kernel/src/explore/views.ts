@@ -37,7 +37,8 @@ export function counterexampleViews(replay: ExploreReplay): CounterexampleViews 
   }
   const uafAt = sim.now;
   for (let i = 0; i < FINISH_STEPS; i++) {
-    const next = w.actions().filter((a) => a.kind !== "stall");
+    // the processes run on to the end; no further stalls or page walks
+    const next = w.actions().filter((a) => a.kind === "step" || a.kind === "ipi");
     if (next.length === 0) break;
     w.execute(next[0]!);
   }

@@ -36,6 +36,8 @@ import { __get_user_pages_fast, use_mm } from "../gup/gup-fast.js";
 import { sys_mmap, sys_munmap } from "../mm/mmap.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { BUFFER, userTime } from "../experiments/scenarios.js";
+import { installPageWalker, type HwPageWalker } from "../arch/x86/page-walker.js";
+import { PAGE_SIZE } from "../mm/pgtable.js";
 import { buildSystem, type System } from "../system/build.js";
 import type { Kfn, Process } from "../sim/process.js";
 import type { PendingEvent } from "../sim/simulation.js";
@@ -45,7 +47,7 @@ import { ExploreRcu } from "./rcu.js";
 /** Simulated time a step is drawn with in traces and timelines, ns. */
 export const STEP_NS = 1000;
 
-export type ActionKind = "step" | "ipi" | "stall" | "resume";
+export type ActionKind = "step" | "ipi" | "stall" | "resume" | "hw";
 
 /** Something the explorer can do next. `label` identifies it across re-executions. */
 export interface Action {
@@ -111,6 +113,13 @@ export class World {
   /** Full process names of the freeing task and the walker. */
   readonly freerName: string;
   readonly walkerName: string;
+  /** The CPUs' page walkers (spec.hardware), driven by the explorer: null without them. */
+  readonly hw: HwPageWalker | null;
+  /** The page every hardware walk goes to: the one after the buffer, under the same pde (the
+   * buffer is 2 MiB aligned, 8 pages at most). Never mapped, so never in a TLB: each walk goes
+   * through the paging-structure caches and reads the pte table, as a speculative access near
+   * recently used data does. */
+  readonly hwWalkVa: number;
   /** Steps executed since the set-up. */
   stepNo = 0;
   private stallsUsed = 0;
@@ -126,6 +135,7 @@ export class World {
       profile: spec.profile,
       backend: spec.backend,
       resolve: spec.resolve,
+      ...(spec.tableInvalidate === undefined ? {} : { tableInvalidate: spec.tableInvalidate }),
       nrCpus: spec.cpus,
       seed: 1,
       trace,
@@ -136,6 +146,10 @@ export class World {
     const { sim, m, k, x86 } = sys;
     this.rcu = new ExploreRcu(m, sys.resolved.rcuFlavour);
     k.rcu = this.rcu;
+    // untimed: a walk is an action of its own ("hw cpuN"), enabled wherever the CPU executes with
+    // the mm in CR3; the flushes' invalidations apply as in a timed run
+    this.hw = spec.hardware ? installPageWalker(x86, undefined, false) : null;
+    this.hwWalkVa = BUFFER + spec.pages * PAGE_SIZE;
     this.freer = m.cpu(0);
     this.walker = m.cpu(1);
     const useMm = spec.scenario === "use-mm-walker";
@@ -198,6 +212,10 @@ export class World {
         add({ label: ev.label, kind: "step", cpu: laneOf(ev.label), event: ev });
       else add({ label: ev.label, kind: "ipi", cpu: ipiTarget(ev.label), event: ev });
     }
+    const hw = this.hw;
+    if (hw !== null)
+      for (const c of this.sys.m.cpus)
+        if (hw.canWalk(c)) add({ label: `hw cpu${c.id}`, kind: "hw", cpu: c.id });
     const w = this.walker;
     if (w.hostPreempted) add({ label: `resume cpu${w.id}`, kind: "resume", cpu: w.id });
     else if (this.stallsUsed < this.spec.stalls && w.task !== null)
@@ -258,6 +276,10 @@ export class World {
         else cpu.hostResume();
         break;
       }
+      case "hw":
+        // a speculative walk (SDM §4.10.2.3) from the CPU's deepest cached entry for the page
+        this.hw!.walk(m.cpu(a.cpu), this.mm, this.hwWalkVa, false);
+        break;
     }
     this.rcu.quiesce();
     this.pending = sim.pendingEvents();
@@ -292,6 +314,7 @@ export class World {
    *   ctx:<cpu>    the task, its mode (user/kernel), preempt count
    *   csd:<cpu>    queued cross-calls
    *   tlb:<cpu>    loaded mm, lazy-TLB state and the generation flushed to (cpu_tlbstate)
+   *   hwc:<cpu>    with spec.hardware: the CPU's TLB and paging-structure-cache entries
    *   steal:<cpu>  KVM steal-time flags
    *   proc:<name>  each unfinished process's status (scheduled, spinning, waiting, suspended)
    *   pc:<name>    its position: steps taken and what each step yielded
@@ -336,6 +359,7 @@ export class World {
         `mm=${tlb.loaded_mm?.id ?? 0}${tlb.is_lazy ? " lazy" : ""} gen=${tlb.tlb_gen}`,
       );
       d.set(`steal:${id}`, String(host.stealTime[id]!.preempted));
+      if (this.hw !== null) d.set(`hwc:${id}`, c.tlb.contents());
     }
     for (const p of sim.trackedProcesses()) {
       if (p.finished) continue;
@@ -383,7 +407,20 @@ export class World {
       case "resume":
         // hostPreempt/hostResume (Host.preempt/resume: steal time too): the CPU and its
         // contexts; a resume with IRQs pending starts the IRQ context
-        return [`irq:${c}`, `ctx:${c}`, `steal:${c}`, `proc:cpu${c}/`, `pc:cpu${c}/irq`, "budget"];
+        // KVM's flush of a vCPU marked KVM_VCPU_FLUSH_TLB at its next entry: its caches
+        return [
+          `irq:${c}`,
+          `ctx:${c}`,
+          `steal:${c}`,
+          `hwc:${c}`,
+          `proc:cpu${c}/`,
+          `pc:cpu${c}/irq`,
+          "budget",
+        ];
+      case "hw":
+        // HwPageWalker.walk: whether the CPU walks (task, stalled, loaded mm), its caches, the
+        // tables and frame states through the oracle
+        return [`irq:${c}`, `ctx:${c}`, `tlb:${c}`, `hwc:${c}`, "frame:", "mm", "oracle"];
       case "step": {
         const name = a.event!.owner!.name;
         const f = this.freer.id;
@@ -398,6 +435,7 @@ export class World {
             `ctx:${f}`,
             "csd:",
             "tlb:",
+            "hwc:",
             "steal:",
             "mm",
             "rcu",
@@ -415,6 +453,7 @@ export class World {
             `ctx:${c}`,
             `csd:${c}`,
             `tlb:${c}`,
+            `hwc:${c}`,
             `proc:cpu${c}/`,
             `pc:${name}`,
             `proc:${this.freerName}`,
@@ -429,6 +468,7 @@ export class World {
             `irq:${c}`,
             `csd:${c}`,
             `tlb:${c}`,
+            `hwc:${c}`,
             `proc:cpu${c}/`,
             `pc:${name}`,
             `proc:${this.freerName}`,

@@ -284,6 +284,19 @@ export class TranslationCaches {
     return [...(m?.values() ?? []), ...this.globals.values()];
   }
 
+  /** Every entry, without fill times or recency, in a canonical order: what the caches hold, for
+   * the explorer's state digest. */
+  contents(): string {
+    const out: string[] = [];
+    for (const [pcid, m] of this.tlb)
+      for (const e of m.values())
+        out.push(`t${pcid}:${e.va}>${e.pfn}g${e.gen}${e.writable ? "w" : ""}`);
+    for (const e of this.globals.values()) out.push(`G:${e.va}>${e.pfn}g${e.gen}`);
+    for (const [pcid, m] of this.psc)
+      for (const e of m.values()) out.push(`${e.level}${pcid}:${e.va}>${e.pfn}g${e.gen}`);
+    return out.sort().join(" ");
+  }
+
   /** PSC entries (of any PCID) that point at frame `pfn`: the CPU can still reach that table. */
   pscPointingAt(pfn: number): PscEntry[] {
     const out: PscEntry[] = [];

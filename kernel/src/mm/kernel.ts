@@ -308,6 +308,8 @@ export class Kernel {
     // mmap_base: below the stack gap, as arch_pick_mmap_layout does without randomisation.
     const base = taskSize(this.levels) - 2 ** 40;
     const mm = new MmStruct(id, this.levels, pgd, base);
+    // init_new_context (v6.13+, 6db2526c1d69): the first mm_cpumask trim a second from now
+    mm.next_trim_cpumask = this.jiffies() + this.hz;
     this.mms.set(id, mm);
     return mm;
   }

@@ -78,6 +78,9 @@ export class MmStruct {
   tlb_flush_pending = 0;
   /** context.tlb_gen (v4.14): bumped by every flush request. */
   tlb_gen = 0;
+  /** context.next_trim_cpumask (v6.13+, 6db2526c1d69): the jiffy after which a flush may trim
+   * CPUs that left this mm from mm_cpumask (init_new_context: a second after the mm is made). */
+  next_trim_cpumask = 0;
   /** atomic_long nr_ptes and mm_nr_pmds (and puds): tables in use below the pgd. */
   nr_ptes = 0;
   nr_pmds = 0;

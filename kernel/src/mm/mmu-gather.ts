@@ -98,9 +98,18 @@ export function __tlb_reset_range(k: Kernel, tlb: MmuGather): void {
   }
 }
 
-/** Whether the gather has anything to flush: v4.14 looks at the range (a fullmm gather always
- * flushes); v4.20+ at the levels cleared and freed_tables ("anything calling
- * __tlb_adjust_range() also sets at least one of these bits"). */
+/**
+ * Whether the gather has anything to flush. Up to v5.4 tlb_flush_mmu_tlbonly looks at the range,
+ * `if (!tlb->end) return;` — and since __tlb_reset_range leaves a fullmm gather's end at ~0, a
+ * fullmm gather flushes every time it is asked: exit_mmap flushed twice from v4.19, once in
+ * tlb_flush_mmu and again from tlb_table_invalidate in tlb_flush_mmu_free. v5.5's 0758cd830494
+ * ("asm-generic/tlb: avoid potential double flush", Peter Zijlstra, reported by Aneesh Kumar)
+ * looks at the levels cleared and freed_tables instead ("any caller to __tlb_adjust_range() also
+ * sets at least one of the tlb->freed_tables || tlb->cleared_p* bits"), which the reset clears.
+ * The model keys that on the `freedTables` switch (v4.20's 22a61c3c4f13 brought the bits): no
+ * profile lies between v4.20 and v5.4, where the two differ; v4.19 flushes twice, v5.10 on once
+ * (tested in mmu-gather.test.ts).
+ */
 function tlb_needs_flush(k: Kernel, tlb: MmuGather): boolean {
   if (!k.behaviour.freedTables) return tlb.end !== 0;
   return (

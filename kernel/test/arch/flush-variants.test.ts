@@ -171,3 +171,79 @@ describe("Hyper-V's lazy-CPU skip (v6.4+)", () => {
     ).toThrow(/xenPvHost.*"shim-assisted"/);
   });
 });
+
+describe("v6.13+'s lazily updated mm_cpumask (209954cbc7d0, 6db2526c1d69)", () => {
+  /** cpu1 ran mm A and switched to mm B; cpu0 then flushes A (twice, `gapNs` apart). */
+  function staleCpu(profile: string, freedTables: boolean, gapNs = 10_000) {
+    const sys = buildSystem({ profile, backend: "native", nrCpus: 2, seed: 1, hz: 1000 });
+    const { sim, m, k, x86 } = sys;
+    const a = k.mm_alloc();
+    const b = k.mm_alloc();
+    x86.switch_mm(m.cpu(0), a);
+    x86.switch_mm(m.cpu(1), a);
+    x86.switch_mm(m.cpu(1), b);
+    const inMaskAfterSwitch = a.cpumask.has(1);
+    const ipis: number[] = [];
+    m.cpu(0).run(
+      "flusher",
+      (function* (): Kfn<void> {
+        for (let i = 0; i < 2; i++) {
+          yield gapNs;
+          yield* flush_tlb_mm_range(x86, m.cpu(0), a, 0x1000, 0x2000, freedTables);
+          ipis.push(x86.stats.irqTlbCount[1]!);
+        }
+      })(),
+    );
+    sim.run();
+    return { inMaskAfterSwitch, ipis, inMaskAtEnd: a.cpumask.has(1) };
+  }
+
+  it("v6.1 takes a CPU out of the mask when it switches away; v6.15 leaves it there", () => {
+    expect(staleCpu("v6.1", false)).toEqual({
+      inMaskAfterSwitch: false,
+      ipis: [0, 0],
+      inMaskAtEnd: false,
+    });
+    // v6.15: no trim in the mm's first second (init_new_context): the stale CPU stays in the
+    // mask and gets no IPI
+    expect(staleCpu("v6.15", false)).toEqual({
+      inMaskAfterSwitch: true,
+      ipis: [0, 0],
+      inMaskAtEnd: true,
+    });
+    // flushes at 0.6 s and 1.2 s: the second trims — one IPI, and the CPU clears itself
+    expect(staleCpu("v6.15", false, 600_000_000)).toEqual({
+      inMaskAfterSwitch: true,
+      ipis: [0, 1],
+      inMaskAtEnd: false,
+    });
+  });
+
+  it("v6.15 leaves a stale CPU out of a flush that freed no tables until a trim; one that freed tables reaches it", () => {
+    const sys = buildSystem({ profile: "v6.15", backend: "native", nrCpus: 3, seed: 1 });
+    const { sim, m, k, x86 } = sys;
+    const a = k.mm_alloc();
+    const b = k.mm_alloc();
+    for (const c of [0, 1, 2]) x86.switch_mm(m.cpu(c), a);
+    const counts: number[] = [];
+    m.cpu(0).run(
+      "flusher",
+      (function* (): Kfn<void> {
+        yield 10_000;
+        yield* flush_tlb_mm_range(x86, m.cpu(0), a, 0x1000, 0x2000, false);
+        x86.switch_mm(m.cpu(1), b);
+        yield 10_000;
+        yield* flush_tlb_mm_range(x86, m.cpu(0), a, 0x1000, 0x2000, false);
+        counts.push(x86.stats.irqTlbCount[1]!);
+        yield* flush_tlb_mm_range(x86, m.cpu(0), a, 0x1000, 0x2000, true);
+        counts.push(x86.stats.irqTlbCount[1]!);
+      })(),
+    );
+    sim.run();
+    // 1 from the first flush (cpu1 ran A); none from the second (stale, and no trim in the mm's
+    // first second); 1 more from the freed-tables flush, which also takes cpu1 out of A's mask
+    expect(counts).toEqual([1, 2]);
+    expect(a.cpumask.has(1)).toBe(false);
+    expect(a.cpumask.has(2)).toBe(true);
+  });
+});

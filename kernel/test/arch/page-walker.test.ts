@@ -17,7 +17,9 @@ import {
 } from "../../src/mm/index.js";
 import { checkPageTablePayload, PayloadError } from "../../src/contract/payload.js";
 import { entryTable, indexAt } from "../../src/mm/pgtable.js";
-import { runTrial } from "../../src/experiments/scenarios.js";
+import { runTrial, SPARSE_TABLES } from "../../src/experiments/scenarios.js";
+import { MAX_TABLE_BATCH } from "../../src/mm/mmu-gather.js";
+import { traceToTimeline } from "../../src/experiments/timeline.js";
 import { buildSystem, type System } from "../../src/system/build.js";
 import type { MmStruct } from "../../src/mm/mm-struct.js";
 import { UnknownNameError, type Kfn } from "../../src/sim/index.js";
@@ -190,8 +192,8 @@ describe("the hardware page walker", () => {
     }
   });
 
-  it("the explorer, which has no page walker, refuses the hardware-only scenarios by name", () => {
-    for (const scenario of ["lazy-tlb-walker", "madvise-lazy-return"])
+  it("the explorer refuses the hardware-only scenarios by name (its page walkers join the software walker's scenarios)", () => {
+    for (const scenario of ["lazy-tlb-walker", "madvise-lazy-return", "table-batch-full"])
       expect(() => explore({ profile: "v4.14", backend: "native", scenario })).toThrow(
         UnknownNameError,
       );
@@ -293,6 +295,78 @@ describe("races that need the hardware (many seeds)", () => {
     } finally {
       X86Mmu.prototype.switch_mm = orig;
     }
+  });
+});
+
+describe("table-batch-full: the mmu_table_batch fills in the middle of free_pgtables", () => {
+  /** One traced trial: when the 509-table batch went to RCU, the gather's first flush, when the
+   * munmap ended and when the RCU callbacks freed the tables. */
+  function timeline(profile: string, backend: string, seed: number) {
+    const r = runTrial({ scenario: "table-batch-full", profile, backend, seed, history: false });
+    const ev = r.system.sim.trace.sorted();
+    const munmap = ev.find((e) => e.name === "syscalls:sys_munmap")!;
+    const batches = ev.filter((e) => e.name === "mmulab:tlb_table_flush");
+    const flush = ev.find((e) => e.name === "tlb:tlb_flush" && e.ts >= munmap.ts && e.cpu === 0)!;
+    const invoked = ev.filter((e) => e.name === "rcu:rcu_invoke_callback").map((e) => e.ts);
+    return { r, start: munmap.ts, end: munmap.ts + r.munmapNs, batches, flush, invoked };
+  }
+
+  it("hands 509 tables to RCU before the flush on v4.14 and after it from v4.19; the grace period ends only after the munmap, so no walker reads a freed table", () => {
+    expect(SPARSE_TABLES).toBe(MAX_TABLE_BATCH + 1);
+    for (const [profile, backend] of [
+      ["v4.14", "native"],
+      ["v4.14", "xen-pv"],
+      ["v4.19", "xen-pv"],
+      ["v6.15", "kvm-pv"],
+    ] as const) {
+      const t = timeline(profile, backend, 3);
+      const at = `${profile} ${backend}`;
+      expect(
+        t.batches.map((b) => b.args?.["tables"]),
+        at,
+      ).toEqual([509, 3]);
+      // v4.14: tlb_table_flush without tlb_table_invalidate — the batch goes before any flush
+      if (profile === "v4.14") expect(t.batches[0]!.ts, at).toBeLessThan(t.flush.ts);
+      else expect(t.batches[0]!.ts, at).toBeGreaterThanOrEqual(t.flush.ts);
+      // the freeing CPU is in kernel code until the munmap returns: no quiescent state, so the
+      // tables (510 pte, the pmd and the pud) are freed after the gather's last flush
+      expect(t.r.tablesFreedRcu, at).toBe(512);
+      expect(t.invoked.length, at).toBeGreaterThan(0);
+      for (const ts of t.invoked) expect(ts, at).toBeGreaterThan(t.end);
+      expect(t.r.uaf, at).toBe(0);
+      // the other threads' walkers did go through cached entries into the region
+      expect(t.r.system.x86.hw!.stats.fromPsc, at).toBeGreaterThan(0);
+    }
+  });
+
+  it("no reader in any version over many seeds, with or without tlb_table_invalidate", () => {
+    for (const p of ["v4.14", "v4.19", "v6.15"])
+      expect(count("table-batch-full", p, "xen-pv", 10).uaf, p).toBe(0);
+    expect(count("table-batch-full", "v6.15", "kvm-pv", 10, { tableInvalidate: false }).uaf).toBe(
+      0,
+    );
+  });
+});
+
+describe("seeing it: the timeline", () => {
+  it("shows each CPU's paging-structure-cache fills and the invalidations that drop them, on that CPU's lane", () => {
+    const r = runTrial({
+      scenario: "lazy-tlb-walker",
+      profile: "v4.19",
+      backend: "native",
+      seed: 1,
+    });
+    const tl = traceToTimeline(r.system.sim.trace, { nrCpus: 4 });
+    const hw = tl.instants.filter((i) => i.kind === "marker" && i.label !== undefined);
+    const fills = hw.filter((i) => /cache fill/.test(i.label));
+    const drops = hw.filter((i) => /paging-structure entries invalidated/.test(i.label));
+    // the lazy CPU (2) filled its caches while the process ran there; the munmap's flush (which
+    // freed tables, so it reaches the lazy CPU on v4.19) dropped them there and on CPU 0
+    expect(new Set(fills.map((i) => i.lane))).toContain("cpu2");
+    expect(drops.map((i) => i.lane)).toContain("cpu2");
+    expect(drops.map((i) => i.lane)).toContain("cpu0");
+    // each marker sits at its event's time, inside the run
+    for (const i of [...fills, ...drops]) expect(i.t).toBeGreaterThanOrEqual(0);
   });
 });
 

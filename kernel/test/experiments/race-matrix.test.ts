@@ -38,7 +38,7 @@ beforeAll(() => {
 
 describe("race matrix (computed, 40 trials a cell)", () => {
   it("covers every valid profile × backend × scenario and refuses INVLPGB before v6.15 with the reason", () => {
-    expect(m.cells).toHaveLength(6 * (8 * 4 + 1));
+    expect(m.cells).toHaveLength(7 * (8 * 4 + 1));
     expect(m.hardware).toBe(true);
     expect(m.skipped.map((s) => s.profile)).toEqual([
       "v4.13",

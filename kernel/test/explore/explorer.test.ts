@@ -48,6 +48,8 @@ describe("partial-order reduction (sleep sets)", () => {
       { profile: "v4.14", backend: "xen-pv", scenario: "batch-alloc-failure", cpus: 3 },
       // every state, the use-after-free ones included (--all)
       { profile: "v4.13", backend: "kvm-pv", scenario: "preempted-walker", stopAtFirstUaf: false },
+      // page walks on both CPUs; KVM's flush of a descheduled vCPU at its next entry
+      { profile: "v4.19", backend: "kvm-pv", scenario: "batch-alloc-failure", hardware: true },
     ] satisfies ExploreOptions[]) {
       const por = stateSet({ ...cell, por: true });
       const full = stateSet({ ...cell, por: false });
@@ -64,6 +66,8 @@ describe("partial-order reduction (sleep sets)", () => {
     { profile: "v4.14", backend: "xen-pv", scenario: "batch-alloc-failure", cpus: 3 },
     // the use_mm kernel thread joining mm_cpumask, IPIs and TLB state
     { profile: "v4.19", backend: "native", scenario: "use-mm-walker", cpus: 3 },
+    // page walks on every CPU against flushes by IPI and a freed table read through a PDE
+    { profile: "v4.14", backend: "native", scenario: "batch-alloc-failure", hardware: true },
   ] satisfies ExploreOptions[])(
     "calls two steps independent only when both orders reach the same state ($scenario)",
     (opts) => {

@@ -10,6 +10,7 @@ import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED, type Host } from "../../hw/host
 import { local_irq_restore, local_irq_save } from "../../hw/irqflags.js";
 import { spin, type Kfn } from "../../sim/process.js";
 import { PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
+import type { MmStruct } from "../../mm/mm-struct.js";
 import {
   native_flush_tlb_others,
   nativeBackend,
@@ -301,6 +302,17 @@ function* kvm_flush_tlb_others(
   yield* native_flush_tlb_others(x86, cpu, flushmask, info);
 }
 
+/** mm_active_cpus_exceeds' count (f37ff575b1fe): CPUs in mm_cpumask that run the mm and are not
+ * lazy — with v6.13's lazily updated mask, CPUs that left it may still be in it. */
+function mm_active_cpus(x86: X86Mmu, mm: MmStruct): number {
+  let n = 0;
+  for (const c of mm.cpumask) {
+    const st = x86.tlbstate[c]!;
+    if (st.loaded_mm === mm && !st.is_lazy) n++;
+  }
+  return n;
+}
+
 /** INVLPGB broadcast is used for an mm active on more than this many CPUs (consider_global_asid:
  * mm_active_cpus_exceeds(mm, 3)). */
 export const INVLPGB_MIN_CPUS = 3;
@@ -320,12 +332,13 @@ export const invlpgbBackend: FlushBackend = Object.freeze({
     cpumask: readonly number[],
     info: FlushTlbInfo,
   ): Kfn<void> {
-    if (info.mm.cpumask.size <= INVLPGB_MIN_CPUS) {
+    const active = mm_active_cpus(x86, info.mm);
+    if (active <= INVLPGB_MIN_CPUS) {
       yield* native_flush_tlb_others(x86, cpu, cpumask, info);
       return;
     }
     const m = x86.k.machine;
-    const span = x86.k.sim.trace.begin(cpu.id, "mmulab:invlpgb", { cpus: info.mm.cpumask.size });
+    const span = x86.k.sim.trace.begin(cpu.id, "mmulab:invlpgb", { cpus: active });
     yield m.jitter(m.costs.invlpgbNs + m.costs.tlbsyncNs);
     x86.k.sim.trace.end(span);
     hypervisorFlushed(

@@ -146,10 +146,14 @@ export class HwPageWalker {
   private readonly rng: Rng;
   private readonly armed: Uint8Array;
   private readonly fireCb = (cpuId: number): void => this.fire(cpuId);
+  /** Walks come from the clock (timed runs) or only from `walkOnce`/`walk` calls (the explorer,
+   * where a walk is an action it schedules like any other step). */
+  readonly timed: boolean;
 
-  constructor(x86: X86Mmu, params: HwWalkerParams) {
+  constructor(x86: X86Mmu, params: HwWalkerParams, timed = true) {
     this.x86 = x86;
     this.params = params;
+    this.timed = timed;
     const m = x86.k.machine;
     this.rng = new Rng((m.sim.seed ^ 0x9e3779b9) >>> 0);
     this.armed = new Uint8Array(m.nrCpus);
@@ -169,13 +173,13 @@ export class HwPageWalker {
   }
 
   /** The CPU executes with a user CR3: its walker runs. */
-  private canWalk(cpu: Cpu): boolean {
+  canWalk(cpu: Cpu): boolean {
     return this.x86.state(cpu).loaded_mm !== null && !cpu.hostPreempted && !cpu.idle;
   }
 
   /** Starts the CPU's walker if it is dormant and the CPU can walk. */
   wake(cpu: Cpu): void {
-    if (this.armed[cpu.id] === 1 || !this.canWalk(cpu)) return;
+    if (!this.timed || this.armed[cpu.id] === 1 || !this.canWalk(cpu)) return;
     this.arm(cpu.id);
   }
 
@@ -385,9 +389,14 @@ export class HwPageWalker {
 }
 
 /** Turns the hardware model on for `x86`'s machine: every CPU's walker and the flushes' effect on
- * the caches. CPUs that already execute with a user CR3 start walking now. */
-export function installPageWalker(x86: X86Mmu, params?: Partial<HwWalkerParams>): HwPageWalker {
-  const hw = new HwPageWalker(x86, resolveHwWalkerParams(params, "installPageWalker"));
+ * the caches. CPUs that already execute with a user CR3 start walking now — unless `timed` is
+ * false (the explorer), where walks happen only when the caller makes them. */
+export function installPageWalker(
+  x86: X86Mmu,
+  params?: Partial<HwWalkerParams>,
+  timed = true,
+): HwPageWalker {
+  const hw = new HwPageWalker(x86, resolveHwWalkerParams(params, "installPageWalker"), timed);
   x86.hw = hw;
   for (const c of x86.k.machine.cpus) hw.wake(c);
   return hw;

@@ -66,6 +66,9 @@ export interface FlushTlbInfo {
   readonly freed_tables: boolean;
   /** v5.13+: flush_tlb_func on this CPU is the local flush, not a shootdown. */
   readonly initiating_cpu: number;
+  /** v6.13+ (lazyCpumask): this flush also IPIs the CPUs that have left the mm but are still in
+   * its mm_cpumask, which then clear themselves (should_trim_cpumask, once a second). */
+  readonly trim_cpumask?: boolean;
 }
 
 /** pv_mmu_ops.flush_tlb_others and pv_mmu_ops.tlb_remove_table, per backend. */
@@ -99,6 +102,11 @@ export interface X86Behaviour {
   readonly pageSizeAwareFlush?: boolean;
   /** v5.13+: flush_tlb_multi (local and remote flushes concurrently). */
   readonly flushMulti?: boolean;
+  /** v6.13+ (209954cbc7d0, "x86/mm/tlb: Update mm_cpumask lazily", Rik van Riel): switch_mm
+   * no longer takes a CPU out of the previous mm's mm_cpumask; should_flush_tlb leaves such a
+   * CPU out of a flush unless the once-a-second trim asks for it (6db2526c1d69), and
+   * flush_tlb_func on a CPU that no longer runs the mm clears it from the mask. */
+  readonly lazyCpumask?: boolean;
 }
 
 /** TLB_NR_DYN_ASIDS (10af6235e0d3, v4.14): address spaces a CPU keeps tagged in its TLB. */
@@ -223,7 +231,8 @@ export class X86Mmu {
         if (!wasLazy || next === null) return;
         if (st.tlb_gen === next.tlb_gen) return;
       } else {
-        if (prev !== null) prev.cpumask.delete(cpu.id);
+        // v6.13+: the CPU stays in prev's mask until a flush trims it
+        if (prev !== null && !this.behaviour.lazyCpumask) prev.cpumask.delete(cpu.id);
         if (next !== null) next.cpumask.add(cpu.id);
       }
       st.loaded_mm = next;
@@ -323,7 +332,7 @@ export class X86Mmu {
       this.hw?.cr3Write(cpu, "switch_mm");
       return;
     }
-    if (prev !== null) prev.cpumask.delete(cpu.id);
+    if (prev !== null && !this.behaviour.lazyCpumask) prev.cpumask.delete(cpu.id);
     if (next !== null) next.cpumask.add(cpu.id);
     const ctx_id = next?.id ?? 0;
     const { asid, need_flush } = this.choose_new_asid(st, ctx_id, next_tlb_gen);
@@ -437,7 +446,11 @@ function* flush_tlb_func_common(
   reason: number,
 ): Kfn<void> {
   const st = x86.state(cpu);
-  if (st.loaded_mm !== info.mm) return;
+  if (st.loaded_mm !== info.mm) {
+    // v6.13+: "The CPU was left in the mm_cpumask of the target mm. Clear it."
+    if (x86.behaviour.lazyCpumask) info.mm.cpumask.delete(cpu.id);
+    return;
+  }
   if (x86.behaviour.tlbGen) {
     yield* flush_tlb_func_gen(x86, cpu, info, reason !== TlbFlushReason.TLB_REMOTE_SHOOTDOWN);
     return;
@@ -481,15 +494,31 @@ function flush_tlb_func(x86: X86Mmu, info: FlushTlbInfo): (cpu: Cpu) => Kfn<void
   return flush_tlb_func;
 }
 
-/** tlb_is_not_lazy (v4.20–v6.1) / should_flush_tlb (6.1.y stable): whether a flush that freed
- * no tables IPIs `c`. (should_flush_tlb also asks that the mm be loaded there; a CPU that
- * switched away has left mm_cpumask in these versions, so it is the same test.) */
+/**
+ * tlb_is_not_lazy (v4.20–v6.1) / should_flush_tlb (6.1.y stable, v6.13+): whether a flush that
+ * freed no tables IPIs `c` (the old flush_tlb_others path applies it to any flush). Before v6.13 a CPU that switched away has left mm_cpumask, so only
+ * laziness matters; from v6.13 (lazyCpumask) such a CPU is still in the mask and is IPI'd only
+ * when the flush trims the mask (should_flush_tlb: "In cpumask, but not the loaded mm?
+ * Periodically remove by flushing").
+ */
 function shouldFlushCpu(x86: X86Mmu, c: number, info: FlushTlbInfo): boolean {
-  return !(
-    x86.behaviour.skipLazyUnlessFreedTables &&
-    !info.freed_tables &&
-    x86.tlbstate[c]!.is_lazy
-  );
+  const st = x86.tlbstate[c]!;
+  if (x86.behaviour.skipLazyUnlessFreedTables && !info.freed_tables && st.is_lazy) return false;
+  // a flush that freed tables goes to the whole mask (on_each_cpu_mask), stale CPUs included
+  if (x86.behaviour.lazyCpumask && st.loaded_mm !== info.mm)
+    return info.freed_tables || info.trim_cpumask === true;
+  return true;
+}
+
+/** should_trim_cpumask (v6.13+, 6db2526c1d69): at most once a second per mm. */
+function should_trim_cpumask(x86: X86Mmu, mm: MmStruct): boolean {
+  const k = x86.k;
+  const jiffies = k.jiffies();
+  if (jiffies > mm.next_trim_cpumask) {
+    mm.next_trim_cpumask = jiffies + k.hz;
+    return true;
+  }
+  return false;
 }
 
 /** The CPUs a native flush IPIs: v4.20+ leaves out lazy CPUs unless tables were freed. */
@@ -574,10 +603,22 @@ export function* flush_tlb_mm_range(
     Math.floor((end - start) / 2 ** stride_shift) <= x86.tlb_single_page_flush_ceiling;
   const new_tlb_gen = ++mm.tlb_gen;
   const initiating_cpu = cpu.id;
-  const info: FlushTlbInfo = ranged
-    ? { mm, start, end, stride_shift, new_tlb_gen, freed_tables, initiating_cpu }
-    : { mm, start: 0, end: TLB_FLUSH_ALL, stride_shift, new_tlb_gen, freed_tables, initiating_cpu };
   const othersInMask = () => [...mm.cpumask].filter((c) => c !== cpu.id).sort((a, b) => a - b);
+  // v6.13+: a flush that IPIs anyone may also trim the mask (info->trim_cpumask)
+  const trim_cpumask =
+    x86.behaviour.lazyCpumask === true && othersInMask().length > 0 && should_trim_cpumask(x86, mm);
+  const info: FlushTlbInfo = ranged
+    ? { mm, start, end, stride_shift, new_tlb_gen, freed_tables, initiating_cpu, trim_cpumask }
+    : {
+        mm,
+        start: 0,
+        end: TLB_FLUSH_ALL,
+        stride_shift,
+        new_tlb_gen,
+        freed_tables,
+        initiating_cpu,
+        trim_cpumask,
+      };
   if (x86.behaviour.flushMulti && x86.backend === nativeBackend) {
     // v5.13+: mm_cpumask is read once, before any flush
     const others = othersInMask();

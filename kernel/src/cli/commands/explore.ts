@@ -25,6 +25,7 @@ export interface ExploreOutput {
   readonly cpus: number;
   readonly pages: number;
   readonly stalls: number;
+  readonly hardware: boolean;
   readonly states: number;
   readonly transitions: number;
   readonly uafReachable: boolean | null;
@@ -55,6 +56,7 @@ function output(
     cpus: r.cpus,
     pages: r.pages,
     stalls: r.stalls,
+    hardware: r.hardware,
     states: r.states,
     transitions: r.transitions,
     uafReachable: r.uafReachable,
@@ -80,7 +82,7 @@ function render(r: ExploreResult, o: ExploreOutput): string {
   const out: string[] = [];
   out.push(
     `${r.scenario} on ${r.profile} with ${r.backend} (${r.cpus} CPUs, ${r.pages} pages, ` +
-      `${r.stalls} stall${r.stalls === 1 ? "" : "s"})`,
+      `${r.stalls} stall${r.stalls === 1 ? "" : "s"}${r.hardware ? ", page walkers" : ""})`,
   );
   out.push(
     `  states ${r.states}, transitions ${r.transitions} (${r.sleepPruned} pruned by sleep sets), ` +
@@ -113,7 +115,7 @@ export const exploreCommand: Command = {
   name: "explore",
   summary: "explore every interleaving of one race scenario: is a use-after-free reachable?",
   usage: [
-    `Usage: ${PROGRAM} explore --profile P --backend B --scenario S [--cpus N] [--pages N] [--stalls N] [--max-states N] [--all] [--no-por] [--trace-out FILE] [--timeline-out FILE] [--json]`,
+    `Usage: ${PROGRAM} explore --profile P --backend B --scenario S [--cpus N] [--pages N] [--stalls N] [--max-states N] [--hardware] [--all] [--no-por] [--trace-out FILE] [--timeline-out FILE] [--json]`,
     "",
     "Runs the scenario's kernel paths (munmap on CPU 0, __get_user_pages_fast on CPU 1) over every",
     "distinct interleaving of their steps, with the walker's CPU held at any point, and reports",
@@ -128,6 +130,8 @@ export const exploreCommand: Command = {
     `  --stalls N        times the walker's CPU may be held, 0 … 3 (default ${EXPLORE_DEFAULTS.stalls})`,
     `  --max-states N    state budget, 1 … ${MAX_EXPLORE_STATES} (default ${EXPLORE_DEFAULTS.maxStates}); a larger`,
     "                    scenario stops there with complete: false and exit status 1",
+    "  --hardware        the CPUs' page walkers and paging-structure caches too: any CPU with the",
+    "                    mm in CR3 may walk it at any step, from its deepest cached entry",
     "  --all             visit every reachable state instead of stopping at the first use-after-free",
     "  --no-por          no partial-order reduction (sleep sets)",
     "  --trace-out FILE  write the counterexample's Chrome trace (Perfetto, chrome://tracing)",
@@ -148,6 +152,7 @@ export const exploreCommand: Command = {
       stalls: { type: "string" },
       "max-states": { type: "string" },
       all: { type: "boolean", default: false },
+      hardware: { type: "boolean", default: false },
       "no-por": { type: "boolean", default: false },
       "trace-out": { type: "string" },
       "timeline-out": { type: "string" },
@@ -177,6 +182,7 @@ export const exploreCommand: Command = {
       maxStates,
       por: !values["no-por"],
       stopAtFirstUaf: !values.all,
+      hardware: values.hardware,
     });
     let traceFile: string | null = null;
     let timelineFile: string | null = null;

@@ -37,6 +37,7 @@ export * from "./experiments/kernbench.js";
 export * from "./experiments/kernbench-stats.js";
 export * from "./experiments/kernbench-table.js";
 export * from "./experiments/seed-comparison.js";
+export * from "./experiments/significance.js";
 export { HOSTS, HOST_NAMES, kernbenchHost, type HostProfile } from "./workloads/hosts.js";
 // the literature's host/guest flush experiments, and will-it-scale's tlb_flush2_threads
 export * from "./experiments/published.js";
@@ -51,6 +52,7 @@ export {
 } from "./workloads/kernbench.js";
 // The task scheduler the workloads run on, and the microworkloads (madvise storm, ebizzy, …).
 export * from "./sched/scheduler.js";
+export * from "./sched/cputime.js";
 export * from "./workloads/micro.js";
 
 // Notebook displays: `import { display, progress, … } from "mmulab"` in a cell. They write to the

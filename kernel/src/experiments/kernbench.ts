@@ -139,6 +139,8 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   });
   const { sim, m, k, x86, rcu } = sys;
   const slicing = guest && vcpus + otherVcpus > host.nrCpus;
+  // the tick phase comes from its own stream, so drawing it shifts no other draw
+  const tickPhase = sim.rng.fork();
   // RCU (and its tick) starts on the first call_rcu: a build whose tables never take the RCU
   // path does not pay for simulating 1,000 ticks a second on every CPU.
   k.rcu = {
@@ -159,6 +161,10 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     latencyNs: host.latencyNs,
     minGranularityNs: host.minGranularityNs,
     onSwitch: contextSwitchMm(x86),
+    // user/system split by tick samples (sched/cputime.ts); the build starts at a random point
+    // of the jiffy
+    hz: host.hz,
+    tickPhaseNs: tickPhase.int(0, 1e9 / host.hz - 1),
   });
   let stats: BuildStats | null = null;
   sched.startKthreads(() => stats !== null);

@@ -45,6 +45,12 @@ export interface SchedParams {
   /** Voluntary waits on contended kernel locks per ms of system time, at full contention
    * (scaled by the fraction of other CPUs busy). Calibrated. Default 0. */
   readonly lockWaitsPerSysMs?: number;
+  /** Scheduler ticks per second whose samples split a task's runtime into user and system time
+   * (sched/cputime.ts); 0: no sampling (the tick counters stay 0). Default 0. */
+  readonly hz?: number;
+  /** Where the first tick falls after time 0, ns in [0, 1e9 / hz): a run starts at an arbitrary
+   * moment of the jiffy. All CPUs tick together (skew_tick=0, the default). Default 0. */
+  readonly tickPhaseNs?: number;
   /** Called on every context switch, with the CPU and the task coming in (null: idle). */
   readonly onSwitch?: (cpu: Cpu, next: Task | null, prev: Task | null) => void;
 }
@@ -56,6 +62,10 @@ export interface TaskStats {
   /** Voluntary and involuntary context switches (ru_nvcsw, ru_nivcsw). */
   nvcsw: number;
   nivcsw: number;
+  /** Scheduler ticks that found the task running in user and in kernel mode
+   * (account_process_tick), when the scheduler samples (SchedParams.hz). */
+  userTicks: number;
+  sysTicks: number;
 }
 
 export type TaskBody = (t: Task) => Kfn<void>;
@@ -64,7 +74,14 @@ export class Task {
   readonly id: number;
   readonly name: string;
   readonly sched: Scheduler;
-  readonly stats: TaskStats = { utime: 0, stime: 0, nvcsw: 0, nivcsw: 0 };
+  readonly stats: TaskStats = {
+    utime: 0,
+    stime: 0,
+    nvcsw: 0,
+    nivcsw: 0,
+    userTicks: 0,
+    sysTicks: 0,
+  };
   /** The CPU the task runs on; null while it waits or sleeps. */
   cpu: Cpu | null = null;
   /** The CPU it last ran on (wake affinity). */
@@ -135,6 +152,7 @@ export class Task {
       const chunk = Math.max(1, Math.round(Math.min(left * slow, sliceLeft, maxChunk)));
       yield chunk;
       this.stats.utime += chunk;
+      this.stats.userTicks += s.ticksIn(s.sim.now - chunk, s.sim.now);
       this.vruntime += chunk;
       left -= chunk / slow;
       if (left <= 0.5) left = 0;
@@ -155,8 +173,11 @@ export class Task {
     const off0 = this.offCpuNs;
     const r = yield* fn(cpu);
     if (extraNs > 0) yield Math.round(extraNs * this.sched.sysSlowdown(cpu));
-    const d = this.sched.sim.now - t0 - (this.offCpuNs - off0);
+    const now = this.sched.sim.now;
+    const d = now - t0 - (this.offCpuNs - off0);
     this.stats.stime += d;
+    // a path that slept is taken as on the CPU for the last d ns of its span
+    this.stats.sysTicks += this.sched.ticksIn(now - d, now);
     this.vruntime += d;
     const waits = this.sched.lockWaits(d);
     for (let i = 0; i < waits; i++) yield* this.sleep(20_000);
@@ -206,6 +227,9 @@ export class Scheduler {
   readonly wakeupGranularityNs: number;
   readonly kthreadWakeupsPerSec: number;
   readonly lockWaitsPerSysMs: number;
+  /** ns between scheduler ticks (0: runtime not sampled) and the first tick's offset. */
+  readonly tickNs: number;
+  readonly tickPhaseNs: number;
   /** Involuntary switches caused by kernel threads (they preempt, but are not make's children). */
   kthreadPreemptions = 0;
   /** Live tasks (the task list): a task leaves it when it exits, so a long build does not keep
@@ -272,6 +296,15 @@ export class Scheduler {
       1e3,
       "Scheduler",
     );
+    const hz = checkInt("hz", params.hz ?? 0, 0, 10_000, "Scheduler");
+    this.tickNs = hz === 0 ? 0 : 1e9 / hz;
+    this.tickPhaseNs = checkNumber(
+      "tickPhaseNs",
+      params.tickPhaseNs ?? 0,
+      0,
+      Math.max(0, this.tickNs - 1),
+      "Scheduler",
+    );
     const cores = n / this.smt;
     // SMT siblings of each CPU (asked on every user-time chunk: computed once)
     this.siblingsOf = machine.cpus.map((c) =>
@@ -280,6 +313,14 @@ export class Scheduler {
     this.rq = machine.cpus.map(() => []);
     this.curr = machine.cpus.map(() => null);
     this.onSwitch = params.onSwitch;
+  }
+
+  /** Scheduler ticks in [from, to), ns: the samples a task running over that span receives. */
+  ticksIn(from: number, to: number): number {
+    const T = this.tickNs;
+    if (T === 0 || to <= from) return 0;
+    const p = this.tickPhaseNs;
+    return Math.floor((to - p) / T) - Math.floor((from - p) / T);
   }
 
   /** Tasks waiting (not running) on a CPU's queue. */

@@ -24,6 +24,7 @@ import { SimEvent } from "../sim/event.js";
 import { Rng } from "../sim/rng.js";
 import type { Kfn } from "../sim/process.js";
 import type { Scheduler, Task } from "../sched/scheduler.js";
+import { cputimeAdjust } from "../sched/cputime.js";
 
 /** Process kinds of one object's compile, with their page-table and time budgets. */
 export interface ProcKind {
@@ -277,13 +278,16 @@ export function* makeBuild(
   const sim = k.sim;
   const t0 = sim.now;
   // GNU time reads getrusage(RUSAGE_CHILDREN): each reaped descendant's times and switches are
-  // added up as it exits (wait4 folds them into the parent's), so dead tasks are not kept.
+  // added up as it exits (wait4 folds them into the parent's), so dead tasks are not kept. The
+  // times are what wait4 reports: the exact runtime split by the task's tick samples
+  // (cputime_adjust, sched/cputime.ts).
   const children = { utime: 0, stime: 0, nvcsw: 0, nivcsw: 0, processes: 0 };
   const spawn = (name: string, body: (t: Task) => Kfn<void>, near: number): Task => {
     const t = sched.spawn(name, body, near);
     t.exited.then(() => {
-      children.utime += t.stats.utime;
-      children.stime += t.stats.stime;
+      const { utime, stime } = cputimeAdjust(t.stats);
+      children.utime += utime;
+      children.stime += stime;
       children.nvcsw += t.stats.nvcsw;
       children.nivcsw += t.stats.nivcsw;
       children.processes++;

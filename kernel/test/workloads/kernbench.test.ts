@@ -49,6 +49,21 @@ describe("kernbench model (shortened build)", () => {
     expect(ns.mechanism.peakPendingRcuBytes).toBeGreaterThan(0);
   });
 
+  it("varies between seeds, and not for one seed: the user/system split is tick-sampled", () => {
+    const run = (seed: number) =>
+      runKernbench({ host: "6cpu", jobs: 3, kernel: "current", seed, scale: SCALE }).stats;
+    const a = run(4);
+    expect(run(4)).toEqual(a);
+    const b = run(5);
+    // the tick's phase and the timing differ, so the split differs by a fraction of a jiffy
+    // per process; the exact runtime (user + system) differs far less than the split moves
+    const moved = Math.abs(b.user - a.user);
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(0.01 * a.user);
+    // without the sampling, user time would move with the runtime (system time hardly varies)
+    expect(Math.abs(b.user + b.system - (a.user + a.system))).toBeLessThan(moved / 5);
+  });
+
   it("is deterministic and independent of the number of worker threads", async () => {
     const opts = [1, 2, 3].map((seed) => ({
       host: "6cpu",

@@ -15,5 +15,6 @@ export {
 } from "./process.js";
 export * from "./rng.js";
 export * from "./simulation.js";
+export type { TaskRunner } from "./task-runner.js";
 export * from "./trace.js";
 export * from "./user-interrupt.js";

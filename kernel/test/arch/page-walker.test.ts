@@ -8,12 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { flush_tlb_mm_range, X86Mmu } from "../../src/arch/x86/index.js";
 import type { Cpu } from "../../src/hw/index.js";
-import {
-  FrameState,
-  PMD_SIZE,
-  sys_mmap,
-  TLB_FLUSH_ALL,
-} from "../../src/mm/index.js";
+import { FrameState, PMD_SIZE, sys_mmap, TLB_FLUSH_ALL } from "../../src/mm/index.js";
 import { exportPageTables } from "../../src/views/pagetable.js";
 import { checkPageTablePayload, PayloadError } from "../../src/contract/payload.js";
 import { entryTable, indexAt } from "../../src/mm/pgtable.js";

@@ -1,7 +1,7 @@
 /**
  * The CPUs' own page walkers (arch/x86/page-walker.ts): they read tables through what their
  * paging-structure caches hold, so an unlinked table stays reachable until the CPU invalidates;
- * lazy CPUs walk too. And the races that need them (issue 17's acceptance): v4.14's
+ * lazy CPUs walk too. And the races that need them: v4.14's
  * allocation-failure fallback frees a table before the flush, v4.19's tlb_table_invalidate
  * closes it, and taking that call out of v4.19 brings it back.
  */

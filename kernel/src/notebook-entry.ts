@@ -7,8 +7,8 @@
  */
 export {
   closeSweepPools,
-  runOnPool,
   runSweep,
+  threadRunner,
   workerUrl,
   type RunSweepOptions,
   type SweepProgress,

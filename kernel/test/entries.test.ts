@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-// @ts-expect-error KfnOrDone is the fast path's plumbing, not part of the `mmulab` API.
-import type { KfnOrDone as _KfnOrDone } from "../src/index.js";
 import * as distributed from "../src/distributed-entry.js";
 import * as notebook from "../src/notebook-entry.js";
 

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 /**
- * The plot renderer's drawing choices (issue 21): untrusted figures stripped of external images,
+ * The plot renderer's drawing choices: untrusted figures stripped of external images,
  * menus and links; coinciding series kept visible; log axes labelled in full; the y range held
  * across frames on request; the zoom kept across slider moves; the PNG titled with the frame.
  */

@@ -1,5 +1,5 @@
 /**
- * Live interactive sweeps end to end (issue 9): a notebook cell on the `mmulab` kernel runs a tiny
+ * Live interactive sweeps end to end: a notebook cell on the `mmulab` kernel runs a tiny
  * sweep and shows it with `serveLiveSweep`, keeping only the first slider position's precomputed
  * frame. In JupyterLab (Chromium) the extension's plugin opens a `mmulab.sweep` comm on that
  * notebook's kernel when a slider moves, and the plot must show the kernel's traces for a slider

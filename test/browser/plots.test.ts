@@ -1,5 +1,5 @@
 /**
- * Plots that survive interaction (issue 21), end to end in the embedded JupyterLab with its full
+ * Plots that survive interaction, end to end in the embedded JupyterLab with its full
  * shortcut set, on the mmulab kernel:
  *
  * - a plot with precomputed frames only never changes its data to another sweep's: its sliders

@@ -1,5 +1,5 @@
 /**
- * The fuzzing properties of issue 22 at suite size: a few hundred cases each, with a fixed seed
+ * The fuzzing properties at suite size: a few hundred cases each, with a fixed seed
  * so that the suite is deterministic. `npm run fuzz` runs them at 10,000 cases each with a fresh
  * seed (test/fuzz/run.ts; figures in docs/reliability.md).
  */
@@ -10,7 +10,7 @@ const CASES: Readonly<Record<string, number>> = {
   cli: 250,
   "system-spec": 500,
   payloads: 500,
-  // issue 18: every run of a random valid system finishes, conserves frames, repeats per seed
+  // every run of a random valid system finishes, conserves frames, repeats per seed
   guests: 1000,
 };
 const SEED = 22;

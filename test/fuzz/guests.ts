@@ -1,5 +1,5 @@
 /**
- * The robustness property of issue 18: random systems — a host (a preset or a spec), the guests
+ * The robustness property of hosts and guests: random systems — a host (a preset or a spec), the guests
  * on it (today zero or one: a guest's vCPUs, the other VMs' vCPUs that overcommit the host),
  * a kernel profile with a flush backend the profile has (and its variants), and a tiny workload
  * per guest — all of them valid. Every run must finish (every task exits), crash nowhere,

@@ -1,5 +1,5 @@
 /**
- * Fuzzing properties (issue 22): the CLI's argument parser, the system spec (`buildSystem` and a
+ * Fuzzing properties: the CLI's argument parser, the system spec (`buildSystem` and a
  * race trial built from it) and the payload checks, each as a fast-check property. The property
  * is always the same: whatever the input, the answer is a result or a typed error — a
  * `MmulabError` (UsageError and ParameterError included) or a `PayloadError` — never a crash, a

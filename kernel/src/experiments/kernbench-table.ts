@@ -8,7 +8,6 @@
  * in the table, so the results are identical whatever the number of workers.
  */
 import { availableParallelism } from "node:os";
-import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
 import { withProgress } from "../sim/progress.js";
@@ -21,6 +20,7 @@ import {
   type KernbenchRunOptions,
   type MechanismStats,
 } from "./kernbench.js";
+import { processRunner } from "./process-runner.js";
 import {
   KERNBENCH_LABELS,
   kernbenchPrinted,
@@ -128,7 +128,6 @@ async function buildAll(
   }
   let finished = 0;
   const results: KernbenchRun[] = new Array<KernbenchRun>(options.length);
-  let next = 0;
   // From the compiled package the entry sits beside this file; from the TypeScript sources
   // (vitest) use the build in kernel/dist, which `npm test` makes first.
   const here = import.meta.url;
@@ -138,40 +137,11 @@ async function buildAll(
       : new URL("./kernbench-worker.js", here),
   );
   const n = Math.min(workers, options.length);
-  const execArgv = buildProcessFlags(n);
-  const pool = Array.from({ length: n }, () =>
-    fork(entry, [], { execArgv, serialization: "advanced" }),
-  );
-  try {
-    await Promise.all(
-      pool.map(
-        (child) =>
-          new Promise<void>((resolve, reject) => {
-            let busy = false;
-            const feed = () => {
-              if (next >= options.length) return resolve();
-              const id = next++;
-              busy = true;
-              child.send({ id, options: options[id] });
-            };
-            child.on("message", (m: { id: number; run?: KernbenchRun; error?: string }) => {
-              busy = false;
-              if (m.error !== undefined) return reject(new Error(m.error));
-              results[m.id] = m.run!;
-              bar(++finished);
-              feed();
-            });
-            child.on("error", reject);
-            child.on("exit", (code, signal) => {
-              if (busy) reject(new Error(`a kernbench build process died (${signal ?? code})`));
-            });
-            feed();
-          }),
-      ),
-    );
-  } finally {
-    for (const child of pool) if (child.connected) child.disconnect();
-  }
+  const builds = processRunner<KernbenchRunOptions, KernbenchRun>(entry, n, buildProcessFlags(n));
+  await builds.run(options, (i, run) => {
+    results[i] = run;
+    bar(++finished);
+  });
   return results;
 }
 

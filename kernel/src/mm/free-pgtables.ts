@@ -13,7 +13,7 @@
  * unsigned comparison in which 0 − 1 is the top).
  */
 import type { Cpu } from "../hw/cpu.js";
-import type { Kfn, KfnOrDone } from "../sim/process.js";
+import { runRest, type Kfn, type KfnOrDone } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
 import type { Vma } from "./mm-struct.js";
 import { unlink_file_vma } from "./shmem.js";
@@ -110,11 +110,7 @@ function* free_pmd_range(
     const idx = indexAt(addr, PMD_SIZE);
     const pte = entryTable(k.pt.entry(pmd, idx));
     if (pte >= 0) {
-      const rest = free_pte_range(k, cpu, tlb, pmd, idx, pte, addr);
-      if (rest !== null) {
-        if (typeof rest === "number") yield rest;
-        else yield* rest;
-      }
+      yield* runRest(free_pte_range(k, cpu, tlb, pmd, idx, pte, addr));
       tlb.mm.nr_ptes--;
     }
     addr = next;
@@ -129,11 +125,7 @@ function* free_pmd_range(
   }
   if (minus1(end) > minus1(ceiling)) return;
   unlink(k, tlb, pudTable, pudIndex, pmd, "pmd", start);
-  const rest = pXd_free_tlb(k, cpu, tlb, pmd, "pmd", start);
-  if (rest !== null) {
-    if (typeof rest === "number") yield rest;
-    else yield* rest;
-  }
+  yield* runRest(pXd_free_tlb(k, cpu, tlb, pmd, "pmd", start));
   tlb.mm.nr_pmds--;
 }
 
@@ -167,11 +159,7 @@ function* free_pud_range(
   }
   if (minus1(end) > minus1(ceiling)) return;
   unlink(k, tlb, p4dTable, p4dIndex, pud, "pud", start);
-  const rest = pXd_free_tlb(k, cpu, tlb, pud, "pud", start);
-  if (rest !== null) {
-    if (typeof rest === "number") yield rest;
-    else yield* rest;
-  }
+  yield* runRest(pXd_free_tlb(k, cpu, tlb, pud, "pud", start));
   tlb.mm.nr_puds--;
 }
 
@@ -214,11 +202,7 @@ function* free_p4d_range(
   }
   if (minus1(end) > minus1(ceiling)) return;
   unlink(k, tlb, mm.pgd, pgdIndex, p4d, "p4d", start);
-  const rest = pXd_free_tlb(k, cpu, tlb, p4d, "p4d", start);
-  if (rest !== null) {
-    if (typeof rest === "number") yield rest;
-    else yield* rest;
-  }
+  yield* runRest(pXd_free_tlb(k, cpu, tlb, p4d, "p4d", start));
   mm.nr_p4ds--;
 }
 

@@ -6,8 +6,8 @@ export * from "./mm-struct.js";
 export * from "./mmap.js";
 export * from "./mremap.js";
 export * from "./shmem.js";
-// The mmu_gather API; its plain-call twins (tlb_remove_*_inline) are the free paths' fast path,
-// not API.
+// The mmu_gather API. tlb_remove_page and tlb_remove_table are plain-call steps (a KfnOrDone:
+// run what they leave with `yield* runRest(step)`).
 export {
   __tlb_adjust_range,
   __tlb_remove_page_size,

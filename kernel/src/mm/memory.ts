@@ -336,8 +336,8 @@ function* unmap_page_range(
   const zapPass: ZapPass = { zapped: 0, forceFlush: false };
   let addr = Math.max(start, vma.start);
   // The nested zap_*_range loops as one loop: each step descends from the pgd to the entry that
-  // maps `addr` and deals with it (a generator per table visited was a large share of a kernel
-  // build's garbage). The order of entries read and of yields is the nested loops'; nothing
+  // maps `addr` and deals with it (why: docs/benchmarks.md, "Performance devices"). The order of
+  // entries read and of yields is the nested loops'; nothing
   // frees a table during a zap (mmap_sem), and a table that is empty when first reached maps
   // nothing and is skipped whole.
   walk: while (addr < hi) {

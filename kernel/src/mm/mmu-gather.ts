@@ -22,7 +22,7 @@
 import type { Cpu } from "../hw/cpu.js";
 import { smp_call_function } from "../hw/smp.js";
 import { KernelStateError } from "../sim/errors.js";
-import { runRest, type Kfn, type KfnOrDone } from "../sim/process.js";
+import type { Kfn, KfnOrDone } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
 import type { MmStruct } from "./mm-struct.js";
 import { FrameState } from "./page-alloc.js";
@@ -250,18 +250,9 @@ export function __tlb_remove_page_size(k: Kernel, tlb: MmuGather, pfn: number): 
   return false;
 }
 
-/** tlb_remove_page: queue, and flush at once if the gather is full. */
-export function* tlb_remove_page(k: Kernel, cpu: Cpu, tlb: MmuGather, pfn: number): Kfn<void> {
-  yield* runRest(tlb_remove_page_inline(k, cpu, tlb, pfn));
-}
-
-/** {@link tlb_remove_page} as a plain call: null, or the flush to run now. */
-export function tlb_remove_page_inline(
-  k: Kernel,
-  cpu: Cpu,
-  tlb: MmuGather,
-  pfn: number,
-): KfnOrDone {
+/** tlb_remove_page: queue, and flush at once if the gather is full. A plain-call step
+ * (sim/process.ts `KfnOrDone`): null, or the flush for the caller to run now. */
+export function tlb_remove_page(k: Kernel, cpu: Cpu, tlb: MmuGather, pfn: number): KfnOrDone {
   return __tlb_remove_page_size(k, tlb, pfn) ? tlb_flush_mmu(k, cpu, tlb) : null;
 }
 
@@ -269,20 +260,11 @@ export function tlb_remove_page_inline(
  * tlb_remove_table (mm/memory.c v4.14, HAVE_RCU_TABLE_FREE). Queues a page table in the batch
  * page, allocating it on first use with GFP_NOWAIT; on failure frees this one table through
  * tlb_remove_table_one. A full batch goes to RCU at once — in v4.14 without a TLB flush first.
- * v4.14–v4.18 free immediately when mm_users < 2 ("no concurrent walkers").
+ * v4.14–v4.18 free immediately when mm_users < 2 ("no concurrent walkers"). A plain-call step
+ * (sim/process.ts `KfnOrDone`): null once the table is queued in the batch, or the rest of the
+ * path (shortcut free, fallback, or the full batch's hand-off) for the caller to run now.
  */
-export function* tlb_remove_table(k: Kernel, cpu: Cpu, tlb: MmuGather, table: number): Kfn<void> {
-  yield* runRest(tlb_remove_table_inline(k, cpu, tlb, table));
-}
-
-/** {@link tlb_remove_table} as a plain call: null once the table is queued in the batch, or
- * the rest of the path (shortcut free, fallback, or the full batch's hand-off) to run now. */
-export function tlb_remove_table_inline(
-  k: Kernel,
-  cpu: Cpu,
-  tlb: MmuGather,
-  table: number,
-): KfnOrDone {
+export function tlb_remove_table(k: Kernel, cpu: Cpu, tlb: MmuGather, table: number): KfnOrDone {
   const b = k.behaviour;
   if (!b.rcuTableFree)
     throw new KernelStateError(

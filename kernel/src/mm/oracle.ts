@@ -87,8 +87,8 @@ export class UafOracle {
     return this.validTable(ptr.pfn, ptr.gen);
   }
 
-  /** {@link valid} for a frame and generation (the page walker's hot path allocates no pointer
-   * unless it has something to report). */
+  /** {@link valid} for a frame and generation, without a pointer (docs/benchmarks.md,
+   * "Performance devices"). */
   validTable(pfn: number, gen: number): boolean {
     const st = this.alloc.stateOf(pfn);
     return (

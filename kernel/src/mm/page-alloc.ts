@@ -169,8 +169,7 @@ export class PageAllocator {
   private grow(min: number): void {
     let cap = Math.max(this.cap * 2, INITIAL_FRAMES);
     while (cap < min) cap *= 2;
-    // One buffer for the five per-frame arrays: each typed array over 64 bytes has its own
-    // off-heap backing store, malloc'd and later freed by a background sweeper task.
+    // One buffer for the five per-frame arrays (why: docs/benchmarks.md, "Performance devices").
     const buf = new ArrayBuffer(cap * 14);
     const gen = new Uint32Array(buf, 0, cap);
     const owner = new Int32Array(buf, cap * 4, cap);

@@ -117,13 +117,10 @@ export class PageTableStore {
    * small, like the allocator's frame arrays: a race trial uses about a hundred frames. */
   private present = new Int16Array(128);
   private held = 0;
-  /** Zeroed 512-entry arrays of frames that became data pages: a kernbench build allocates
-   * ~765k tables, and table and data frames keep trading places on the LIFO list, so reusing
-   * the arrays keeps the garbage collector out of the fault and exit paths. */
+  /** Zeroed 512-entry arrays of frames that became data pages, for the next table (why:
+   * docs/benchmarks.md, "Performance devices"). */
   private readonly spare: Int32Array[] = [];
-  /** Fresh tables are carved out of slabs (4, 8, … up to 64 tables): each typed array over 64
-   * bytes has its own off-heap backing store, malloc'd and later freed by a background sweeper,
-   * and a race trial's handful of tables paid that once per table. */
+  /** Fresh tables are carved out of slabs of 4, 8, … up to 64 tables (docs/benchmarks.md). */
   private slab = new Int32Array(0);
   private slabUsed = 0;
 
@@ -256,7 +253,7 @@ export type Entry =
   | { readonly kind: "leaf"; readonly pfn: number; readonly huge: boolean };
 
 /** The next-level table a raw pgd/p4d/pud/pmd entry points to, or −1 (none or a huge leaf):
- * the hot paths' allocation-free pXd_none / pXd_huge test. */
+ * pXd_none / pXd_huge in one test. */
 export function entryTable(raw: number): number {
   return raw > 0 ? raw - 1 : -1;
 }

@@ -337,8 +337,8 @@ export class Scheduler {
     return this.siblingsOf[cpu]!;
   }
 
-  /** Whether an SMT sibling of `cpu` is running a task. A loop, not `some`: it is asked on every
-   * user-time chunk, and a closure per call is garbage a build makes millions of times. */
+  /** Whether an SMT sibling of `cpu` is running a task (a loop, not `some`: docs/benchmarks.md,
+   * "Performance devices"). */
   private siblingBusy(cpu: number): boolean {
     const sibs = this.siblingsOf[cpu]!;
     for (let i = 0; i < sibs.length; i++) if (this.curr[sibs[i]!] !== null) return true;

@@ -24,20 +24,14 @@ export type Yieldable = number | Spin | WaitFor | SimEvent<unknown> | Process<un
 export type Kfn<R = void> = Generator<Yieldable, R, unknown>;
 
 /**
- * A kernel step that usually completes without creating a process step of its own: null when it
- * took no simulated time, a number when all that is left is to spend that many nanoseconds, else
- * the rest of the path. The caller runs what is left at once:
- *
- *     const rest = step();
- *     if (rest !== null) { if (typeof rest === "number") yield rest; else yield* rest; }
- *
- * Teardown runs such steps once per page-table page; not creating a generator for the common
- * cases keeps a kernel build's hundreds of thousands of table frees cheap.
+ * A plain-call kernel step (tlb_remove_table, pXd_free_tlb, …): null when it took no simulated
+ * time, a number when all that is left is to spend that many nanoseconds, else the rest of the
+ * path. The caller runs what is left at once, `yield* runRest(step(...))`: one line per kernel
+ * step. Why steps are plain calls: docs/benchmarks.md, "Performance devices".
  */
 export type KfnOrDone = Kfn<void> | number | null;
 
-/** Runs what a {@link KfnOrDone} step left, for callers off the hot paths (a generator of its
- * own: the per-table callers write the three cases out instead). */
+/** Runs what a {@link KfnOrDone} step left. */
 export function* runRest(rest: KfnOrDone): Kfn<void> {
   if (rest === null) return;
   if (typeof rest === "number") yield rest;

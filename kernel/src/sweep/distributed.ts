@@ -26,6 +26,7 @@ import { randomUUID } from "node:crypto";
 import { Queue, type Job } from "bullmq";
 import { progress, type ProgressUpdater } from "../display/progress.js";
 import { checkInt } from "../sim/errors.js";
+import type { TaskRunner } from "../sim/task-runner.js";
 import {
   DEFAULT_TASK_TIMEOUT_MS,
   MAX_TASK_TIMEOUT_MS,
@@ -169,6 +170,51 @@ async function distributedSweep(
   o: DistributedSweepOptions,
 ): Promise<DistributedSweepResult> {
   const tasks = sweepTasks(spec);
+  const runner = queueRunner(spec, o);
+  let finished = 0;
+  await runner.run(tasks, (_, row) => o.onProgress?.(++finished, tasks.length, row), o.signal);
+  return { spec, ...runner.collected };
+}
+
+/** What a {@link queueRunner} collected in its last run. */
+export interface QueueRunnerResult {
+  readonly rows: SweepRow[];
+  readonly sweepId: string;
+  readonly duplicates: number;
+  readonly rejected: number;
+}
+
+/**
+ * The {@link TaskRunner} of sweeps on a BullMQ queue: one job per task, results polled and
+ * checked against their jobs (see the top of this file). `spec` is the sweep the tasks belong
+ * to: the errors it rejects with (SweepCancelled, SweepTimeout, RedisUnavailableError) carry the
+ * rows collected so far as that sweep's partial result. `collected` holds the last run's rows
+ * (sorted) and counts.
+ */
+export function queueRunner(
+  spec: SweepSpec,
+  o: Omit<DistributedSweepOptions, "signal" | "onProgress" | "progress">,
+): TaskRunner<SweepTask, SweepRow> & { readonly collected: QueueRunnerResult } {
+  const runner = {
+    collected: { rows: [], sweepId: "", duplicates: 0, rejected: 0 } as QueueRunnerResult,
+    async run(
+      tasks: readonly SweepTask[],
+      onRow: (index: number, row: SweepRow) => void,
+      signal?: AbortSignal,
+    ): Promise<void> {
+      runner.collected = await runOnQueue(spec, o, tasks, onRow, signal);
+    },
+  };
+  return runner;
+}
+
+async function runOnQueue(
+  spec: SweepSpec,
+  o: Omit<DistributedSweepOptions, "signal" | "onProgress" | "progress">,
+  tasks: readonly SweepTask[],
+  onRow: (index: number, row: SweepRow) => void,
+  signal: AbortSignal | undefined,
+): Promise<QueueRunnerResult> {
   const attempts = checkInt("attempts", o.attempts ?? 3, 1, 100, CTX);
   const pollMs = checkInt("pollMs", o.pollMs ?? 50, 1, 60_000, CTX);
   const timeoutMs = checkInt("timeoutMs", o.timeoutMs ?? 30_000, 100, MAX_TASK_TIMEOUT_MS, CTX);
@@ -211,7 +257,7 @@ async function distributedSweep(
   const got = new ResultCollector();
   const record = (k: number, row: SweepRow) => {
     done[k] = 1;
-    if (got.add(row)) o.onProgress?.(got.size, n, row);
+    if (got.add(row)) onRow(k, row);
   };
   const partial = (): SweepResult => ({ spec, rows: got.sorted() });
   let leaseAt = 0;
@@ -226,7 +272,7 @@ async function distributedSweep(
     await keepAlive(true);
     for (let i = 0; i < which.length; i += 500) {
       // a cancel while adding is seen by the poll loop, which removes what was added
-      if (o.signal?.aborted === true) return;
+      if (signal?.aborted === true) return;
       await keepAlive();
       const part = which.slice(i, i + 500);
       await withTimeout(
@@ -360,7 +406,7 @@ async function distributedSweep(
       throw error();
     };
     while (pending.length > 0) {
-      if (o.signal?.aborted === true) await stop(() => new SweepCancelled(partial(), n));
+      if (signal?.aborted === true) await stop(() => new SweepCancelled(partial(), n));
       const now = Date.now();
       if (now - started > deadlineMs || now - lastRow > idleTimeoutMs) {
         const idle = now - started <= deadlineMs;
@@ -395,7 +441,7 @@ async function distributedSweep(
       if (pending.length > 0) await sleep(pollMs);
     }
     await cleanup();
-    return { spec, rows: got.sorted(), sweepId, duplicates: got.duplicates, rejected };
+    return { rows: got.sorted(), sweepId, duplicates: got.duplicates, rejected };
   } finally {
     // closing waits for the commands in flight, and disconnecting for a connection that may
     // never come back: neither is waited for when Redis is gone

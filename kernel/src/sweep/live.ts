@@ -11,7 +11,8 @@ import type { JsonObject, JsonValue, PlotPayload } from "../contract/mime.js";
 import { nextSweepId, registerSweepHandler, type SweepHandler } from "../notebook/comm.js";
 import { ParameterError } from "../sim/errors.js";
 import { runSweep } from "./local.js";
-import { sweepResultPlot, type SweepPlotOptions, type SweepResult } from "./results.js";
+import { sweepResultPlot, type SweepPlotOptions } from "../views/sweep-result.js";
+import type { SweepResult } from "./results.js";
 import type { ParamSpace, ParamValue, SweepSpec } from "./space.js";
 
 function accepts(space: ParamSpace, v: ParamValue): boolean {

@@ -14,6 +14,7 @@ import { Piscina } from "piscina";
 import { progress as notebookProgress, type ProgressUpdater } from "../display/progress.js";
 import { onInterrupt } from "../display/runtime.js";
 import { checkInt } from "../sim/errors.js";
+import type { TaskRunner } from "../sim/task-runner.js";
 import {
   DEFAULT_TASK_TIMEOUT_MS,
   MAX_TASK_TIMEOUT_MS,
@@ -117,7 +118,7 @@ export async function runSweep(spec: SweepSpec, o: RunSweepOptions = {}): Promis
         record(executeTask(t));
       }
     } else {
-      await runOnPool(tasks, workers, ctl.signal, record, taskTimeoutMs);
+      await threadRunner(workers, taskTimeoutMs).run(tasks, (_, row) => record(row), ctl.signal);
       if (abortError(ctl.signal)) throw cancelled();
     }
     bar?.finish(`${rows.filter((r) => r.status === "failed").length} failed`);
@@ -183,7 +184,8 @@ export async function closeSweepPools(): Promise<void> {
 const THREAD_LOSSES = 2;
 
 /**
- * Runs tasks on the pool of `workers` threads, calling `record` as each finishes. Tasks go in
+ * The {@link TaskRunner} of sweeps on worker threads: tasks on the pool of `workers` threads,
+ * each reported as its row as it finishes. Tasks go in
  * chunks, two in flight per thread. A chunk is about a sixteenth of a thread's share, up to 256
  * tasks, and chunks shrink near the end (at most a quarter of a thread's share of what is left),
  * so no thread sits idle while another works through a long last chunk.
@@ -202,13 +204,26 @@ const THREAD_LOSSES = 2;
  * whoever computes them), and a task whose thread died under it twice otherwise becomes a failed
  * row too.
  */
-export async function runOnPool(
+export function threadRunner(
+  workers: number,
+  taskTimeoutMs: number = DEFAULT_TASK_TIMEOUT_MS,
+): TaskRunner<SweepTask, SweepRow> {
+  return {
+    run: (tasks, done, signal) =>
+      runOnPool(tasks, workers, signal ?? new AbortController().signal, done, taskTimeoutMs),
+  };
+}
+
+async function runOnPool(
   tasks: readonly SweepTask[],
   workers: number,
   signal: AbortSignal,
-  record: (row: SweepRow) => void,
-  taskTimeoutMs: number = DEFAULT_TASK_TIMEOUT_MS,
+  done: (index: number, row: SweepRow) => void,
+  taskTimeoutMs: number,
 ): Promise<void> {
+  const index = new Map<SweepTask, number>();
+  tasks.forEach((t, i) => index.set(t, i));
+  const record = (row: SweepRow, t: SweepTask) => done(index.get(t)!, row);
   const threads = Math.max(1, Math.min(workers, tasks.length));
   const chunk = Math.max(1, Math.min(256, Math.floor(tasks.length / (threads * 16))));
   const entry = poolFor(workers);
@@ -267,12 +282,13 @@ export async function runOnPool(
       if (timedOut.has(t))
         return void record(
           rowOf(t, { status: "failed", metrics: {}, error: taskTimeoutText(taskTimeoutMs) }),
+          t,
         );
       const n = (losses.get(t) ?? 0) + 1;
       losses.set(t, n);
       if (n < THREAD_LOSSES) return void rest.push(t);
       const why = e instanceof Error ? e.message : String(e);
-      record(rowOf(t, { status: "failed", metrics: {}, error: `SweepThreadExited: ${why}` }));
+      record(rowOf(t, { status: "failed", metrics: {}, error: `SweepThreadExited: ${why}` }), t);
     });
     if (rest.length > 0) again.push(rest);
   };
@@ -293,7 +309,7 @@ export async function runOnPool(
         inFlight[l] = null;
       }
       const outcomes = unpackOutcomes(packed);
-      part.forEach((t, i) => record(rowOf(t, outcomes[i]!)));
+      part.forEach((t, i) => record(rowOf(t, outcomes[i]!), t));
     }
   };
   try {

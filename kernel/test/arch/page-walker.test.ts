@@ -1,20 +1,15 @@
 /**
  * The CPUs' own page walkers (arch/x86/page-walker.ts): they read tables through what their
  * paging-structure caches hold, so an unlinked table stays reachable until the CPU invalidates;
- * lazy CPUs walk too. And the races that need them (issue 17's acceptance): v4.14's
+ * lazy CPUs walk too. And the races that need them: v4.14's
  * allocation-failure fallback frees a table before the flush, v4.19's tlb_table_invalidate
  * closes it, and taking that call out of v4.19 brings it back.
  */
 import { describe, expect, it } from "vitest";
 import { flush_tlb_mm_range, X86Mmu } from "../../src/arch/x86/index.js";
 import type { Cpu } from "../../src/hw/index.js";
-import {
-  exportPageTables,
-  FrameState,
-  PMD_SIZE,
-  sys_mmap,
-  TLB_FLUSH_ALL,
-} from "../../src/mm/index.js";
+import { FrameState, PMD_SIZE, sys_mmap, TLB_FLUSH_ALL } from "../../src/mm/index.js";
+import { exportPageTables } from "../../src/views/pagetable.js";
 import { checkPageTablePayload, PayloadError } from "../../src/contract/payload.js";
 import { entryTable, indexAt } from "../../src/mm/pgtable.js";
 import { runTrial, SPARSE_TABLES } from "../../src/experiments/scenarios.js";

@@ -1,5 +1,5 @@
 /**
- * Progress that tells the truth (issue 21): a cancelled sweep ends at the rows it finished, the
+ * Progress that tells the truth: a cancelled sweep ends at the rows it finished, the
  * race matrix counts only cells that exist, the seed table and kernbench builds report per
  * build, and outside a kernel the bar goes to a terminal only.
  */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   do_execve,
-  exportPageTables,
   FrameState,
   mmget,
   mmput,
@@ -12,6 +11,7 @@ import {
   walkChecked,
   type MmStruct,
 } from "../../src/mm/index.js";
+import { exportPageTables } from "../../src/views/pagetable.js";
 import { makeKernel, runOn, V4_13, type TestKernel } from "../support/kernel.js";
 
 const MB = 2 ** 20;

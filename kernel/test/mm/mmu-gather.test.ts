@@ -17,7 +17,7 @@ import {
 } from "../../src/mm/index.js";
 import { mmput } from "../../src/mm/mmap.js";
 import { buildSystem } from "../../src/system/build.js";
-import type { Kfn } from "../../src/sim/index.js";
+import { runRest, type Kfn } from "../../src/sim/index.js";
 import { nativeBackend } from "../../src/arch/x86/index.js";
 import { makeKernel, runOn, V4_14, V4_19, type TestKernel } from "../support/kernel.js";
 
@@ -92,7 +92,7 @@ describe("tlb_remove_table (HAVE_RCU_TABLE_FREE)", () => {
         tables.push(pfn);
         tlb.start = Math.min(tlb.start, 0x400000);
         tlb.end = 0x400000 + (i + 1) * 4096;
-        yield* tlb_remove_table(k, m.cpu(0), tlb, pfn);
+        yield* runRest(tlb_remove_table(k, m.cpu(0), tlb, pfn));
       }
       if (finish) yield* tlb_finish_mmu(k, m.cpu(0), tlb, 0x400000, 0x400000 + n * 2 ** 21);
       return tables;

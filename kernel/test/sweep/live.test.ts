@@ -12,9 +12,9 @@ import {
   liveSweepHandler,
   runSweep,
   serveLiveSweep,
-  sweepResultPlot,
   type SweepSpec,
 } from "../../src/sweep/index.js";
+import { sweepResultPlot } from "../../src/views/sweep-result.js";
 import { recordingRuntime } from "../support/runtime.js";
 
 const spec: SweepSpec = {

@@ -5,18 +5,16 @@ import { describe, expect, it } from "vitest";
 import { sweepCommand } from "../../src/cli/commands/sweep.js";
 import { ParameterError } from "../../src/sim/errors.js";
 import {
-  meanStdCi,
   runDistributedSweep,
   runSweep,
-  summarize,
   SweepCancelled,
-  sweepResultPlot,
   SweepTimeout,
   taskTimeoutText,
   toCSV,
   toJSON,
   type SweepSpec,
 } from "../../src/sweep/index.js";
+import { meanStdCi, summarize, sweepResultPlot } from "../../src/views/sweep-result.js";
 import { captureIO } from "../support/io.js";
 
 const spec: SweepSpec = {

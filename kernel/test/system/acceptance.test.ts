@@ -1,5 +1,5 @@
 /**
- * Issue 18's acceptance, as tests: kernbench on a host given as a spec with as many jobs as CPUs,
+ * Large hosts and overcommitted guests finish: kernbench on a host given as a spec with as many jobs as CPUs,
  * and kernbench in an overcommitted guest with each backend and each backend variant, finish
  * with every process reaped and every page-table frame freed. (The lost wake-up and the stall
  * overlap have their regression tests in kernel/test/sched/guest-sched.test.ts.)
@@ -11,7 +11,7 @@ import { kernbenchCommand } from "../../src/cli/commands/kernbench.js";
 import { runKernbench } from "../../src/experiments/kernbench.js";
 import { captureIO } from "../support/io.js";
 
-describe("issue 18 acceptance", () => {
+describe("large hosts and overcommitted guests", () => {
   it("`mmulab kernbench --host cpus=32 -j 32` finishes (a shortened build)", async () => {
     const io = captureIO();
     const code = await kernbenchCommand.run(

@@ -11,11 +11,7 @@ import type { Cpu } from "../../hw/cpu.js";
 import type { KfnOrDone } from "../../sim/process.js";
 import { checkTlbConfig, type ArchMmuOps, type Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
-import {
-  tlb_remove_page_inline,
-  tlb_remove_table_inline,
-  type MmuGather,
-} from "../../mm/mmu-gather.js";
+import { tlb_remove_page, tlb_remove_table, type MmuGather } from "../../mm/mmu-gather.js";
 import {
   flush_tlb_mm_range,
   nativeBackend,
@@ -33,9 +29,7 @@ export function ___pXd_free_tlb(x86: X86Mmu, cpu: Cpu, tlb: MmuGather, pfn: numb
   const via = x86.behaviour.tableFreeVia;
   const useTable =
     via === "tlb_remove_table" || (via === "paravirt" && x86.backend.paravirtRemoveTable);
-  return useTable
-    ? tlb_remove_table_inline(x86.k, cpu, tlb, pfn)
-    : tlb_remove_page_inline(x86.k, cpu, tlb, pfn);
+  return useTable ? tlb_remove_table(x86.k, cpu, tlb, pfn) : tlb_remove_page(x86.k, cpu, tlb, pfn);
 }
 
 /** x86 __tlb_remove_table (v4.14): free_page_and_swap_cache(table). Returns the time the free

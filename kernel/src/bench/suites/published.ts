@@ -1,5 +1,5 @@
 /**
- * The published host/guest experiments (`mmulab published`, issue 18): each at its default scale
+ * The published host/guest experiments (`mmulab published`): each at its default scale
  * runs within a minute (the target), wall time as the command runs it, builds on two processes.
  */
 import { performance } from "node:perf_hooks";

@@ -7,7 +7,8 @@ import {
 } from "../../sweep/distributed.js";
 import { SweepCancelled, SweepTimeout } from "../../sweep/errors.js";
 import { runSweep } from "../../sweep/local.js";
-import { summarize, toCSV, toJSON, type SweepResult } from "../../sweep/results.js";
+import { toCSV, toJSON, type SweepResult } from "../../sweep/results.js";
+import { summarize } from "../../views/sweep-result.js";
 import { runFunctionNames } from "../../sweep/run-functions.js";
 import {
   checkSpec,

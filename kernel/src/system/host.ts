@@ -191,7 +191,7 @@ export function hostFromFields(fields: unknown): HostSpec {
   const kernel = o["kernel"] === undefined ? base.kernel : checkHostKernel(o["kernel"]);
   const hypervisor = o["hypervisor"] ?? base.hypervisor;
   if (typeof hypervisor !== "string" || !(HYPERVISORS as readonly string[]).includes(hypervisor))
-    throw new UnknownNameError("hypervisor", String(hypervisor), HYPERVISORS, CTX);
+    throw new UnknownNameError("hypervisor", describeValue(hypervisor), HYPERVISORS, CTX);
   if (hypervisor === "xen" && o["kernel"] !== undefined)
     throw new ParameterError(
       "kernel",

@@ -9,13 +9,7 @@ import type { Kfn } from "../sim/process.js";
 import { Scheduler } from "../sched/scheduler.js";
 import { shimFlushStats } from "../arch/x86/backends.js";
 import { MAX_OTHER_VCPUS } from "../hw/host.js";
-import {
-  buildHostSystem,
-  buildSystem,
-  MAX_GUEST_VCPUS,
-  type BackendOptions,
-} from "../system/build.js";
-import { SimEvent } from "../sim/event.js";
+import { buildSystem, MAX_GUEST_VCPUS, type BackendOptions } from "../system/build.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { hostSchedParams, parseHostSpec } from "../system/host.js";
 import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
@@ -41,10 +35,6 @@ export interface KernbenchRunOptions {
   /** Runnable vCPUs of other VMs sharing the host's CPUs. Default 0. More vCPUs than host CPUs
    * in all means the host time-slices them (hw/host.ts). */
   readonly otherVcpus?: number;
-  /** Run the build in each of this many identical guests of `vcpus` vCPUs (default: the host's
-   * CPUs) on the host's CPUs, 1 … MAX_KERNBENCH_VMS; every guest a full kernel (system/build.ts
-   * buildHostSystem). Default 1: one guest, or the host itself without `vcpus`/`otherVcpus`. */
-  readonly vms?: number;
   readonly jobs: number;
   readonly kernel: KernbenchKernel;
   readonly seed: number;
@@ -84,16 +74,9 @@ export interface MechanismStats {
 
 export interface KernbenchRun {
   readonly options: KernbenchRunOptions;
-  /** The build's figures; with `vms` > 1, the mean over the guests. */
   readonly stats: BuildStats;
-  /** The mechanism's counters; with `vms` > 1, summed over the guests. */
   readonly mechanism: MechanismStats;
-  /** With `vms` > 1: each guest's build, in guest order. */
-  readonly vmStats?: readonly BuildStats[];
 }
-
-/** Most guests a kernbench run puts on one host (each is a whole simulated kernel build). */
-export const MAX_KERNBENCH_VMS = 8;
 
 /** kernbench's host for a preset name or a spec (typed errors for anything else). */
 export function hostProfile(host: string): HostProfile {
@@ -120,23 +103,11 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   checkOptions(
     "options",
     o,
-    [
-      "host",
-      "backend",
-      "vcpus",
-      "otherVcpus",
-      "vms",
-      "jobs",
-      "kernel",
-      "seed",
-      "scale",
-      "backendOptions",
-    ],
+    ["host", "backend", "vcpus", "otherVcpus", "jobs", "kernel", "seed", "scale", "backendOptions"],
     "kernbench",
   );
   const host = hostProfile(o.host);
-  const vms = checkInt("vms", o.vms ?? 1, 1, MAX_KERNBENCH_VMS, "kernbench");
-  const guest = o.vcpus !== undefined || o.otherVcpus !== undefined || vms > 1;
+  const guest = o.vcpus !== undefined || o.otherVcpus !== undefined;
   const vcpus = checkInt("vcpus", o.vcpus ?? host.nrCpus, 1, MAX_GUEST_VCPUS, "kernbench");
   const otherVcpus = checkInt("otherVcpus", o.otherVcpus ?? 0, 0, MAX_OTHER_VCPUS, "kernbench");
   const nrCpus = guest ? vcpus : host.nrCpus;
@@ -151,7 +122,6 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   const backend = o.backend ?? "native";
   if (!(BACKEND_NAMES as readonly string[]).includes(backend))
     throw new UnknownNameError("backend", backend, BACKEND_NAMES, "kernbench");
-  if (vms > 1) return runKernbenchVms(o, host, { vms, vcpus, otherVcpus, backend, scale });
   const sys = buildSystem({
     profile: o.kernel === "current" ? "v4.13" : "v4.14-posted",
     backend,
@@ -236,122 +206,6 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       tablesAllocated,
       framesFreed: k.alloc.stats.frees,
       framesInUse: k.alloc.inUse,
-    },
-  };
-}
-
-/**
- * The build in each of `vms` guests of `vcpus` vCPUs on one host (buildHostSystem): one
- * simulation, every vCPU a thread of the host scheduler, each guest with its own kernel,
- * scheduler, RCU and build. Ends when the last build has finished.
- */
-function runKernbenchVms(
-  o: KernbenchRunOptions,
-  host: HostProfile,
-  g: { vms: number; vcpus: number; otherVcpus: number; backend: string; scale: number },
-): KernbenchRun {
-  const sys = buildHostSystem({
-    seed: o.seed,
-    trace: false,
-    history: false,
-    keepDroppedMms: false,
-    hz: host.hz,
-    costs: host.costs,
-    host: { pcpus: host.nrCpus, otherVcpus: g.otherVcpus, ...hostSchedParams(host) },
-    guests: Array.from({ length: g.vms }, () => ({
-      vcpus: g.vcpus,
-      profile: o.kernel === "current" ? "v4.13" : "v4.14-posted",
-      backend: g.backend,
-      ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
-    })),
-    ...(o.kernel === "rcu-no-shortcut" ? { mmUsersShortcut: false } : {}),
-  });
-  const { sim } = sys;
-  const build = scaled(host.build, g.scale);
-  const results: (BuildStats | null)[] = sys.guests.map(() => null);
-  const done = sys.guests.map((s, i) => {
-    const { k, rcu, x86 } = s;
-    // RCU (and its tick) starts on a guest's first call_rcu, as in a single guest
-    k.rcu = {
-      call_rcu(cpu, fn, name) {
-        if (!rcu.isRunning) rcu.start();
-        return rcu.call_rcu(cpu, fn, name);
-      },
-    };
-    const sched = new Scheduler(s.m, {
-      smt: 1,
-      smtSlowdown: host.smtSlowdown,
-      contentionSlowdown: host.contentionSlowdown,
-      sysContentionSlowdown: host.sysContentionSlowdown,
-      kthreadWakeupsPerSec: host.kthreadWakeupsPerSec,
-      lockWaitsPerSysMs: host.lockWaitsPerSysMs,
-      wakeupGranularityNs: host.wakeupGranularityNs,
-      latencyNs: host.latencyNs,
-      minGranularityNs: host.minGranularityNs,
-      onSwitch: contextSwitchMm(x86),
-    });
-    sched.startKthreads(() => results[i] !== null);
-    const ev = new SimEvent<void>(`kernbench vm${i}`);
-    sim.process(
-      `kernbench-vm${i}`,
-      (function* (): Kfn<void> {
-        results[i] = yield* makeBuild(k, sched, build, o.jobs);
-        ev.succeed();
-      })(),
-    );
-    return ev;
-  });
-  sys.hostCpus.start();
-  let finished = false;
-  sim.process(
-    "kernbench-vms",
-    (function* (): Kfn<void> {
-      for (const ev of done) if (!ev.triggered) yield ev;
-      finished = true;
-      sys.hostCpus.stop();
-      if (sys.guests.some((s) => s.rcu.isRunning)) {
-        // let the last grace periods finish so every table is freed, then stop the ticks
-        yield 50_000_000;
-        for (const s of sys.guests) if (s.rcu.isRunning) s.rcu.stop();
-      }
-    })(),
-  );
-  sim.run();
-  if (!finished || results.some((r) => r === null))
-    throw new Error("kernbench: a guest's build did not finish");
-  const vmStats = results as BuildStats[];
-  const mean = (f: keyof BuildStats) => vmStats.reduce((a, r) => a + r[f], 0) / vmStats.length;
-  const sum = (f: (s: (typeof sys.guests)[number]) => number) =>
-    sys.guests.reduce((a, s) => a + f(s), 0);
-  return {
-    options: o,
-    stats: {
-      elapsed: mean("elapsed"),
-      user: mean("user"),
-      system: mean("system"),
-      percentCpu: mean("percentCpu"),
-      contextSwitches: mean("contextSwitches"),
-      sleeps: mean("sleeps"),
-      processes: mean("processes"),
-    },
-    vmStats,
-    mechanism: {
-      tablesFreedDirect: sum((s) => s.k.stats.tablesFreedDirect),
-      tablesFreedRcu: sum((s) => s.k.stats.tablesFreedRcu),
-      mmUsersShortcuts: sum((s) => s.k.stats.mmUsersShortcuts),
-      tableBatches: sum((s) => s.k.stats.tableBatches),
-      gracePeriods: sum((s) => s.rcu.gracePeriods.length),
-      peakPendingRcuTables: Math.max(...sys.guests.map((s) => s.k.stats.peakPendingRcuTables)),
-      peakPendingRcuBytes:
-        4096 * Math.max(...sys.guests.map((s) => s.k.stats.peakPendingRcuTables)),
-      tlbFlushes: sum((s) => s.k.stats.tlbFlushes),
-      remoteFlushes: sum((s) => s.x86.stats.remoteFlushes),
-      ipis: sum((s) => s.m.ipisSent),
-      hostPreemptions: sys.hostCpus.stats.preemptions,
-      faultsSimulated: sum((s) => s.k.stats.faults),
-      tablesAllocated: sum((s) => s.k.alloc.stats.allocs),
-      framesFreed: sum((s) => s.k.alloc.stats.frees),
-      framesInUse: sum((s) => s.k.alloc.inUse),
     },
   };
 }

@@ -300,8 +300,6 @@ export interface GuestSpec {
   readonly workload?: string;
   /** That workload's options (workloads/ checks them). */
   readonly workloadOptions?: Readonly<Record<string, unknown>>;
-  /** Variants of its flush backend (see {@link BackendOptions}). */
-  readonly backendOptions?: BackendOptions;
 }
 
 export const GUEST_SPEC_KEYS = [
@@ -312,7 +310,6 @@ export const GUEST_SPEC_KEYS = [
   "weight",
   "workload",
   "workloadOptions",
-  "backendOptions",
 ] as const;
 
 /** Largest guest, in vCPUs (KVM_MAX_VCPUS is 1024 on x86 since v5.15). */
@@ -332,8 +329,6 @@ export interface HostSystemOptions {
   readonly hz?: number;
   readonly costs?: Partial<CostModel>;
   readonly keepDroppedMms?: boolean;
-  /** Every guest's v4.14 mm_users < 2 shortcut forced on or off (SystemOptions). */
-  readonly mmUsersShortcut?: boolean;
 }
 
 export interface HostSystem {
@@ -358,7 +353,6 @@ export function checkGuestSpec(g: unknown, i: number): GuestSpec {
   if (o["weight"] !== undefined) checkInt(`${ctx}.weight`, o["weight"], 2, 88_761, CTX);
   if (o["workload"] !== undefined && typeof o["workload"] !== "string")
     throw new ParameterError(`${ctx}.workload`, o["workload"], "a workload name", CTX);
-  checkOptions(`${ctx}.backendOptions`, o["backendOptions"], BACKEND_OPTION_KEYS, CTX);
   checkOptions(
     `${ctx}.workloadOptions`,
     o["workloadOptions"],
@@ -377,17 +371,7 @@ export function buildHostSystem(options: HostSystemOptions): HostSystem {
   const o = checkOptions(
     "options",
     options,
-    [
-      "seed",
-      "trace",
-      "history",
-      "host",
-      "guests",
-      "hz",
-      "costs",
-      "keepDroppedMms",
-      "mmUsersShortcut",
-    ],
+    ["seed", "trace", "history", "host", "guests", "hz", "costs", "keepDroppedMms"],
     CTX,
   );
   if (options === undefined)
@@ -406,7 +390,6 @@ export function buildHostSystem(options: HostSystemOptions): HostSystem {
   checkBool("trace", o["trace"], true, CTX);
   checkBool("history", o["history"], true, CTX);
   checkBool("keepDroppedMms", o["keepDroppedMms"], true, CTX);
-  checkBool("mmUsersShortcut", o["mmUsersShortcut"], false, CTX);
   const sim = new Simulation({ seed: options.seed ?? 1, trace: options.trace ?? true });
   const hostCpus = new HostCpus(sim, options.host);
   const guests = specs.map((g) =>
@@ -423,10 +406,6 @@ export function buildHostSystem(options: HostSystemOptions): HostSystem {
         ...(options.trace !== undefined ? { trace: options.trace } : {}),
         ...(options.history !== undefined ? { history: options.history } : {}),
         ...(options.keepDroppedMms !== undefined ? { keepDroppedMms: options.keepDroppedMms } : {}),
-        ...(options.mmUsersShortcut !== undefined
-          ? { mmUsersShortcut: options.mmUsersShortcut }
-          : {}),
-        ...(g.backendOptions !== undefined ? { backendOptions: g.backendOptions } : {}),
         host: {
           ...(g.pinned !== undefined ? { pinned: g.pinned } : {}),
           ...(g.weight !== undefined ? { weight: g.weight } : {}),

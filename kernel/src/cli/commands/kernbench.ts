@@ -1,11 +1,7 @@
 /** `mmulab kernbench`: simulated kernel builds, one configuration or the seed's whole table. */
 import { XEN_PV_HOSTS } from "../../arch/x86/backends.js";
 import { BACKEND_NAMES } from "../../config/profiles.js";
-import {
-  hostProfile,
-  MAX_KERNBENCH_VMS,
-  type KernbenchKernel,
-} from "../../experiments/kernbench.js";
+import { hostProfile, type KernbenchKernel } from "../../experiments/kernbench.js";
 import { MAX_OTHER_VCPUS } from "../../hw/host.js";
 import { MAX_GUEST_VCPUS } from "../../system/build.js";
 import type { HostProfile } from "../../workloads/hosts.js";
@@ -52,7 +48,7 @@ export const kernbenchCommand: Command = {
   name: "kernbench",
   summary: "simulate kernbench builds (make -j N) or the seed's whole kernbench table",
   usage: [
-    `Usage: ${PROGRAM} kernbench --host H [-j N] [--backend B] [--vcpus V] [--other-vcpus K] [--vms N] [--xen-host X] [--rcu-table-free on|off|no-shortcut] [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
+    `Usage: ${PROGRAM} kernbench --host H [-j N] [--backend B] [--vcpus V] [--other-vcpus K] [--xen-host X] [--rcu-table-free on|off|no-shortcut] [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
     `       ${PROGRAM} kernbench --seed-table [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
     "",
     "Runs a simulated `make -j N` of a Linux kernel on a host profile and prints what kernbench",
@@ -69,10 +65,7 @@ export const kernbenchCommand: Command = {
     "                      a paravirt backend runs the build as a guest, one vCPU per pCPU)",
     "  --vcpus V           run the build in a guest of V vCPUs on the host's CPUs, 1 … 1024",
     "  --other-vcpus K     runnable vCPUs of other VMs on the same CPUs, 0 … 4096 (default 0);",
-    "                      more vCPUs than host CPUs: the host schedules them (hw/host-sched.ts:",
-    "                      CFS on a KVM host, credit2 with --host …,hypervisor=xen)",
-    `  --vms N             run the build in each of N identical guests of V vCPUs (default: the`,
-    `                      host's CPUs) on the host's CPUs, 1 … ${MAX_KERNBENCH_VMS}; figures are the guests' mean`,
+    "                      more vCPUs than host CPUs: the host schedules them (CFS-like, hw/host.ts)",
     `  --xen-host X        with --backend xen-pv: ${XEN_PV_HOSTS.join(", ")} (default xen):`,
     "                      Xen on bare metal, a PV shim whose flush IPIs its pCPUs, or a",
     "                      Xen 4.14+ shim that asks L0 (HVMOP_flush_tlbs)",
@@ -91,7 +84,6 @@ export const kernbenchCommand: Command = {
       backend: { type: "string" },
       vcpus: { type: "string" },
       "other-vcpus": { type: "string" },
-      vms: { type: "string" },
       "xen-host": { type: "string" },
       jobs: { type: "string", short: "j" },
       "rcu-table-free": { type: "string" },
@@ -108,7 +100,7 @@ export const kernbenchCommand: Command = {
     if (values["seed-table"]) {
       rejectIgnored(
         values,
-        ["host", "jobs", "backend", "vcpus", "other-vcpus", "vms", "xen-host", "rcu-table-free"],
+        ["host", "jobs", "backend", "vcpus", "other-vcpus", "xen-host", "rcu-table-free"],
         "with --seed-table",
       );
       const t = await runSeedTable({
@@ -135,17 +127,11 @@ export const kernbenchCommand: Command = {
       values["other-vcpus"] === undefined
         ? undefined
         : intFlag(values["other-vcpus"], "other-vcpus", 0, { min: 0, max: MAX_OTHER_VCPUS });
-    const vms =
-      values.vms === undefined
-        ? undefined
-        : intFlag(values.vms, "vms", 1, { min: 1, max: MAX_KERNBENCH_VMS });
     const guest = {
       ...(vcpus !== undefined ? { vcpus } : {}),
       ...(otherVcpus !== undefined ? { otherVcpus } : {}),
-      ...(vms !== undefined ? { vms } : {}),
     };
     const nrCpus = vcpus ?? host.nrCpus;
-    const inGuest = vcpus !== undefined || otherVcpus !== undefined || (vms ?? 1) > 1;
     const jobs = intFlag(
       values.jobs,
       "jobs",
@@ -188,7 +174,7 @@ export const kernbenchCommand: Command = {
     if (values.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const lines = [
-        `${host.title}${inGuest ? `, in ${(vms ?? 1) > 1 ? `each of ${vms} guests of ${nrCpus} vCPUs` : `a ${nrCpus}-vCPU guest`} beside ${otherVcpus ?? 0} other vCPU(s)` : ""}, make -j ${jobs}, ${kernel}${backend !== undefined ? `, ${backend} flush${xenPvHost !== undefined ? ` (${xenPvHost})` : ""}` : ""}, ${runs} run(s):`,
+        `${host.title}${vcpus !== undefined || otherVcpus !== undefined ? `, in a ${nrCpus}-vCPU guest beside ${otherVcpus ?? 0} other vCPU(s)` : ""}, make -j ${jobs}, ${kernel}${backend !== undefined ? `, ${backend} flush${xenPvHost !== undefined ? ` (${xenPvHost})` : ""}` : ""}, ${runs} run(s):`,
       ];
       for (const f of KERNBENCH_FIELDS) {
         const m = result.stats[f]!;

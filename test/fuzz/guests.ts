@@ -1,14 +1,12 @@
 /**
- * The robustness property of hosts and guests: random systems — a host (a preset or a spec), the guests
- * on it (today zero or one: a guest's vCPUs, the other VMs' vCPUs that overcommit the host),
- * a kernel profile with a flush backend the profile has (and its variants), and a tiny workload
- * per guest — all of them valid. Every run must finish (every task exits), crash nowhere,
- * conserve page frames (allocated − freed = in use; nothing left waiting for RCU; after a build,
- * nothing in use at all) and give the same result when run again with the same seed.
- *
- * The spec keeps its guests as a list so that several guests per host (and a host vCPU
- * scheduler placing them) slot in without changing the generator's shape: a runner for two or
- * more guests only has to be added to `runSpec`.
+ * The robustness property of hosts and guests: random systems — a host (a preset or a spec) scheduled by
+ * KVM (CFS) or Xen (credit2), the guests on it (none; one, with the other VMs' vCPUs that
+ * overcommit the host; or two to three full guests sharing the host's CPUs), each with a kernel
+ * profile, a flush backend the profile and the hypervisor have (and its variants), and a tiny
+ * workload per guest — all of them valid. Every run must finish (every task exits), crash
+ * nowhere, conserve page frames in every guest (allocated − freed = in use; nothing left waiting
+ * for RCU; after a build, nothing in use at all) and give the same result when run again with the
+ * same seed. Several guests run microworkloads (a kernel build is one guest's workload).
  */
 import fc from "fast-check";
 import { XEN_PV_HOSTS } from "../../kernel/src/arch/x86/backends.js";
@@ -16,7 +14,7 @@ import { BACKEND_NAMES, PROFILES, type BackendName } from "../../kernel/src/conf
 import { runKernbench, type KernbenchKernel } from "../../kernel/src/experiments/kernbench.js";
 import type { BackendOptions } from "../../kernel/src/system/build.js";
 import { HOST_PRESET_NAMES, parseHostSpec } from "../../kernel/src/system/host.js";
-import { MICRO_WORKLOADS, runMicro } from "../../kernel/src/workloads/micro.js";
+import { MICRO_WORKLOADS, runMicro, runMicroVms } from "../../kernel/src/workloads/micro.js";
 
 export interface GuestSpec {
   readonly vcpus: number;
@@ -35,7 +33,8 @@ export interface GuestSpec {
 }
 
 export interface SystemSpec {
-  /** A preset name or a `key=value` spec, as `--host` takes it. */
+  /** A preset name or a `key=value` spec, as `--host` takes it (with `hypervisor=xen` for a
+   * Xen host). */
   readonly host: string;
   /** Zero guests: the workload runs on the host itself (`bare`). */
   readonly guests: readonly GuestSpec[];
@@ -122,15 +121,30 @@ const guestArb: fc.Arbitrary<GuestSpec> = fc
     })),
   );
 
-export const systemSpecArb: fc.Arbitrary<SystemSpec> = fc.record({
-  host: hostArb,
-  // a list, so that more than one guest per host can be generated once the host schedules them
-  guests: fc.array(guestArb, { minLength: 0, maxLength: 1 }),
-  bare: placedWorkloadArb
-    .filter((pw) => pw.workload.kind === "micro" || pw.backend === "native")
-    .map((pw) => ({ ...pw.workload, profile: pw.profile, backend: pw.backend })),
-  seed: fc.integer({ min: 0, max: 2 ** 32 - 101 }),
-});
+/** Two or three guests, each running a microworkload. */
+const severalGuestsArb = fc.array(
+  guestArb.filter((g) => g.workload.kind === "micro"),
+  { minLength: 2, maxLength: 3 },
+);
+
+/** A host spec with the hypervisor appended (a preset becomes `base=PRESET`). */
+function onXen(host: string): string {
+  return host.includes("=") ? `${host},hypervisor=xen` : `base=${host},hypervisor=xen`;
+}
+
+export const systemSpecArb: fc.Arbitrary<SystemSpec> = fc
+  .record({
+    host: hostArb,
+    xen: fc.boolean(),
+    guests: fc.oneof(fc.array(guestArb, { minLength: 0, maxLength: 1 }), severalGuestsArb),
+    bare: placedWorkloadArb
+      .filter((pw) => pw.workload.kind === "micro" || pw.backend === "native")
+      .map((pw) => ({ ...pw.workload, profile: pw.profile, backend: pw.backend })),
+    seed: fc.integer({ min: 0, max: 2 ** 32 - 101 }),
+  })
+  // KVM's PV flush needs a KVM host
+  .filter((s) => !s.xen || s.guests.every((g) => g.backend !== "kvm-pv"))
+  .map(({ xen, ...s }) => ({ ...s, host: xen ? onXen(s.host) : s.host }));
 
 /** What one run gives, reduced to what must be identical for the same seed and conserved. */
 export interface SpecOutcome {
@@ -148,10 +162,23 @@ export interface SpecOutcome {
 /** Kernbench builds in the property are one object long (scale × 2,500 objects). */
 export const PROPERTY_BUILD_SCALE = 0.0004;
 
-/** Runs a spec's workload: on the host itself, or in its one guest. */
+/** The host scheduler's parameters for a microworkload's guests: a KVM host's short slices (so
+ * that a run of a few hundred µs sees vCPUs descheduled), or a Xen host's defaults. */
+function hostParams(host: ReturnType<typeof parseHostSpec>, g: GuestSpec) {
+  return host.hypervisor === "xen"
+    ? { pcpus: host.nrCpus, otherVcpus: g.otherVcpus, hypervisor: "xen" as const }
+    : {
+        pcpus: host.nrCpus,
+        otherVcpus: g.otherVcpus,
+        latencyNs: 100_000,
+        minGranularityNs: g.timesliceNs,
+      };
+}
+
+/** Runs a spec's workload: on the host itself, in its one guest, or in each of its guests. */
 export function runSpec(spec: SystemSpec): SpecOutcome {
   const host = parseHostSpec(spec.host);
-  if (spec.guests.length > 1) throw new Error("runSpec: more than one guest is not modelled yet");
+  if (spec.guests.length > 1) return runGuests(spec, host);
   const g = spec.guests[0];
   const w = g?.workload ?? spec.bare;
   const profile = g?.profile ?? spec.bare.profile;
@@ -188,17 +215,49 @@ export function runSpec(spec: SystemSpec): SpecOutcome {
     durationNs: w.durationNs,
     seed: spec.seed,
     hz: host.hz,
-    ...(g
-      ? {
-          host: {
-            pcpus: host.nrCpus,
-            otherVcpus: g.otherVcpus,
-            latencyNs: 100_000,
-            minGranularityNs: g.timesliceNs,
-          },
-        }
-      : {}),
+    ...(g ? { host: hostParams(host, g) } : {}),
     ...(g?.backendOptions ? { backendOptions: g.backendOptions } : {}),
   });
   return { result: JSON.stringify(r), frames: r.frames, allExited: false };
+}
+
+/** Several guests on one host, each running its microworkload (backend variants are a single
+ * guest's: `runMicroVms` builds every guest with its backend's defaults). */
+function runGuests(spec: SystemSpec, host: ReturnType<typeof parseHostSpec>): SpecOutcome {
+  const r = runMicroVms({
+    seed: spec.seed,
+    hz: host.hz,
+    host: hostParams(host, spec.guests[0]!),
+    guests: spec.guests.map((g) => {
+      if (g.workload.kind !== "micro")
+        throw new Error("runSpec: several guests run microworkloads");
+      return {
+        vcpus: g.vcpus,
+        profile: g.profile,
+        backend: g.backend,
+        workload: g.workload.name,
+        workloadOptions: { durationNs: g.workload.durationNs },
+      };
+    }),
+  });
+  const sum = (f: (x: (typeof r.guests)[number]["frames"]) => number) =>
+    r.guests.reduce((a, x) => a + f(x.frames), 0);
+  // each guest conserves its own frames: a sum would hide one guest's loss behind another's
+  for (const x of r.guests)
+    if (x.frames.allocated - x.frames.freed !== x.frames.inUse)
+      return {
+        result: JSON.stringify(r),
+        frames: { ...x.frames },
+        allExited: false,
+      };
+  return {
+    result: JSON.stringify(r),
+    frames: {
+      allocated: sum((f) => f.allocated),
+      freed: sum((f) => f.freed),
+      inUse: sum((f) => f.inUse),
+      pendingRcu: sum((f) => f.pendingRcu),
+    },
+    allExited: false,
+  };
 }

@@ -903,7 +903,7 @@ const payloadProperty: FuzzProperty = {
 const guestsProperty: FuzzProperty = {
   name: "guests",
   description:
-    "random valid systems (hosts, a guest, overcommit, backends, workloads): every run finishes, frames are conserved, the same seed gives the same result",
+    "random valid systems (KVM and Xen hosts, zero to three guests, overcommit, backends, workloads): every run finishes, frames are conserved, the same seed gives the same result",
   async run(numRuns, seed, onCase) {
     const stats = newStats(onCase);
     const prop = fc.property(systemSpecArb, (spec) => {
@@ -924,9 +924,13 @@ const guestsProperty: FuzzProperty = {
         if (runSpec(spec).result !== a.result)
           throw new Finding("the same seed gave a different result");
         const g = spec.guests[0];
+        const h = parseHostSpec(spec.host);
+        const vcpus = spec.guests.reduce((a, x) => a + x.vcpus, g?.otherVcpus ?? 0);
         count(
           stats,
-          `${g ? (g.vcpus + g.otherVcpus > parseHostSpec(spec.host).nrCpus ? "overcommitted guest" : "guest") : "host"} ${(g?.workload ?? spec.bare).kind}`,
+          spec.guests.length > 1
+            ? `${spec.guests.length} guests on ${h.hypervisor}${vcpus > h.nrCpus ? ", overcommitted" : ""}`
+            : `${g ? `${vcpus > h.nrCpus ? "overcommitted guest" : "guest"} on ${h.hypervisor}` : "host"} ${(g?.workload ?? spec.bare).kind}`,
         );
       } finally {
         timed(stats, t0, spec);

@@ -11,7 +11,7 @@ import { shimFlushStats } from "../arch/x86/backends.js";
 import { MAX_OTHER_VCPUS } from "../hw/host.js";
 import { buildSystem, MAX_GUEST_VCPUS, type BackendOptions } from "../system/build.js";
 import { contextSwitchMm } from "../system/context-switch.js";
-import { parseHostSpec } from "../system/host.js";
+import { hostSchedParams, parseHostSpec } from "../system/host.js";
 import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
 import { makeBuild, type BuildParams, type BuildStats } from "../workloads/kernbench.js";
 
@@ -128,7 +128,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     resolve: { paravirt: true },
     nrCpus,
     seed: o.seed,
-    ...(guest ? { host: { pcpus: host.nrCpus, otherVcpus, kernel: host.kernel } } : {}),
+    ...(guest ? { host: { pcpus: host.nrCpus, otherVcpus, ...hostSchedParams(host) } } : {}),
     hz: host.hz,
     costs: host.costs,
     trace: false,

@@ -43,7 +43,15 @@
  * Xen's credit2 scheduler (an undirected yield on PAUSE exits) and Hyper-V's scheduler, whose
  * sources do not say how long a flusher waits for a descheduled virtual processor.
  */
-import { checkBool, checkInt, checkNumber, checkOptions, KernelStateError } from "../sim/errors.js";
+import {
+  checkBool,
+  checkInt,
+  checkNumber,
+  checkOptions,
+  KernelStateError,
+  ParameterError,
+  UnknownNameError,
+} from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import type { Simulation } from "../sim/simulation.js";
 import type { Cpu } from "./cpu.js";
@@ -93,7 +101,46 @@ export interface HostParams {
   /** A VM exit and entry around a vCPU switch, ns (the VMCALL round trip, costs.md §1c:
    * ≈ 1,550 cycles). Default 700. */
   readonly switchNs?: number;
+  /** Which hypervisor schedules the vCPUs: "kvm" (a Linux host, CFS; the default) or "xen"
+   * (Xen's default credit2 scheduler, with Xen's PAUSE-exit and SCHEDOP_yield handling). */
+  readonly hypervisor?: HypervisorKind;
+  /** Xen's sched_ratelimit_us (SCHED_DEFAULT_RATELIMIT_US 1000; 0 turns it off, else
+   * 100 … 500,000). Xen only. */
+  readonly ratelimitUs?: number;
 }
+
+/** HostParams that only a Linux/KVM host has. */
+const XEN_REFUSED_PARAMS = [
+  "kernel",
+  "latencyNs",
+  "minGranularityNs",
+  "wakeupGranularityNs",
+  "pleWindowGrow",
+  "pleWindowShrink",
+  "pleWindowMax",
+] as const;
+
+/** The hypervisors whose vCPU scheduling is modelled. */
+export const HYPERVISORS = ["kvm", "xen"] as const;
+export type HypervisorKind = (typeof HYPERVISORS)[number];
+
+/**
+ * Xen credit2's constants (xen/common/sched/credit2.c): a unit starts with, and is reset to,
+ * CREDIT_INIT of credit; runs at least MIN_TIMER and at most MAX_TIMER per decision; carries at
+ * most CARRYOVER_MAX over a reset; never falls below CREDIT_MIN; may be preempted by a wake-up
+ * once it has run the ratelimit less RATELIMIT_TICKLE_TOLERANCE.
+ */
+export const CSCHED2 = Object.freeze({
+  creditInitNs: 10_000_000,
+  minTimerNs: 500_000,
+  maxTimerNs: 10_000_000,
+  carryoverMaxNs: 500_000,
+  creditMinNs: -10_000_000,
+  creditResetNs: 0,
+  ratelimitTickleToleranceNs: 50_000,
+  /** SCHED_DEFAULT_RATELIMIT_US (xen/common/sched/private.h), shared with credit1. */
+  defaultRatelimitUs: 1000,
+});
 
 /** One VM's place on the host. */
 export interface VmParams {
@@ -124,6 +171,8 @@ export const HOST_PARAM_KEYS = [
   "tscMhz",
   "apicv",
   "switchNs",
+  "hypervisor",
+  "ratelimitUs",
 ] as const;
 export const VM_PARAM_KEYS = ["weight", "pinned", "firstPcpu", "pvSchedYield"] as const;
 
@@ -152,6 +201,13 @@ export interface HostStats {
   preemptionOther: number;
   /** Threads moved between pCPUs by load balancing. */
   migrations: number;
+  /** Xen: vcpu_yield() calls (a PAUSE exit, or the guest's SCHEDOP_yield), and those after
+   * which another vCPU got the pCPU; the guest's SCHEDOP_yield hypercalls after IPIs to a
+   * stolen (runnable, not running) vCPU; credit2 credit resets. */
+  xenYields: number;
+  xenYieldsTaken: number;
+  schedOpYields: number;
+  creditResets: number;
 }
 
 type ThreadState = "running" | "runnable" | "blocked";
@@ -182,6 +238,9 @@ interface VcpuThread {
   spinning: boolean;
   inSpinLoop: boolean;
   dyEligible: boolean;
+  /** Xen credit2: credit (ns at the highest weight) and CSFLAG_unit_yield. */
+  credit: number;
+  yieldFlag: boolean;
   pleWindow: number;
   pleEpoch: number;
   waitingSince: number;
@@ -200,6 +259,8 @@ interface Pcpu {
   tickArmed: boolean;
   epoch: number;
   nextBalance: number;
+  /** Xen: the credit2 timer of the current decision (its epoch). */
+  timerEpoch: number;
 }
 
 const CTX = "Host";
@@ -224,6 +285,9 @@ export class HostCpus implements Hypervisor {
   readonly tscMhz: number;
   readonly apicv: boolean;
   readonly switchNs: number;
+  readonly hypervisor: HypervisorKind;
+  /** Xen: sched_ratelimit_us in ns (0: off). */
+  readonly ratelimitNs: number;
   readonly stats: HostStats = {
     preemptions: 0,
     entryFlushes: 0,
@@ -236,9 +300,15 @@ export class HostCpus implements Hypervisor {
     preemptionReported: 0,
     preemptionOther: 0,
     migrations: 0,
+    xenYields: 0,
+    xenYieldsTaken: 0,
+    schedOpYields: 0,
+    creditResets: 0,
   };
   readonly sendCallFuncIpi: Hypervisor["sendCallFuncIpi"] = null;
   private readonly pcpus: Pcpu[];
+  /** Xen: the highest weight of any vCPU thread (credit2 burns credit at maxWeight / weight). */
+  private maxWeight = NICE_0_LOAD;
   private readonly threads: VcpuThread[] = [];
   private readonly byCpu = new Map<Cpu, VcpuThread>();
   private readonly vms: Host[] = [];
@@ -281,6 +351,43 @@ export class HostCpus implements Hypervisor {
     this.tscMhz = checkNumber("tscMhz", params.tscMhz ?? 3000, 100, 10_000, CTX);
     this.apicv = checkBool("apicv", params.apicv, true, CTX);
     this.switchNs = checkInt("switchNs", params.switchNs ?? 700, 0, 1e9, CTX);
+    if (
+      params.hypervisor !== undefined &&
+      !(HYPERVISORS as readonly string[]).includes(params.hypervisor)
+    )
+      throw new UnknownNameError("hypervisor", String(params.hypervisor), HYPERVISORS, CTX);
+    this.hypervisor = params.hypervisor ?? "kvm";
+    if (this.hypervisor === "xen")
+      for (const k of XEN_REFUSED_PARAMS)
+        if (params[k] !== undefined)
+          throw new ParameterError(
+            k,
+            params[k],
+            "a KVM host (hypervisor kvm): a Xen host has no Linux kernel, CFS tunables or PLE window growth (its ple_window is fixed)",
+            CTX,
+          );
+    if (params.ratelimitUs !== undefined && this.hypervisor !== "xen")
+      throw new ParameterError(
+        "ratelimitUs",
+        params.ratelimitUs,
+        "a Xen host (hypervisor xen): sched_ratelimit_us is Xen's",
+        CTX,
+      );
+    const rl = checkInt(
+      "ratelimitUs",
+      params.ratelimitUs ?? CSCHED2.defaultRatelimitUs,
+      0,
+      500_000,
+      CTX,
+    );
+    if (rl !== 0 && rl < 100)
+      throw new ParameterError(
+        "ratelimitUs",
+        rl,
+        "0 (off) or 100 … 500000 (XEN_SYSCTL_SCHED_RATELIMIT_MIN/MAX)",
+        CTX,
+      );
+    this.ratelimitNs = rl * 1000;
     this.pcpus = Array.from({ length: this.nrPcpus }, (_, id) => ({
       id,
       rq: [],
@@ -292,8 +399,12 @@ export class HostCpus implements Hypervisor {
       tickArmed: false,
       epoch: 0,
       nextBalance: 0,
+      timerEpoch: 0,
     }));
-    this.sendCallFuncIpi = (cpu, targets) => this.kvmSendCallFuncIpi(cpu, targets);
+    this.sendCallFuncIpi = (cpu, targets) =>
+      this.hypervisor === "xen"
+        ? this.xenSendCallFuncIpi(cpu, targets)
+        : this.kvmSendCallFuncIpi(cpu, targets);
   }
 
   /** Physical CPUs. */
@@ -353,6 +464,8 @@ export class HostCpus implements Hypervisor {
       spinning: false,
       inSpinLoop: false,
       dyEligible: false,
+      credit: CSCHED2.creditInitNs,
+      yieldFlag: false,
       pleWindow: this.pleWindowBase,
       pleEpoch: 0,
       waitingSince: 0,
@@ -381,6 +494,7 @@ export class HostCpus implements Hypervisor {
       this.newThread(null, null, o, NICE_0_LOAD, -1, p);
     }
     for (const vm of this.vms) vm.machine.hypervisor = this;
+    for (const t of this.threads) this.maxWeight = Math.max(this.maxWeight, t.weight);
     for (const t of this.threads) {
       const p = this.pcpus[t.pcpu]!;
       if (p.curr === null) {
@@ -435,6 +549,9 @@ export class HostCpus implements Hypervisor {
     const d = this.sim.now - c.execStart;
     if (d > 0) {
       c.vruntime += this.vdelta(c, d);
+      // credit2 burn_credits: t2c, never below CSCHED2_CREDIT_MIN
+      if (this.hypervisor === "xen")
+        c.credit = Math.max(CSCHED2.creditMinNs, c.credit - (d * this.maxWeight) / c.weight);
       c.execStart = this.sim.now;
     }
     this.updateMinVruntime(p);
@@ -481,7 +598,8 @@ export class HostCpus implements Hypervisor {
 
   /** pick_next_entity (pre-EEVDF): leftmost, unless it is the skip buddy and the second is
    * close enough; the next buddy if it is within wakeup_granularity of the leftmost. */
-  private pickNext(p: Pcpu): VcpuThread | null {
+  private pickNext(p: Pcpu, prev: VcpuThread | null = null): VcpuThread | null {
+    if (this.hypervisor === "xen") return this.runqCandidate(p, prev);
     const left = this.leftmost(p);
     if (left === null) return null;
     let se = left;
@@ -506,6 +624,11 @@ export class HostCpus implements Hypervisor {
    */
   private reschedule(p: Pcpu, why: "tick" | "wakeup" | "yield" | "halt"): void {
     this.updateCurr(p);
+    if (this.hypervisor === "xen") {
+      // a new decision: the credit2 timer of the last one is void
+      p.timerEpoch++;
+      p.tickArmed = false;
+    }
     const prev = p.curr;
     if (prev !== null) {
       p.curr = null;
@@ -516,14 +639,15 @@ export class HostCpus implements Hypervisor {
         p.rq.push(prev);
       }
     }
-    const next = this.pickNext(p);
+    const next = this.pickNext(p, prev);
     if (next === prev && next !== null) {
-      // still the best: it keeps running, with a new slice
+      // still the best: it keeps running, with a new slice (under credit2 it stays in the
+      // running state, so its state_entry_time and ratelimit are unchanged)
       p.rq.splice(p.rq.indexOf(next), 1);
       p.curr = next;
       next.state = "running";
       next.execStart = this.sim.now;
-      this.startSlice(p);
+      if (this.hypervisor !== "xen") this.startSlice(p);
       this.armTick(p);
       return;
     }
@@ -557,6 +681,8 @@ export class HostCpus implements Hypervisor {
 
   /** kvm_steal_time_set_preempted, with the host kernel's conditions. */
   private writePreempted(t: VcpuThread, runnable: boolean, atBoundary: boolean): void {
+    // Xen has no KVM steal-time area: its guests read their runstate area instead
+    if (this.hypervisor === "xen") return;
     const k = this.kernel;
     if (k.preemptedOnlyIfPreempted && !runnable) return;
     if (k.preemptedAtInstructionBoundary && !atBoundary) {
@@ -598,6 +724,10 @@ export class HostCpus implements Hypervisor {
   }
 
   private armTick(p: Pcpu): void {
+    if (this.hypervisor === "xen") {
+      this.armCredit2Timer(p);
+      return;
+    }
     if (p.tickArmed || !this.running || this.nrRunning(p) < 2) return;
     p.tickArmed = true;
     // the next tick boundary of this pCPU (ticks spread over the period, as skew_tick would)
@@ -679,6 +809,136 @@ export class HostCpus implements Hypervisor {
     if (t !== null) this.migrate(t, src, p);
   }
 
+  // ------------------------------------------------------------------ Xen credit2
+
+  /** c2t: credit to time for `t` (a unit of the highest weight burns 1 credit per ns). */
+  private c2t(credit: number, t: VcpuThread): number {
+    return (credit * t.weight) / this.maxWeight;
+  }
+
+  /**
+   * runq_candidate: the current unit while it has run less than the ratelimit (unless it
+   * yields); else the unit of most credit, the current one if it has at least as much; a
+   * yielding current unit is passed over for any other runnable unit, whatever its credit. Then
+   * reset_credit when the choice has no credit left.
+   */
+  private runqCandidate(p: Pcpu, prev: VcpuThread | null): VcpuThread | null {
+    const yielding = prev !== null && prev.yieldFlag;
+    if (prev !== null) prev.yieldFlag = false;
+    const prevRunnable = prev !== null && prev.state === "runnable";
+    if (
+      !yielding &&
+      prevRunnable &&
+      this.ratelimitNs > 0 &&
+      this.sim.now - p.sliceStart < this.ratelimitNs
+    )
+      return prev;
+    let snext = prevRunnable ? prev : null;
+    // the run queue in credit order; runq_insert keeps equal credits in arrival order
+    let best: VcpuThread | null = null;
+    for (const t of p.rq) if (t !== prev && (best === null || t.credit > best.credit)) best = t;
+    if (best !== null && (yielding || snext === null || best.credit > snext.credit)) snext = best;
+    if (snext !== null && snext.credit <= CSCHED2.creditResetNs) this.resetCredit(p, snext);
+    return snext;
+  }
+
+  /** reset_credit: every unit of the run queue gets CREDIT_INIT more (twice that if the chosen
+   * one is at CREDIT_MIN), clipped to CREDIT_INIT + CARRYOVER_MAX. */
+  private resetCredit(p: Pcpu, snext: VcpuThread): void {
+    const reset =
+      snext.credit <= CSCHED2.creditMinNs ? 2 * CSCHED2.creditInitNs : CSCHED2.creditInitNs;
+    const cap = CSCHED2.creditInitNs + CSCHED2.carryoverMaxNs;
+    for (const t of this.threads) if (t.pcpu === p.id) t.credit = Math.min(t.credit + reset, cap);
+    this.stats.creditResets++;
+  }
+
+  /**
+   * csched2_runtime: run until the next waiting unit's credit is reached (or the own credit is
+   * used up when none waits with credit), at least MIN_TIMER and what is left of the ratelimit,
+   * at most MAX_TIMER.
+   */
+  private csched2Runtime(p: Pcpu, snext: VcpuThread): number {
+    let minTime: number = CSCHED2.minTimerNs;
+    if (this.ratelimitNs > 0)
+      minTime = Math.max(minTime, this.ratelimitNs - (this.sim.now - p.sliceStart));
+    let rtCredit = snext.credit;
+    let swait: VcpuThread | null = null;
+    for (const t of p.rq) if (swait === null || t.credit > swait.credit) swait = t;
+    if (swait !== null && swait.credit > 0) rtCredit = snext.credit - swait.credit;
+    const time = rtCredit > 0 ? this.c2t(rtCredit, snext) : 0;
+    return Math.round(Math.min(Math.max(time, minTime), CSCHED2.maxTimerNs));
+  }
+
+  /** The timer of the current decision; when it fires, the pCPU schedules again. */
+  private armCredit2Timer(p: Pcpu): void {
+    if (p.tickArmed || !this.running || p.curr === null) return;
+    p.tickArmed = true;
+    const epoch = p.timerEpoch;
+    this.sim.schedule(Math.max(1, this.csched2Runtime(p, p.curr)), () => {
+      if (p.timerEpoch !== epoch || !this.running) return;
+      p.tickArmed = false;
+      if (p.curr !== null) this.reschedule(p, "tick");
+      if (this.sim.now >= p.nextBalance) this.periodicBalance(p);
+      this.armTick(p);
+    });
+  }
+
+  /**
+   * csched2_unit_wake → runq_tickle: an idle pCPU runs the woken unit at once; a busy one is
+   * preempted if its current unit has run the ratelimit (less RATELIMIT_TICKLE_TOLERANCE) and
+   * has less credit than the woken one. A woken unit keeps the credit it had.
+   */
+  private credit2Wake(dst: Pcpu, t: VcpuThread): void {
+    t.state = "runnable";
+    t.waitingSince = this.sim.now;
+    dst.rq.push(t);
+    const c = dst.curr;
+    if (c === null) {
+      this.reschedule(dst, "wakeup");
+      return;
+    }
+    const tol = CSCHED2.ratelimitTickleToleranceNs;
+    const preemptable =
+      this.ratelimitNs <= tol || this.sim.now - dst.sliceStart > this.ratelimitNs - tol;
+    if (preemptable && t.credit - c.credit > 0) this.reschedule(dst, "wakeup");
+    else this.armTick(dst);
+  }
+
+  /** vcpu_yield(): CSFLAG_unit_yield, then schedule — another runnable unit of the pCPU runs,
+   * whatever its credit, if there is one. */
+  private vcpuYield(t: VcpuThread): void {
+    this.stats.xenYields++;
+    t.yieldFlag = true;
+    const p = this.pcpus[t.pcpu]!;
+    this.reschedule(p, "yield");
+    t.yieldFlag = false;
+    if (p.curr !== t) this.stats.xenYieldsTaken++;
+  }
+
+  /**
+   * xen_smp_send_call_function_ipi (arch/x86/xen/smp.c, Linux as a Xen PV guest, and an HVM
+   * guest with PV IPIs): after the event-channel IPIs, if any target's runstate is
+   * RUNSTATE_runnable (xen_vcpu_stolen: preempted, not blocked), one
+   * HYPERVISOR_sched_op(SCHEDOP_yield) — an undirected yield — and no more.
+   */
+  private *xenSendCallFuncIpi(cpu: Cpu, targets: readonly number[]): Kfn<void> {
+    const me = this.byCpu.get(cpu);
+    if (me === undefined || !this.running) return;
+    const vm = me.vm!;
+    for (const id of targets) {
+      const target = this.byCpu.get(vm.machine.cpus[id]!)!;
+      if (target.state !== "runnable") continue;
+      this.stats.schedOpYields++;
+      yield vm.machine.jitter(vm.machine.costs.hypercallNs);
+      if (this.running && me.state === "running" && me.inGuest) {
+        this.vcpuYield(me);
+        // descheduled by the yield: it continues when it runs again
+        if (cpu.hostPreempted) yield 0;
+      }
+      break;
+    }
+  }
+
   // ------------------------------------------------------------------ halt and wake-up
 
   /** Hypervisor.halt: HLT exit → kvm_vcpu_block → the thread blocks. */
@@ -712,6 +972,10 @@ export class HostCpus implements Hypervisor {
     }
     t.pcpu = dst.id;
     this.updateCurr(dst);
+    if (this.hypervisor === "xen") {
+      this.credit2Wake(dst, t);
+      return;
+    }
     // place_entity (GENTLE_FAIR_SLEEPERS): at most sched_latency / 2 of credit
     t.vruntime = Math.max(t.vruntime, dst.minVruntime - this.latencyNs / 2);
     t.state = "runnable";
@@ -800,6 +1064,13 @@ export class HostCpus implements Hypervisor {
   /** handle_pause: grow the window, kvm_vcpu_on_spin(me, true); spin on if nothing yielded. */
   private handlePause(me: VcpuThread): void {
     this.stats.pleExits++;
+    if (this.hypervisor === "xen") {
+      // vmx_vmexit_handler, EXIT_REASON_PAUSE_INSTRUCTION: vcpu_yield(), an undirected yield;
+      // Xen's ple_window is fixed (no grow or shrink)
+      this.vcpuYield(me);
+      if (me.state === "running" && me.spinning && me.inGuest) this.armPle(me);
+      return;
+    }
     me.pleWindow = this.growPleWindow(me.pleWindow);
     this.kvmVcpuOnSpin(me, true);
     if (me.state === "running" && me.spinning && me.inGuest) this.armPle(me);

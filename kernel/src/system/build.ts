@@ -263,6 +263,13 @@ function buildGuest(sim: Simulation, opts: SystemOptions, shared: HostCpus | und
   });
   // the guest kernel's PV sched yield, if the profile has it (the host decides whether to offer it)
   const vm = { pvSchedYield: resolved.profile.pvSchedYield, ...opts.host };
+  const xenHost = (shared?.hypervisor ?? opts.host?.hypervisor) === "xen";
+  if (xenHost && resolved.backend === "kvm-pv")
+    throw new BackendOptionError(
+      "backend",
+      resolved.backend,
+      "a KVM host: KVM's PV flush reads KVM's steal-time area, which a Xen host does not have (give native, xen-pv, hyperv — Xen's viridian flush — or invlpgb)",
+    );
   const host = shared === undefined ? new Host(m, vm) : new Host(m, vm, shared);
   const k = new Kernel(m, {
     levels: opts.levels ?? 4,

@@ -10,7 +10,13 @@
  * them.
  */
 import { resolveCosts, DEFAULT_COSTS, type CostModel } from "../hw/costs.js";
-import { checkHostKernel, DEFAULT_HOST_KERNEL } from "../hw/host.js";
+import {
+  checkHostKernel,
+  DEFAULT_HOST_KERNEL,
+  HYPERVISORS,
+  type HostParams,
+  type HypervisorKind,
+} from "../hw/host.js";
 import { MAX_CPUS } from "../hw/machine.js";
 import {
   checkInt,
@@ -39,6 +45,9 @@ export interface HostSpec {
   /** The host kernel when the host runs guests (hw/host.ts HOST_KERNELS): what decides
    * directed yield, PV sched yield and the steal-time `preempted` flag. Default v4.15. */
   readonly kernel: string;
+  /** The hypervisor that schedules guests' vCPUs on this host (hw/host-sched.ts HYPERVISORS):
+   * "kvm" (a Linux host, the default) or "xen" (credit2). A Xen host has no `kernel`. */
+  readonly hypervisor: HypervisorKind;
   /** Cost-model overrides (hw/costs.ts), each within its field's range. */
   readonly costs: Readonly<Partial<CostModel>>;
   /** User-time slowdown while the SMT sibling is busy (calibrated). */
@@ -63,6 +72,7 @@ const KERNEL_DEFAULTS = {
   sockets: 1,
   hz: 1000,
   kernel: DEFAULT_HOST_KERNEL,
+  hypervisor: "kvm",
   costs: {},
   wakeupGranularityNs: 1_000_000,
   latencyNs: 6_000_000,
@@ -132,11 +142,12 @@ const NUMBER_FIELDS = {
   lockWaitsPerSysMs: [0, 1e3],
 } as const;
 
-/** Every key a spec may have: the fields, `base` (a preset), `kernel` (the host kernel) and
- * `costs` (JSON only). */
+/** Every key a spec may have: the fields, `base` (a preset), `kernel` (the host kernel),
+ * `hypervisor` and `costs` (JSON only). */
 export const HOST_SPEC_KEYS = [
   "base",
   "kernel",
+  "hypervisor",
   ...Object.keys(INT_FIELDS),
   ...Object.keys(NUMBER_FIELDS),
   "costs",
@@ -178,6 +189,16 @@ export function hostFromFields(fields: unknown): HostSpec {
   if (ints["hz"] !== undefined && !(HZ_VALUES as readonly number[]).includes(ints["hz"]))
     throw new ParameterError("hz", ints["hz"], `one of ${HZ_VALUES.join(", ")}`, CTX);
   const kernel = o["kernel"] === undefined ? base.kernel : checkHostKernel(o["kernel"]);
+  const hypervisor = o["hypervisor"] ?? base.hypervisor;
+  if (typeof hypervisor !== "string" || !(HYPERVISORS as readonly string[]).includes(hypervisor))
+    throw new UnknownNameError("hypervisor", describeValue(hypervisor), HYPERVISORS, CTX);
+  if (hypervisor === "xen" && o["kernel"] !== undefined)
+    throw new ParameterError(
+      "kernel",
+      o["kernel"],
+      "no host kernel with hypervisor=xen (the host kernel is a KVM host's Linux)",
+      CTX,
+    );
   const costs = o["costs"] ?? {};
   checkOptions("costs", costs, Object.keys(DEFAULT_COSTS), CTX);
   resolveCosts(costs); // range of every override
@@ -204,6 +225,7 @@ export function hostFromFields(fields: unknown): HostSpec {
     sockets,
     hz: ints["hz"] ?? base.hz,
     kernel,
+    hypervisor: hypervisor as HypervisorKind,
     costs: { ...base.costs, ...(costs as Partial<CostModel>) },
     wakeupGranularityNs: ints["wakeupGranularityNs"] ?? base.wakeupGranularityNs,
     latencyNs: ints["latencyNs"] ?? base.latencyNs,
@@ -260,11 +282,30 @@ export function parseHostSpec(text: string): HostSpec {
         CTX,
       );
     if (Object.hasOwn(fields, key)) throw new ParameterError(key, raw, "given once", CTX);
-    if (key === "base" || key === "kernel") fields[key] = raw;
+    if (key === "base" || key === "kernel" || key === "hypervisor") fields[key] = raw;
     else {
       if (!DECIMAL.test(raw)) throw new ParameterError(key, raw, "a decimal number", CTX);
       fields[key] = Number(raw) + 0;
     }
   }
   return hostFromFields(fields);
+}
+
+/** What a host spec gives the host scheduler of its guests: the hypervisor, and a KVM host's
+ * kernel (a Xen host has none). `kernel` overrides the spec's (`--host-kernel`). */
+export function hostSchedParams(
+  h: HostSpec,
+  kernel?: string,
+): Pick<HostParams, "hypervisor" | "kernel"> {
+  if (h.hypervisor === "xen") {
+    if (kernel !== undefined)
+      throw new ParameterError(
+        "host-kernel",
+        kernel,
+        "no host kernel with hypervisor=xen (the host kernel is a KVM host's Linux)",
+        CTX,
+      );
+    return { hypervisor: "xen" };
+  }
+  return { kernel: kernel ?? h.kernel };
 }

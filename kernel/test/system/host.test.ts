@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   HOST_PRESETS,
   hostFromFields,
+  hostSchedParams,
   MAX_HOST_SPEC_CHARS,
   parseHostSpec,
 } from "../../src/system/host.js";
@@ -17,6 +18,17 @@ describe("host specs", () => {
       expect(hw).toEqual(HOST_PRESETS[name]);
       expect(kernbenchHost(parseHostSpec(name))).toBe(HOSTS[name]);
     }
+  });
+
+  it("takes the hypervisor (kvm by default, xen: credit2, no host kernel)", () => {
+    expect(parseHostSpec("cpus=8").hypervisor).toBe("kvm");
+    const x = parseHostSpec("cpus=8,hypervisor=xen");
+    expect(x.hypervisor).toBe("xen");
+    expect(hostSchedParams(x)).toEqual({ hypervisor: "xen" });
+    expect(hostSchedParams(parseHostSpec("cpus=8,kernel=v6.1"))).toEqual({ kernel: "v6.1" });
+    expect(() => parseHostSpec("cpus=8,hypervisor=vmware")).toThrow(UnknownNameError);
+    expect(() => parseHostSpec("cpus=8,hypervisor=xen,kernel=v6.1")).toThrow(/hypervisor=xen/);
+    expect(() => hostSchedParams(x, "v5.4")).toThrow(ParameterError);
   });
 
   it("builds a custom host from key=value pairs over a base preset", () => {

@@ -156,17 +156,16 @@ function* xen_shim_flush_tlb_others(
     // flush_area_mask's spin on flush_cpumask: a descheduled target takes the interrupt when L0
     // next runs it (and clears its bit then, whether or not this vCPU is running to see it)
     const t0 = x86.k.sim.now;
-    let waited = false;
-    for (const c of targets) {
-      const t = m.cpus[c]!;
-      if (t.hostPreempted) {
-        waited = true;
-        const since = t.hostResumes;
-        // the IPI is an interrupt for the target: a halted (blocked) vCPU is woken by it
-        m.hypervisor?.kick(t);
-        yield spin(t.resumed, () => t.hostResumes > since);
-      }
-    }
+    // the IPIs go to every target at once (the ALLBUT shorthand), then the spin waits for all:
+    // the descheduled targets are kicked together and their waits overlap
+    const descheduled = targets
+      .map((c) => m.cpus[c]!)
+      .filter((t) => t.hostPreempted)
+      .map((t) => ({ t, since: t.hostResumes }));
+    // the IPI is an interrupt for the target: a halted (blocked) vCPU is woken by it
+    for (const { t } of descheduled) m.hypervisor?.kick(t);
+    for (const { t, since } of descheduled) yield spin(t.resumed, () => t.hostResumes > since);
+    const waited = descheduled.length > 0;
     if (waited) {
       stats.waitedForDescheduled++;
       stats.waitNs += x86.k.sim.now - t0;

@@ -33,7 +33,15 @@ const RCU_TABLE_FREE: Readonly<Record<string, KernbenchKernel>> = {
 
 /** The host a spec resolved to, as the JSON result reports it. */
 function hostSpecSummary(h: HostProfile) {
-  return { base: h.base, cpus: h.nrCpus, sockets: h.sockets, smt: h.smt, hz: h.hz, costs: h.costs };
+  return {
+    base: h.base,
+    cpus: h.nrCpus,
+    sockets: h.sockets,
+    smt: h.smt,
+    hz: h.hz,
+    hypervisor: h.hypervisor,
+    costs: h.costs,
+  };
 }
 
 export const kernbenchCommand: Command = {

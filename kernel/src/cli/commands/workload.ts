@@ -3,7 +3,7 @@ import { XEN_PV_HOSTS } from "../../arch/x86/backends.js";
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
 import { HOST_KERNEL_NAMES } from "../../hw/host.js";
 import { parseGuestSpec, type GuestSpec } from "../../system/build.js";
-import { parseHostSpec } from "../../system/host.js";
+import { hostSchedParams, parseHostSpec } from "../../system/host.js";
 import {
   MAX_DURATION_NS,
   MICRO_WORKLOADS,
@@ -59,7 +59,8 @@ export const workloadCommand: Command = {
     `  --profile P       ${PROFILE_NAMES.join(", ")}`,
     `  --backend B       ${BACKEND_NAMES.join(", ")}`,
     "  --threads T       worker threads, 1 … 1024 (default: one per CPU)",
-    "  --host H          the host: a preset or a spec (cpus=N,smt=T,hz=HZ,… or a JSON file);",
+    "  --host H          the host: a preset or a spec (cpus=N,smt=T,hz=HZ,hypervisor=xen,… or a",
+    "                    JSON file; hypervisor=xen: Xen's credit2 schedules the vCPUs);",
     "                    its CPUs are the host CPUs under --cpus vCPUs (default: as many), and",
     "                    its HZ and cost overrides apply (not with --pcpus)",
     "  --cpus N          CPUs or vCPUs, 1 … 256 (default 4, or the host's CPUs)",
@@ -128,8 +129,14 @@ export const workloadCommand: Command = {
       ...(skipLazy !== undefined ? { hypervSkipLazy: skipLazy === "on" } : {}),
     };
     const hostKernel = choiceFlag(values["host-kernel"], "host-kernel", HOST_KERNEL_NAMES);
-    // the host's kernel: --host-kernel, else the host spec's (kernel=…), else the default
-    const kernelOfHost = hostKernel ?? host?.kernel;
+    // the host's hypervisor and kernel: --host-kernel, else the host spec's (kernel=…), else the
+    // default; a Xen host (hypervisor=xen) has none
+    const sched =
+      host !== undefined
+        ? hostSchedParams(host, hostKernel)
+        : hostKernel !== undefined
+          ? { kernel: hostKernel }
+          : {};
     const guestTexts = values.guest ?? [];
     if (values.vms !== undefined || guestTexts.length > 0) {
       if (values.vms !== undefined && guestTexts.length > 0)
@@ -159,7 +166,7 @@ export const workloadCommand: Command = {
         host: {
           pcpus: pcpus ?? cpus,
           otherVcpus: other,
-          ...(kernelOfHost !== undefined ? { kernel: kernelOfHost } : {}),
+          ...sched,
         },
         guests,
         seed,
@@ -182,7 +189,7 @@ export const workloadCommand: Command = {
             host: {
               pcpus: pcpus ?? cpus,
               otherVcpus: other,
-              ...(kernelOfHost !== undefined ? { kernel: kernelOfHost } : {}),
+              ...sched,
             },
           }
         : {}),

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   BACKEND_NAMES,
-  PROFILE_NAMES,
+  MATRIX_PROFILES,
   resolveProfile,
   type BackendName,
   type ProfileName,
@@ -29,7 +29,7 @@ const key = (c: Cell): string => `${c.scenario} ${c.profile} ${c.backend}`;
 
 const cells: Cell[] = [];
 for (const scenario of SOFTWARE_WALKER_SCENARIOS)
-  for (const profile of PROFILE_NAMES)
+  for (const profile of MATRIX_PROFILES)
     for (const backend of BACKEND_NAMES) {
       try {
         resolveProfile(profile, backend);

@@ -1,0 +1,33 @@
+/**
+ * The registry of page-table freeing bugs (issue 19; research in docs/bugs.md), oldest fix first.
+ * To add one: a module in this directory exporting a {@link BugDefinition}, and one entry below.
+ */
+import { UnknownNameError } from "../../sim/errors.js";
+import { missingInvalidate } from "./missing-invalidate.js";
+import { mmUsersShortcut } from "./mm-users-shortcut.js";
+import { seedPvFlush } from "./seed-pv-flush.js";
+import type { BugDefinition } from "./types.js";
+
+export const BUGS: readonly BugDefinition[] = Object.freeze([
+  seedPvFlush,
+  missingInvalidate,
+  mmUsersShortcut,
+]);
+
+/** The registry's names, in registry order. */
+export function bugNames(): string[] {
+  return BUGS.map((b) => b.name);
+}
+
+/** The bug called `name`, or a typed error listing the names there are. */
+export function bugByName(name: string): BugDefinition {
+  const bug = BUGS.find((b) => b.name === name);
+  if (bug === undefined)
+    throw new UnknownNameError(
+      "bug",
+      typeof name === "string" ? name : String(name),
+      bugNames(),
+      "runBug",
+    );
+  return bug;
+}

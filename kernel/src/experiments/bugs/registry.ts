@@ -3,8 +3,12 @@
  * To add one: a module in this directory exporting a {@link BugDefinition}, and one entry below.
  */
 import { UnknownNameError } from "../../sim/errors.js";
+import { hugetlbUnshare } from "./hugetlb-unshare.js";
 import { missingInvalidate } from "./missing-invalidate.js";
 import { mmUsersShortcut } from "./mm-users-shortcut.js";
+import { mremapMovePmd } from "./mremap-move-pmd.js";
+import { ptReclaimRcu } from "./pt-reclaim-rcu.js";
+import { retractPteFreeDefer } from "./retract-pte-free-defer.js";
 import { seedPvFlush } from "./seed-pv-flush.js";
 import type { BugDefinition } from "./types.js";
 
@@ -12,6 +16,10 @@ export const BUGS: readonly BugDefinition[] = Object.freeze([
   seedPvFlush,
   missingInvalidate,
   mmUsersShortcut,
+  retractPteFreeDefer,
+  mremapMovePmd,
+  ptReclaimRcu,
+  hugetlbUnshare,
 ]);
 
 /** The registry's names, in registry order. */

@@ -99,7 +99,11 @@ export interface KernelProfile {
 const NO_INVLPGB =
   "INVLPGB broadcast flush arrived in v6.15 (Rik van Riel's series, CONFIG_BROADCAST_TLB_FLUSH); this kernel has no INVLPGB support";
 
-export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.freeze({
+/** The later profiles ({@link laterProfiles}), each a released one plus the paths after it. */
+type LaterProfileName =
+  "v6.6" | "v6.6-retract-ipi" | "v6.12" | "v6.14" | "v6.14-semi-rcu" | "v6.16";
+
+const RELEASED: Readonly<Record<Exclude<ProfileName, LaterProfileName>, KernelProfile>> = {
   "v4.13": {
     name: "v4.13",
     title: "v4.13: page tables freed by tlb_remove_page, after the flush (before the seed patch)",
@@ -277,169 +281,6 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     pvSchedYield: true,
     unavailable: { invlpgb: NO_INVLPGB },
   },
-  "v6.6": {
-    name: "v6.6",
-    title:
-      "v6.6: khugepaged retracts pte tables without the mmap lock and frees them by RCU (pte_free_defer); pte_offset_map() walks under rcu_read_lock()",
-    commits: [
-      "1d65b771bc08 mm/khugepaged: retract_page_tables() without mmap or vma lock",
-      "13cf577e6b66 mm/pgtable: add pte_free_defer() for pgtable as page",
-      "a349d72fd9ef mm/pgtable: add rcu_read_lock() and rcu_read_unlock()s",
-      "2ba99c5e0881 mm/khugepaged: fix GUP-fast interaction by sending IPI (v6.1)",
-    ],
-    rcuTableFree: "if-paravirt",
-    gather: {
-      mmUsersShortcut: false,
-      tableInvalidate: true,
-      tableFlushIn: "free",
-      freedTables: true,
-      ptReclaimFallback: false,
-      munmapDowngrade: true,
-      rwsemReaderSteal: true,
-      retractFree: "pte_free_defer",
-      mremapPmdRecheck: false,
-    },
-    x86: {
-      tableFreeVia: "paravirt",
-      skipLazyUnlessFreedTables: true,
-      tlbGen: true,
-      pageSizeAwareFlush: true,
-      flushMulti: true,
-    },
-    rcuFlavour: "unified",
-    pvSchedYield: true,
-    unavailable: { invlpgb: NO_INVLPGB },
-  },
-  "v6.6-retract-ipi": {
-    name: "v6.6-retract-ipi",
-    title:
-      "counterfactual: v6.6's lockless retract_page_tables freeing the pte table as v6.1 did (tlb_remove_table_sync_one, then pte_free)",
-    commits: [
-      "1d65b771bc08 mm/khugepaged: retract_page_tables() without mmap or vma lock",
-      "v6.1 collapse_and_free_pmd: tlb_remove_table_sync_one(); pte_free()",
-    ],
-    rcuTableFree: "if-paravirt",
-    gather: {
-      mmUsersShortcut: false,
-      tableInvalidate: true,
-      tableFlushIn: "free",
-      freedTables: true,
-      ptReclaimFallback: false,
-      munmapDowngrade: true,
-      rwsemReaderSteal: true,
-      retractFree: "sync-then-pte_free",
-      mremapPmdRecheck: false,
-    },
-    x86: {
-      tableFreeVia: "paravirt",
-      skipLazyUnlessFreedTables: true,
-      tlbGen: true,
-      pageSizeAwareFlush: true,
-      flushMulti: true,
-    },
-    rcuFlavour: "unified",
-    pvSchedYield: true,
-    counterfactual:
-      "No released kernel: 13cf577e6b66 (pte_free_defer) came in the same series as lockless retract (1d65b771bc08). This is v6.6 with the table freed the v6.1 way, to show that an IPI does not wait for an rcu_read_lock() walker.",
-    unavailable: { invlpgb: NO_INVLPGB },
-  },
-  "v6.12": {
-    name: "v6.12",
-    title: "v6.12: move_normal_pmd re-checks the old pmd under the locks (CVE-2024-50066)",
-    commits: [
-      "6fa1066fc5d0 mm/mremap: fix move_normal_pmd/retract_page_tables race (stable 6.6.58)",
-      "1d65b771bc08 mm/khugepaged: retract_page_tables() without mmap or vma lock (v6.6)",
-    ],
-    rcuTableFree: "if-paravirt",
-    gather: {
-      mmUsersShortcut: false,
-      tableInvalidate: true,
-      tableFlushIn: "free",
-      freedTables: true,
-      ptReclaimFallback: false,
-      munmapDowngrade: true,
-      rwsemReaderSteal: true,
-      retractFree: "pte_free_defer",
-      mremapPmdRecheck: true,
-    },
-    x86: {
-      tableFreeVia: "paravirt",
-      skipLazyUnlessFreedTables: true,
-      tlbGen: true,
-      pageSizeAwareFlush: true,
-      flushMulti: true,
-    },
-    rcuFlavour: "unified",
-    pvSchedYield: true,
-    unavailable: { invlpgb: NO_INVLPGB },
-  },
-  "v6.14": {
-    name: "v6.14",
-    title:
-      "v6.14: PT_RECLAIM frees empty pte tables on MADV_DONTNEED, by RCU (single tables by call_rcu, native tables through tlb_remove_table)",
-    commits: [
-      "6375e95f381e mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)",
-      "718b13861d22 x86: mm: free page table pages by RCU instead of semi RCU",
-      "4817f70c25b6 x86: select ARCH_SUPPORTS_PT_RECLAIM if X86_64",
-    ],
-    rcuTableFree: "if-paravirt",
-    gather: {
-      mmUsersShortcut: false,
-      tableInvalidate: true,
-      tableFlushIn: "free",
-      freedTables: true,
-      ptReclaimFallback: true,
-      munmapDowngrade: true,
-      rwsemReaderSteal: true,
-      retractFree: "pte_free_defer",
-      mremapPmdRecheck: true,
-      ptReclaim: true,
-    },
-    x86: {
-      tableFreeVia: "tlb_remove_table",
-      skipLazyUnlessFreedTables: true,
-      tlbGen: true,
-      pageSizeAwareFlush: true,
-      flushMulti: true,
-    },
-    rcuFlavour: "unified",
-    pvSchedYield: true,
-    unavailable: { invlpgb: NO_INVLPGB },
-  },
-  "v6.14-semi-rcu": {
-    name: "v6.14-semi-rcu",
-    title:
-      "counterfactual: v6.14's PT_RECLAIM on the semi-RCU table freeing it replaced (single tables after an IPI, native tables by tlb_remove_page)",
-    commits: [
-      "6375e95f381e mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)",
-      "without 718b13861d22 x86: mm: free page table pages by RCU instead of semi RCU",
-    ],
-    rcuTableFree: "if-paravirt",
-    gather: {
-      mmUsersShortcut: false,
-      tableInvalidate: true,
-      tableFlushIn: "free",
-      freedTables: true,
-      ptReclaimFallback: false,
-      munmapDowngrade: true,
-      rwsemReaderSteal: true,
-      retractFree: "pte_free_defer",
-      mremapPmdRecheck: true,
-      ptReclaim: true,
-    },
-    x86: {
-      tableFreeVia: "paravirt",
-      skipLazyUnlessFreedTables: true,
-      tlbGen: true,
-      pageSizeAwareFlush: true,
-      flushMulti: true,
-    },
-    rcuFlavour: "unified",
-    pvSchedYield: true,
-    counterfactual:
-      "No released kernel: x86 opted into PT_RECLAIM (4817f70c25b6) only after 718b13861d22 moved its table freeing to RCU, in the same series. This is v6.14 without that commit.",
-    unavailable: { invlpgb: NO_INVLPGB },
-  },
   "v6.15": {
     name: "v6.15",
     title:
@@ -458,38 +299,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       ptReclaimFallback: true,
       munmapDowngrade: true,
       rwsemReaderSteal: true,
-    },
-    x86: {
-      tableFreeVia: "tlb_remove_table",
-      skipLazyUnlessFreedTables: true,
-      tlbGen: true,
-      pageSizeAwareFlush: true,
-      flushMulti: true,
-    },
-    rcuFlavour: "unified",
-    pvSchedYield: true,
-    unavailable: {},
-  },
-  "v6.16": {
-    name: "v6.16",
-    title:
-      "v6.16: huge_pmd_unshare waits for lockless walkers (tlb_remove_table_sync_one) before the i_mmap lock is dropped",
-    commits: [
-      "1013af4f585f mm/hugetlb: fix huge_pmd_unshare() vs GUP-fast race (CVE-2025-38085)",
-      "081056dc00a2 mm/hugetlb: unshare page tables during VMA split, not before",
-    ],
-    rcuTableFree: "always",
-    gather: {
-      mmUsersShortcut: false,
-      tableInvalidate: true,
-      tableFlushIn: "free",
-      freedTables: true,
-      ptReclaimFallback: true,
-      munmapDowngrade: true,
-      rwsemReaderSteal: true,
       retractFree: "pte_free_defer",
       mremapPmdRecheck: true,
-      hugetlbUnshareSync: true,
     },
     x86: {
       tableFreeVia: "tlb_remove_table",
@@ -502,6 +313,104 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     pvSchedYield: true,
     unavailable: {},
   },
+};
+
+/**
+ * The profiles of the later table-freeing paths (issue 19, docs/bugs.md §5–§7): v6.1 (or, for
+ * v6.16, v6.15) with the switches of the paths that came after it. Only what changes is written;
+ * everything else is the base profile's.
+ */
+function laterProfiles(
+  v61: KernelProfile,
+  v615: KernelProfile,
+): Record<LaterProfileName, KernelProfile> {
+  const v66: KernelProfile = {
+    ...v61,
+    name: "v6.6",
+    title:
+      "v6.6: khugepaged retracts pte tables without the mmap lock and frees them by RCU (pte_free_defer); pte_offset_map() walks under rcu_read_lock()",
+    commits: [
+      "1d65b771bc08 mm/khugepaged: retract_page_tables() without mmap or vma lock",
+      "13cf577e6b66 mm/pgtable: add pte_free_defer() for pgtable as page",
+      "a349d72fd9ef mm/pgtable: add rcu_read_lock() and rcu_read_unlock()s",
+      ...v61.commits,
+    ],
+    gather: { ...v61.gather, retractFree: "pte_free_defer", mremapPmdRecheck: false },
+  };
+  const v612: KernelProfile = {
+    ...v66,
+    name: "v6.12",
+    title: "v6.12: move_normal_pmd re-checks the old pmd under the locks (CVE-2024-50066)",
+    commits: [
+      "6fa1066fc5d0 mm/mremap: fix move_normal_pmd/retract_page_tables race (stable 6.6.58)",
+      ...v66.commits,
+    ],
+    gather: { ...v66.gather, mremapPmdRecheck: true },
+  };
+  const v614: KernelProfile = {
+    ...v612,
+    name: "v6.14",
+    title:
+      "v6.14: PT_RECLAIM frees empty pte tables on MADV_DONTNEED, by RCU (single tables by call_rcu, native tables through tlb_remove_table)",
+    commits: [
+      "6375e95f381e mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)",
+      "718b13861d22 x86: mm: free page table pages by RCU instead of semi RCU",
+      "4817f70c25b6 x86: select ARCH_SUPPORTS_PT_RECLAIM if X86_64",
+      ...v612.commits,
+    ],
+    gather: { ...v612.gather, ptReclaim: true, ptReclaimFallback: true },
+    // with PT_RECLAIM, native_tlb_remove_table is tlb_remove_table too
+    x86: { ...v612.x86, tableFreeVia: "tlb_remove_table" },
+  };
+  return {
+    "v6.6": v66,
+    "v6.6-retract-ipi": {
+      ...v66,
+      name: "v6.6-retract-ipi",
+      title:
+        "counterfactual: v6.6's lockless retract_page_tables freeing the pte table as v6.1 did (tlb_remove_table_sync_one, then pte_free)",
+      commits: [
+        "1d65b771bc08 mm/khugepaged: retract_page_tables() without mmap or vma lock",
+        "v6.1 collapse_and_free_pmd: tlb_remove_table_sync_one(); pte_free()",
+      ],
+      gather: { ...v66.gather, retractFree: "sync-then-pte_free" },
+      counterfactual:
+        "No released kernel: 13cf577e6b66 (pte_free_defer) came in the same series as lockless retract (1d65b771bc08). This is v6.6 with the table freed the v6.1 way, to show that an IPI does not wait for an rcu_read_lock() walker.",
+    },
+    "v6.12": v612,
+    "v6.14": v614,
+    "v6.14-semi-rcu": {
+      ...v614,
+      name: "v6.14-semi-rcu",
+      title:
+        "counterfactual: v6.14's PT_RECLAIM on the semi-RCU table freeing it replaced (single tables after an IPI, native tables by tlb_remove_page)",
+      commits: [
+        "6375e95f381e mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)",
+        "without 718b13861d22 x86: mm: free page table pages by RCU instead of semi RCU",
+      ],
+      gather: { ...v614.gather, ptReclaimFallback: false },
+      x86: { ...v614.x86, tableFreeVia: "paravirt" },
+      counterfactual:
+        "No released kernel: x86 opted into PT_RECLAIM (4817f70c25b6) only after 718b13861d22 moved its table freeing to RCU, in the same series. This is v6.14 without that commit.",
+    },
+    "v6.16": {
+      ...v615,
+      name: "v6.16",
+      title:
+        "v6.16: huge_pmd_unshare waits for lockless walkers (tlb_remove_table_sync_one) before the i_mmap lock is dropped",
+      commits: [
+        "1013af4f585f mm/hugetlb: fix huge_pmd_unshare() vs GUP-fast race (CVE-2025-38085)",
+        "081056dc00a2 mm/hugetlb: unshare page tables during VMA split, not before",
+        ...v615.commits,
+      ],
+      gather: { ...v615.gather, hugetlbUnshareSync: true },
+    },
+  };
+}
+
+export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.freeze({
+  ...RELEASED,
+  ...laterProfiles(RELEASED["v6.1"], RELEASED["v6.15"]),
 });
 
 export class IncompatibleBackendError extends MmulabError {

@@ -192,6 +192,17 @@ describe("§5b mremap move_normal_pmd vs lockless retract (CVE-2024-50066)", () 
     expect(after.bad).toBe(0);
   });
 
+  it("the later profiles keep the re-check", () => {
+    for (const profile of ["v6.14", "v6.15", "v6.16"])
+      expect(
+        tally(
+          { scenario, profile, backend: "native" },
+          { reader: "software-rcu", kinds: ["not-a-table"] },
+        ).bad,
+        profile,
+      ).toBe(0);
+  });
+
   it("mutation: v6.12 without the pmd re-check brings it back", () => {
     const m = tally(
       {

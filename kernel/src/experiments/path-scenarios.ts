@@ -40,7 +40,7 @@ import {
   type System,
   type SystemOptions,
 } from "../system/build.js";
-import { userTime } from "./scenarios.js";
+import { runTrialToEnd, userTime } from "./scenarios.js";
 
 export const PATH_SCENARIO_NAMES = [
   "retract-vs-rcu-walker",
@@ -81,7 +81,6 @@ export const FILE_ADDR = 0x7e00_0000_0000;
 /** Where mremap moves it to (a different pmd and pud). */
 export const MREMAP_TO = FILE_ADDR + 4 * PUD_SIZE;
 
-const TRIAL_MAX_NS = 100_000_000;
 const MAX_HOLD_NS = 10_000_000;
 const PATH_TRIAL_KEYS = [
   ...SYSTEM_OPTION_KEYS,
@@ -356,10 +355,7 @@ export function runPathTrial(opts: PathTrialOptions): PathTrialResult {
     m.cpu(2).run("other-process", hugetlbOtherThread(t, b, mapping));
     for (const c of m.cpus.slice(3)) c.run("user-thread", idleUser(t, c.id));
   }
-  sim.run({ until: TRIAL_MAX_NS });
-  rcu.stop();
-  sys.host.stop();
-  sim.run();
+  runTrialToEnd(sys);
   return {
     scenario,
     seed: opts.seed,

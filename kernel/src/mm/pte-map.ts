@@ -141,10 +141,21 @@ export function ptep_get(
   addr: number,
   walker: string,
 ): number | null {
+  if (!checkPteAccess(k, cpu, mm, m, addr, walker)) return null;
+  return k.pt.entry(m.pte.pfn, indexAt(addr, PAGE_SIZE));
+}
+
+/** The oracle's check of an access to the mapped table's frame by an RCU pte walker. */
+function checkPteAccess(
+  k: Kernel,
+  cpu: Cpu,
+  mm: MmStruct,
+  m: PteMapped,
+  addr: number,
+  walker: string,
+): boolean {
   const index = indexAt(addr, PAGE_SIZE);
-  if (!k.oracle.checkTableRead(cpu.id, walker, "software-rcu", m.pte, addr, "pte", mm.id, index))
-    return null;
-  return k.pt.entry(m.pte.pfn, index);
+  return k.oracle.checkTableRead(cpu.id, walker, "software-rcu", m.pte, addr, "pte", mm.id, index);
 }
 
 /** spin_lock(pte_lockptr(mm, &pmdval)): the ptl in the table's ptdesc — a write to its frame. */
@@ -157,16 +168,7 @@ function* spin_lock_ptl(
   walker: string,
 ): Kfn<boolean> {
   yield k.machine.costs.pteReadNs;
-  return k.oracle.checkTableRead(
-    cpu.id,
-    `${walker} spin_lock(ptl)`,
-    "software-rcu",
-    m.pte,
-    addr,
-    "pte",
-    mm.id,
-    indexAt(addr, PAGE_SIZE),
-  );
+  return checkPteAccess(k, cpu, mm, m, addr, `${walker} spin_lock(ptl)`);
 }
 
 /**

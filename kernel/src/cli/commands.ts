@@ -5,6 +5,7 @@
  * import and one entry below.
  */
 import type { Command } from "./command.js";
+import { bugsCommand } from "./commands/bugs.js";
 import { demoCommand } from "./commands/demo.js";
 import { exploreCommand } from "./commands/explore.js";
 import { helpCommand } from "./commands/help.js";
@@ -28,6 +29,7 @@ export const commands: readonly Command[] = [
   ebizzyVmsCommand,
   kernelCommand,
   exploreCommand,
+  bugsCommand,
   sweepCommand,
   sweepWorkerCommand,
   validateCommand,

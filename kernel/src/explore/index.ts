@@ -6,3 +6,4 @@ export * from "./explorer.js";
 export * from "./views.js";
 export * from "./promela.js";
 export * from "./spin.js";
+export * from "./bugs.js";

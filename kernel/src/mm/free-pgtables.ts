@@ -16,6 +16,7 @@ import type { Cpu } from "../hw/cpu.js";
 import type { Kfn, KfnOrDone } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
 import type { Vma } from "./mm-struct.js";
+import { unlink_file_vma } from "./shmem.js";
 import { __tlb_adjust_range, type MmuGather } from "./mmu-gather.js";
 import { FrameState, type TableLevel } from "./page-alloc.js";
 import {
@@ -270,7 +271,8 @@ export function* free_pgtables(
   while (i < chain.length) {
     let vma = chain[i]!;
     const addr = vma.start;
-    // unlink_anon_vmas / unlink_file_vma: rmap is not modelled.
+    // unlink_file_vma: the file's rmap no longer finds it (anon rmap is not modelled)
+    if (vma.file !== null) unlink_file_vma(tlb.mm, vma);
     if (vma.hugetlb) {
       const next = chain[i + 1];
       yield* free_pgd_range(k, cpu, tlb, addr, vma.end, floor, next ? next.start : ceiling);
@@ -280,6 +282,7 @@ export function* free_pgtables(
     let j = i + 1;
     while (j < chain.length && chain[j]!.start <= vma.end + PMD_SIZE && !chain[j]!.hugetlb) {
       vma = chain[j]!;
+      if (vma.file !== null) unlink_file_vma(tlb.mm, vma);
       j++;
     }
     const next = chain[j];

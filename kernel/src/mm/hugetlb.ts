@@ -29,7 +29,6 @@ import type { Cpu } from "../hw/cpu.js";
 import { KernelStateError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
-import { tlb_remove_table_sync_one } from "./lockless-retract.js";
 import type { MmStruct } from "./mm-struct.js";
 import {
   __tlb_adjust_range,
@@ -37,6 +36,7 @@ import {
   tlb_flush_mmu_tlbonly,
   tlb_gather_mmu,
   tlb_remove_page,
+  tlb_remove_table_sync_one,
 } from "./mmu-gather.js";
 import {
   alignDown,

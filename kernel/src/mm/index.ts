@@ -1,8 +1,11 @@
 export * from "./free-pgtables.js";
 export * from "./kernel.js";
+export * from "./khugepaged.js";
 export * from "./memory.js";
 export * from "./mm-struct.js";
 export * from "./mmap.js";
+export * from "./mremap.js";
+export * from "./shmem.js";
 // The mmu_gather API; its plain-call twins (tlb_remove_*_inline) are the free paths' fast path,
 // not API.
 export {
@@ -23,6 +26,7 @@ export {
   tlb_remove_table,
   tlb_remove_table_one,
   tlb_remove_table_rcu,
+  tlb_remove_table_sync_one,
   tlb_table_flush,
   type MmuGatherBatch,
   type MmuTableBatch,

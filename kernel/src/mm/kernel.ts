@@ -63,6 +63,21 @@ export interface MmuGatherBehaviour {
   /** v6.16 (1013af4f585f, CVE-2025-38085): huge_pmd_unshare sends tlb_remove_table_sync_one()
    * before the caller drops the i_mmap lock. Absent: false. */
   readonly hugetlbUnshareSync?: boolean;
+  /** v6.1+ (2ba99c5e0881, "mm/khugepaged: fix GUP-fast interaction by sending IPI"):
+   * khugepaged calls tlb_remove_table_sync_one() after pmdp_collapse_flush, before it frees or
+   * reuses the pte table. Absent: v6.0 and older free it right after the flush. */
+  readonly collapseSyncOne?: boolean;
+  /** v4.19+ (eb66ae030829, "mremap: properly flush TLB before releasing the page"): move_ptes
+   * flushes the old range before it drops the page-table locks. Absent: v4.14's need_flush,
+   * one flush at the end of move_page_tables. */
+  readonly mremapFlushUnderPtl?: boolean;
+}
+
+/** The references a shmem page has besides the allocator's: page_mapcount and the page cache. */
+export interface FilePageRef {
+  mapcount: number;
+  /** Still in the file's page cache (not truncated or replaced by a collapse). */
+  cached: boolean;
 }
 
 /** v4.14 as merged: the default for mm-level tests. */
@@ -246,6 +261,14 @@ export class Kernel {
   readonly mmapSemSignal = new Signal("mmap_sem");
   /** The zero page's frame (empty_zero_page), −1 until the first read fault maps it. */
   zeroPfn = -1;
+  /** Pages of shmem files (mm/shmem.ts): the page cache's reference and the mappings'. A zap
+   * frees such a page only when neither is left (put_page), not as an anonymous page. */
+  readonly filePages = new Map<number, FilePageRef>();
+  /** Split page-table locks held (pte_lockptr / pmd_lockptr: one spinlock per table page), by
+   * table frame; only the paths that race on one take them (mm/shmem.ts, mm/mremap.ts,
+   * mm/khugepaged.ts). */
+  readonly ptlHeld = new Set<number>();
+  readonly ptlSignal = new Signal("ptl");
 
   constructor(machine: Machine, params: KernelParams = {}) {
     const levels = params.levels ?? 4;

@@ -26,10 +26,10 @@
  * userfaultfd-wp, and khugepaged's scan; the caller does collapse_file's unmapping.
  */
 import type { Cpu } from "../hw/cpu.js";
-import { smp_call_function } from "../hw/smp.js";
 import type { Kfn } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
 import type { MmStruct } from "./mm-struct.js";
+import { tlb_remove_table_sync_one } from "./mmu-gather.js";
 import { FrameState } from "./page-alloc.js";
 import { alignDown, indexAt, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE } from "./pgtable.js";
 import { pmd_slot } from "./pte-map.js";
@@ -47,14 +47,6 @@ export function* pmdp_collapse_flush(k: Kernel, cpu: Cpu, mm: MmStruct, addr: nu
   mm.rememberDetached({ pfn: pte, gen: k.alloc.generation(pte), level: "pte", va: addr });
   yield* k.archOps.flush_tlb_range(cpu, mm, addr, addr + PMD_SIZE, PAGE_SHIFT);
   return pte;
-}
-
-/** tlb_remove_table_sync_one (mm/mmu_gather.c, exported by 2ba99c5e0881 in v6.1): an empty IPI
- * to every other online CPU, waited for; nothing without MMU_GATHER_RCU_TABLE_FREE (then the
- * flush was an IPI already). */
-export function* tlb_remove_table_sync_one(k: Kernel, cpu: Cpu): Kfn<void> {
-  if (!k.behaviour.rcuTableFree) return;
-  yield* smp_call_function(cpu, function* tlb_remove_table_smp_sync(): Kfn<void> {}, true);
 }
 
 /** pte_free_defer (mm/pgtable-generic.c v6.6): call_rcu(&ptdesc->pt_rcu_head, pte_free_now). */

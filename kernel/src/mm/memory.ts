@@ -20,6 +20,7 @@ import { MmulabError, ParameterError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
 import type { MmStruct, Vma } from "./mm-struct.js";
+import { put_file_page } from "./shmem.js";
 import { VMA_PAGE_BYTES } from "./mm-struct.js";
 import {
   __tlb_adjust_range,
@@ -279,6 +280,8 @@ function zap_pte_pass(
     // vm_normal_page() is NULL for the zero page: nothing to free
     if (raw - 1 === k.zeroPfn) continue;
     tlb.mm.rss--;
+    // a shmem page: page_remove_rmap; the page cache's reference keeps it (mm/shmem.ts)
+    if (k.filePages.size > 0 && !put_file_page(k, raw - 1)) continue;
     if (__tlb_remove_page_size(k, tlb, raw - 1)) {
       zapPass.forceFlush = true;
       idx++;

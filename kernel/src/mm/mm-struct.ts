@@ -11,6 +11,7 @@
 import type { SimEvent } from "../sim/event.js";
 import type { PgtableLevels } from "./pgtable.js";
 import type { TableLevel } from "./page-alloc.js";
+import type { AddressSpace } from "./shmem.js";
 
 /** How a VMA's pages are mapped: 4 KiB through pte tables, or huge leaves at pmd/pud level. */
 export type VmaPageSize = "4K" | "2M" | "1G";
@@ -26,11 +27,24 @@ export class Vma {
   end: number;
   readonly pageSize: VmaPageSize;
   readonly name: string;
-  constructor(start: number, end: number, pageSize: VmaPageSize, name: string) {
+  /** vm_file's mapping for a MAP_SHARED file (shmem) mapping, null for anonymous memory. */
+  readonly file: AddressSpace | null;
+  /** vm_pgoff: the file page mapped at `start`. */
+  pgoff: number;
+  constructor(
+    start: number,
+    end: number,
+    pageSize: VmaPageSize,
+    name: string,
+    file: AddressSpace | null = null,
+    pgoff = 0,
+  ) {
     this.start = start;
     this.end = end;
     this.pageSize = pageSize;
     this.name = name;
+    this.file = file;
+    this.pgoff = pgoff;
   }
   /** is_vm_hugetlb_page(): huge mappings are modelled as hugetlb VMAs. */
   get hugetlb(): boolean {

@@ -180,6 +180,12 @@ export function* down_write(k: Kernel, cpu: Cpu, mm: MmStruct): Kfn<void> {
     yield* k.sleep_on(cpu, w.wake);
   }
 }
+/** down_write_trylock (mmap_write_trylock): the lock if nobody holds it or waits for it. */
+export function down_write_trylock(mm: MmStruct): boolean {
+  if (mm.mmapSemWriter || mm.mmapSemReaders > 0 || mm.mmapSemWaiters.length > 0) return false;
+  mm.mmapSemWriter = true;
+  return true;
+}
 export function up_write(k: Kernel, mm: MmStruct): void {
   mm.mmapSemWriter = false;
   rwsem_wake(k, mm);
@@ -397,9 +403,18 @@ export function* sys_touch(k: Kernel, cpu: Cpu, mm: MmStruct, addr: number): Kfn
 
 /** __split_vma: split the VMA containing addr at addr. */
 function splitVma(mm: MmStruct, vma: Vma, addr: number): void {
-  const tail = new Vma(addr, vma.end, vma.pageSize, vma.name);
+  const tail = new Vma(
+    addr,
+    vma.end,
+    vma.pageSize,
+    vma.name,
+    vma.file,
+    vma.pgoff + (addr - vma.start) / PAGE_SIZE,
+  );
   vma.end = addr;
   insertVma(mm, tail);
+  // __vma_link_file: the tail maps the file too
+  if (vma.file !== null) vma.file.i_mmap.push({ mm, vma: tail });
 }
 
 /** munmap's argument checks (EINVAL cases), done before anything changes. */
@@ -595,7 +610,7 @@ export function mmdrop(k: Kernel, mm: MmStruct): void {
 }
 
 /** Finds or builds the pte table for addr (no data page): move_page_tables' alloc_new_pmd. */
-function ptePath(k: Kernel, mm: MmStruct, addr: number, create: boolean): number {
+export function ptePath(k: Kernel, mm: MmStruct, addr: number, create: boolean): number {
   let table = mm.pgd;
   const levels = tableLevels(k.levels);
   for (let li = 0; li < levels.length - 1; li++) {

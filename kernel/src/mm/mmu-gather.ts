@@ -339,13 +339,24 @@ export function* tlb_remove_table_one(
     );
     return;
   }
-  yield* smp_call_function(cpu, tlb_remove_table_smp_sync, true);
+  yield* tlb_remove_table_sync_one(k, cpu);
   yield k.archOps.__tlb_remove_table(cpu, table, tlb.by, "tlb_remove_table_one");
   k.stats.tablesFreedDirect++;
 }
 
 /** tlb_remove_table_smp_sync: "Simply deliver the interrupt". */
 function* tlb_remove_table_smp_sync(): Kfn<void> {}
+
+/**
+ * tlb_remove_table_sync_one (mm/mmu_gather.c; static before v6.1, exported by 2ba99c5e0881 for
+ * khugepaged): an empty IPI to every other online CPU, waited for. Not a grace period: enough
+ * for software walkers that rely on IRQs off, nothing else. Without MMU_GATHER_RCU_TABLE_FREE it
+ * is an empty stub, because then the TLB flush before it already was such an IPI.
+ */
+export function* tlb_remove_table_sync_one(k: Kernel, cpu: Cpu): Kfn<void> {
+  if (!k.behaviour.rcuTableFree) return;
+  yield* smp_call_function(cpu, tlb_remove_table_smp_sync, true);
+}
 
 /** tlb_table_flush: hand the batch to RCU (v4.19+: after tlb_table_invalidate). */
 export function* tlb_table_flush(k: Kernel, cpu: Cpu, tlb: MmuGather): Kfn<void> {

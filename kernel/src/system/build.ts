@@ -68,6 +68,12 @@ export interface SystemOptions {
    * goes to RCU and before tlb_remove_table_one frees) forced on or off. Default: the
    * profile's. */
   readonly tableInvalidate?: boolean;
+  /** Counterfactual: v6.1's tlb_remove_table_sync_one() after khugepaged's pmdp_collapse_flush
+   * (2ba99c5e0881) forced on or off. Default: the profile's. */
+  readonly collapseSyncOne?: boolean;
+  /** Counterfactual: v4.19's flush of mremap's old range under the page-table locks
+   * (eb66ae030829) forced on or off. Default: the profile's. */
+  readonly mremapFlushUnderPtl?: boolean;
   /** Keep exited mms for inspection. Default true; a long build turns it off. */
   readonly keepDroppedMms?: boolean;
   /** Variants of the flush backend (each refused with another backend, or with a kernel that
@@ -203,6 +209,8 @@ export const SYSTEM_OPTION_KEYS = [
   "resolve",
   "mmUsersShortcut",
   "tableInvalidate",
+  "collapseSyncOne",
+  "mremapFlushUnderPtl",
   "keepDroppedMms",
   "backendOptions",
   "hardware",
@@ -226,6 +234,8 @@ function checkSystemOptions(opts: unknown): SystemOptions {
   checkBool("history", o["history"], true, CTX);
   checkBool("mmUsersShortcut", o["mmUsersShortcut"], false, CTX);
   checkBool("tableInvalidate", o["tableInvalidate"], false, CTX);
+  checkBool("collapseSyncOne", o["collapseSyncOne"], false, CTX);
+  checkBool("mremapFlushUnderPtl", o["mremapFlushUnderPtl"], false, CTX);
   checkBool("keepDroppedMms", o["keepDroppedMms"], true, CTX);
   if (typeof o["hardware"] !== "boolean")
     checkOptions("hardware", o["hardware"], Object.keys(DEFAULT_HW_WALKER), CTX);
@@ -260,6 +270,10 @@ function buildGuest(sim: Simulation, opts: SystemOptions, shared: HostCpus | und
       ...resolved.gather,
       ...(opts.mmUsersShortcut === undefined ? {} : { mmUsersShortcut: opts.mmUsersShortcut }),
       ...(opts.tableInvalidate === undefined ? {} : { tableInvalidate: opts.tableInvalidate }),
+      ...(opts.collapseSyncOne === undefined ? {} : { collapseSyncOne: opts.collapseSyncOne }),
+      ...(opts.mremapFlushUnderPtl === undefined
+        ? {}
+        : { mremapFlushUnderPtl: opts.mremapFlushUnderPtl }),
     },
     allocator: { history: opts.history ?? true },
     hz: opts.hz ?? 1000,

@@ -38,7 +38,7 @@ beforeAll(() => {
 
 describe("race matrix (computed, 40 trials a cell)", () => {
   it("covers every valid profile × backend × scenario and refuses INVLPGB before v6.15 with the reason", () => {
-    expect(m.cells).toHaveLength(6 * (7 * 4 + 1));
+    expect(m.cells).toHaveLength(6 * (8 * 4 + 1));
     expect(m.hardware).toBe(true);
     expect(m.skipped.map((s) => s.profile)).toEqual([
       "v4.13",
@@ -46,6 +46,7 @@ describe("race matrix (computed, 40 trials a cell)", () => {
       "v4.14",
       "v4.19",
       "v5.10",
+      "v6.0",
       "v6.1",
     ]);
     for (const s of m.skipped) expect(s.reason).toMatch(/INVLPGB .* v6\.15/);
@@ -246,7 +247,7 @@ describe("bad input", () => {
   it("names valid profiles, backends and scenarios", () => {
     expect(() => runRaceMatrix({ profiles: ["v4.15"] })).toThrow(UnknownNameError);
     expect(() => runRaceMatrix({ profiles: ["v4.15"] })).toThrow(
-      /"v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.1", "v6.6", .*"v6.15", "v6.16"/,
+      /"v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.0", "v6.1", "v6.6", .*"v6.15", "v6.16"/,
     );
     expect(() => runRaceMatrix({ backends: ["vmware"] })).toThrow(
       /backends\[0\] = "vmware" .*"native", "xen-pv", "hyperv", "kvm-pv", "invlpgb"/,

@@ -6,16 +6,20 @@ import { UnknownNameError } from "../../sim/errors.js";
 import { hugetlbUnshare } from "./hugetlb-unshare.js";
 import { missingInvalidate } from "./missing-invalidate.js";
 import { mmUsersShortcut } from "./mm-users-shortcut.js";
+import { mremapStaleTlb } from "./mremap-stale-tlb.js";
 import { mremapMovePmd } from "./mremap-move-pmd.js";
 import { ptReclaimRcu } from "./pt-reclaim-rcu.js";
 import { retractPteFreeDefer } from "./retract-pte-free-defer.js";
 import { seedPvFlush } from "./seed-pv-flush.js";
+import { thpCollapse } from "./thp-collapse.js";
 import type { BugDefinition } from "./types.js";
 
 export const BUGS: readonly BugDefinition[] = Object.freeze([
   seedPvFlush,
   missingInvalidate,
   mmUsersShortcut,
+  mremapStaleTlb,
+  thpCollapse,
   retractPteFreeDefer,
   mremapMovePmd,
   ptReclaimRcu,

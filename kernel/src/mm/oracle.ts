@@ -156,6 +156,18 @@ export class UafOracle {
     return false;
   }
 
+  /** Reports a hardware walk that reached a live frame which is not a table of `level` (the
+   * caller has checked the frame's level; the read is not counted again). */
+  reportHwNotATable(
+    cpu: number,
+    ptr: TablePtr,
+    addr: number,
+    level: TableLevel,
+    via: CachedEntryInfo,
+  ): void {
+    this.report(cpu, "hw page walk", ptr, addr, level, "hw-walker", via, "not-a-table");
+  }
+
   /**
    * Checks an access that hit the TLB: the cached translation must still map the data page it
    * was made for. A hit to a freed or reused frame is the stale-TLB class (a missed flush).

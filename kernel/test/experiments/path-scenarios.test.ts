@@ -192,6 +192,20 @@ describe("§5b mremap move_normal_pmd vs lockless retract (CVE-2024-50066)", () 
     expect(after.bad).toBe(0);
   });
 
+  it("with the hardware model on, the mremapping CPU's own page walker reads page 0 as a pte table", () => {
+    const before = tally(
+      { scenario, profile: "v6.6", backend: "native", hardware: true },
+      { reader: "hw-walker", kinds: ["not-a-table"] },
+    );
+    expect(before.hits).toBeGreaterThan(SEEDS / 2);
+    expect(before.first?.via).toBeDefined();
+    const after = tally(
+      { scenario, profile: "v6.12", backend: "native", hardware: true },
+      { reader: "hw-walker", kinds: ["not-a-table"] },
+    );
+    expect(after.bad).toBe(0);
+  });
+
   it("the later profiles keep the re-check", () => {
     for (const profile of ["v6.14", "v6.15", "v6.16"])
       expect(

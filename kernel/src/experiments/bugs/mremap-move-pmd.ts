@@ -33,14 +33,14 @@ export const mremapMovePmd: BugDefinition = {
   before: {
     profile: "v6.6",
     backend: "native",
-    config: {},
+    config: { hardware: true },
     counterfactual: false,
     why: "v6.6 (and 6.6.y before 6.6.58): lockless retract, no re-check in move_normal_pmd.",
   },
   after: {
     profile: "v6.12",
     backend: "native",
-    config: {},
+    config: { hardware: true },
     counterfactual: false,
     why: "v6.12: move_normal_pmd re-reads the pmd under the locks and backs off if it is not a table.",
   },
@@ -58,8 +58,9 @@ export const mremapMovePmd: BugDefinition = {
     mutation: { resolve: { without: ["move_normal_pmd-recheck"] } },
   },
   conditions: [
-    "the reader is the mremapping process's page-fault walker (pte_offset_map under rcu_read_lock); the " +
-      "hardware page walker, which would read page 0 the same way, has no not-a-table check in the model",
+    "the CPUs' page walkers modelled: the mremapping CPU's walker reads frame 0 as a pte table " +
+      "(reader hw-walker) in most trials, and the process's page fault (pte_offset_map under " +
+      "rcu_read_lock, reader software-rcu) does in every one",
     "frame 0 is not reserved: it is whatever the allocator handed out first (here A's pgd), read as a pte table",
   ],
   trial: pathScenarioTrial("mremap-vs-retract"),

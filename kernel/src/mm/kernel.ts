@@ -280,8 +280,7 @@ export class Kernel {
     this.behaviour = checkTlbConfig(params.behaviour ?? V4_14_GATHER);
     this.alloc = new PageAllocator(machine.sim, params.allocator);
     this.pt = new PageTableStore(this.alloc);
-    this.oracle = new UafOracle(machine.sim, this.alloc);
-    this.oracle.entryAt = (pfn, index) => this.pt.entry(pfn, index);
+    this.oracle = new UafOracle(machine.sim, this.alloc, this.pt);
     this.keepDroppedMms = params.keepDroppedMms ?? true;
     this.hz = params.hz ?? 1000;
     if (![100, 250, 300, 1000].includes(this.hz))

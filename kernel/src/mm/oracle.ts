@@ -18,7 +18,7 @@ import {
   type PageAllocator,
   type TableLevel,
 } from "./page-alloc.js";
-import type { TablePtr } from "./pgtable.js";
+import type { PageTableStore, TablePtr } from "./pgtable.js";
 
 /** Who read freed memory: a lockless software walker with interrupts off (gup_fast), a
  * pte_offset_map() walker inside rcu_read_lock() with interrupts on (page faults, mincore,
@@ -96,12 +96,15 @@ export class UafOracle {
   reads = 0;
   private readonly sim: Simulation;
   private readonly alloc: PageAllocator;
+  /** The tables' contents, for the foreign-table check (what an entry holds now). */
+  private readonly pt: PageTableStore | undefined;
   /** How far back the trace slice in a report reaches, ns. */
   traceWindowNs = 50_000;
 
-  constructor(sim: Simulation, alloc: PageAllocator) {
+  constructor(sim: Simulation, alloc: PageAllocator, pt?: PageTableStore) {
     this.sim = sim;
     this.alloc = alloc;
+    this.pt = pt;
   }
 
   /** True if `ptr` still designates the table it was taken from. */
@@ -211,13 +214,10 @@ export class UafOracle {
     const sharing = this.sharers.get(ptr.pfn);
     if (sharing === undefined ? this.alloc.ownerOf(ptr.pfn) === mm : sharing.has(mm)) return true;
     const left = this.leftShared.get(ptr.pfn)?.get(mm);
-    if (left === undefined || left[index] === this.entryAt(ptr.pfn, index)) return true;
+    if (left === undefined || left[index] === this.pt?.entry(ptr.pfn, index)) return true;
     this.report(cpu, walker, ptr, addr, level, reader, undefined, "foreign-table");
     return false;
   }
-
-  /** Raw entry reader, set by the page-table store's owner (the kernel). */
-  entryAt: (pfn: number, index: number) => number = () => 0;
 
   /**
    * Checks one read through `ptr`. Returns true if safe; otherwise records a report and returns

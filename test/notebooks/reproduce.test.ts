@@ -93,6 +93,7 @@ describe("npm run reproduce: every notebook, headless", () => {
       "03-kernel-versions.ipynb",
       "04-sweeps.ipynb",
       "05-api-tour.ipynb",
+      "06-bug-history.ipynb",
       "07-hosts-and-guests.ipynb",
     ]);
   });

@@ -62,6 +62,9 @@ export interface PathTrialOptions extends Omit<SystemOptions, "seed"> {
   /** pt-reclaim-vs-fault and retract-vs-rcu-walker: the pte_offset_map() user — a page fault
    * (default) or mincore. */
   readonly walker?: "fault" | "mincore";
+  /** Stop at this simulated time, ns, and return the system as it is then (the page tables at
+   * the moment of a bad read). Absent: run to the end. */
+  readonly stopAtNs?: number;
 }
 
 export interface PathTrialResult {
@@ -88,6 +91,7 @@ const PATH_TRIAL_KEYS = [
   "holdNs",
   "batchAllocFailure",
   "walker",
+  "stopAtNs",
 ];
 
 interface PathTrial {
@@ -299,7 +303,9 @@ export function runPathTrial(opts: PathTrialOptions): PathTrialResult {
   checkInt("nrCpus", opts.nrCpus ?? 4, 3, MAX_CPUS, "runPathTrial");
   if (opts.walker !== undefined && opts.walker !== "fault" && opts.walker !== "mincore")
     throw new ParameterError("walker", opts.walker, '"fault" or "mincore"', "runPathTrial");
-  const { scenario: _s, holdNs: _h, batchAllocFailure: _b, walker: _w, ...system } = opts;
+  if (opts.stopAtNs !== undefined)
+    checkInt("stopAtNs", opts.stopAtNs, 0, Number.MAX_SAFE_INTEGER, "runPathTrial");
+  const { scenario: _s, holdNs: _h, batchAllocFailure: _b, walker: _w, stopAtNs, ...system } = opts;
   const sys = buildSystem({
     ...system,
     nrCpus: opts.nrCpus ?? 4,
@@ -355,7 +361,7 @@ export function runPathTrial(opts: PathTrialOptions): PathTrialResult {
     m.cpu(2).run("other-process", hugetlbOtherThread(t, b, mapping));
     for (const c of m.cpus.slice(3)) c.run("user-thread", idleUser(t, c.id));
   }
-  runTrialToEnd(sys);
+  runTrialToEnd(sys, stopAtNs);
   return {
     scenario,
     seed: opts.seed,

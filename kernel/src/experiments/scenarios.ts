@@ -89,6 +89,9 @@ export interface TrialOptions extends Omit<SystemOptions, "seed"> {
    * lazy-tlb-walker the lazy kernel thread's IRQ-off section, and in madvise-lazy-return the
    * window in which the madvise comes (both 20–200 µs). */
   readonly stallNs?: number;
+  /** Stop the run at this simulated time, ns, and return the system as it is then (for a view
+   * of one moment, e.g. the page tables at a bad read); default: run to the end. */
+  readonly stopAtNs?: number;
 }
 
 export interface TrialResult {
@@ -272,16 +275,19 @@ const TRIAL_MAX_NS = 100_000_000;
  */
 export const MAX_STALL_NS = TRIAL_MAX_NS / 2;
 
-const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs"];
+const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs", "stopAtNs"];
 
 /**
  * Runs a trial's system to its end. The run ends by itself once every thread is done and RCU is
  * idle: the ticks then go dormant (tick.ts), and every table queued for RCU has been freed. Then
  * the clocks are stopped and what stopping queues (stale ticks, the GP kthread's exit) is
- * drained. {@link TRIAL_MAX_NS} bounds a run whose grace period never ends.
+ * drained. {@link TRIAL_MAX_NS} bounds a run whose grace period never ends; `stopAtNs` stops it
+ * earlier, with the clocks still running.
  */
-export function runTrialToEnd(sys: System): void {
-  sys.sim.run({ until: TRIAL_MAX_NS });
+export function runTrialToEnd(sys: System, stopAtNs?: number): void {
+  sys.sim.run({ until: stopAtNs ?? TRIAL_MAX_NS });
+  // a run stopped early (to look at the system mid-race) keeps its clocks
+  if (stopAtNs !== undefined) return;
   sys.rcu.stop();
   sys.host.stop();
   sys.sim.run();
@@ -299,11 +305,12 @@ export function runTrial(opts: TrialOptions): TrialResult {
   const scenario = checkScenarioName(opts.scenario);
   checkInt("seed", opts.seed, 0, 2 ** 32 - 1, "runTrial");
   if (opts.stallNs !== undefined) checkInt("stallNs", opts.stallNs, 1, MAX_STALL_NS, "runTrial");
+  if (opts.stopAtNs !== undefined) checkInt("stopAtNs", opts.stopAtNs, 0, TRIAL_MAX_NS, "runTrial");
   // the walker runs on cpu1, the munmap on cpu0; the lazy CPU of the hardware-only scenarios is
   // cpu2
   const lazyCpu = opts.scenario === "lazy-tlb-walker" || opts.scenario === "madvise-lazy-return";
   checkInt("nrCpus", opts.nrCpus ?? 4, lazyCpu ? 3 : 2, MAX_CPUS, "runTrial");
-  const { scenario: _scenario, stallNs: _stall, ...system } = opts;
+  const { scenario: _scenario, stallNs: _stall, stopAtNs, ...system } = opts;
   // The hardware page walkers run unless the caller turns them off: the scenarios are about
   // what reads a freed table, and the CPU's own walker is one of the readers.
   const sys = buildSystem({ ...system, nrCpus: opts.nrCpus ?? 4, hardware: opts.hardware ?? true });
@@ -348,7 +355,7 @@ export function runTrial(opts: TrialOptions): TrialResult {
     m.cpu(1).run(useMm ? "kthread-use_mm" : "dio-thread", walkerThread(t));
     if (!useMm) for (const c of m.cpus.slice(2)) c.run("user-thread", userThread(t, c.id));
   }
-  runTrialToEnd(sys);
+  runTrialToEnd(sys, stopAtNs);
   return {
     scenario,
     seed: opts.seed,

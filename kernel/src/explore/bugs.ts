@@ -4,7 +4,7 @@
  * "after" kernels, and the shortest one that reads a freed table.
  */
 import { bugByName } from "../experiments/bugs/registry.js";
-import { explore, type ExploreResult } from "./explorer.js";
+import { explore, uafSentence, type ExploreResult } from "./explorer.js";
 
 /** One side's exploration, reduced to what a table or a JSON report shows. */
 export interface BugExploreSide {
@@ -44,7 +44,7 @@ function side(r: ExploreResult): BugExploreSide {
         : {
             length: c.length,
             steps: c.steps.map(({ step, cpu, action }) => ({ step, cpu, action })),
-            uaf: `${c.uaf.walker} on cpu${c.uaf.cpu} read the ${c.uaf.level} table in frame ${c.uaf.pfn} (${c.uaf.kind}) at ${c.uaf.addr}`,
+            uaf: uafSentence(c.uaf),
           },
   };
 }

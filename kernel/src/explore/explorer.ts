@@ -89,6 +89,11 @@ export interface UafSummary {
   readonly frameState: string;
 }
 
+/** "__gup_fast on cpu1 read the pte table in frame 3 (freed) at 0x…": a counterexample's read. */
+export function uafSentence(u: UafSummary): string {
+  return `${u.walker} on cpu${u.cpu} read the ${u.level} table in frame ${u.pfn} (${u.kind}) at ${u.addr}`;
+}
+
 /** Enough to replay a counterexample with `replayCounterexample` (fast-check style). */
 export interface ExploreReplay {
   readonly profile: ProfileName;

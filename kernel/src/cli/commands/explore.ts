@@ -2,7 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
 import { SOFTWARE_WALKER_SCENARIOS } from "../../experiments/scenarios.js";
-import { explore, type ExploreResult } from "../../explore/explorer.js";
+import { explore, uafSentence, type ExploreResult } from "../../explore/explorer.js";
 import { EXPLORE_DEFAULTS, MAX_EXPLORE_STATES } from "../../explore/options.js";
 import { counterexampleViews } from "../../explore/views.js";
 import {
@@ -67,7 +67,7 @@ function output(
         : {
             length: c.length,
             steps: c.steps.map(({ step, cpu, action }) => ({ step, cpu, action })),
-            uaf: `${c.uaf.walker} on cpu${c.uaf.cpu} read the ${c.uaf.level} table in frame ${c.uaf.pfn} (${c.uaf.kind}) at ${c.uaf.addr}`,
+            uaf: uafSentence(c.uaf),
             replay: c.replay,
             traceFile,
             timelineFile,

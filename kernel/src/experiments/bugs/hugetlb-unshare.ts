@@ -64,5 +64,5 @@ export const hugetlbUnshare: BugDefinition = {
       "waits for the walker, and the model shows no bad read there",
     "the reader is the walk's read of the shared table: its entry changed after A stopped sharing it",
   ],
-  trial: pathScenarioTrial("hugetlb-unshare-vs-gup"),
+  trial: pathScenarioTrial("hugetlb-unshare-vs-gup", { showMm: "last" }),
 };

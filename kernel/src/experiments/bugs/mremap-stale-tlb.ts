@@ -16,8 +16,8 @@ import { sys_mremap } from "../../mm/mremap.js";
 import { PMD_SIZE } from "../../mm/pgtable.js";
 import { MmulabError } from "../../sim/errors.js";
 import { waitFor, type Kfn } from "../../sim/process.js";
-import { buildSystem } from "../../system/build.js";
-import { BUFFER, MAX_STALL_NS, userTime } from "../scenarios.js";
+import { BUFFER, userTime } from "../scenarios.js";
+import { runTrialSystem, trialSystem } from "./trial-system.js";
 import type { BugDefinition, BugTrialOptions, BugTrialResult } from "./types.js";
 
 /** Pages of the file and of the mapping. */
@@ -26,23 +26,13 @@ const FILE_PAGES = 16;
 const OLD = BUFFER + PMD_SIZE - (FILE_PAGES / 2) * 4096;
 /** Where mremap moves it: another pmd, another pte table. */
 const NEW = BUFFER + 2 ** 30;
-const TRIAL_MAX_NS = 2 * MAX_STALL_NS;
 
 function mremapTrial(o: BugTrialOptions): BugTrialResult {
-  const sys = buildSystem({
-    ...o.config,
-    profile: o.profile,
-    backend: o.backend,
-    seed: o.seed,
-    trace: o.trace,
-    history: o.trace,
-    hardware: o.config.hardware ?? true,
-    nrCpus: o.config.nrCpus ?? 4,
-  });
-  const { sim, m, k, x86, rcu } = sys;
-  const hw = x86.hw;
-  if (hw === null)
+  const sys = trialSystem(o);
+  const { sim, m, k, x86 } = sys;
+  if (x86.hw === null)
     throw new MmulabError("mremap-vs-ftruncate needs the hardware model (its reader is a TLB)");
+  const hw = x86.hw;
   const stallNs = sim.rng.int(20_000, 200_000);
   const mm = k.mm_alloc();
   mm.mm_users = 2;
@@ -77,11 +67,11 @@ function mremapTrial(o: BugTrialOptions): BugTrialResult {
   function* t1(): Kfn<void> {
     const cpu = m.cpu(1);
     while (mm.vmaAt(OLD) === null) yield* userTime(sys, 1, 1_000);
-    hw!.walk(cpu, mm, OLD, true);
+    hw.walk(cpu, mm, OLD, true);
     touched.succeed();
     while (!done.triggered) {
       yield* userTime(sys, 1, sim.rng.int(200, 500));
-      hw!.walk(cpu, mm, OLD, true);
+      hw.walk(cpu, mm, OLD, true);
     }
   }
   /** Q: ftruncate(fd, 0) at a random moment of the mremap. */
@@ -93,14 +83,11 @@ function mremapTrial(o: BugTrialOptions): BugTrialResult {
     finish();
   }
 
-  rcu.start();
+  sys.rcu.start();
   m.cpu(0).run("T0 mremap", t0());
   m.cpu(1).run("T1 reader", t1());
   m.cpu(2).run("Q ftruncate", truncater());
-  sim.run({ until: TRIAL_MAX_NS });
-  rcu.stop();
-  sys.host.stop();
-  sim.run();
+  runTrialSystem(sys, o.stopAtNs);
   return { reports: k.oracle.reports, system: sys, mmId: mm.id };
 }
 

@@ -16,6 +16,7 @@ export function raceScenarioTrial(scenario: string): (o: BugTrialOptions) => Bug
       trace: o.trace,
       history: o.trace,
       hardware: o.config.hardware ?? true,
+      ...(o.stopAtNs === undefined ? {} : { stopAtNs: o.stopAtNs }),
     });
     return { reports: r.reports, system: r.system, mmId: r.mm.id };
   };

@@ -29,7 +29,7 @@ export interface RunBugOptions {
   readonly mutation?: boolean;
 }
 
-/** The first bad read of a run, and how to replay it. */
+/** The first bad read of a run by the bug's reader (else by any reader), and how to replay it. */
 export interface BugFirstRead {
   readonly seed: number;
   readonly t: number;
@@ -80,6 +80,20 @@ export interface BugVerdicts {
 
 const CTX = "runBug";
 
+function firstRead(rep: BugTrialResult["reports"][number], seed: number): BugFirstRead {
+  return {
+    seed,
+    t: rep.t,
+    cpu: rep.cpu,
+    reader: rep.reader,
+    walker: rep.walker,
+    level: rep.level,
+    pfn: rep.pfn,
+    kind: rep.kind,
+    addr: rep.addr,
+  };
+}
+
 function runSide(
   bug: BugDefinition,
   side: { profile: ProfileName; backend: BackendName; config: BugRunConfig },
@@ -93,7 +107,9 @@ function runSide(
     number
   >;
   let badTrials = 0;
+  // the first read by the bug's own reader; failing that, the first bad read of any reader
   let first: BugFirstRead | null = null;
+  let firstOther: BugFirstRead | null = null;
   for (let i = 0; i < trials; i++) {
     const r = bug.trial({ ...side, seed: seed + i, trace: false });
     if (r.reports.length === 0) continue;
@@ -101,21 +117,12 @@ function runSide(
     const seen = new Set<BugReaderKind>();
     for (const rep of r.reports) seen.add(rep.reader);
     for (const k of seen) byReader[k]++;
-    if (first === null) {
-      const rep = r.reports.find((x) => x.reader === bug.reader) ?? r.reports[0]!;
-      first = {
-        seed: seed + i,
-        t: rep.t,
-        cpu: rep.cpu,
-        reader: rep.reader,
-        walker: rep.walker,
-        level: rep.level,
-        pfn: rep.pfn,
-        kind: rep.kind,
-        addr: rep.addr,
-      };
-    }
+    if (first !== null) continue;
+    const own = r.reports.find((x) => x.reader === bug.reader);
+    if (own !== undefined) first = firstRead(own, seed + i);
+    else firstOther ??= firstRead(r.reports[0]!, seed + i);
   }
+  first ??= firstOther;
   const readerTrials = byReader[bug.reader];
   return {
     profile: side.profile,
@@ -187,12 +194,28 @@ export type BugSide = (typeof BUG_SIDES)[number];
 
 /**
  * Re-runs one trial of a bug with tracing and frame histories on, for its views: the timeline
- * around the bad read and the page-table tree (ptdump) of the mm.
+ * around the bad read and the page-table tree (ptdump) of the mm — with `stopAtNs`, as it is at
+ * that moment (a bad read's `t`).
  */
-export function replayBug(name: string, side: BugSide, seed: number): BugTrialResult {
+export function replayBug(
+  name: string,
+  side: BugSide,
+  seed: number,
+  opts: { readonly stopAtNs?: number } = {},
+): BugTrialResult {
   const bug = bugByName(name);
   checkInt("seed", seed, 0, 2 ** 32 - 1, "replayBug");
   checkName("side", side, BUG_SIDES, "replayBug");
+  checkOptions("opts", opts, ["stopAtNs"], "replayBug");
+  if (opts.stopAtNs !== undefined)
+    checkInt("stopAtNs", opts.stopAtNs, 0, Number.MAX_SAFE_INTEGER, "replayBug");
   const s = side === "mutation" ? mutationSide(bug) : bug[side];
-  return bug.trial({ profile: s.profile, backend: s.backend, config: s.config, seed, trace: true });
+  return bug.trial({
+    profile: s.profile,
+    backend: s.backend,
+    config: s.config,
+    seed,
+    trace: true,
+    ...(opts.stopAtNs === undefined ? {} : { stopAtNs: opts.stopAtNs }),
+  });
 }

@@ -14,25 +14,13 @@ import { __get_user_pages_fast } from "../../gup/gup-fast.js";
 import { collapse_file, HPAGE_PMD_NR } from "../../mm/khugepaged.js";
 import { mmap_shared_file, shmem_fault, shmem_file_setup } from "../../mm/shmem.js";
 import { waitFor, type Kfn } from "../../sim/process.js";
-import { buildSystem } from "../../system/build.js";
-import { BUFFER, BUFFER_PAGES, MAX_STALL_NS, userTime } from "../scenarios.js";
+import { BUFFER, BUFFER_PAGES, userTime } from "../scenarios.js";
+import { runTrialSystem, trialSystem } from "./trial-system.js";
 import type { BugDefinition, BugTrialOptions, BugTrialResult } from "./types.js";
 
-/** Longest a trial may run, simulated ns (as the race scenarios). */
-const TRIAL_MAX_NS = 2 * MAX_STALL_NS;
-
 function thpCollapseTrial(o: BugTrialOptions): BugTrialResult {
-  const sys = buildSystem({
-    ...o.config,
-    profile: o.profile,
-    backend: o.backend,
-    seed: o.seed,
-    trace: o.trace,
-    history: o.trace,
-    hardware: o.config.hardware ?? true,
-    nrCpus: 4,
-  });
-  const { sim, m, k, x86, rcu } = sys;
+  const sys = trialSystem(o);
+  const { sim, m, k, x86 } = sys;
   const stallNs = sim.rng.int(20_000, 200_000);
   const mm = k.mm_alloc();
   // three threads of the process on CPUs 1–3; khugepaged runs on CPU 0
@@ -68,14 +56,11 @@ function thpCollapseTrial(o: BugTrialOptions): BugTrialResult {
     while (!collapsed.triggered) yield* userTime(sys, cpuId, 50_000);
   }
 
-  rcu.start();
+  sys.rcu.start();
   m.cpu(1).run("dio-thread", walker());
   m.cpu(0).run("khugepaged", khugepaged());
   for (const c of m.cpus.slice(2)) c.run("user-thread", user(c.id));
-  sim.run({ until: TRIAL_MAX_NS });
-  rcu.stop();
-  sys.host.stop();
-  sim.run();
+  runTrialSystem(sys, o.stopAtNs);
   return { reports: k.oracle.reports, system: sys, mmId: mm.id };
 }
 

@@ -89,6 +89,9 @@ export interface BugTrialOptions {
   readonly seed: number;
   /** Record a trace and frame histories (for a replay's timeline and page-table views). */
   readonly trace: boolean;
+  /** Stop at this simulated time, ns, and return the system as it is then (the page tables at
+   * the moment of a bad read). Absent: run to the end. */
+  readonly stopAtNs?: number;
 }
 
 /** What one trial saw. */

@@ -22,8 +22,9 @@
  * the tables it can reach are freed by call_rcu (pte_free_defer, PT_RECLAIM's RCU free).
  *
  * The ptl lives in the table's ptdesc, so taking it is a write to the table's frame: the oracle
- * checks it like a read of the table. Lock contention on the ptl is not modelled (the paths
- * that race here meet in the pmd, not in the ptl).
+ * checks it like a read of the table. Lock contention on the ptl is not modelled here (the
+ * paths that race here meet in the pmd, not in the ptl; mm/shmem.ts's ptl_lock, which the §4 and
+ * §8 paths take, is the place to join if they should contend).
  */
 import type { Cpu } from "../hw/cpu.js";
 import { KernelStateError } from "../sim/errors.js";

@@ -25,6 +25,15 @@ export * from "./system/build.js";
 export * from "./system/host.js";
 export { contextSwitchMm } from "./system/context-switch.js";
 export * from "./experiments/scenarios.js";
+// the later table-freeing paths' scenarios (pte_offset_map walkers, retract, PT_RECLAIM, mremap,
+// hugetlb sharing), which the bug registry's §5–§7 entries run
+export {
+  PATH_SCENARIO_NAMES,
+  runPathTrial,
+  type PathScenarioName,
+  type PathTrialOptions,
+  type PathTrialResult,
+} from "./experiments/path-scenarios.js";
 export * from "./experiments/race-matrix.js";
 export * from "./experiments/timeline.js";
 export * from "./experiments/irqoff-munmap.js";

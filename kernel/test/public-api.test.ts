@@ -24,6 +24,7 @@ describe('public API (import … from "mmulab")', () => {
       "get_user_pages_fast",
       "resolveProfile",
       "runTrial",
+      "runPathTrial",
       "runRaceMatrix",
       "traceToTimeline",
       "PAGETABLE_MIME",

@@ -10,7 +10,13 @@
 import type { X86Behaviour } from "../arch/x86/tlb.js";
 import type { MmuGatherBehaviour } from "../mm/kernel.js";
 import type { Flavour } from "../rcu/params.js";
-import { checkBool, checkOptions, MmulabError, UnknownNameError } from "../sim/errors.js";
+import {
+  checkBool,
+  checkOptions,
+  MmulabError,
+  ParameterError,
+  UnknownNameError,
+} from "../sim/errors.js";
 
 export const PROFILE_NAMES = [
   "v4.13",
@@ -20,9 +26,46 @@ export const PROFILE_NAMES = [
   "v5.10",
   "v6.0",
   "v6.1",
+  "v6.6",
+  "v6.6-retract-ipi",
+  "v6.12",
+  "v6.14",
+  "v6.14-semi-rcu",
   "v6.15",
+  "v6.16",
 ] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+/** The profiles the race matrix runs by default: the versions its scenarios were built for
+ * (the later ones add kernel paths — pte_offset_map walkers, retract, PT_RECLAIM, mremap,
+ * hugetlb sharing — that only the bug registry's scenarios exercise). */
+export const MATRIX_PROFILES = [
+  "v4.13",
+  "v4.14-posted",
+  "v4.14",
+  "v4.19",
+  "v5.10",
+  "v6.0",
+  "v6.1",
+  "v6.15",
+] as const satisfies readonly ProfileName[];
+
+/**
+ * A fix's step that a mutation test removes from a profile that has it ("the after profile
+ * without the fix"): each names the one switch it turns back.
+ * - "pte_free_defer": retract_page_tables frees as v6.1 did (sync IPI, then pte_free);
+ * - "move_normal_pmd-recheck": v6.12's pmd re-check in move_normal_pmd;
+ * - "pt_reclaim-rcu": v6.14's RCU free of single tables, and native tables through
+ *   tlb_remove_table (back to tlb_remove_page);
+ * - "huge_pmd_unshare-sync": v6.16's tlb_remove_table_sync_one in huge_pmd_unshare.
+ */
+export const FIX_STEPS = [
+  "pte_free_defer",
+  "move_normal_pmd-recheck",
+  "pt_reclaim-rcu",
+  "huge_pmd_unshare-sync",
+] as const;
+export type FixStep = (typeof FIX_STEPS)[number];
 
 export const BACKEND_NAMES = ["native", "xen-pv", "hyperv", "kvm-pv", "invlpgb"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -51,12 +94,18 @@ export interface KernelProfile {
    * KVM_HC_SCHED_YIELD when the host offers it ("KVM: X86: Implement PV sched yield in linux
    * guest", Wanpeng Li, v5.3). */
   readonly pvSchedYield: boolean;
+  /** Set on a profile no released kernel was: why it exists and what it changes. */
+  readonly counterfactual?: string;
 }
 
 const NO_INVLPGB =
   "INVLPGB broadcast flush arrived in v6.15 (Rik van Riel's series, CONFIG_BROADCAST_TLB_FLUSH); this kernel has no INVLPGB support";
 
-export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.freeze({
+/** The later profiles ({@link laterProfiles}), each a released one plus the paths after it. */
+type LaterProfileName =
+  "v6.6" | "v6.6-retract-ipi" | "v6.12" | "v6.14" | "v6.14-semi-rcu" | "v6.16";
+
+const RELEASED: Readonly<Record<Exclude<ProfileName, LaterProfileName>, KernelProfile>> = {
   "v4.13": {
     name: "v4.13",
     title: "v4.13: page tables freed by tlb_remove_page, after the flush (before the seed patch)",
@@ -303,6 +352,8 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
       rwsemReaderSteal: true,
       collapseSyncOne: true,
       mremapFlushUnderPtl: true,
+      retractFree: "pte_free_defer",
+      mremapPmdRecheck: true,
     },
     x86: {
       tableFreeVia: "tlb_remove_table",
@@ -316,6 +367,104 @@ export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.fre
     pvSchedYield: true,
     unavailable: {},
   },
+};
+
+/**
+ * The profiles of the later table-freeing paths (issue 19, docs/bugs.md §5–§7): v6.1 (or, for
+ * v6.16, v6.15) with the switches of the paths that came after it. Only what changes is written;
+ * everything else is the base profile's.
+ */
+function laterProfiles(
+  v61: KernelProfile,
+  v615: KernelProfile,
+): Record<LaterProfileName, KernelProfile> {
+  const v66: KernelProfile = {
+    ...v61,
+    name: "v6.6",
+    title:
+      "v6.6: khugepaged retracts pte tables without the mmap lock and frees them by RCU (pte_free_defer); pte_offset_map() walks under rcu_read_lock()",
+    commits: [
+      "1d65b771bc08 mm/khugepaged: retract_page_tables() without mmap or vma lock",
+      "13cf577e6b66 mm/pgtable: add pte_free_defer() for pgtable as page",
+      "a349d72fd9ef mm/pgtable: add rcu_read_lock() and rcu_read_unlock()s",
+      ...v61.commits,
+    ],
+    gather: { ...v61.gather, retractFree: "pte_free_defer", mremapPmdRecheck: false },
+  };
+  const v612: KernelProfile = {
+    ...v66,
+    name: "v6.12",
+    title: "v6.12: move_normal_pmd re-checks the old pmd under the locks (CVE-2024-50066)",
+    commits: [
+      "6fa1066fc5d0 mm/mremap: fix move_normal_pmd/retract_page_tables race (stable 6.6.58)",
+      ...v66.commits,
+    ],
+    gather: { ...v66.gather, mremapPmdRecheck: true },
+  };
+  const v614: KernelProfile = {
+    ...v612,
+    name: "v6.14",
+    title:
+      "v6.14: PT_RECLAIM frees empty pte tables on MADV_DONTNEED, by RCU (single tables by call_rcu, native tables through tlb_remove_table)",
+    commits: [
+      "6375e95f381e mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)",
+      "718b13861d22 x86: mm: free page table pages by RCU instead of semi RCU",
+      "4817f70c25b6 x86: select ARCH_SUPPORTS_PT_RECLAIM if X86_64",
+      ...v612.commits,
+    ],
+    gather: { ...v612.gather, ptReclaim: true, ptReclaimFallback: true },
+    // with PT_RECLAIM, native_tlb_remove_table is tlb_remove_table too
+    x86: { ...v612.x86, tableFreeVia: "tlb_remove_table" },
+  };
+  return {
+    "v6.6": v66,
+    "v6.6-retract-ipi": {
+      ...v66,
+      name: "v6.6-retract-ipi",
+      title:
+        "counterfactual: v6.6's lockless retract_page_tables freeing the pte table as v6.1 did (tlb_remove_table_sync_one, then pte_free)",
+      commits: [
+        "1d65b771bc08 mm/khugepaged: retract_page_tables() without mmap or vma lock",
+        "v6.1 collapse_and_free_pmd: tlb_remove_table_sync_one(); pte_free()",
+      ],
+      gather: { ...v66.gather, retractFree: "sync-then-pte_free" },
+      counterfactual:
+        "No released kernel: 13cf577e6b66 (pte_free_defer) came in the same series as lockless retract (1d65b771bc08). This is v6.6 with the table freed the v6.1 way, to show that an IPI does not wait for an rcu_read_lock() walker.",
+    },
+    "v6.12": v612,
+    "v6.14": v614,
+    "v6.14-semi-rcu": {
+      ...v614,
+      name: "v6.14-semi-rcu",
+      title:
+        "counterfactual: v6.14's PT_RECLAIM on the semi-RCU table freeing it replaced (single tables after an IPI, native tables by tlb_remove_page)",
+      commits: [
+        "6375e95f381e mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)",
+        "without 718b13861d22 x86: mm: free page table pages by RCU instead of semi RCU",
+      ],
+      gather: { ...v614.gather, ptReclaimFallback: false },
+      x86: { ...v614.x86, tableFreeVia: "paravirt" },
+      counterfactual:
+        "No released kernel: x86 opted into PT_RECLAIM (4817f70c25b6) only after 718b13861d22 moved its table freeing to RCU, in the same series. This is v6.14 without that commit.",
+    },
+    "v6.16": {
+      ...v615,
+      name: "v6.16",
+      title:
+        "v6.16: huge_pmd_unshare waits for lockless walkers (tlb_remove_table_sync_one) before the i_mmap lock is dropped",
+      commits: [
+        "1013af4f585f mm/hugetlb: fix huge_pmd_unshare() vs GUP-fast race (CVE-2025-38085)",
+        "081056dc00a2 mm/hugetlb: unshare page tables during VMA split, not before",
+        ...v615.commits,
+      ],
+      gather: { ...v615.gather, hugetlbUnshareSync: true },
+    },
+  };
+}
+
+export const PROFILES: Readonly<Record<ProfileName, KernelProfile>> = Object.freeze({
+  ...RELEASED,
+  ...laterProfiles(RELEASED["v6.1"], RELEASED["v6.15"]),
 });
 
 export class IncompatibleBackendError extends MmulabError {
@@ -356,6 +505,9 @@ export interface ResolveOptions {
   /** Counterfactual: force HAVE_RCU_TABLE_FREE on or off regardless of the version, to ask
    * "what if" (e.g. INVLPGB without RCU table freeing). */
   readonly rcuTableFree?: boolean;
+  /** Mutation: the fixes' steps to take out of the profile ({@link FIX_STEPS}). Each is
+   * refused on a profile that does not have it. */
+  readonly without?: readonly FixStep[];
 }
 
 export interface ResolvedProfile {
@@ -377,7 +529,7 @@ export function resolveProfile(
 ): ResolvedProfile {
   const profile = PROFILES[checkProfileName(profileName)];
   const backend = checkBackendName(backendName);
-  checkOptions("resolve", opts, ["paravirt", "rcuTableFree"], "resolveProfile");
+  checkOptions("resolve", opts, ["paravirt", "rcuTableFree", "without"], "resolveProfile");
   checkBool("resolve.paravirt", opts.paravirt, false, "resolveProfile");
   checkBool("resolve.rcuTableFree", opts.rcuTableFree, false, "resolveProfile");
   const reason = profile.unavailable[backend];
@@ -395,7 +547,7 @@ export function resolveProfile(
   const rcuTableFree = opts.rcuTableFree ?? built;
   // Kconfig's "depends on": the parts of HAVE_RCU_TABLE_FREE go when it is not built in, and
   // without it tlb_remove_table is tlb_remove_page.
-  const p = profile.gather;
+  const p = withoutFixSteps(profile, opts.without);
   const gather: MmuGatherBehaviour = {
     rcuTableFree,
     ...p,
@@ -403,7 +555,8 @@ export function resolveProfile(
     tableInvalidate: rcuTableFree && p.tableInvalidate,
     ptReclaimFallback: rcuTableFree && p.ptReclaimFallback,
   };
-  const via = profile.x86.tableFreeVia;
+  const via =
+    opts.without?.includes("pt_reclaim-rcu") === true ? "paravirt" : profile.x86.tableFreeVia;
   const x86: X86Behaviour = {
     ...profile.x86,
     tableFreeVia: !rcuTableFree
@@ -421,4 +574,63 @@ export function resolveProfile(
     x86,
     rcuFlavour: profile.rcuFlavour,
   });
+}
+
+/** Each fix step: whether a profile has it, and the profile's switches without it. */
+const FIX_STEP_SWITCHES: Readonly<
+  Record<
+    FixStep,
+    {
+      readonly has: (g: KernelProfile["gather"]) => boolean;
+      readonly remove: (g: KernelProfile["gather"]) => KernelProfile["gather"];
+    }
+  >
+> = {
+  pte_free_defer: {
+    has: (g) => g.retractFree === "pte_free_defer",
+    remove: (g) => ({ ...g, retractFree: "sync-then-pte_free" }),
+  },
+  "move_normal_pmd-recheck": {
+    has: (g) => g.mremapPmdRecheck === true,
+    remove: (g) => ({ ...g, mremapPmdRecheck: false }),
+  },
+  "pt_reclaim-rcu": {
+    has: (g) => g.ptReclaim === true && g.ptReclaimFallback,
+    remove: (g) => ({ ...g, ptReclaimFallback: false }),
+  },
+  "huge_pmd_unshare-sync": {
+    has: (g) => g.hugetlbUnshareSync === true,
+    remove: (g) => ({ ...g, hugetlbUnshareSync: false }),
+  },
+};
+
+/** The profile's generic switches with the `without` fix steps taken out; a step the profile
+ * does not have is refused. */
+function withoutFixSteps(
+  profile: KernelProfile,
+  without: readonly FixStep[] | undefined,
+): KernelProfile["gather"] {
+  if (without === undefined) return profile.gather;
+  if (!Array.isArray(without))
+    throw new ParameterError(
+      "resolve.without",
+      without,
+      `a list of ${FIX_STEPS.join(", ")}`,
+      "resolveProfile",
+    );
+  let g = profile.gather;
+  for (const step of without as readonly unknown[]) {
+    if (typeof step !== "string" || !(FIX_STEPS as readonly string[]).includes(step))
+      throw new UnknownNameError("resolve.without", String(step), FIX_STEPS, "resolveProfile");
+    const sw = FIX_STEP_SWITCHES[step as FixStep];
+    if (!sw.has(g))
+      throw new ParameterError(
+        "resolve.without",
+        step,
+        `a fix step profile "${profile.name}" has`,
+        "resolveProfile",
+      );
+    g = sw.remove(g);
+  }
+  return g;
 }

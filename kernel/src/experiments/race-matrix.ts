@@ -7,6 +7,7 @@
 import type { TimelinePayload } from "../contract/mime.js";
 import {
   BACKEND_NAMES,
+  MATRIX_PROFILES,
   PROFILE_NAMES,
   resolveProfile,
   type BackendName,
@@ -131,7 +132,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   // Validate everything before running anything.
   const ctx = "race-matrix";
   checkOptions("options", opts, RACE_MATRIX_KEYS, ctx);
-  const profiles = checkNameList("profiles", opts.profiles, PROFILE_NAMES, PROFILE_NAMES, ctx);
+  const profiles = checkNameList("profiles", opts.profiles, PROFILE_NAMES, MATRIX_PROFILES, ctx);
   const backends = checkNameList("backends", opts.backends, BACKEND_NAMES, BACKEND_NAMES, ctx);
   const scenarios = checkNameList("scenarios", opts.scenarios, SCENARIO_NAMES, SCENARIO_NAMES, ctx);
   const trials = checkInt("trials", opts.trials ?? 40, 1, MAX_TRIALS, ctx);
@@ -190,7 +191,9 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
               let hw = false;
               let tlb = false;
               for (const rep of r.reports) {
-                if (rep.reader === "software") sw = true;
+                // the matrix's scenarios have no pte_offset_map() walker: "software-rcu" is counted
+                // with the other software walkers if a scenario ever brings one
+                if (rep.reader === "software" || rep.reader === "software-rcu") sw = true;
                 else if (rep.reader === "hw-walker") hw = true;
                 else tlb = true;
               }

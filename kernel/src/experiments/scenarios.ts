@@ -315,6 +315,22 @@ export const MAX_STALL_NS = TRIAL_MAX_NS / 2;
 const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs", "stopAtNs"];
 
 /**
+ * Runs a trial's system to its end. The run ends by itself once every thread is done and RCU is
+ * idle: the ticks then go dormant (tick.ts), and every table queued for RCU has been freed. Then
+ * the clocks are stopped and what stopping queues (stale ticks, the GP kthread's exit) is
+ * drained. {@link TRIAL_MAX_NS} bounds a run whose grace period never ends; `stopAtNs` stops it
+ * earlier, with the clocks still running.
+ */
+export function runTrialToEnd(sys: System, stopAtNs?: number): void {
+  sys.sim.run({ until: stopAtNs ?? TRIAL_MAX_NS });
+  // a run stopped early (to look at the system mid-race) keeps its clocks
+  if (stopAtNs !== undefined) return;
+  sys.rcu.stop();
+  sys.host.stop();
+  sys.sim.run();
+}
+
+/**
  * Runs one seeded trial of a race scenario (SCENARIO_NAMES) on a system built from `opts`
  * (profile, flush backend, host, costs; 4 CPUs unless `nrCpus` says otherwise) and reports what
  * the use-after-free oracle saw: `uaf` reads of freed page tables, how the tables were freed
@@ -379,15 +395,7 @@ export function runTrial(opts: TrialOptions): TrialResult {
     m.cpu(1).run(useMm ? "kthread-use_mm" : "dio-thread", walkerThread(t));
     if (!useMm) for (const c of m.cpus.slice(2)) c.run("user-thread", userThread(t, c.id));
   }
-  // The run ends by itself once every thread is done and RCU is idle: the ticks then go dormant
-  // (tick.ts), and every table queued for RCU has been freed. Then the clocks are stopped and
-  // what stopping queues (stale ticks, the GP kthread's exit) is drained.
-  sim.run({ until: stopAtNs ?? TRIAL_MAX_NS });
-  if (stopAtNs === undefined) {
-    rcu.stop();
-    sys.host.stop();
-    sim.run();
-  }
+  runTrialToEnd(sys, stopAtNs);
   return {
     scenario,
     seed: opts.seed,

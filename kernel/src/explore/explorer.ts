@@ -25,6 +25,7 @@
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { BackendName, ProfileName } from "../config/profiles.js";
+import type { BadReadKind } from "../mm/oracle.js";
 import type { ScenarioName } from "../experiments/scenarios.js";
 import { resolveExploreOptions, type ExploreOptions, type ExploreSpec } from "./options.js";
 import { World, type Action } from "./world.js";
@@ -84,7 +85,7 @@ export interface UafSummary {
   readonly addr: string;
   readonly level: string;
   readonly pfn: number;
-  readonly kind: "freed" | "reused";
+  readonly kind: BadReadKind;
   readonly frameState: string;
 }
 

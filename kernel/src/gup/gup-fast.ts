@@ -24,7 +24,14 @@ import { handle_mm_fault, SegvError } from "../mm/memory.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { down_read, mmdrop, up_read } from "../mm/mmap.js";
 import { FrameState, type TableLevel } from "../mm/page-alloc.js";
-import { alignDown, levelShift, PAGE_SIZE, taskSize, type TablePtr } from "../mm/pgtable.js";
+import {
+  alignDown,
+  levelShift,
+  PAGE_SIZE,
+  tableIndex,
+  taskSize,
+  type TablePtr,
+} from "../mm/pgtable.js";
 import { pgdPtr, walkStep } from "../mm/walk.js";
 import { checkInt } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
@@ -59,6 +66,8 @@ export interface GupOptions {
 interface WalkCtx {
   readonly k: Kernel;
   readonly cpu: Cpu;
+  /** The mm walked (for the oracle's check of tables shared between mms). */
+  readonly mm: number;
   readonly walker: string;
   readonly costs: GupCosts;
   readonly pinKind: "speculative" | "get_page";
@@ -106,6 +115,27 @@ function* gup_pte_range(c: WalkCtx, ptr: TablePtr, addr: number, end: number): K
   return true;
 }
 
+/**
+ * Once page tables are shared between mms (hugetlb PMD sharing), a live table reached through
+ * an entry the walker read earlier may have become another mm's: the oracle checks the walker's
+ * mm against the table's sharers (a foreign-table read ends the walk). Skipped while nothing is
+ * shared, and for a freed table, which walkStep's own check reports.
+ */
+function sharedTableReadOk(c: WalkCtx, ptr: TablePtr, level: TableLevel, addr: number): boolean {
+  const o = c.k.oracle;
+  if (o.sharers.size === 0 || !o.valid(ptr)) return true;
+  return o.checkTableRead(
+    c.cpu.id,
+    c.walker,
+    "software",
+    ptr,
+    addr,
+    level,
+    c.mm,
+    tableIndex(addr, level, c.k.levels),
+  );
+}
+
 /** gup_pgd_range → gup_p4d_range → gup_pud_range → gup_pmd_range: one READ_ONCE of the entry
  * per table-sized chunk, then down a level (or a huge leaf pinned whole). */
 function* gup_level(
@@ -123,6 +153,7 @@ function* gup_level(
   while (addr < end) {
     const next = Math.min(alignDown(addr, size) + size, end);
     yield k.machine.costs.pteReadNs;
+    if (!sharedTableReadOk(c, ptr, level, addr)) return false;
     const s = walkStep(k, c.cpu.id, c.walker, ptr, level, addr);
     if (s.next.kind === "none") return false;
     if (s.next.kind === "page") {
@@ -149,7 +180,7 @@ function* gup_pgd_range(
   pinKind: "speculative" | "get_page",
 ): Kfn<{ nr: number; uaf: number; path: number[] }> {
   const reportsBefore = k.oracle.reports.length;
-  const c: WalkCtx = { k, cpu, walker, costs, pinKind, nr: 0, path: [] };
+  const c: WalkCtx = { k, cpu, mm: mm.id, walker, costs, pinKind, nr: 0, path: [] };
   yield* gup_level(c, pgdPtr(k, mm), "pgd", start, start + nrPages * PAGE_SIZE, true);
   return { nr: c.nr, uaf: k.oracle.reports.length - reportsBefore, path: c.path };
 }

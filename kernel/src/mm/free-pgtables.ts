@@ -57,7 +57,7 @@ function unlink(
  * at the table's address (v4.20+: mark freed_tables and the level of entry cleared — a pte
  * table is a pmd entry, tlb_flush_pmd_range), then the arch's ___pXd_free_tlb. Null when the
  * table was only queued. */
-function pXd_free_tlb(
+export function pXd_free_tlb(
   k: Kernel,
   cpu: Cpu,
   tlb: MmuGather,

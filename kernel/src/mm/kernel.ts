@@ -47,6 +47,22 @@ export interface MmuGatherBehaviour {
    * takes a free mmap_sem even with writers queued, until the first writer has waited
    * RWSEM_WAIT_TIMEOUT and set the handoff bit. Absent: FIFO hand-off by the releaser. */
   readonly rwsemReaderSteal?: boolean;
+  /** How khugepaged's retract_page_tables frees a pte table it took out of a file mapping
+   * (mm/khugepaged.c): "pte_free_defer" — v6.6 (1d65b771bc08 retracts without the mmap lock,
+   * 13cf577e6b66 frees by call_rcu); "sync-then-pte_free" — v6.1's collapse_and_free_pmd
+   * (tlb_remove_table_sync_one, then pte_free at once), which with lockless retract is only a
+   * counterfactual. Absent: "pte_free_defer". */
+  readonly retractFree?: "pte_free_defer" | "sync-then-pte_free";
+  /** v6.12 (6fa1066fc5d0, CVE-2024-50066): move_normal_pmd re-reads the old pmd under the locks
+   * and backs off unless it is a present, non-leaf entry. Absent: false (v6.6). */
+  readonly mremapPmdRecheck?: boolean;
+  /** v6.14 CONFIG_PT_RECLAIM (6375e95f381e): madvise(MADV_DONTNEED) frees a pte table it
+   * emptied over a whole PMD range (zap_pte_range → try_get_and_clear_pmd / try_to_free_pte).
+   * Absent: false. */
+  readonly ptReclaim?: boolean;
+  /** v6.16 (1013af4f585f, CVE-2025-38085): huge_pmd_unshare sends tlb_remove_table_sync_one()
+   * before the caller drops the i_mmap lock. Absent: false. */
+  readonly hugetlbUnshareSync?: boolean;
   /** v6.1+ (2ba99c5e0881, "mm/khugepaged: fix GUP-fast interaction by sending IPI"):
    * khugepaged calls tlb_remove_table_sync_one() after pmdp_collapse_flush, before it frees or
    * reuses the pte table. Absent: v6.0 and older free it right after the flush. */
@@ -160,6 +176,10 @@ export interface SchedOps {
 export interface RcuOps {
   /** call_rcu_sched (≤ v4.19) or call_rcu (v4.20+): run `fn` on `cpu` after a grace period. */
   call_rcu(cpu: Cpu, fn: (cpu: Cpu) => Kfn<void>, name: string): Kfn<void>;
+  /** rcu_read_lock() / rcu_read_unlock() on `cpu` (the pte_offset_map() walkers, v6.6+). An RCU
+   * without them cannot run those walkers. */
+  rcu_read_lock?(cpu: Cpu): void;
+  rcu_read_unlock?(cpu: Cpu): void;
 }
 
 /** What the seed patch's table could not show: where table frees went. */
@@ -260,7 +280,7 @@ export class Kernel {
     this.behaviour = checkTlbConfig(params.behaviour ?? V4_14_GATHER);
     this.alloc = new PageAllocator(machine.sim, params.allocator);
     this.pt = new PageTableStore(this.alloc);
-    this.oracle = new UafOracle(machine.sim, this.alloc);
+    this.oracle = new UafOracle(machine.sim, this.alloc, this.pt);
     this.keepDroppedMms = params.keepDroppedMms ?? true;
     this.hz = params.hz ?? 1000;
     if (![100, 250, 300, 1000].includes(this.hz))

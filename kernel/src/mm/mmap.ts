@@ -20,6 +20,7 @@ import { accessFaults, handle_mm_fault } from "./memory.js";
 import { unmap_vmas } from "./memory.js";
 import { MmStruct, Vma, VMA_PAGE_BYTES, type VmaPageSize } from "./mm-struct.js";
 import { tlb_finish_mmu, tlb_gather_mmu } from "./mmu-gather.js";
+import { reclaim_pte_tables } from "./pt-reclaim.js";
 import {
   alignDown,
   decodeEntry,
@@ -545,6 +546,10 @@ export function* sys_madvise_dontneed(
       );
     const tlb = tlb_gather_mmu(k, cpu, mm, start, end);
     yield* unmap_vmas(k, cpu, tlb, chain, start, end);
+    // v6.14 PT_RECLAIM: zap_details.reclaim_pt — empty pte tables go too
+    if (k.behaviour.ptReclaim === true)
+      for (const v of chain)
+        yield* reclaim_pte_tables(k, cpu, tlb, mm, Math.max(start, v.start), Math.min(end, v.end));
     yield* tlb_finish_mmu(k, cpu, tlb, start, end);
   } finally {
     up_read(k, mm);

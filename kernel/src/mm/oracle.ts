@@ -18,12 +18,25 @@ import {
   type PageAllocator,
   type TableLevel,
 } from "./page-alloc.js";
-import type { TablePtr } from "./pgtable.js";
+import type { PageTableStore, TablePtr } from "./pgtable.js";
 
-/** Who read freed memory: a lockless software walker (gup_fast), the CPU's page walker going
- * through a cached paging-structure entry or from CR3, or a TLB hit translating to a frame freed
- * since the translation was cached (the stale-TLB class). */
-export type UafReader = "software" | "hw-walker" | "stale-tlb";
+/** Who read freed memory: a lockless software walker with interrupts off (gup_fast), a
+ * pte_offset_map() walker inside rcu_read_lock() with interrupts on (page faults, mincore,
+ * PT_RECLAIM: v6.6+), the CPU's page walker going through a cached paging-structure entry or
+ * from CR3, or a TLB hit translating to a frame freed since the translation was cached (the
+ * stale-TLB class). */
+export type UafReader = "software" | "software-rcu" | "hw-walker" | "stale-tlb";
+
+/**
+ * What was wrong with the frame a walker read:
+ * - "freed": the table it took the pointer to has been freed (same allocation generation);
+ * - "reused": freed and allocated again for something else;
+ * - "not-a-table": the entry led to a frame that was never a page table of that level — a
+ *   pmd installed from an empty entry points at frame 0 (CVE-2024-50066);
+ * - "foreign-table": a live table that belongs to another mm and whose entry has changed since
+ *   the walker's mm stopped sharing it (hugetlb PMD unsharing, CVE-2025-38085).
+ */
+export type BadReadKind = "freed" | "reused" | "not-a-table" | "foreign-table";
 
 /** The cached entry a hardware read came through (hw/tlb-cache.ts), as the report shows it. */
 export interface CachedEntryInfo {
@@ -59,8 +72,8 @@ export interface UafReport {
   /** Generation the pointer was taken at, and the frame's generation at the read. */
   readonly expectedGen: number;
   readonly actualGen: number;
-  /** "freed" or "reused". */
-  readonly kind: "freed" | "reused";
+  /** "freed", "reused", "not-a-table" or "foreign-table" ({@link BadReadKind}). */
+  readonly kind: BadReadKind;
   /** State name of the frame at the read (free, table, data, …). */
   readonly frameState: string;
   readonly history: readonly FrameHistoryItem[];
@@ -70,16 +83,28 @@ export interface UafReport {
 
 export class UafOracle {
   readonly reports: UafReport[] = [];
+  /**
+   * hugetlb PMD sharing (mm/hugetlb.c huge_pmd_share): the mms whose PUD entry points at a
+   * shared PMD table, besides its owner. Empty unless some table was ever shared, so the walkers
+   * skip the ownership check then.
+   */
+  readonly sharers = new Map<number, Set<number>>();
+  /** Tables an mm stopped sharing (huge_pmd_unshare), with the table's entries at that moment:
+   * a read by that mm's walker is a foreign-table read once the entry it reads has changed. */
+  readonly leftShared = new Map<number, Map<number, Int32Array>>();
   /** Reads checked (a cheap count of how much walking was watched). */
   reads = 0;
   private readonly sim: Simulation;
   private readonly alloc: PageAllocator;
+  /** The tables' contents, for the foreign-table check (what an entry holds now). */
+  private readonly pt: PageTableStore | undefined;
   /** How far back the trace slice in a report reaches, ns. */
   traceWindowNs = 50_000;
 
-  constructor(sim: Simulation, alloc: PageAllocator) {
+  constructor(sim: Simulation, alloc: PageAllocator, pt?: PageTableStore) {
     this.sim = sim;
     this.alloc = alloc;
+    this.pt = pt;
   }
 
   /** True if `ptr` still designates the table it was taken from. */
@@ -134,6 +159,18 @@ export class UafOracle {
     return false;
   }
 
+  /** Reports a hardware walk that reached a live frame which is not a table of `level` (the
+   * caller has checked the frame's level; the read is not counted again). */
+  reportHwNotATable(
+    cpu: number,
+    ptr: TablePtr,
+    addr: number,
+    level: TableLevel,
+    via: CachedEntryInfo,
+  ): void {
+    this.report(cpu, "hw page walk", ptr, addr, level, "hw-walker", via, "not-a-table");
+  }
+
   /**
    * Checks an access that hit the TLB: the cached translation must still map the data page it
    * was made for. A hit to a freed or reused frame is the stale-TLB class (a missed flush).
@@ -143,6 +180,42 @@ export class UafOracle {
     const st = this.alloc.stateOf(page.pfn);
     if (this.alloc.generation(page.pfn) === page.gen && st === FrameState.DATA) return true;
     this.report(cpu, "user access (TLB hit)", page, addr, "page", "stale-tlb", via);
+    return false;
+  }
+
+  /**
+   * Checks a read of a `level` table entry by a walker of mm `mm` that may take the pointer from
+   * an entry no kernel should have written (a pmd made from an empty one) or from a table its mm
+   * no longer shares. Reported, in this order: freed or reused; not a table of that level
+   * ("not-a-table"); a live table of another mm, changed at `index` since `mm` left it
+   * ("foreign-table"). `reader` is the walker's kind.
+   */
+  checkTableRead(
+    cpu: number,
+    walker: string,
+    reader: UafReader,
+    ptr: TablePtr,
+    addr: number,
+    level: TableLevel,
+    mm: number,
+    index: number,
+  ): boolean {
+    this.reads++;
+    if (!this.valid(ptr)) {
+      this.report(cpu, walker, ptr, addr, level, reader);
+      return false;
+    }
+    if (this.alloc.levelOf(ptr.pfn) !== level) {
+      this.report(cpu, walker, ptr, addr, level, reader, undefined, "not-a-table");
+      return false;
+    }
+    if (this.sharers.size === 0) return true;
+    // a table that was ever shared belongs to its current sharers, its allocator included or not
+    const sharing = this.sharers.get(ptr.pfn);
+    if (sharing === undefined ? this.alloc.ownerOf(ptr.pfn) === mm : sharing.has(mm)) return true;
+    const left = this.leftShared.get(ptr.pfn)?.get(mm);
+    if (left === undefined || left[index] === this.pt?.entry(ptr.pfn, index)) return true;
+    this.report(cpu, walker, ptr, addr, level, reader, undefined, "foreign-table");
     return false;
   }
 
@@ -165,15 +238,22 @@ export class UafOracle {
     level: TableLevel | "page",
     reader: UafReader = "software",
     via?: CachedEntryInfo,
+    badKind?: BadReadKind,
   ): void {
     const actualGen = this.alloc.generation(ptr.pfn);
-    const kind = actualGen === ptr.gen ? "freed" : "reused";
+    const kind: BadReadKind = badKind ?? (actualGen === ptr.gen ? "freed" : "reused");
     const now = this.sim.now;
     const from = now - this.traceWindowNs;
     const traceSlice = this.sim.trace.enabled
       ? this.sim.trace.events.filter((e) => e.ts + (e.dur ?? 0) >= from && e.ts <= now)
       : [];
-    this.alloc.note(ptr.pfn, `use-after-free read by ${walker} on cpu${cpu}`, `cpu${cpu}`);
+    this.alloc.note(
+      ptr.pfn,
+      kind === "freed" || kind === "reused"
+        ? `use-after-free read by ${walker} on cpu${cpu}`
+        : `${kind} read by ${walker} on cpu${cpu}`,
+      `cpu${cpu}`,
+    );
     this.sim.trace.instant(cpu, "mmulab:use_after_free", {
       walker,
       reader,

@@ -247,7 +247,7 @@ describe("bad input", () => {
   it("names valid profiles, backends and scenarios", () => {
     expect(() => runRaceMatrix({ profiles: ["v4.15"] })).toThrow(UnknownNameError);
     expect(() => runRaceMatrix({ profiles: ["v4.15"] })).toThrow(
-      /"v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.0", "v6.1", "v6.15"/,
+      /"v4.13", "v4.14-posted", "v4.14", "v4.19", "v5.10", "v6.0", "v6.1", "v6.6", .*"v6.15", "v6.16"/,
     );
     expect(() => runRaceMatrix({ backends: ["vmware"] })).toThrow(
       /backends\[0\] = "vmware" .*"native", "xen-pv", "hyperv", "kvm-pv", "invlpgb"/,

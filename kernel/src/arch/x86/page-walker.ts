@@ -279,23 +279,30 @@ export class HwPageWalker {
     const SPAN = levels === 5 ? SPAN_5 : SPAN_4;
     const trace = k.sim.trace.enabled;
     const oracle = k.oracle;
+    // the entry the walk came through, for a report
+    const via = (): CachedEntryInfo =>
+      start !== undefined
+        ? entryInfo(start, start.level)
+        : {
+            cache: "cr3",
+            pcid,
+            va: 0,
+            pfn: mm.pgd,
+            gen: k.alloc.generation(mm.pgd),
+            filledAt: k.sim.now,
+          };
     for (;;) {
       oracle.reads++;
       if (!oracle.validTable(pfn, gen)) {
         // the read the kernel's rules forbid: report it with the entry the walk came through
-        const via: CachedEntryInfo =
-          start !== undefined
-            ? entryInfo(start, start.level)
-            : {
-                cache: "cr3",
-                pcid,
-                va: 0,
-                pfn: mm.pgd,
-                gen: k.alloc.generation(mm.pgd),
-                filledAt: k.sim.now,
-              };
         oracle.reads--; // counted again by the reporting check
-        oracle.checkHwRead(cpu.id, { pfn, gen }, va, level, via);
+        oracle.checkHwRead(cpu.id, { pfn, gen }, va, level, via());
+        return;
+      }
+      if (k.alloc.levelOf(pfn) !== level) {
+        // a live frame, but not a table of this level: an entry no kernel should have written
+        // (a pmd populated from an empty one, CVE-2024-50066)
+        oracle.reportHwNotATable(cpu.id, { pfn, gen }, va, level, via());
         return;
       }
       const raw = k.pt.entry(pfn, indexAt(va, SPAN[level]));

@@ -1,7 +1,7 @@
 /** `mmulab race-matrix`: profiles × backends × scenarios, seeded trials, use-after-free counts. */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
+import { BACKEND_NAMES, MATRIX_PROFILES, PROFILE_NAMES } from "../../config/profiles.js";
 import { formatRaceMatrix, MAX_TRIALS, runRaceMatrix } from "../../experiments/race-matrix.js";
 import { SCENARIO_NAMES } from "../../experiments/scenarios.js";
 import {
@@ -28,7 +28,7 @@ export const raceMatrixCommand: Command = {
     "cell uses seed S + i.",
     "",
     "Options:",
-    `  --profiles P,…    ${PROFILE_NAMES.join(", ")} (default: all)`,
+    `  --profiles P,…    ${PROFILE_NAMES.join(", ")} (default: ${MATRIX_PROFILES.join(", ")})`,
     `  --backends B,…    ${BACKEND_NAMES.join(", ")} (default: all)`,
     `  --scenarios S,…   ${SCENARIO_NAMES.join(", ")} (default: all)`,
     "  --trials N        trials per cell (default 40)",

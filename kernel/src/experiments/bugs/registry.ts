@@ -3,9 +3,13 @@
  * To add one: a module in this directory exporting a {@link BugDefinition}, and one entry below.
  */
 import { UnknownNameError } from "../../sim/errors.js";
+import { hugetlbUnshare } from "./hugetlb-unshare.js";
 import { missingInvalidate } from "./missing-invalidate.js";
 import { mmUsersShortcut } from "./mm-users-shortcut.js";
 import { mremapStaleTlb } from "./mremap-stale-tlb.js";
+import { mremapMovePmd } from "./mremap-move-pmd.js";
+import { ptReclaimRcu } from "./pt-reclaim-rcu.js";
+import { retractPteFreeDefer } from "./retract-pte-free-defer.js";
 import { seedPvFlush } from "./seed-pv-flush.js";
 import { thpCollapse } from "./thp-collapse.js";
 import type { BugDefinition } from "./types.js";
@@ -16,6 +20,10 @@ export const BUGS: readonly BugDefinition[] = Object.freeze([
   mmUsersShortcut,
   mremapStaleTlb,
   thpCollapse,
+  retractPteFreeDefer,
+  mremapMovePmd,
+  ptReclaimRcu,
+  hugetlbUnshare,
 ]);
 
 /** The registry's names, in registry order. */

@@ -27,7 +27,7 @@
  */
 import type { Cpu } from "../hw/cpu.js";
 import { KernelStateError } from "../sim/errors.js";
-import type { Kfn } from "../sim/process.js";
+import { runRest, type Kfn } from "../sim/process.js";
 import type { Kernel } from "./kernel.js";
 import type { MmStruct } from "./mm-struct.js";
 import {
@@ -184,7 +184,7 @@ export function* unmap_hugepage_range(
           if (k.behaviour.freedTables) tlb.cleared_pmds = true;
           mm.rss--;
           yield k.machine.costs.pteReadNs;
-          yield* tlb_remove_page(k, cpu, tlb, -old - 1);
+          yield* runRest(tlb_remove_page(k, cpu, tlb, -old - 1));
         }
       }
       addr += PMD_SIZE;

@@ -1,7 +1,8 @@
 /**
- * The explorer on the bug registry: for each bug small enough to have a software-walker
- * scenario the explorer knows (BugDefinition.explore), every interleaving of its "before" and
- * "after" kernels, and the shortest one that reads a freed table.
+ * The explorer on the bug registry: for each bug small enough to have a scenario the explorer
+ * knows (BugDefinition.explore) — with the CPUs' page walkers and paging-structure caches when
+ * the bug's reader is the hardware — every interleaving of its "before" and "after" kernels, and
+ * the shortest one that reads a freed table.
  */
 import { bugByName } from "../experiments/bugs/registry.js";
 import { explore, uafSentence, type ExploreResult } from "./explorer.js";
@@ -50,14 +51,21 @@ function side(r: ExploreResult): BugExploreSide {
 }
 
 /** Explores bug `name`'s before and after kernels exhaustively (explorer defaults: 2 CPUs,
- * 2 pages, 1 stall); null for a bug the explorer cannot run (its reader is the hardware, or
- * its scenario is not one of the explorer's). */
+ * 2 pages, 1 stall); null for a bug the explorer cannot run (its scenario is not one of the
+ * explorer's). */
 export function exploreBug(name: string): BugExploration | null {
   const bug = bugByName(name);
   const e = bug.explore;
   if (e === undefined) return null;
   const run = (p: { profile: string; backend: string }): BugExploreSide =>
-    side(explore({ profile: p.profile, backend: p.backend, scenario: e.scenario }));
+    side(
+      explore({
+        profile: p.profile,
+        backend: p.backend,
+        scenario: e.scenario,
+        hardware: e.hardware === true,
+      }),
+    );
   return {
     bug: bug.name,
     scenario: e.scenario,

@@ -148,8 +148,16 @@ describe("the explorer on the registry", () => {
     expect(x.after.complete).toBe(true);
   });
 
-  it("has nothing to say about a bug read by the hardware alone", () => {
-    expect(exploreBug("missing-table-invalidate")).toBeNull();
+  it("explores a bug read by the hardware with the CPUs' page walkers and caches", () => {
+    const x = exploreBug("missing-table-invalidate")!;
+    expect(x.before.uafReachable).toBe(true);
+    expect(x.before.shortest!.uaf).toMatch(/walker|walk/);
+    expect(x.after.uafReachable).toBe(false);
+    expect(x.after.complete).toBe(true);
+  });
+
+  it("has nothing to say about a bug whose scenario the explorer does not know", () => {
+    expect(exploreBug("pt-reclaim-semi-rcu")).toBeNull();
   });
 });
 

@@ -66,5 +66,11 @@ export const missingInvalidate: BugDefinition = {
     "two or more users of the mm (with one, §3's shortcut frees even earlier)",
     "the CPUs' page walkers modelled (arch/x86/page-walker.ts)",
   ],
+  explore: {
+    scenario: "batch-alloc-failure",
+    before: { profile: "v4.14", backend: "xen-pv" },
+    after: { profile: "v4.19", backend: "xen-pv" },
+    hardware: true,
+  },
   trial: raceScenarioTrial("batch-alloc-failure"),
 };

@@ -106,12 +106,14 @@ export interface BugTrialResult {
 
 /** The explorer's spec for a bug small enough to explore exhaustively (one side). */
 export interface BugExploreSpec {
-  /** A software-walker scenario the explorer knows (explore/world.ts). */
+  /** A race scenario the explorer knows (explore/world.ts). */
   readonly scenario: string;
   readonly before: { readonly profile: ProfileName; readonly backend: BackendName };
   readonly after: { readonly profile: ProfileName; readonly backend: BackendName };
-  /** What the exploration shows, when it is a variant of the bug rather than the bug itself
-   * (the explorer has software walkers only). */
+  /** Explore with the CPUs' page walkers and paging-structure caches (`explore --hardware`), for
+   * a bug whose reader is the hardware. Default false: the software walker only. */
+  readonly hardware?: boolean;
+  /** What the exploration shows, when it is a variant of the bug rather than the bug itself. */
   readonly note?: string;
 }
 

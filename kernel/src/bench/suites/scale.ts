@@ -18,6 +18,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { runKernbench } from "../../experiments/kernbench.js";
+import type { Simulation } from "../../sim/simulation.js";
 import { buildHostSystem, buildSystem } from "../../system/build.js";
 import { startMicro } from "../../workloads/micro.js";
 import type { Benchmark } from "../types.js";
@@ -26,6 +27,18 @@ interface Window {
   readonly wallS: number;
   readonly simS: number;
   readonly events: number;
+}
+
+/** Runs a built and started simulation for `durationNs` and times only that. */
+function timedWindow(sim: Simulation, durationNs: number): Window {
+  const e0 = sim.eventsFired;
+  const t0 = performance.now();
+  sim.run({ until: durationNs });
+  return {
+    wallS: (performance.now() - t0) / 1000,
+    simS: durationNs / 1e9,
+    events: sim.eventsFired - e0,
+  };
 }
 
 /** A microworkload's window on bare metal: `nrCpus` threads, one per CPU. */
@@ -40,14 +53,7 @@ function stormWindow(nrCpus: number, durationNs: number): Window {
   });
   sys.rcu.start();
   startMicro(sys, { workload: "madvise-storm", durationNs });
-  const e0 = sys.sim.eventsFired;
-  const t0 = performance.now();
-  sys.sim.run({ until: durationNs });
-  return {
-    wallS: (performance.now() - t0) / 1000,
-    simS: durationNs / 1e9,
-    events: sys.sim.eventsFired - e0,
-  };
+  return timedWindow(sys.sim, durationNs);
 }
 
 /** ebizzy in `vms` guests of 64 vCPUs (128 threads each, ebizzy's default of 2 per CPU) on 64
@@ -71,14 +77,7 @@ function ebizzyWindow(vms: number, durationNs: number): Window {
     startMicro(g, { workload: "ebizzy", threads: 128, durationNs });
   }
   sys.hostCpus.start();
-  const e0 = sys.sim.eventsFired;
-  const t0 = performance.now();
-  sys.sim.run({ until: durationNs });
-  return {
-    wallS: (performance.now() - t0) / 1000,
-    simS: durationNs / 1e9,
-    events: sys.sim.eventsFired - e0,
-  };
+  return timedWindow(sys.sim, durationNs);
 }
 
 /** A whole (shortened) kernbench build; the build's elapsed time is the simulated time. */

@@ -111,7 +111,7 @@ export function traceToTimeline(trace: Trace, opts: TimelineOptions): TimelinePa
           t: e.ts,
           kind: "uaf",
           label:
-            `use-after-free: ${String(e.args?.level ?? "")} table frame ${String(e.args?.pfn ?? "")}` +
+            `${badReadLabel(e.args?.kind)}: ${String(e.args?.level ?? "")} table frame ${String(e.args?.pfn ?? "")}` +
             (e.args?.reader !== undefined && e.args.reader !== "software"
               ? ` (${String(e.args.reader)}${e.args.via !== undefined ? ` via ${String(e.args.via)}` : ""})`
               : ""),
@@ -178,4 +178,12 @@ export function traceToTimeline(trace: Trace, opts: TimelineOptions): TimelinePa
     instants,
     arrows,
   };
+}
+
+/** What a bad-read instant is called on the timeline: a read of a freed or reused frame is a
+ * use-after-free; the oracle's other kinds say what the walker reached instead. */
+function badReadLabel(kind: unknown): string {
+  if (kind === "not-a-table") return "read of a frame that is not a table";
+  if (kind === "foreign-table") return "read of another mm's table";
+  return "use-after-free";
 }

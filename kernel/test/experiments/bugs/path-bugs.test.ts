@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { bugByName, bugNames, replayBug, runBug } from "../../../src/experiments/bugs/index.js";
+import { traceToTimeline } from "../../../src/experiments/timeline.js";
 
 const PATH_BUGS = [
   ["retract-pte-free-defer", "software-rcu", true],
@@ -43,5 +44,29 @@ describe("the later paths' bugs in the registry", () => {
     expect(r.reports[0]?.pfn).toBe(0);
     expect(r.system.sim.trace.events.length).toBeGreaterThan(0);
     expect(r.system.k.mms.has(r.mmId)).toBe(true);
+  });
+});
+
+describe("the timeline of a bad read that is not a use-after-free", () => {
+  it("names what the walker reached: a frame that is not a table, another mm's table", () => {
+    const cases = [
+      ["mremap-move-pmd-vs-retract", "read of a frame that is not a table"],
+      ["hugetlb-pmd-unshare-vs-gup", "read of another mm's table"],
+    ] as const;
+    for (const [name, label] of cases) {
+      const first = runBug(name, { trials: 20 }).before.first!;
+      const r = replayBug(name, "before", first.seed);
+      const tl = traceToTimeline(r.system.sim.trace, { nrCpus: r.system.m.nrCpus });
+      const bad = tl.instants.filter((i) => i.kind === "uaf");
+      expect(bad.length, name).toBeGreaterThan(0);
+      expect(
+        bad.some((i) => i.label.startsWith(`${label}:`)),
+        name,
+      ).toBe(true);
+      expect(
+        bad.some((i) => i.label.startsWith("use-after-free")),
+        name,
+      ).toBe(false);
+    }
   });
 });

@@ -3,7 +3,8 @@
  * mmulab kernel: two notebooks in visible tabs, Tab completion of a mmulab name, Shift+Tab inside
  * a call's parentheses, a Markdown cell rendered, Run All from the Run menu on a project notebook,
  * a restart from the Kernel menu, a kernel shut down from the running-kernels panel, README.md
- * opened. Screenshots go to test-artifacts/browser/ and, for the README, docs/screenshots/.
+ * opened. Screenshots go to test-artifacts/browser/ and, for the README, docs/screenshots/ (with
+ * MMULAB_UPDATE_SCREENSHOTS=1).
  *
  * The tests share one server and one page and run in order: each continues from the last.
  */
@@ -26,6 +27,9 @@ import {
 } from "./lab.js";
 
 const SHOTS = join(ROOT, "docs", "screenshots");
+/** The README's screenshots are refreshed only when asked (MMULAB_UPDATE_SCREENSHOTS=1), so that
+ * a test run leaves the tree as it found it. */
+const UPDATE_DOCS_SCREENSHOTS = process.env["MMULAB_UPDATE_SCREENSHOTS"] === "1";
 const RACE = "01-the-race.ipynb";
 
 interface KernelModel {
@@ -38,14 +42,15 @@ describe("JupyterLab as a user drives it (Chromium, mmulab kernel)", () => {
   let page: Page;
   const pageErrors: string[] = [];
 
-  /** A screenshot into test-artifacts/browser and, with `docs`, docs/screenshots: of the page,
+  /** A screenshot into test-artifacts/browser and, with `docs` (and MMULAB_UPDATE_SCREENSHOTS=1),
+   * docs/screenshots: of the page,
    * or of the top `height` pixels of `target`. */
   async function shot(name: string, docs = false, target?: Locator, height = 0): Promise<void> {
     const file = join(ARTIFACTS, `${name}.png`);
     const box = target === undefined ? null : await target.boundingBox();
     const clip = box === null ? undefined : { ...box, height: height || box.height };
     await page.screenshot({ path: file, ...(clip === undefined ? {} : { clip }) });
-    if (docs) copyFileSync(file, join(SHOTS, `${name}.png`));
+    if (docs && UPDATE_DOCS_SCREENSHOTS) copyFileSync(file, join(SHOTS, `${name}.png`));
   }
 
   /** Opens a file of the root by double-clicking it in the file browser. */

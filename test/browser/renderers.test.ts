@@ -3,7 +3,7 @@
  * notebook whose outputs are saved in the .ipynb, loads the prebuilt extension from the
  * labextensions path through module federation, as any JupyterLab 4 does, and the three renderers
  * draw the outputs. Screenshots go to test-artifacts/browser/ and, one per renderer, to
- * docs/screenshots/.
+ * docs/screenshots/ (with MMULAB_UPDATE_SCREENSHOTS=1).
  *
  * Needs Debian's chromium, python3-jupyter-server and python3-jupyterlab-server and the build
  * (the pretest bootstrap installs and builds them).
@@ -215,11 +215,14 @@ describe("renderers in JupyterLab (Chromium)", () => {
     expect(await page.locator(".mmulab-fallback").count()).toBe(0);
     expect(errors).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, "app.png") });
-    // One screenshot per renderer for the README.
-    const docs = join(ROOT, "docs", "screenshots");
-    mkdirSync(docs, { recursive: true });
-    for (const name of ["pagetable", "timeline", "plot"]) {
-      copyFileSync(join(ARTIFACTS, `${name}.png`), join(docs, `${name}.png`));
+    // One screenshot per renderer for the README, refreshed only when asked, so that a test run
+    // leaves the tree as it found it.
+    if (process.env["MMULAB_UPDATE_SCREENSHOTS"] === "1") {
+      const docs = join(ROOT, "docs", "screenshots");
+      mkdirSync(docs, { recursive: true });
+      for (const name of ["pagetable", "timeline", "plot"]) {
+        copyFileSync(join(ARTIFACTS, `${name}.png`), join(docs, `${name}.png`));
+      }
     }
   });
 });

@@ -38,7 +38,7 @@ export * from "./experiments/race-matrix.js";
 export * from "./experiments/timeline.js";
 export * from "./experiments/irqoff-munmap.js";
 export * from "./experiments/ebizzy-vms.js";
-// The bug registry (issue 19): each page-table freeing bug's before/after runs, computed by runBug.
+// The bug registry (docs/bugs.md): each page-table freeing bug's before/after runs, computed by runBug.
 export * from "./experiments/bugs/index.js";
 export * from "./explore/index.js";
 // kernbench: single builds, the seed's table, and kernbench's own averaging.

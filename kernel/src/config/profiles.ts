@@ -370,7 +370,7 @@ const RELEASED: Readonly<Record<Exclude<ProfileName, LaterProfileName>, KernelPr
 };
 
 /**
- * The profiles of the later table-freeing paths (issue 19, docs/bugs.md §5–§7): v6.1 (or, for
+ * The profiles of the later table-freeing paths (docs/bugs.md §5–§7): v6.1 (or, for
  * v6.16, v6.15) with the switches of the paths that came after it. Only what changes is written;
  * everything else is the base profile's.
  */

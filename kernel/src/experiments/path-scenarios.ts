@@ -1,5 +1,5 @@
 /**
- * The race scenarios of the later table-freeing paths (issue 19, docs/bugs.md §5a, §5b, §6, §7).
+ * The race scenarios of the later table-freeing paths (docs/bugs.md §5a, §5b, §6, §7).
  * Each runs one seeded trial and reports what the oracle saw; as in scenarios.ts, nothing here
  * decides the outcome — it maps memory, starts the threads at seeded times, and the modelled
  * paths (retract_page_tables, PT_RECLAIM, mremap, hugetlb unsharing) with the profile's switches

@@ -1,5 +1,5 @@
 /**
- * The bug registry (issue 19): each bug's "before" kernel shows a bad read by its reader over
+ * The bug registry: each bug's "before" kernel shows a bad read by its reader over
  * many seeds, the "after" kernel none by any reader, and the "after" kernel with the fix's step
  * removed (the mutation) shows it again. Every count is computed by running the model here.
  */

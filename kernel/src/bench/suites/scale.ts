@@ -1,5 +1,5 @@
 /**
- * What a simulated second costs as the machine grows (issue 24's scaling table): wall seconds and
+ * What a simulated second costs as the machine grows (the scaling table of docs/benchmarks.md): wall seconds and
  * engine events per simulated second for
  *   - a madvise(MADV_DONTNEED) storm on 4, 16, 64 and 256 bare-metal CPUs (one thread per CPU,
  *     v6.1, native flush: every madvise flushes every other CPU by IPI);
@@ -94,7 +94,7 @@ function kernbenchWindow(nrCpus: number, scale: number): Window {
 }
 
 /** Two entries per configuration: wall s per simulated s (measured), and events per simulated s
- * read from the last measured run. `target`: issue 24's bound on wall s per simulated s. */
+ * read from the last measured run. `target`: the bound on wall s per simulated s, where one is set. */
 function pair(
   name: string,
   window: () => Window,

@@ -1,4 +1,4 @@
-/** The bug registry (issue 19): definitions, the registry, and runBug. */
+/** The bug registry (docs/bugs.md): definitions, the registry, and runBug. */
 export * from "./types.js";
 export * from "./registry.js";
 export * from "./run.js";

@@ -1,5 +1,5 @@
 /**
- * The registry of page-table freeing bugs (issue 19; research in docs/bugs.md), oldest fix first.
+ * The registry of page-table freeing bugs (research in docs/bugs.md), oldest fix first.
  * To add one: a module in this directory exporting a {@link BugDefinition}, and one entry below.
  */
 import { UnknownNameError } from "../../sim/errors.js";

@@ -1,5 +1,5 @@
 /**
- * The bug registry's data model (issue 19, docs/bugs.md): one {@link BugDefinition} per x86
+ * The bug registry's data model (docs/bugs.md): one {@link BugDefinition} per x86
  * page-table freeing bug, with the commits that introduced and fixed it, the reader that sees
  * freed (or wrong) memory, and the two profile runs — before and after the fix — that
  * {@link runBug} executes over many seeds. Nothing in a definition is a result: verdicts are

@@ -24,12 +24,9 @@ import {
   requirePrerequisites,
   ROOT,
   startLab,
+  updateDocsScreenshot,
 } from "./lab.js";
 
-const SHOTS = join(ROOT, "docs", "screenshots");
-/** The README's screenshots are refreshed only when asked (MMULAB_UPDATE_SCREENSHOTS=1), so that
- * a test run leaves the tree as it found it. */
-const UPDATE_DOCS_SCREENSHOTS = process.env["MMULAB_UPDATE_SCREENSHOTS"] === "1";
 const RACE = "01-the-race.ipynb";
 
 interface KernelModel {
@@ -50,7 +47,7 @@ describe("JupyterLab as a user drives it (Chromium, mmulab kernel)", () => {
     const box = target === undefined ? null : await target.boundingBox();
     const clip = box === null ? undefined : { ...box, height: height || box.height };
     await page.screenshot({ path: file, ...(clip === undefined ? {} : { clip }) });
-    if (docs && UPDATE_DOCS_SCREENSHOTS) copyFileSync(file, join(SHOTS, `${name}.png`));
+    if (docs) updateDocsScreenshot(file, name);
   }
 
   /** Opens a file of the root by double-clicking it in the file browser. */
@@ -108,7 +105,6 @@ describe("JupyterLab as a user drives it (Chromium, mmulab kernel)", () => {
     const root = join(ARTIFACTS, "jupyterlab-notebooks");
     rmSync(root, { recursive: true, force: true });
     mkdirSync(root, { recursive: true });
-    mkdirSync(SHOTS, { recursive: true });
     copyFileSync(join(ROOT, "notebooks", RACE), join(root, RACE));
     copyFileSync(join(ROOT, "notebooks", "README.md"), join(root, "README.md"));
     for (const name of ["first", "second"]) {

@@ -7,7 +7,7 @@
  * `window.mmulabLab`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,17 @@ export const INSTALLED_EXTENSION = join(
   "package.json",
 );
 export const ARTIFACTS = join(ROOT, "test-artifacts", "browser");
+
+/**
+ * Copies a screenshot taken by a test to docs/screenshots/<name>.png, which the README shows —
+ * only with MMULAB_UPDATE_SCREENSHOTS=1, so that a plain test run leaves the tree as it found it.
+ */
+export function updateDocsScreenshot(file: string, name: string): void {
+  if (process.env["MMULAB_UPDATE_SCREENSHOTS"] !== "1") return;
+  const docs = join(ROOT, "docs", "screenshots");
+  mkdirSync(docs, { recursive: true });
+  copyFileSync(file, join(docs, `${name}.png`));
+}
 
 export const CHROMIUM_ARGS = [
   "--headless",

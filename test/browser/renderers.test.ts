@@ -8,7 +8,7 @@
  * Needs Debian's chromium, python3-jupyter-server and python3-jupyterlab-server and the build
  * (the pretest bootstrap installs and builds them).
  */
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -31,8 +31,8 @@ import {
   launchChromium,
   openLab,
   requirePrerequisites,
-  ROOT,
   startLab,
+  updateDocsScreenshot,
 } from "./lab.js";
 
 const PAGETABLE = "application/vnd.mmulab.pagetable+json";
@@ -215,14 +215,8 @@ describe("renderers in JupyterLab (Chromium)", () => {
     expect(await page.locator(".mmulab-fallback").count()).toBe(0);
     expect(errors).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, "app.png") });
-    // One screenshot per renderer for the README, refreshed only when asked, so that a test run
-    // leaves the tree as it found it.
-    if (process.env["MMULAB_UPDATE_SCREENSHOTS"] === "1") {
-      const docs = join(ROOT, "docs", "screenshots");
-      mkdirSync(docs, { recursive: true });
-      for (const name of ["pagetable", "timeline", "plot"]) {
-        copyFileSync(join(ARTIFACTS, `${name}.png`), join(docs, `${name}.png`));
-      }
-    }
+    // One screenshot per renderer for the README.
+    for (const name of ["pagetable", "timeline", "plot"])
+      updateDocsScreenshot(join(ARTIFACTS, `${name}.png`), name);
   });
 });

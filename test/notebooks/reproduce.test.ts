@@ -10,7 +10,7 @@
 // Needs Debian's python3-nbclient, python3-nbformat, python3-nbconvert and chromium (.ci/run
 // installs them) and the built kernel (the pretest bootstrap).
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +26,7 @@ import {
   launchChromium,
   missingPrerequisites as missingBrowser,
   type Browser,
+  updateDocsScreenshot,
 } from "../browser/lab.js";
 import { ROOT } from "../kernel-protocol/jupyter.js";
 
@@ -255,11 +256,7 @@ describe("npm run reproduce: every notebook, headless", () => {
         "document.querySelector('.mmulab-timeline').scrollIntoView(); window.scrollBy(0, -40)",
       );
       await page.screenshot({ path: join(SHOTS, "report.png") });
-      // the README's copy only when asked, so that a test run leaves the tree as it found it
-      if (process.env["MMULAB_UPDATE_SCREENSHOTS"] === "1") {
-        mkdirSync(join(ROOT, "docs", "screenshots"), { recursive: true });
-        copyFileSync(join(SHOTS, "report.png"), join(ROOT, "docs", "screenshots", "report.png"));
-      }
+      updateDocsScreenshot(join(SHOTS, "report.png"), "report");
     }, 60_000);
   });
 });

@@ -84,6 +84,8 @@ export class EventQueue {
   /** Per nanosecond of the wheel: first slot of its list, plus one (0: empty). Allocated with the
    * first event that needs it, with the bitmaps: a set-up that only explores never does. */
   private heads: Int32Array | null = null;
+  /** Per nanosecond of the wheel: last slot of its list, plus one (0: empty). */
+  private tails: Int32Array | null = null;
   /** Per wheel list, one bit: in use. */
   private bits: Int32Array | null = null;
   /** Per word of `bits`, one bit: not zero. */
@@ -164,28 +166,35 @@ export class EventQueue {
   private wheelAdd(slot: number, time: number, key: number): void {
     if (this.heads === null) {
       this.heads = new Int32Array(WHEEL_NS);
+      this.tails = new Int32Array(WHEEL_NS);
       this.bits = new Int32Array(WHEEL_WORDS);
       this.summary = new Int32Array(SUMMARY_WORDS);
     }
     const heads = this.heads;
+    const tails = this.tails!;
     const next = this.next;
     const keys = this.keys;
     const b = time & WHEEL_MASK;
-    // the list is one nanosecond: keep it in key order (a later push usually goes last)
-    let prev = 0;
-    let cur = heads[b]!;
-    while (cur !== 0 && keys[cur - 1]! < key) {
-      prev = cur;
-      cur = next[cur - 1]!;
-    }
-    next[slot] = cur;
-    if (prev === 0) {
-      heads[b] = slot + 1;
-      if (cur === 0) {
-        this.bits![b >> 5]! |= 1 << (b & 31);
-        this.summary![b >> 10]! |= 1 << ((b >> 5) & 31);
+    // the list is one nanosecond, kept in key order; a later push usually goes last
+    const last = tails[b]!;
+    next[slot] = 0;
+    if (last === 0) {
+      heads[b] = tails[b] = slot + 1;
+      this.bits![b >> 5]! |= 1 << (b & 31);
+      this.summary![b >> 10]! |= 1 << ((b >> 5) & 31);
+    } else if (keys[last - 1]! < key) {
+      next[last - 1] = tails[b] = slot + 1;
+    } else {
+      let prev = 0;
+      let cur = heads[b]!;
+      while (keys[cur - 1]! < key) {
+        prev = cur;
+        cur = next[cur - 1]!;
       }
-    } else next[prev - 1] = slot + 1;
+      next[slot] = cur;
+      if (prev === 0) heads[b] = slot + 1;
+      else next[prev - 1] = slot + 1;
+    }
     this.wheelCount++;
     const m = this.wheelMin;
     if (m === -1) this.wheelMin = slot;
@@ -278,6 +287,7 @@ export class EventQueue {
     const heads = this.heads!;
     const rest = this.next[slot]!;
     heads[b] = rest;
+    if (rest === 0) this.tails![b] = 0;
     this.wheelCount--;
     if (rest !== 0) {
       this.wheelMin = rest - 1;
@@ -410,6 +420,7 @@ export class EventQueue {
     for (let prev = first; prev !== 0; prev = this.next[prev - 1]!)
       if (this.next[prev - 1] === slot + 1) {
         this.next[prev - 1] = this.next[slot]!;
+        if (this.tails![b] === slot + 1) this.tails![b] = prev;
         this.wheelCount--;
         // not the first of its list, so not the wheel's earliest: wheelMin stands
         return;

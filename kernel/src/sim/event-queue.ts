@@ -152,11 +152,11 @@ export class EventQueue {
     this.keys[slot] = key;
     this.fns[slot] = fn;
     this.args[slot] = arg;
-    const ahead = time - this.base;
+    // a short queue (a race trial's) is decided by the first test
     if (
-      ahead < WHEEL_NS &&
-      ahead >= 0 &&
       this.size + this.wheelCount >= WHEEL_MIN_QUEUED &&
+      time - this.base < WHEEL_NS &&
+      time >= this.base &&
       this.wheelOn
     )
       this.wheelAdd(slot, time, key);

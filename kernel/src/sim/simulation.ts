@@ -208,6 +208,9 @@ export class Simulation {
     let n = 0;
     let reason: RunResult["reason"] = "idle";
     try {
+      // The checks below run at every 64th event (n a multiple of 64), the events between them
+      // in a loop that asks only whether there is one and whether it is due: the same events,
+      // stops and reasons as checking all of them before every event, at less cost per event.
       for (;;) {
         if (q.length === 0) break;
         if (q.peekTime() > until) {
@@ -225,13 +228,29 @@ export class Simulation {
         }
         // A user interrupt every 64 (in a notebook only): an event can stand for 256 fast
         // steps, and the kernel escalates to SIGINT if the run has not stopped within 300 ms.
-        if ((n & 63) === 0 && interrupted !== null && interrupted())
+        if (interrupted !== null && interrupted())
           throw new SimulationStopped(
             `interrupted at t = ${this.now} ns, between two events; the simulation is ` +
               "consistent and run() carries on from here",
           );
+        const batchEnd = Math.min(n + 64, maxEvents);
         n++;
         this.step();
+        if (until === Number.POSITIVE_INFINITY)
+          while (n < batchEnd && q.length !== 0) {
+            n++;
+            this.step();
+          }
+        else
+          while (n < batchEnd && q.length !== 0 && q.peekTime() <= until) {
+            n++;
+            this.step();
+          }
+        if (n < batchEnd) {
+          // the queue emptied or the next event is past `until`: the checks above say which
+          if (q.length !== 0 && q.peekTime() > until) reason = "until";
+          break;
+        }
       }
     } finally {
       // also when a process threw: the explorer must not inherit the fast path
@@ -320,6 +339,7 @@ export class Simulation {
       throw new MmulabError(
         `beginExploration: ${this.queue.length} events are still queued; run the set-up phase to completion first`,
       );
+    this.queue.heapOnly();
     this.explore = true;
   }
 

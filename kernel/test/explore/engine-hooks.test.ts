@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Machine } from "../../src/hw/machine.js";
-import { EventQueue } from "../../src/sim/event-queue.js";
+import { EventQueue, WHEEL_NS } from "../../src/sim/event-queue.js";
 import { MmulabError } from "../../src/sim/errors.js";
 import { Simulation, type PendingEvent } from "../../src/sim/simulation.js";
 import type { Kfn } from "../../src/sim/process.js";
@@ -15,16 +15,24 @@ describe("EventQueue.remove", () => {
   it("takes any event out and leaves the rest in (time, priority, sequence) order", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ t: fc.nat(50), p: fc.nat(127) }), { minLength: 1, maxLength: 60 }),
-        fc.array(fc.nat(), { maxLength: 30 }),
+        // past WHEEL_MIN_QUEUED events, those within WHEEL_NS go to the queue's near wheel
+        fc.array(fc.record({ t: fc.oneof(fc.nat(50), fc.nat(3 * WHEEL_NS)), p: fc.nat(127) }), {
+          minLength: 1,
+          maxLength: 120,
+        }),
+        // a position counted from either end: the wheel's events are listed after the heap's
+        fc.array(fc.tuple(fc.boolean(), fc.nat()), { maxLength: 60 }),
         (events, removals) => {
           const q = new EventQueue(4);
           const fn = (): void => {};
           events.forEach((e, i) => q.push(e.t, e.p, fn, i));
+          // every event is listed once, wherever it is held
+          const listed = Array.from({ length: q.length }, (_, k) => q.slotArg(q.slotAt(k)));
+          expect([...listed].sort((a, b) => a - b)).toEqual(events.map((_, i) => i));
           const removed = new Set<number>();
-          for (const r of removals) {
+          for (const [fromEnd, r] of removals) {
             if (q.length === 0) break;
-            const slot = q.slotAt(r % q.length);
+            const slot = q.slotAt(fromEnd ? q.length - 1 - (r % q.length) : r % q.length);
             removed.add(q.slotArg(slot));
             q.remove(slot);
             q.release(slot);

@@ -17,6 +17,7 @@ import { local_irq_disable, local_irq_enable, type Cpu } from "../../src/hw/inde
 import { mmdrop, type MmStruct } from "../../src/mm/index.js";
 import type { Kfn } from "../../src/sim/index.js";
 import { buildSystem, type System } from "../../src/system/build.js";
+import { traceToTimeline } from "../../src/experiments/timeline.js";
 
 const VA = 0x4000_0000;
 
@@ -108,6 +109,25 @@ describe("v6.15 global ASIDs (INVLPGB)", () => {
     expect(s.mm.asid_transition).toBe(false);
     for (const c of s.m.cpus) expect(s.x86.state(c).loaded_mm_asid).toBe(s.mm.global_asid);
     expect(s.sim.trace.events.some((e) => e.name === "mmulab:invlpgb")).toBe(true);
+  });
+
+  it("the timeline marks the assignment and each CPU's reload onto the global ASID", () => {
+    const s = v615(4);
+    s.m.cpu(2).tlb.fillTlb(1, VA, 100, 1, true, false);
+    s.x86.use_global_asid(s.mm);
+    for (const c of s.m.cpus) s.x86.switch_mm(c, s.mm);
+    const tl = traceToTimeline(s.sim.trace, { nrCpus: 4 });
+    const labels = tl.instants
+      .filter((i) => i.kind === "marker")
+      .map((i) => `${i.lane} ${i.label}`);
+    expect(labels).toContain(`cpu0 global ASID ${TLB_NR_DYN_ASIDS} assigned to mm ${s.mm.id}`);
+    for (const c of s.m.cpus)
+      expect(labels).toContain(`cpu${c.id} CR3 reloaded onto global ASID ${TLB_NR_DYN_ASIDS}`);
+    // the first allocation after boot flushed every CPU's non-global entries (cpu2 had one)
+    expect(labels).toContain(
+      "cpu2 invlpgb-all-nonglobals: 1 TLB, 0 paging-structure entries invalidated",
+    );
+    expect(s.m.cpu(2).tlb.lookupTlb(1, VA)).toBeUndefined();
   });
 
   it("no global ASID for an mm on 3 CPUs, however often the pid's jiffy comes round", () => {

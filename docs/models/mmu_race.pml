@@ -18,8 +18,9 @@
  *     batch goes to RCU in tlb_table_flush — at the end of tlb_flush_mmu_tlbonly (v4.14) or in
  *     tlb_flush_mmu_free (v4.19+, after tlb_table_invalidate's flush);
  *   - the remote flush either sends an IPI and waits for it (native; KVM PV for a running vCPU;
- *     INVLPGB for an mm on at most 3 CPUs) — a CPU with IRQs off or stalled takes it only later —
- *     or does not involve the target at all (Xen PV, Hyper-V, INVLPGB broadcast; KVM PV for a
+ *     INVLPGB for an mm without a global ASID, which one on at most 3 CPUs never gets) — a CPU
+ *     with IRQs off or stalled takes it only later — or does not involve the target at all
+ *     (Xen PV, Hyper-V, v6.15's INVLPGB broadcast for an mm with a global ASID; KVM PV for a
  *     vCPU whose steal time says preempted);
  *   - RCU: a callback runs only after each CPU passed a quiescent state after its call_rcu; CPU 1
  *     passes none with IRQs off or while stalled, and RCU-sched counts no kernel code either;

@@ -47,7 +47,14 @@ import { sys_madvise_dontneed, sys_mmap, sys_munmap, sys_touch } from "../mm/mma
 import { MAX_TABLE_BATCH } from "../mm/mmu-gather.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import type { UafReport } from "../mm/oracle.js";
-import { checkInt, checkOptions, UnknownNameError } from "../sim/errors.js";
+import {
+  checkBool,
+  checkInt,
+  checkOptions,
+  ParameterError,
+  UnknownNameError,
+} from "../sim/errors.js";
+import { establish_global_asid } from "../arch/x86/tlb.js";
 import type { SimEvent } from "../sim/event.js";
 import { waitFor, type Kfn } from "../sim/process.js";
 import { MAX_CPUS } from "../hw/machine.js";
@@ -102,6 +109,13 @@ export interface TrialOptions extends Omit<SystemOptions, "seed"> {
   /** Stop the run at this simulated time, ns, and return the system as it is then (for a view
    * of one moment, e.g. the page tables at a bad read); default: run to the end. */
   readonly stopAtNs?: number;
+  /** invlpgb only: the process starts with its global ASID, as one that has been flushing on
+   * more than 3 CPUs for a while has (consider_global_asid passes on the first flush in a jiffy
+   * whose low 5 bits match the flusher's pid), so its munmap flushes by broadcast. Default false:
+   * a fresh process, whose flushes are IPIs until then. Needs a scenario in which more than 3 CPUs
+   * run the process (walker-vs-munmap, preempted-walker, batch-alloc-failure, table-batch-full
+   * on 4 CPUs or more). */
+  readonly globalAsid?: boolean;
 }
 
 export interface TrialResult {
@@ -312,7 +326,7 @@ const TRIAL_MAX_NS = 100_000_000;
  */
 export const MAX_STALL_NS = TRIAL_MAX_NS / 2;
 
-const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs", "stopAtNs"];
+const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs", "stopAtNs", "globalAsid"];
 
 /**
  * Runs a trial's system to its end. The run ends by itself once every thread is done and RCU is
@@ -347,7 +361,15 @@ export function runTrial(opts: TrialOptions): TrialResult {
   // cpu2
   const lazyCpu = opts.scenario === "lazy-tlb-walker" || opts.scenario === "madvise-lazy-return";
   checkInt("nrCpus", opts.nrCpus ?? 4, lazyCpu ? 3 : 2, MAX_CPUS, "runTrial");
-  const { scenario: _scenario, stallNs: _stall, stopAtNs, ...system } = opts;
+  checkBool("globalAsid", opts.globalAsid, false, "runTrial");
+  if (opts.globalAsid === true && opts.backend !== "invlpgb")
+    throw new ParameterError(
+      "globalAsid",
+      true,
+      `false with backend ${String(opts.backend)}: only an INVLPGB kernel hands out global ASIDs`,
+      "runTrial",
+    );
+  const { scenario: _scenario, stallNs: _stall, stopAtNs, globalAsid, ...system } = opts;
   // The hardware page walkers run unless the caller turns them off: the scenarios are about
   // what reads a freed table, and the CPU's own walker is one of the readers.
   const sys = buildSystem({ ...system, nrCpus: opts.nrCpus ?? 4, hardware: opts.hardware ?? true });
@@ -369,6 +391,13 @@ export function runTrial(opts: TrialOptions): TrialResult {
     mm.mm_users = m.nrCpus;
     for (const c of m.cpus) x86.switch_mm(c, mm);
   }
+  if (globalAsid === true && !establish_global_asid(x86, mm))
+    throw new ParameterError(
+      "globalAsid",
+      true,
+      `false for ${scenario} on ${m.nrCpus} CPUs: a global ASID goes only to a process that more than 3 CPUs run (mm_active_cpus_exceeds(mm, 3))`,
+      "runTrial",
+    );
   const t: Trial = {
     sys,
     mm,

@@ -32,11 +32,17 @@ const HW_MARKERS: ReadonlySet<string> = new Set([
   "x86:tlb_fill",
   "x86:psc_fill",
   "x86:tlb_invalidate",
+  // v6.15: consider_global_asid's assignment, and a CPU's reload onto the global ASID
+  "x86:global_asid_assign",
+  "x86:global_asid_load",
 ]);
 
 function hwMarkerLabel(e: TraceEvent): string {
   const a = e.args ?? {};
   if (e.name === "x86:tlb_fill") return `TLB fill ${String(a.va)} → frame ${String(a.pfn)}`;
+  if (e.name === "x86:global_asid_assign")
+    return `global ASID ${String(a.asid)} assigned to mm ${String(a.mm)}`;
+  if (e.name === "x86:global_asid_load") return `CR3 reloaded onto global ASID ${String(a.asid)}`;
   if (e.name === "x86:psc_fill")
     return `${String(a.cache).toUpperCase()} cache fill ${String(a.va)} → table ${String(a.table)}`;
   return `${String(a.op)}: ${String(a.tlb)} TLB, ${String(a.psc)} paging-structure entries invalidated`;

@@ -13,7 +13,7 @@
 import { local_irq_disable, local_irq_enable } from "../hw/irqflags.js";
 import { PARAVIRT_BACKENDS, type BackendName } from "../config/profiles.js";
 import { buildSystem } from "../system/build.js";
-import type { FlushTlbInfo } from "../arch/x86/tlb.js";
+import { establish_global_asid, type FlushTlbInfo } from "../arch/x86/tlb.js";
 import { INVLPGB_MIN_CPUS } from "../arch/x86/backends.js";
 import type { Kfn } from "../sim/process.js";
 import { resolveExploreOptions, type ExploreOptions, type ExploreSpec } from "./options.js";
@@ -29,8 +29,9 @@ export interface FlushSemantics {
 /**
  * reference/kernel.md §2.4–2.6: native_flush_tlb_others IPIs and waits; xen_flush_tlb_others and
  * hyperv_flush_tlb_others flush by hypercall and never involve the target; kvm_flush_tlb_others
- * drops preempted vCPUs and IPIs the rest; INVLPGB broadcasts for an mm active on more than
- * INVLPGB_MIN_CPUS CPUs and uses native IPIs otherwise.
+ * drops preempted vCPUs and IPIs the rest; INVLPGB broadcasts for an mm with a global ASID —
+ * which the explored process has from the start when more than INVLPGB_MIN_CPUS CPUs run it
+ * (establish_global_asid in World and probeFlush) — and uses native IPIs otherwise.
  */
 export function flushSemantics(backend: BackendName, cpusInMask: number): FlushSemantics {
   switch (backend) {
@@ -128,6 +129,8 @@ export function probeFlush(
     const mm = k.mm_alloc();
     mm.mm_users = cpus;
     for (const c of m.cpus) x86.switch_mm(c, mm);
+    // as the explorer's world: an INVLPGB process on more than 3 CPUs has its global ASID
+    establish_global_asid(x86, mm);
     const target = m.cpu(1);
     if (mode === "irq-off")
       target.run(

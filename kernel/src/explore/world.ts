@@ -37,6 +37,7 @@ import { sys_mmap, sys_munmap } from "../mm/mmap.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { BUFFER, userTime } from "../experiments/scenarios.js";
 import { installPageWalker, type HwPageWalker } from "../arch/x86/page-walker.js";
+import { establish_global_asid } from "../arch/x86/tlb.js";
 import { PAGE_SIZE } from "../mm/pgtable.js";
 import { buildSystem, type System } from "../system/build.js";
 import type { Kfn, Process } from "../sim/process.js";
@@ -159,6 +160,9 @@ export class World {
     else {
       mm.mm_users = m.nrCpus;
       for (const c of m.cpus) x86.switch_mm(c, mm);
+      // INVLPGB: the process is one that already has its global ASID (the broadcast case, with
+      // no IPI); a fresh process's first flushes are IPIs, which the native cells explore
+      establish_global_asid(x86, mm);
     }
     const length = spec.pages * 4096;
 

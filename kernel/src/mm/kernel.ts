@@ -163,6 +163,8 @@ export interface ArchMmuOps {
     end: number,
     strideShift: number,
   ): Kfn<void>;
+  /** destroy_context at __mmdrop (x86 v6.15: mm_free_global_asid). */
+  destroy_context?(mm: MmStruct): void;
 }
 
 /** The scheduler's side of a sleep: set by the layer that runs tasks (sched/), absent in

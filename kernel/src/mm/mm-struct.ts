@@ -81,6 +81,12 @@ export class MmStruct {
   /** context.next_trim_cpumask (v6.13+, 6db2526c1d69): the jiffy after which a flush may trim
    * CPUs that left this mm from mm_cpumask (init_new_context: a second after the mm is made). */
   next_trim_cpumask = 0;
+  /** context.global_asid (v6.15, CONFIG_BROADCAST_TLB_FLUSH): 0, or the ASID this mm uses on
+   * every CPU (handed out by consider_global_asid, freed by destroy_context). */
+  global_asid = 0;
+  /** context.asid_transition (v6.15): set with the global ASID, cleared by
+   * finish_asid_transition once every CPU running the mm uses it. */
+  asid_transition = false;
   /** atomic_long nr_ptes and mm_nr_pmds (and puds): tables in use below the pgd. */
   nr_ptes = 0;
   nr_pmds = 0;

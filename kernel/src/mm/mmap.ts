@@ -603,6 +603,7 @@ export function mmdrop(k: Kernel, mm: MmStruct): void {
       `mm ${mm.id}`,
     );
   if (--mm.mm_count === 0) {
+    k.arch?.destroy_context?.(mm);
     k.alloc.freePage(mm.pgd, "pgd_free");
     mm.dropped = true;
     if (!k.keepDroppedMms) k.mms.delete(mm.id);

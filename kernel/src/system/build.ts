@@ -87,7 +87,8 @@ export interface SystemOptions {
   /** Sizes and replacement of each CPU's TLB and paging-structure caches. */
   readonly tlb?: Partial<TlbParams>;
   /** CR4.PCIDE: dynamic ASIDs per CPU (v4.14+; refused on v4.13 and under Xen PV and Hyper-V).
-   * Default false, as the validation guest (qemu64) has no PCID. */
+   * Default false, as the validation guest (qemu64) has no PCID — except with the invlpgb
+   * backend, which needs it (default true there, false refused). */
   readonly pcid?: boolean;
 }
 
@@ -256,6 +257,14 @@ export function buildSystem(options: SystemOptions): System {
 function buildGuest(sim: Simulation, opts: SystemOptions, shared: HostCpus | undefined): System {
   const resolved = resolveProfile(opts.profile, opts.backend, opts.resolve);
   const backendOptions = resolveBackendOptions(resolved, opts.backendOptions);
+  // INVLPGB flushes a global ASID's PCID, so it needs CR4.PCIDE (every INVLPGB part, AMD Zen 3
+  // on, has PCID): on by default with it, and refused off
+  if (resolved.backend === "invlpgb" && opts.pcid === false)
+    throw new BackendOptionError(
+      "pcid",
+      false,
+      "true (or absent) with the invlpgb backend: v6.15 broadcasts only for an mm with a global ASID, and a global ASID is a PCID",
+    );
   const m = new Machine(sim, {
     nrCpus: opts.nrCpus ?? 4,
     ...(opts.costs ? { costs: opts.costs } : {}),
@@ -287,7 +296,7 @@ function buildGuest(sim: Simulation, opts: SystemOptions, shared: HostCpus | und
     keepDroppedMms: opts.keepDroppedMms ?? true,
   });
   const x86 = installX86(k, resolved.x86, makeBackend(resolved.backend, host, backendOptions));
-  if (opts.pcid === true) x86.enable_pcid();
+  if (opts.pcid === true || resolved.backend === "invlpgb") x86.enable_pcid();
   const hw = opts.hardware ?? false;
   if (hw !== false) installPageWalker(x86, hw === true ? undefined : hw);
   const rcu = new Rcu(m, { hz: opts.hz ?? 1000, flavour: resolved.rcuFlavour });

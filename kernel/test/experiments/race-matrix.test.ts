@@ -157,25 +157,41 @@ describe("race matrix (computed, 40 trials a cell)", () => {
     }
   });
 
-  it("INVLPGB without RCU table freeing (a counterfactual v6.15) has the race; with it, not", () => {
-    const count = (rcuTableFree: boolean) => {
+  it("INVLPGB without RCU table freeing (a counterfactual v6.15): a process with a global ASID has the race, a fresh one (IPI flushes) and RCU table freeing do not", () => {
+    const count = (rcuTableFree: boolean, globalAsid: boolean) => {
       let n = 0;
-      for (let i = 0; i < TRIALS; i++)
-        if (
-          runTrial({
-            scenario: "walker-vs-munmap",
-            profile: "v6.15",
-            backend: "invlpgb",
-            seed: 1 + i,
-            trace: false,
-            resolve: { rcuTableFree },
-          }).uaf > 0
-        )
-          n++;
-      return n;
+      let broadcasts = 0;
+      for (let i = 0; i < TRIALS; i++) {
+        const r = runTrial({
+          scenario: "walker-vs-munmap",
+          profile: "v6.15",
+          backend: "invlpgb",
+          seed: 1 + i,
+          trace: false,
+          resolve: { rcuTableFree },
+          globalAsid,
+        });
+        if (r.uaf > 0) n++;
+        broadcasts += r.system.x86.stats.broadcastFlushes;
+      }
+      return { n, broadcasts };
     };
-    expect(count(false)).toBeGreaterThan(0);
-    expect(count(true)).toBe(0);
+    const established = count(false, true);
+    expect(established.n).toBeGreaterThan(0);
+    expect(established.broadcasts).toBeGreaterThanOrEqual(TRIALS);
+    // a fresh process's munmap flush is an IPI flush: it waits for the walker's IRQs
+    expect(count(false, false)).toEqual({ n: 0, broadcasts: 0 });
+    expect(count(true, true).n).toBe(0);
+  });
+
+  it("refuses globalAsid where no kernel would have one, naming the reason", () => {
+    const base = { scenario: "walker-vs-munmap", profile: "v6.15", seed: 1, trace: false } as const;
+    expect(() => runTrial({ ...base, backend: "native", globalAsid: true })).toThrow(
+      /globalAsid.*only an INVLPGB kernel/,
+    );
+    expect(() => runTrial({ ...base, backend: "invlpgb", nrCpus: 3, globalAsid: true })).toThrow(
+      /more than 3 CPUs/,
+    );
   });
 
   it("keeps an example trace and timeline for every cell with a use-after-free, and the replay literal reproduces it", () => {

@@ -10,8 +10,10 @@ import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED, type Host } from "../../hw/host
 import { local_irq_restore, local_irq_save } from "../../hw/irqflags.js";
 import { spin, type Kfn } from "../../sim/process.js";
 import { PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
-import type { MmStruct } from "../../mm/mm-struct.js";
+import { kern_pcid } from "./asid.js";
 import {
+  finish_asid_transition,
+  mm_global_asid,
   native_flush_tlb_others,
   nativeBackend,
   type FlushBackend,
@@ -301,54 +303,49 @@ function* kvm_flush_tlb_others(
   yield* native_flush_tlb_others(x86, cpu, flushmask, info);
 }
 
-/** mm_active_cpus_exceeds' count (f37ff575b1fe): CPUs in mm_cpumask that run the mm and are not
- * lazy — with v6.13's lazily updated mask, CPUs that left it may still be in it. */
-function mm_active_cpus(x86: X86Mmu, mm: MmStruct): number {
-  let n = 0;
-  for (const c of mm.cpumask) {
-    const st = x86.tlbstate[c]!;
-    if (st.loaded_mm === mm && !st.is_lazy) n++;
-  }
-  return n;
-}
-
-/** INVLPGB broadcast is used for an mm active on more than this many CPUs (consider_global_asid:
- * mm_active_cpus_exceeds(mm, 3)). */
+/** The threshold of consider_global_asid's mm_active_cpus_exceeds(mm, 3): an mm is given a
+ * global ASID, and flushed by broadcast from then on, when more than 3 CPUs run it. */
 export const INVLPGB_MIN_CPUS = 3;
 
 /**
- * AMD INVLPGB (v6.15, CONFIG_BROADCAST_TLB_FLUSH): an mm active on more than 3 CPUs gets a global
- * ASID and is flushed by invlpgb_flush_user_nr_nosync + __tlbsync — no IPI, no dependence on the
- * targets' IF. Smaller mms keep the native IPI path. (The global-ASID assignment happens at
- * context switch with some hysteresis in the kernel; the model decides at flush time.)
+ * broadcast_tlb_flush (v6.15, f37ff575b1fe) for an mm with a global ASID: INVLPGB of the ASID's
+ * PCID over the range (invlpgb_flush_user_nr_nosync, no FINAL_ONLY, so the paging-structure
+ * caches go too) or all of it (invlpgb_flush_single_pcid_nosync); finish_asid_transition while
+ * some CPU may still run the mm on a dynamic ASID; then TLBSYNC. Every CPU of the machine drops
+ * the PCID's entries, this one included, whatever it runs, and none takes an interrupt. PTI's
+ * user PCID is left out: a kernel with PTI on disables INVLPGB (pti_check_boottime_disable).
+ */
+function* broadcast_tlb_flush(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo): Kfn<void> {
+  const m = x86.k.machine;
+  const asid = mm_global_asid(x86, info.mm);
+  x86.stats.broadcastFlushes++;
+  const span = x86.k.sim.trace.begin(cpu.id, "mmulab:invlpgb", { asid });
+  yield m.jitter(m.costs.invlpgbNs);
+  yield* finish_asid_transition(x86, cpu, info);
+  // __tlbsync: the broadcast has reached every CPU once it returns
+  yield m.jitter(m.costs.tlbsyncNs);
+  x86.hw?.invlpgb(kern_pcid(asid), info.start, info.end);
+  x86.k.sim.trace.end(span);
+}
+
+/**
+ * AMD INVLPGB (v6.15, CONFIG_BROADCAST_TLB_FLUSH). The kernel has no paravirt flush hook for it:
+ * flush_tlb_mm_range broadcasts for an mm that has a global ASID and otherwise IPIs as native,
+ * then considers giving the mm one (tlb.ts consider_global_asid). `flush_tlb_others` is what a
+ * direct caller of the hook gets: the broadcast for an mm with a global ASID, else native IPIs.
  */
 export const invlpgbBackend: FlushBackend = Object.freeze({
   name: "invlpgb",
   paravirtRemoveTable: false,
+  broadcast_tlb_flush,
   *flush_tlb_others(
     x86: X86Mmu,
     cpu: Cpu,
     cpumask: readonly number[],
     info: FlushTlbInfo,
   ): Kfn<void> {
-    const active = mm_active_cpus(x86, info.mm);
-    if (active <= INVLPGB_MIN_CPUS) {
-      yield* native_flush_tlb_others(x86, cpu, cpumask, info);
-      return;
-    }
-    const m = x86.k.machine;
-    const span = x86.k.sim.trace.begin(cpu.id, "mmulab:invlpgb", { cpus: active });
-    yield m.jitter(m.costs.invlpgbNs + m.costs.tlbsyncNs);
-    x86.k.sim.trace.end(span);
-    hypervisorFlushed(
-      x86,
-      cpu,
-      cpumask.filter((c) => c !== cpu.id),
-      "INVLPGB+TLBSYNC",
-      info,
-    );
-    // the broadcast reached every CPU, this one too, once TLBSYNC returned
-    x86.hw?.invlpgb(info.start, info.end);
+    if (mm_global_asid(x86, info.mm) !== 0) yield* broadcast_tlb_flush(x86, cpu, info);
+    else yield* native_flush_tlb_others(x86, cpu, cpumask, info);
   },
 });
 

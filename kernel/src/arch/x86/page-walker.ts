@@ -364,12 +364,12 @@ export class HwPageWalker {
 
   /**
    * INVLPGB as broadcast_tlb_flush issues it (v6.15: PCID and VA valid, no FINAL_ONLY, so the
-   * paging-structure caches go too), completed by TLBSYNC: applied on every CPU of the machine,
-   * the issuing one included, with no interrupt taken anywhere.
+   * paging-structure caches go too), completed by TLBSYNC: `pcid`'s entries — the global ASID's,
+   * the same PCID on every CPU — dropped on every CPU of the machine, the issuing one included,
+   * whatever each one runs now, with no interrupt taken anywhere.
    */
-  invlpgb(start: number, end: number): void {
+  invlpgb(pcid: number, start: number, end: number): void {
     for (const c of this.x86.k.machine.cpus) {
-      const pcid = this.pcid(c);
       const r =
         end === TLB_FLUSH_ALL
           ? c.tlb.invlpgbLocal(pcid, null, 0, PAGE_SIZE, false, false)
@@ -382,6 +382,15 @@ export class HwPageWalker {
               false,
             );
       this.traceInvalidate(c, "invlpgb", r.tlb, r.psc);
+    }
+  }
+
+  /** invlpgb_flush_all_nonglobals + TLBSYNC (reset_global_asid_space): every non-global TLB
+   * entry and paging-structure-cache entry of every PCID, on every CPU. */
+  invlpgbFlushAllNonglobals(): void {
+    for (const c of this.x86.k.machine.cpus) {
+      const r = c.tlb.flushAll(false);
+      this.traceInvalidate(c, "invlpgb-all-nonglobals", r.tlb, r.psc);
     }
   }
 

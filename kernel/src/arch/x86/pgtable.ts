@@ -64,6 +64,7 @@ export function installX86(
     switch_mm: (cpu: Cpu, next: MmStruct | null) => x86.switch_mm(cpu, next),
     flush_tlb_range: (cpu: Cpu, mm: MmStruct, start: number, end: number, stride: number) =>
       flush_tlb_mm_range(x86, cpu, mm, start, end, false, stride),
+    destroy_context: (mm: MmStruct) => x86.mm_free_global_asid(mm),
   };
   k.arch = ops;
   return x86;

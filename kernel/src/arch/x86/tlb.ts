@@ -42,7 +42,17 @@ import type { MmStruct } from "../../mm/mm-struct.js";
 import type { MmuGather } from "../../mm/mmu-gather.js";
 import { PAGE_SHIFT, PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
 import { ParameterError } from "../../sim/errors.js";
+import { Rng } from "../../sim/rng.js";
+import {
+  GlobalAsidSpace,
+  is_dyn_asid,
+  is_global_asid,
+  kern_pcid,
+  TLB_NR_DYN_ASIDS,
+} from "./asid.js";
 import type { HwPageWalker } from "./page-walker.js";
+
+export { TLB_NR_DYN_ASIDS };
 
 /** Reasons of the tlb:tlb_flush tracepoint (include/linux/mm_types.h enum tlb_flush_reason). */
 export const TlbFlushReason = {
@@ -85,6 +95,10 @@ export interface FlushBackend {
   /** v4.19–v6.14 pv_mmu_ops.tlb_remove_table: true if this backend frees page tables through
    * tlb_remove_table (paravirt flush), false for tlb_remove_page (native). */
   readonly paravirtRemoveTable: boolean;
+  /** v6.15 broadcast_tlb_flush (X86_FEATURE_INVLPGB): flush an mm that has a global ASID on
+   * every CPU at once, this one included. Present only on a backend with broadcast
+   * invalidation; with it (and PCID) the kernel hands out global ASIDs. */
+  broadcast_tlb_flush?(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo): Kfn<void>;
 }
 
 /** x86 behaviour that differs between kernel versions. The optional switches default to the
@@ -109,9 +123,6 @@ export interface X86Behaviour {
   readonly lazyCpumask?: boolean;
 }
 
-/** TLB_NR_DYN_ASIDS (10af6235e0d3, v4.14): address spaces a CPU keeps tagged in its TLB. */
-export const TLB_NR_DYN_ASIDS = 6;
-
 /** cpu_tlbstate.ctxs[asid]: which mm an ASID holds and how far its TLB entries are flushed. */
 export interface TlbContext {
   /** mm->context.ctx_id (the model's mm id; 0 for init_mm). */
@@ -126,8 +137,8 @@ export interface CpuTlbState {
   is_lazy: boolean;
   /** ctxs[loaded_mm_asid].tlb_gen: the loaded mm's generation this TLB is flushed up to. */
   tlb_gen: number;
-  /** With PCID: the dynamic ASID in use, the next one choose_new_asid hands out, and the
-   * TLB_NR_DYN_ASIDS contexts. */
+  /** With PCID: the ASID in use (a dynamic one, or from v6.15 the mm's global ASID), the next
+   * dynamic one choose_new_asid hands out, and the TLB_NR_DYN_ASIDS contexts. */
   loaded_mm_asid: number;
   next_asid: number;
   readonly ctxs: TlbContext[];
@@ -140,7 +151,7 @@ export function flushEventIndex(cpu: number, reason: number, full: boolean): num
 }
 
 export interface X86TlbStats {
-  /** NR_TLB_REMOTE_FLUSH: flush_tlb_others calls. */
+  /** NR_TLB_REMOTE_FLUSH: flush_tlb_others / flush_tlb_multi calls, and v6.15's broadcasts. */
   remoteFlushes: number;
   /** NR_TLB_REMOTE_FLUSH_RECEIVED. */
   remoteFlushesReceived: number;
@@ -157,6 +168,10 @@ export interface X86TlbStats {
   /** flush_tlb_mm_range calls, and those asked with freed_tables. */
   mmRangeFlushes: number;
   mmRangeFlushesFreedTables: number;
+  /** v6.15: flushes done by broadcast_tlb_flush, global ASIDs handed out and freed. */
+  broadcastFlushes: number;
+  globalAsidsAssigned: number;
+  globalAsidsFreed: number;
 }
 
 export class X86Mmu {
@@ -173,6 +188,11 @@ export class X86Mmu {
   /** CR4.PCIDE (660da7c9228f, v4.14: on with X86_FEATURE_PCID and PGE, not under Xen PV; the
    * Hyper-V guest code clears the feature): set by {@link enable_pcid}. */
   pcide = false;
+  /** The global ASID space (v6.15): one per machine, as the kernel's bitmaps are. */
+  readonly globalAsids = new GlobalAsidSpace();
+  /** current->pid of each task seen by consider_global_asid (see {@link pid_of}). */
+  private readonly pids = new WeakMap<object, number>();
+  private nextPid = -1;
 
   constructor(k: Kernel, backend: FlushBackend, behaviour: X86Behaviour) {
     this.k = k;
@@ -197,7 +217,43 @@ export class X86Mmu {
       flushEvents: new Int32Array(n * 10),
       mmRangeFlushes: 0,
       mmRangeFlushesFreedTables: 0,
+      broadcastFlushes: 0,
+      globalAsidsAssigned: 0,
+      globalAsidsFreed: 0,
     };
+  }
+
+  /** cpu_feature_enabled(X86_FEATURE_INVLPGB) with CONFIG_BROADCAST_TLB_FLUSH: a backend with
+   * broadcast invalidation and CR4.PCIDE ("nopcid" clears INVLPGB too: disable_invlpgb). */
+  get invlpgb(): boolean {
+    return this.pcide && this.backend.broadcast_tlb_flush !== undefined;
+  }
+
+  /**
+   * current->pid of the task on `cpu` (0, the idle task's, if none). The model's tasks have no
+   * pids of their own: each task gets one the first time it is asked for, in order, as
+   * alloc_pid hands them out, from a first pid drawn from the seed in [RESERVED_PIDS,
+   * PID_MAX_DEFAULT) = [300, 32768) — what a process on a running system has [U]. The draw has a
+   * stream of its own, so asking leaves every other draw of a seeded run where it was.
+   */
+  pid_of(cpu: Cpu): number {
+    const task = cpu.task;
+    if (task === null) return 0;
+    let pid = this.pids.get(task);
+    if (pid === undefined) {
+      if (this.nextPid < 0)
+        this.nextPid = new Rng((this.k.sim.seed ^ 0x5bd1e995) >>> 0).int(300, 32767);
+      pid = this.nextPid;
+      this.nextPid = pid + 1 >= 32768 ? 300 : pid + 1;
+      this.pids.set(task, pid);
+    }
+    return pid;
+  }
+
+  /** jiffies as the kernel counts them: from INITIAL_JIFFIES = (unsigned int)(−300 × HZ), so
+   * that they wrap five minutes after boot. Only the low bits are used. */
+  jiffies32(): number {
+    return (this.k.jiffies() - 300 * this.k.hz) >>> 0;
   }
 
   /** trace_tlb_flush(reason, pages): counted whether or not tracing is on. */
@@ -289,14 +345,22 @@ export class X86Mmu {
 
   /** The PCID the CPU runs under: kern_pcid(asid) = asid + 1 with PCID, else 0. */
   current_pcid(cpu: Cpu): number {
-    return this.pcide ? this.state(cpu).loaded_mm_asid + 1 : 0;
+    return this.pcide ? kern_pcid(this.state(cpu).loaded_mm_asid) : 0;
   }
 
   /**
    * choose_new_asid (v4.14, 10af6235e0d3): the ASID that already holds `ctx_id`, flushed only if
    * its generation is behind; else the next one round robin (no LRU), flushed.
    */
-  private choose_new_asid(st: CpuTlbState, ctx_id: number, tlb_gen: number) {
+  private choose_new_asid(
+    st: CpuTlbState,
+    ctx_id: number,
+    tlb_gen: number,
+    next: MmStruct | null,
+  ): { asid: number; need_flush: boolean } {
+    // v6.15: "Global ASIDs are always up to date" — broadcast invalidation keeps them so
+    if (this.invlpgb && next !== null && next.global_asid !== 0)
+      return { asid: next.global_asid, need_flush: false };
     for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {
       const c = st.ctxs[asid];
       if (c !== undefined && c.ctx_id === ctx_id) return { asid, need_flush: c.tlb_gen < tlb_gen };
@@ -313,7 +377,9 @@ export class X86Mmu {
    * switch_mm_irqs_off with PCID: a CPU back from lazy mode on the same mm flushes its ASID only
    * if the generation moved (v4.20); any other switch takes choose_new_asid's ASID and loads CR3
    * with the no-flush bit unless it needs a flush. The old mm's entries stay under their PCID:
-   * reused only after the ctx_id and tlb_gen check, so they are never used stale.
+   * reused only after the ctx_id and tlb_gen check, so they are never used stale. v6.15: staying
+   * on an mm that has been given a global ASID since reloads CR3 with it (no flush), and a CPU
+   * on the global ASID has nothing to catch up.
    */
   private switch_mm_pcid(
     cpu: Cpu,
@@ -324,6 +390,16 @@ export class X86Mmu {
   ): void {
     const next_tlb_gen = next?.tlb_gen ?? 0;
     if (prev === next) {
+      if (next !== null && this.mm_needs_global_asid(next, st.loaded_mm_asid)) {
+        // goto reload_tlb with the global ASID, need_flush false
+        st.loaded_mm_asid = next.global_asid;
+        st.tlb_gen = next_tlb_gen;
+        if (this.k.sim.trace.enabled)
+          this.k.sim.trace.instant(cpu.id, "x86:global_asid_load", { asid: next.global_asid });
+        return;
+      }
+      // "Broadcast TLB invalidation keeps this ASID up to date all the time"
+      if (is_global_asid(st.loaded_mm_asid)) return;
       if (!wasLazy || next === null) return;
       const ctx = st.ctxs[st.loaded_mm_asid]!;
       if (ctx.tlb_gen === next_tlb_gen) return;
@@ -335,8 +411,8 @@ export class X86Mmu {
     if (prev !== null && !this.behaviour.lazyCpumask) prev.cpumask.delete(cpu.id);
     if (next !== null) next.cpumask.add(cpu.id);
     const ctx_id = next?.id ?? 0;
-    const { asid, need_flush } = this.choose_new_asid(st, ctx_id, next_tlb_gen);
-    st.ctxs[asid] = { ctx_id, tlb_gen: next_tlb_gen };
+    const { asid, need_flush } = this.choose_new_asid(st, ctx_id, next_tlb_gen, next);
+    if (is_dyn_asid(asid)) st.ctxs[asid] = { ctx_id, tlb_gen: next_tlb_gen };
     st.loaded_mm = next;
     st.loaded_mm_asid = asid;
     st.tlb_gen = next_tlb_gen;
@@ -345,6 +421,121 @@ export class X86Mmu {
     if (need_flush) this.hw.cr3Write(cpu, "switch_mm");
     if (next !== null) this.hw.wake(cpu);
   }
+
+  /** mm_needs_global_asid (v6.15): the mm has a global ASID and this CPU runs it on another. */
+  mm_needs_global_asid(mm: MmStruct, asid: number): boolean {
+    return this.invlpgb && mm.global_asid !== 0 && asid !== mm.global_asid;
+  }
+
+  /** mm_active_cpus_exceeds (v6.15): CPUs in mm_cpumask that run the mm and are not lazy — with
+   * v6.13's lazily updated mask, CPUs that left it may still be in it. */
+  mm_active_cpus_exceeds(mm: MmStruct, threshold: number): boolean {
+    // "This quick check should eliminate most single threaded programs."
+    if (mm.cpumask.size <= threshold) return false;
+    let count = 0;
+    for (const c of mm.cpumask) {
+      const st = this.tlbstate[c]!;
+      if (st.loaded_mm !== mm || st.is_lazy) continue;
+      if (++count > threshold) return true;
+    }
+    return false;
+  }
+
+  /**
+   * use_global_asid (v6.15): give `mm` a global ASID unless it has one or none is left. The
+   * first allocation after boot, and every one at wrap-around, flushes every CPU's non-global
+   * entries first (invlpgb_flush_all_nonglobals). Sets asid_transition: CPUs still on a dynamic
+   * ASID move over at their next switch_mm or flush_tlb_func, and until then
+   * finish_asid_transition sends them IPIs. Returns whether an allocation flushed.
+   */
+  use_global_asid(mm: MmStruct, cpuId = 0): boolean {
+    if (mm.global_asid !== 0) return false;
+    if (this.globalAsids.available === 0) return false; // "Ran out of global ASIDs"
+    const resets = this.globalAsids.resets;
+    const asid = this.globalAsids.allocate(() => this.hw?.invlpgbFlushAllNonglobals());
+    if (asid === 0) return false;
+    // mm_assign_global_asid: asid_transition first, then the ASID (smp_store_release)
+    mm.asid_transition = true;
+    mm.global_asid = asid;
+    this.stats.globalAsidsAssigned++;
+    if (this.k.sim.trace.enabled)
+      this.k.sim.trace.instant(cpuId, "x86:global_asid_assign", { mm: mm.id, asid });
+    return this.globalAsids.resets !== resets;
+  }
+
+  /** mm_free_global_asid (destroy_context, v6.15): the ASID is only marked freed; it is reused
+   * after the wrap-around flush. */
+  mm_free_global_asid(mm: MmStruct): void {
+    if (!this.invlpgb || mm.global_asid === 0) return;
+    this.globalAsids.free(mm.global_asid);
+    this.stats.globalAsidsFreed++;
+    mm.global_asid = 0;
+  }
+}
+
+/**
+ * A process that has been through consider_global_asid once and whose CPUs have switched since:
+ * the mm gets a global ASID now if the kernel has INVLPGB and more than 3 CPUs run it, and every
+ * CPU running it reloads onto that ASID (switch_mm on the same mm). For set-ups that start from
+ * an established process (the explorer's INVLPGB cells); a fresh mm starts with none.
+ */
+export function establish_global_asid(x86: X86Mmu, mm: MmStruct): boolean {
+  if (!x86.invlpgb || !x86.mm_active_cpus_exceeds(mm, 3)) return false;
+  x86.use_global_asid(mm);
+  for (const c of x86.k.machine.cpus) if (x86.state(c).loaded_mm === mm) x86.switch_mm(c, mm);
+  return true;
+}
+
+/** mm_global_asid: 0 unless the kernel has INVLPGB and has given the mm one. */
+export function mm_global_asid(x86: X86Mmu, mm: MmStruct): number {
+  return x86.invlpgb ? mm.global_asid : 0;
+}
+
+/** mm_in_asid_transition (v6.15). */
+function mm_in_asid_transition(x86: X86Mmu, mm: MmStruct): boolean {
+  return x86.invlpgb && mm.asid_transition;
+}
+
+/**
+ * consider_global_asid (f37ff575b1fe, v6.15), after an IPI flush of an mm: "Check every once in
+ * a while" — only when the low 5 bits of current->pid match those of jiffies — and give the mm
+ * a global ASID if more than 3 CPUs run it non-lazily. Its later flushes then go by broadcast.
+ * A reset of the ASID space costs one INVLPGB and TLBSYNC here.
+ */
+export function* consider_global_asid(x86: X86Mmu, cpu: Cpu, mm: MmStruct): Kfn<void> {
+  if (!x86.invlpgb) return;
+  if ((x86.pid_of(cpu) & 0x1f) !== (x86.jiffies32() & 0x1f)) return;
+  if (!x86.mm_active_cpus_exceeds(mm, 3)) return;
+  if (x86.use_global_asid(mm, cpu.id)) {
+    const m = x86.k.machine;
+    yield m.jitter(m.costs.invlpgbNs + m.costs.tlbsyncNs);
+  }
+}
+
+/**
+ * finish_asid_transition (v6.15), from broadcast_tlb_flush while the mm is in transition: if a
+ * CPU running the mm is still on a dynamic ASID the broadcast did not reach its entries, so the
+ * whole mask gets flush_tlb_multi (which also moves the stragglers over); once every CPU running
+ * it uses the global ASID, the transition ends.
+ */
+export function* finish_asid_transition(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo): Kfn<void> {
+  const mm = info.mm;
+  if (!mm_in_asid_transition(x86, mm)) return;
+  const bc_asid = mm.global_asid;
+  for (const c of [...mm.cpumask].sort((a, b) => a - b)) {
+    const st = x86.tlbstate[c]!;
+    if (st.loaded_mm !== mm) continue;
+    if (st.loaded_mm_asid !== bc_asid) {
+      yield* native_flush_tlb_multi(
+        x86,
+        cpu,
+        [...mm.cpumask].sort((a, b) => a - b),
+        info,
+      );
+      return;
+    }
+  }
+  mm.asid_transition = false;
 }
 
 /** Pages a range flush of `info` invalidates: (end − start) >> stride_shift. */
@@ -394,6 +585,12 @@ function* flush_tlb_func_gen(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo, local: b
   const st = x86.state(cpu);
   const loaded = st.loaded_mm;
   if (loaded === null) return;
+  if (x86.pcide) {
+    // v6.15: "Reload the ASID if transitioning into or out of a global ASID"
+    if (x86.mm_needs_global_asid(loaded, st.loaded_mm_asid)) x86.switch_mm(cpu, loaded);
+    // "Broadcast ASIDs are always kept up to date with INVLPGB."
+    if (is_global_asid(st.loaded_mm_asid)) return;
+  }
   if (st.is_lazy) {
     // "switching to init_mm is barely slower than a minimal flush"
     x86.switch_mm(cpu, null);
@@ -568,7 +765,10 @@ export function* native_flush_tlb_multi(
     cpumask,
     flush_tlb_func(x86, info),
     true,
-    info.freed_tables ? null : (c: number) => shouldFlushCpu(x86, c, info),
+    // v6.15: an mm in transition to a global ASID goes to the whole mask, like freed tables
+    info.freed_tables || mm_in_asid_transition(x86, info.mm)
+      ? null
+      : (c: number) => shouldFlushCpu(x86, c, info),
   );
 }
 
@@ -604,9 +804,14 @@ export function* flush_tlb_mm_range(
   const new_tlb_gen = ++mm.tlb_gen;
   const initiating_cpu = cpu.id;
   const othersInMask = () => [...mm.cpumask].filter((c) => c !== cpu.id).sort((a, b) => a - b);
+  // v6.15: an mm with a global ASID is flushed by broadcast, nothing else
+  const broadcast = x86.behaviour.flushMulti === true && mm_global_asid(x86, mm) !== 0;
   // v6.13+: a flush that IPIs anyone may also trim the mask (info->trim_cpumask)
   const trim_cpumask =
-    x86.behaviour.lazyCpumask === true && othersInMask().length > 0 && should_trim_cpumask(x86, mm);
+    x86.behaviour.lazyCpumask === true &&
+    !broadcast &&
+    othersInMask().length > 0 &&
+    should_trim_cpumask(x86, mm);
   const info: FlushTlbInfo = ranged
     ? { mm, start, end, stride_shift, new_tlb_gen, freed_tables, initiating_cpu, trim_cpumask }
     : {
@@ -619,7 +824,28 @@ export function* flush_tlb_mm_range(
         initiating_cpu,
         trim_cpumask,
       };
-  if (x86.behaviour.flushMulti && x86.backend === nativeBackend) {
+  if (broadcast) {
+    // v6.15: no local flush_tlb_func — the broadcast covers this CPU too. Counted as a remote
+    // flush (the kernel's NR_TLB_REMOTE_FLUSH counts only flush_tlb_multi), so that the wait per
+    // remote flush compares across backends as before.
+    x86.stats.remoteFlushes++;
+    const span = sim.trace.begin(
+      cpu.id,
+      "mmulab:flush_tlb_others",
+      sim.trace.enabled ? { backend: x86.backend.name, targets: "broadcast" } : undefined,
+    );
+    const t0 = sim.now;
+    yield* x86.backend.broadcast_tlb_flush!(x86, cpu, info);
+    x86.stats.flushOthersNs += sim.now - t0;
+    sim.trace.end(span);
+    preempt_enable(cpu);
+    return;
+  }
+  // v5.13+ natively, and v6.15's INVLPGB kernel for an mm without a global ASID
+  const multi =
+    x86.behaviour.flushMulti === true &&
+    (x86.backend === nativeBackend || x86.backend.broadcast_tlb_flush !== undefined);
+  if (multi) {
     // v5.13+: mm_cpumask is read once, before any flush
     const others = othersInMask();
     if (others.length > 0) {
@@ -633,6 +859,7 @@ export function* flush_tlb_mm_range(
       yield* native_flush_tlb_multi(x86, cpu, mask, info);
       x86.stats.flushOthersNs += sim.now - t0;
       sim.trace.end(span);
+      yield* consider_global_asid(x86, cpu, mm);
     } else if (x86.state(cpu).loaded_mm === mm) {
       local_irq_disable(cpu);
       yield* flush_tlb_func_gen(x86, cpu, info, true);

@@ -149,7 +149,7 @@ function clip(v: unknown, depth: number): unknown {
 /** Input as text, short and never throwing. */
 function show(input: unknown): string {
   try {
-    return fc.stringify(clip(input, 8)).slice(0, 300);
+    return fc.stringify(clip(input, 8)).slice(0, 2000);
   } catch (e) {
     return `(unprintable: ${describeError(e)})`;
   }

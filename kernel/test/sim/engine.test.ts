@@ -187,6 +187,7 @@ describe("processes", () => {
       "parent",
       (function* (): Kfn<void> {
         yield 10;
+        const p = sim.current!;
         p.suspend();
         p.unsuspend();
         yield waitFor(exit);

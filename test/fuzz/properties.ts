@@ -929,7 +929,7 @@ const guestsProperty: FuzzProperty = {
         count(
           stats,
           spec.guests.length > 1
-            ? `${spec.guests.length} guests on ${h.hypervisor}${vcpus > h.nrCpus ? ", overcommitted" : ""}`
+            ? `${spec.guests.length} guests on ${h.hypervisor}${vcpus > h.nrCpus ? ", overcommitted" : ""} ${g!.workload.kind}`
             : `${g ? `${vcpus > h.nrCpus ? "overcommitted guest" : "guest"} on ${h.hypervisor}` : "host"} ${(g?.workload ?? spec.bare).kind}`,
         );
       } finally {

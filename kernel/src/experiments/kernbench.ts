@@ -75,7 +75,8 @@ export interface KernbenchGuest {
   /** Its flush backend. */
   readonly backend?: string;
   /** Its kernel profile (config/profiles.ts; a guest kernel is a CONFIG_PARAVIRT build). The
-   * run's `kernel` picks v4.13 or v4.14 as posted; any profile builds (v6.15 for INVLPGB). */
+   * run's `kernel` picks v4.13 or v4.14 as posted; any profile builds (v6.15 for INVLPGB).
+   * `kernel: "rcu-no-shortcut"` turns v4.14's mm_users < 2 shortcut off in every guest. */
   readonly profile?: string;
   /** make -j in this guest, 1 … 64 × its vCPUs. */
   readonly jobs?: number;

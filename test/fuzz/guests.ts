@@ -6,7 +6,9 @@
  * workload per guest — all of them valid. Every run must finish (every task exits), crash
  * nowhere, conserve page frames in every guest (allocated − freed = in use; nothing left waiting
  * for RCU; after a build, nothing in use at all) and give the same result when run again with the
- * same seed. Several guests run microworkloads (a kernel build is one guest's workload).
+ * same seed. Several guests run microworkloads each, or a kernel build each (`runKernbench`'s
+ * guests: any profile and backend, so with tables freed through RCU — v4.14's, v6.1's, INVLPGB's
+ * — or without).
  */
 import fc from "fast-check";
 import { XEN_PV_HOSTS } from "../../kernel/src/arch/x86/backends.js";
@@ -121,10 +123,41 @@ const guestArb: fc.Arbitrary<GuestSpec> = fc
     })),
   );
 
-/** Two or three guests, each running a microworkload. */
-const severalGuestsArb = fc.array(
-  guestArb.filter((g) => g.workload.kind === "micro"),
-  { minLength: 2, maxLength: 3 },
+/** A guest running a kernel build beside others: any profile with a backend it has (a guest
+ * kernel is a PARAVIRT build: v4.14's tables go through RCU unless mm_users < 2, v6.1's always,
+ * v4.13's never), its vCPUs and make -j; kernel only says whether v4.14's shortcut is on. */
+const buildGuestArb: fc.Arbitrary<GuestSpec> = fc
+  .tuple(
+    fc.constantFrom(...Object.keys(PROFILES)),
+    fc.constantFrom(...BACKEND_NAMES),
+    fc.integer({ min: 1, max: 4 }),
+    fc.integer({ min: 0, max: 4 }),
+    kernbenchArb,
+  )
+  .filter(([p, b]) => available(p, b))
+  .chain(([profile, backend, vcpus, otherVcpus, workload]) =>
+    optionsArb(backend, profile).map((backendOptions) => ({
+      vcpus,
+      otherVcpus,
+      timesliceNs: 0,
+      profile,
+      backend,
+      workload: { ...workload, jobs: Math.min(workload.jobs, 4 * vcpus) },
+      ...(backendOptions !== undefined ? { backendOptions } : {}),
+    })),
+  );
+
+/** Two or three guests, each running a microworkload, or two or three each running a kernel
+ * build (the first guest's `otherVcpus` are the host's other VMs). */
+const severalGuestsArb = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.array(
+      guestArb.filter((g) => g.workload.kind === "micro"),
+      { minLength: 2, maxLength: 3 },
+    ),
+  },
+  { weight: 1, arbitrary: fc.array(buildGuestArb, { minLength: 2, maxLength: 3 }) },
 );
 
 /** A host spec with the hypervisor appended (a preset becomes `base=PRESET`). */
@@ -178,6 +211,8 @@ function hostParams(host: ReturnType<typeof parseHostSpec>, g: GuestSpec) {
 /** Runs a spec's workload: on the host itself, in its one guest, or in each of its guests. */
 export function runSpec(spec: SystemSpec): SpecOutcome {
   const host = parseHostSpec(spec.host);
+  if (spec.guests.length > 1 && spec.guests[0]!.workload.kind === "kernbench")
+    return runBuildGuests(spec);
   if (spec.guests.length > 1) return runGuests(spec, host);
   const g = spec.guests[0];
   const w = g?.workload ?? spec.bare;
@@ -260,4 +295,39 @@ function runGuests(spec: SystemSpec, host: ReturnType<typeof parseHostSpec>): Sp
     },
     allExited: false,
   };
+}
+
+/** Several guests on one host, each running a kernel build (`runKernbench`'s guests). */
+function runBuildGuests(spec: SystemSpec): SpecOutcome {
+  const first = spec.guests[0]!;
+  if (first.workload.kind !== "kernbench") throw new Error("runSpec: guests that build");
+  const r = runKernbench({
+    host: spec.host,
+    otherVcpus: first.otherVcpus,
+    guests: spec.guests.map((g) => {
+      if (g.workload.kind !== "kernbench") throw new Error("runSpec: every guest builds");
+      return {
+        vcpus: g.vcpus,
+        profile: g.profile,
+        backend: g.backend,
+        jobs: g.workload.jobs,
+        ...(g.backendOptions ? { backendOptions: g.backendOptions } : {}),
+      };
+    }),
+    jobs: first.workload.jobs,
+    kernel: first.workload.kernel,
+    seed: spec.seed,
+    scale: PROPERTY_BUILD_SCALE,
+  });
+  // each guest conserves its own frames and, its build over, holds none
+  const frames = (m: (typeof r.guests & object)[number]["mechanism"]) => ({
+    allocated: m.tablesAllocated,
+    freed: m.framesFreed,
+    inUse: m.framesInUse,
+    pendingRcu: 0,
+  });
+  for (const g of r.guests ?? [])
+    if (g.mechanism.tablesAllocated - g.mechanism.framesFreed !== g.mechanism.framesInUse)
+      return { result: JSON.stringify(r), frames: frames(g.mechanism), allExited: true };
+  return { result: JSON.stringify(r), frames: frames(r.mechanism), allExited: true };
 }

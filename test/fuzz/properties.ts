@@ -149,7 +149,7 @@ function clip(v: unknown, depth: number): unknown {
 /** Input as text, short and never throwing. */
 function show(input: unknown): string {
   try {
-    return fc.stringify(clip(input, 8)).slice(0, 300);
+    return fc.stringify(clip(input, 8)).slice(0, 2000);
   } catch (e) {
     return `(unprintable: ${describeError(e)})`;
   }
@@ -929,7 +929,7 @@ const guestsProperty: FuzzProperty = {
         count(
           stats,
           spec.guests.length > 1
-            ? `${spec.guests.length} guests on ${h.hypervisor}${vcpus > h.nrCpus ? ", overcommitted" : ""}`
+            ? `${spec.guests.length} guests on ${h.hypervisor}${vcpus > h.nrCpus ? ", overcommitted" : ""} ${g!.workload.kind}`
             : `${g ? `${vcpus > h.nrCpus ? "overcommitted guest" : "guest"} on ${h.hypervisor}` : "host"} ${(g?.workload ?? spec.bare).kind}`,
         );
       } finally {

@@ -3,13 +3,27 @@
  * tlb_remove_page) or HAVE_RCU_TABLE_FREE (v4.14 as posted, CONFIG_PARAVIRT=y, native flush), and
  * the mechanism counters the seed's table could not show.
  */
-import { BACKEND_NAMES } from "../config/profiles.js";
-import { checkInt, checkOptions, ParameterError, UnknownNameError } from "../sim/errors.js";
+import { BACKEND_NAMES, PROFILE_NAMES } from "../config/profiles.js";
+import {
+  checkInt,
+  checkOptions,
+  KernelStateError,
+  ParameterError,
+  UnknownNameError,
+} from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import { Scheduler } from "../sched/scheduler.js";
 import { shimFlushStats } from "../arch/x86/backends.js";
 import { MAX_OTHER_VCPUS } from "../hw/host.js";
-import { buildSystem, MAX_GUEST_VCPUS, type BackendOptions } from "../system/build.js";
+import {
+  buildHostSystem,
+  buildSystem,
+  MAX_GUEST_VCPUS,
+  type BackendOptions,
+  type System,
+} from "../system/build.js";
+import type { Rng } from "../sim/rng.js";
+import { SimEvent } from "../sim/event.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { hostSchedParams, parseHostSpec } from "../system/host.js";
 import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
@@ -35,6 +49,15 @@ export interface KernbenchRunOptions {
   /** Runnable vCPUs of other VMs sharing the host's CPUs. Default 0. More vCPUs than host CPUs
    * in all means the host time-slices them (hw/host.ts). */
   readonly otherVcpus?: number;
+  /** Run the build in each of this many identical guests of `vcpus` vCPUs (default: the host's
+   * CPUs) on the host's CPUs, 1 … MAX_KERNBENCH_VMS; every guest a full kernel (system/build.ts
+   * buildHostSystem), whose builds are reported one by one in `guests`. Without it (and without
+   * `guests`): one guest built alone (`vcpus`/`otherVcpus`), or the host itself. */
+  readonly vms?: number;
+  /** The guests on the host, each a full kernel running its own build (not with `vms`); 1 …
+   * MAX_KERNBENCH_VMS. What a guest leaves out is the run's: `vcpus` (else the host's CPUs),
+   * `backend`, the profile of `kernel`, `jobs` and the `backendOptions` its backend has. */
+  readonly guests?: readonly KernbenchGuest[];
   readonly jobs: number;
   readonly kernel: KernbenchKernel;
   readonly seed: number;
@@ -43,6 +66,47 @@ export interface KernbenchRunOptions {
   /** Variants of the backend (system/build.ts BackendOptions): a Xen PV guest's shim, Hyper-V's
    * lazy-CPU skip. */
   readonly backendOptions?: BackendOptions;
+}
+
+/** A guest of a kernbench run with several guests on one host (`guests`). */
+export interface KernbenchGuest {
+  /** vCPUs, 1 … 1024. */
+  readonly vcpus?: number;
+  /** Its flush backend. */
+  readonly backend?: string;
+  /** Its kernel profile (config/profiles.ts; a guest kernel is a CONFIG_PARAVIRT build). The
+   * run's `kernel` picks v4.13 or v4.14 as posted; any profile builds (v6.15 for INVLPGB).
+   * `kernel: "rcu-no-shortcut"` turns v4.14's mm_users < 2 shortcut off in every guest. */
+  readonly profile?: string;
+  /** make -j in this guest, 1 … 64 × its vCPUs. */
+  readonly jobs?: number;
+  /** Pinned vCPUs (default) or floating over the host's CPUs (system/build.ts GuestSpec). */
+  readonly pinned?: boolean;
+  /** Weight of each vCPU thread on the host, 2 … 88,761 (1024 = nice 0). */
+  readonly weight?: number;
+  /** Variants of its backend. */
+  readonly backendOptions?: BackendOptions;
+}
+
+export const KERNBENCH_GUEST_KEYS = [
+  "vcpus",
+  "backend",
+  "profile",
+  "jobs",
+  "pinned",
+  "weight",
+  "backendOptions",
+] as const;
+
+/** One guest's build in a run with several guests: the guest as it ran, its figures and its
+ * kernel's counters (the host's preemptions are the run's). */
+export interface KernbenchGuestRun {
+  readonly vcpus: number;
+  readonly profile: string;
+  readonly backend: string;
+  readonly jobs: number;
+  readonly stats: BuildStats;
+  readonly mechanism: MechanismStats;
 }
 
 export interface MechanismStats {
@@ -74,9 +138,16 @@ export interface MechanismStats {
 
 export interface KernbenchRun {
   readonly options: KernbenchRunOptions;
+  /** The build's figures; with several guests, the mean over the guests. */
   readonly stats: BuildStats;
+  /** The mechanism's counters; with several guests, summed over them (peaks: the largest). */
   readonly mechanism: MechanismStats;
+  /** With `vms` or `guests`: each guest's build, in guest order. */
+  readonly guests?: readonly KernbenchGuestRun[];
 }
+
+/** Most guests a kernbench run puts on one host (each is a whole simulated kernel build). */
+export const MAX_KERNBENCH_VMS = 8;
 
 /** kernbench's host for a preset name or a spec (typed errors for anything else). */
 export function hostProfile(host: string): HostProfile {
@@ -103,11 +174,27 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   checkOptions(
     "options",
     o,
-    ["host", "backend", "vcpus", "otherVcpus", "jobs", "kernel", "seed", "scale", "backendOptions"],
+    [
+      "host",
+      "backend",
+      "vcpus",
+      "otherVcpus",
+      "vms",
+      "guests",
+      "jobs",
+      "kernel",
+      "seed",
+      "scale",
+      "backendOptions",
+    ],
     "kernbench",
   );
   const host = hostProfile(o.host);
-  const guest = o.vcpus !== undefined || o.otherVcpus !== undefined;
+  const vms = checkInt("vms", o.vms ?? 1, 1, MAX_KERNBENCH_VMS, "kernbench");
+  if (o.guests !== undefined && o.vms !== undefined)
+    throw new ParameterError("vms", o.vms, "not both vms and guests", "kernbench");
+  const several = o.vms !== undefined || o.guests !== undefined;
+  const guest = o.vcpus !== undefined || o.otherVcpus !== undefined || several;
   const vcpus = checkInt("vcpus", o.vcpus ?? host.nrCpus, 1, MAX_GUEST_VCPUS, "kernbench");
   const otherVcpus = checkInt("otherVcpus", o.otherVcpus ?? 0, 0, MAX_OTHER_VCPUS, "kernbench");
   const nrCpus = guest ? vcpus : host.nrCpus;
@@ -122,6 +209,14 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   const backend = o.backend ?? "native";
   if (!(BACKEND_NAMES as readonly string[]).includes(backend))
     throw new UnknownNameError("backend", backend, BACKEND_NAMES, "kernbench");
+  if (several) {
+    const defaults = { vcpus, backend, jobs: o.jobs };
+    const guests =
+      o.guests !== undefined
+        ? checkGuests(o.guests, o, defaults)
+        : Array.from({ length: vms }, () => kernbenchGuest({}, 0, o, defaults));
+    return runKernbenchGuests(o, host, guests, otherVcpus, scale);
+  }
   const sys = buildSystem({
     profile: o.kernel === "current" ? "v4.13" : "v4.14-posted",
     backend,
@@ -137,10 +232,42 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     ...(o.kernel === "rcu-no-shortcut" ? { mmUsersShortcut: false } : {}),
     ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
   });
-  const { sim, m, k, x86, rcu } = sys;
+  const { sim, k, rcu } = sys;
   const slicing = guest && vcpus + otherVcpus > host.nrCpus;
   // the tick phase comes from its own stream, so drawing it shifts no other draw
-  const tickPhase = sim.rng.fork();
+  const sched = buildScheduler(sys, host, guest, sim.rng.fork());
+  let stats: BuildStats | null = null;
+  sched.startKthreads(() => stats !== null);
+  const build = scaled(host.build, scale);
+  if (slicing) sys.host.start();
+  sim.process(
+    "kernbench",
+    (function* (): Kfn<void> {
+      stats = yield* makeBuild(k, sched, build, o.jobs);
+      checkReaped(sched, "the build");
+      if (slicing) sys.host.stop();
+      if (rcu.isRunning) {
+        // let the last grace period finish so every table is freed, then stop the tick
+        yield 50_000_000;
+        rcu.stop();
+      }
+    })(),
+  );
+  sim.run();
+  if (stats === null) throw new Error("kernbench: the build did not finish");
+  return {
+    options: o,
+    stats,
+    mechanism: mechanismOf(sys, guest ? sys.host.stats.preemptions : undefined),
+  };
+}
+
+/**
+ * The guest's task scheduler with kernbench's host parameters. `tickPhase`: a stream of its own
+ * for the point of the jiffy at which the build starts.
+ */
+function buildScheduler(sys: System, host: HostProfile, guest: boolean, tickPhase: Rng): Scheduler {
+  const { m, k, x86, rcu } = sys;
   // RCU (and its tick) starts on the first call_rcu: a build whose tables never take the RCU
   // path does not pay for simulating 1,000 ticks a second on every CPU.
   k.rcu = {
@@ -149,7 +276,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       return rcu.call_rcu(cpu, fn, name);
     },
   };
-  const sched = new Scheduler(m, {
+  return new Scheduler(m, {
     // a guest's vCPUs are plain CPUs to it (no SMT siblings in its topology)
     smt: guest ? 1 : host.smt,
     smtSlowdown: host.smtSlowdown,
@@ -166,52 +293,231 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     hz: host.hz,
     tickPhaseNs: tickPhase.int(0, 1e9 / host.hz - 1),
   });
-  let stats: BuildStats | null = null;
-  sched.startKthreads(() => stats !== null);
-  const build = scaled(host.build, scale);
-  if (slicing) sys.host.start();
-  sim.process(
+}
+
+/** make has exited: every task of the build must have exited before it (a task still running
+ * would be a wait that ended before its event, i.e. a spurious wake-up in the model). */
+function checkReaped(sched: Scheduler, what: string): void {
+  if (sched.tasks.size > 0)
+    throw new KernelStateError(
+      "kernbench",
+      `make exited while ${sched.tasks.size} task(s) of ${what} still ran (${[...sched.tasks]
+        .slice(0, 4)
+        .map((t) => t.name)
+        .join(", ")})`,
+    );
+}
+
+/** One kernel's mechanism counters, with the host's vCPU preemptions when it is a guest. */
+function mechanismOf(sys: System, hostPreemptions: number | undefined): MechanismStats {
+  const { m, k, x86, rcu } = sys;
+  const shim = shimFlushStats(x86.backend);
+  return {
+    tablesFreedDirect: k.stats.tablesFreedDirect,
+    tablesFreedRcu: k.stats.tablesFreedRcu,
+    mmUsersShortcuts: k.stats.mmUsersShortcuts,
+    tableBatches: k.stats.tableBatches,
+    gracePeriods: rcu.gracePeriods.length,
+    peakPendingRcuTables: k.stats.peakPendingRcuTables,
+    peakPendingRcuBytes: k.stats.peakPendingRcuTables * 4096,
+    tlbFlushes: k.stats.tlbFlushes,
+    remoteFlushes: x86.stats.remoteFlushes,
+    ipis: m.ipisSent,
+    ...(hostPreemptions !== undefined ? { hostPreemptions } : {}),
+    ...(shim !== null
+      ? {
+          shimFlushes: shim.flushes,
+          shimWaitedForDescheduled: shim.waitedForDescheduled,
+          shimWaitNs: shim.waitNs,
+        }
+      : {}),
+    faultsSimulated: k.stats.faults,
+    // includes data and batch pages
+    tablesAllocated: k.alloc.stats.allocs,
+    framesFreed: k.alloc.stats.frees,
+    framesInUse: k.alloc.inUse,
+  };
+}
+
+/** A guest of a several-guest run, every field given. */
+interface ResolvedGuest {
+  readonly vcpus: number;
+  readonly profile: string;
+  readonly backend: string;
+  readonly jobs: number;
+  readonly pinned?: boolean;
+  readonly weight?: number;
+  readonly backendOptions?: BackendOptions;
+}
+
+/** The profile a kernbench kernel builds. */
+export function kernelProfile(kernel: KernbenchKernel): string {
+  return kernel === "current" ? "v4.13" : "v4.14-posted";
+}
+
+function checkGuests(
+  guests: unknown,
+  o: KernbenchRunOptions,
+  defaults: { vcpus: number; backend: string; jobs: number },
+): ResolvedGuest[] {
+  if (!Array.isArray(guests) || guests.length < 1 || guests.length > MAX_KERNBENCH_VMS)
+    throw new ParameterError(
+      "guests",
+      Array.isArray(guests) ? `${guests.length} guests` : guests,
+      `a list of 1 … ${MAX_KERNBENCH_VMS} guests`,
+      "kernbench",
+    );
+  return guests.map((g: unknown, i) => kernbenchGuest(g, i, o, defaults));
+}
+
+/** A guest with the run's defaults filled in, checked (names, bounds) before anything is built. */
+function kernbenchGuest(
+  g: unknown,
+  i: number,
+  o: KernbenchRunOptions,
+  defaults: { vcpus: number; backend: string; jobs: number },
+): ResolvedGuest {
+  const ctx = `guests[${i}]`;
+  const x = checkOptions(ctx, g, KERNBENCH_GUEST_KEYS, "kernbench") as KernbenchGuest;
+  if (g === null || typeof g !== "object")
+    throw new ParameterError(ctx, g, "a guest object", "kernbench");
+  const vcpus = checkInt(
+    `${ctx}.vcpus`,
+    x.vcpus ?? defaults.vcpus,
+    1,
+    MAX_GUEST_VCPUS,
     "kernbench",
+  );
+  const backend = x.backend ?? defaults.backend;
+  if (!(BACKEND_NAMES as readonly string[]).includes(backend))
+    throw new UnknownNameError(`${ctx}.backend`, backend, BACKEND_NAMES, "kernbench");
+  const profile = x.profile ?? kernelProfile(o.kernel);
+  if (!(PROFILE_NAMES as readonly string[]).includes(profile))
+    throw new UnknownNameError(`${ctx}.profile`, profile, PROFILE_NAMES, "kernbench");
+  const jobs = checkInt(`${ctx}.jobs`, x.jobs ?? defaults.jobs, 1, vcpus * 64, "kernbench -j");
+  // the run's backend variants, where this guest's backend has them
+  const run = o.backendOptions ?? {};
+  const backendOptions = x.backendOptions ?? {
+    ...(backend === "xen-pv" && run.xenPvHost !== undefined ? { xenPvHost: run.xenPvHost } : {}),
+    ...(backend === "hyperv" && run.hypervSkipLazy !== undefined
+      ? { hypervSkipLazy: run.hypervSkipLazy }
+      : {}),
+  };
+  return {
+    vcpus,
+    profile,
+    backend,
+    jobs,
+    ...(x.pinned !== undefined ? { pinned: x.pinned } : {}),
+    ...(x.weight !== undefined ? { weight: x.weight } : {}),
+    ...(Object.keys(backendOptions).length > 0 ? { backendOptions } : {}),
+  };
+}
+
+/**
+ * The build in each of several guests on one host (buildHostSystem): one simulation, every vCPU
+ * a thread of the host scheduler, each guest with its own kernel, scheduler, RCU and build.
+ * Ends when the last build has finished and the last grace periods have freed their tables.
+ */
+function runKernbenchGuests(
+  o: KernbenchRunOptions,
+  host: HostProfile,
+  guests: readonly ResolvedGuest[],
+  otherVcpus: number,
+  scale: number,
+): KernbenchRun {
+  const sys = buildHostSystem({
+    seed: o.seed,
+    trace: false,
+    history: false,
+    keepDroppedMms: false,
+    hz: host.hz,
+    costs: host.costs,
+    host: { pcpus: host.nrCpus, otherVcpus, ...hostSchedParams(host) },
+    guests: guests.map((g) => ({
+      vcpus: g.vcpus,
+      profile: g.profile,
+      backend: g.backend,
+      ...(g.pinned !== undefined ? { pinned: g.pinned } : {}),
+      ...(g.weight !== undefined ? { weight: g.weight } : {}),
+      ...(g.backendOptions !== undefined ? { backendOptions: g.backendOptions } : {}),
+      ...(o.kernel === "rcu-no-shortcut" ? { mmUsersShortcut: false } : {}),
+    })),
+  });
+  const { sim } = sys;
+  const build = scaled(host.build, scale);
+  const results: (BuildStats | null)[] = sys.guests.map(() => null);
+  const done = sys.guests.map((s, i) => {
+    // each guest's tick phase from a stream of its own
+    const sched = buildScheduler(s, host, true, sim.rng.fork());
+    sched.startKthreads(() => results[i] !== null);
+    const ev = new SimEvent<void>(`kernbench guest ${i}`);
+    sim.process(
+      `kernbench-guest${i}`,
+      (function* (): Kfn<void> {
+        results[i] = yield* makeBuild(s.k, sched, build, guests[i]!.jobs);
+        checkReaped(sched, `guest ${i}'s build`);
+        ev.succeed();
+      })(),
+    );
+    return ev;
+  });
+  sys.hostCpus.start();
+  sim.process(
+    "kernbench-guests",
     (function* (): Kfn<void> {
-      stats = yield* makeBuild(k, sched, build, o.jobs);
-      if (slicing) sys.host.stop();
-      if (rcu.isRunning) {
-        // let the last grace period finish so every table is freed, then stop the tick
+      for (const ev of done) if (!ev.triggered) yield ev;
+      sys.hostCpus.stop();
+      if (sys.guests.some((s) => s.rcu.isRunning)) {
+        // let the last grace periods finish so every table is freed, then stop the ticks
         yield 50_000_000;
-        rcu.stop();
+        for (const s of sys.guests) if (s.rcu.isRunning) s.rcu.stop();
       }
     })(),
   );
   sim.run();
-  if (stats === null) throw new Error("kernbench: the build did not finish");
-  const tablesAllocated = k.alloc.stats.allocs; // includes data and batch pages; refined below
-  const shim = shimFlushStats(x86.backend);
+  if (results.some((r) => r === null))
+    throw new KernelStateError("kernbench", "a guest's build did not finish");
+  const each = results as BuildStats[];
+  const runs: KernbenchGuestRun[] = guests.map((g, i) => ({
+    vcpus: g.vcpus,
+    profile: g.profile,
+    backend: g.backend,
+    jobs: g.jobs,
+    stats: each[i]!,
+    mechanism: mechanismOf(sys.guests[i]!, undefined),
+  }));
+  const mean = (f: keyof BuildStats) => each.reduce((a, r) => a + r[f], 0) / each.length;
+  const sum = (f: keyof MechanismStats) => runs.reduce((a, r) => a + (r.mechanism[f] ?? 0), 0);
+  const peak = Math.max(...runs.map((r) => r.mechanism.peakPendingRcuTables));
   return {
     options: o,
-    stats,
-    mechanism: {
-      tablesFreedDirect: k.stats.tablesFreedDirect,
-      tablesFreedRcu: k.stats.tablesFreedRcu,
-      mmUsersShortcuts: k.stats.mmUsersShortcuts,
-      tableBatches: k.stats.tableBatches,
-      gracePeriods: rcu.gracePeriods.length,
-      peakPendingRcuTables: k.stats.peakPendingRcuTables,
-      peakPendingRcuBytes: k.stats.peakPendingRcuTables * 4096,
-      tlbFlushes: k.stats.tlbFlushes,
-      remoteFlushes: x86.stats.remoteFlushes,
-      ipis: m.ipisSent,
-      ...(guest ? { hostPreemptions: sys.host.stats.preemptions } : {}),
-      ...(shim !== null
-        ? {
-            shimFlushes: shim.flushes,
-            shimWaitedForDescheduled: shim.waitedForDescheduled,
-            shimWaitNs: shim.waitNs,
-          }
-        : {}),
-      faultsSimulated: k.stats.faults,
-      tablesAllocated,
-      framesFreed: k.alloc.stats.frees,
-      framesInUse: k.alloc.inUse,
+    stats: {
+      elapsed: mean("elapsed"),
+      user: mean("user"),
+      system: mean("system"),
+      percentCpu: mean("percentCpu"),
+      contextSwitches: mean("contextSwitches"),
+      sleeps: mean("sleeps"),
+      processes: mean("processes"),
     },
+    mechanism: {
+      tablesFreedDirect: sum("tablesFreedDirect"),
+      tablesFreedRcu: sum("tablesFreedRcu"),
+      mmUsersShortcuts: sum("mmUsersShortcuts"),
+      tableBatches: sum("tableBatches"),
+      gracePeriods: sum("gracePeriods"),
+      peakPendingRcuTables: peak,
+      peakPendingRcuBytes: peak * 4096,
+      tlbFlushes: sum("tlbFlushes"),
+      remoteFlushes: sum("remoteFlushes"),
+      ipis: sum("ipis"),
+      hostPreemptions: sys.hostCpus.stats.preemptions,
+      faultsSimulated: sum("faultsSimulated"),
+      tablesAllocated: sum("tablesAllocated"),
+      framesFreed: sum("framesFreed"),
+      framesInUse: sum("framesInUse"),
+    },
+    guests: runs,
   };
 }

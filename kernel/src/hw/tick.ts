@@ -27,14 +27,16 @@
  * on the class: `stop()` disarms every tick; and ticks go dormant on their own when every
  * listener is quiescent (RCU has no callback, no grace period and no request) and nothing but
  * ticks is left in the event queue, i.e. when nothing else can ever happen. `kick()` (called by
- * RCU whenever it gets work) re-arms dormant ticks on their original phase.
+ * RCU whenever it gets work) re-arms dormant ticks on their original phase. Several machines can
+ * share one simulation (the guests of one host, system/build.ts): "nothing but ticks" counts the
+ * ticks of all of them, or two idle guests would each see the other's ticks and tick forever.
  *
  * Profile fields: `hz`, `nohzIdle`, `tickNs` (params.ts).
  */
 import { ParameterError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import type { Rng } from "../sim/rng.js";
-import { Priority } from "../sim/simulation.js";
+import { Priority, type Simulation } from "../sim/simulation.js";
 import type { Cpu } from "./cpu.js";
 import type { Machine } from "./machine.js";
 import { MAX_CPUS } from "./machine.js";
@@ -68,6 +70,21 @@ export interface TickStats {
 
 const TICK = Symbol("SchedulerTick");
 
+/** Tick events in a simulation's queue, from every machine on it (current or stale epoch). */
+interface QueuedTicks {
+  n: number;
+}
+const queuedTicks = new WeakMap<Simulation, QueuedTicks>();
+
+function queuedTicksOf(sim: Simulation): QueuedTicks {
+  let q = queuedTicks.get(sim);
+  if (q === undefined) {
+    q = { n: 0 };
+    queuedTicks.set(sim, q);
+  }
+  return q;
+}
+
 export class SchedulerTick {
   readonly machine: Machine;
   readonly params: SchedulerTickParams;
@@ -80,8 +97,9 @@ export class SchedulerTick {
   private running = false;
   /** Bumped by stop(): tick events armed before carry an old epoch and do nothing. */
   private epoch = 0;
-  /** Tick events in the event queue (current or stale epoch). */
-  private ticksInQueue = 0;
+  /** Tick events in the event queue, this machine's and those of the other machines sharing
+   * its simulation. */
+  private readonly ticksInQueue: QueuedTicks;
   private readonly fireCb: (arg: number) => void;
   private handlerInstalled = false;
   /** Own random stream (Rng.fork), so ticks do not shift other components' draws. */
@@ -114,6 +132,7 @@ export class SchedulerTick {
     this.dormant = new Array<boolean>(n).fill(false);
     this.stats = { raised: new Array<number>(n).fill(0), stopped: new Array<number>(n).fill(0) };
     this.fireCb = (arg: number) => this.fire(arg);
+    this.ticksInQueue = queuedTicksOf(machine.sim);
     this.rng = machine.sim.rng.fork();
   }
 
@@ -201,20 +220,20 @@ export class SchedulerTick {
     }
     this.nextIndex[cpu] = k;
     this.armed[cpu] = true;
-    this.ticksInQueue++;
+    this.ticksInQueue.n++;
     const arg = this.epoch * MAX_CPUS + cpu;
     this.machine.sim.schedule(this.tickTime(cpu, k) - now, this.fireCb, Priority.URGENT, arg);
   }
 
   /** The timer hardware: raises LOCAL_TIMER unless the tick is stopped, then re-arms. */
   private fire(arg: number): void {
-    this.ticksInQueue--;
+    this.ticksInQueue.n--;
     const cpuId = arg % MAX_CPUS;
     if (Math.floor(arg / MAX_CPUS) !== this.epoch || !this.running) return;
     this.armed[cpuId] = false;
     this.nextIndex[cpuId] = this.nextIndex[cpuId]! + 1;
     // Nothing else can ever happen: stop instead of ticking forever (see the module comment).
-    if (this.allQuiescent() && this.machine.sim.queue.length <= this.ticksInQueue) {
+    if (this.allQuiescent() && this.machine.sim.queue.length <= this.ticksInQueue.n) {
       this.dormant[cpuId] = true;
       return;
     }

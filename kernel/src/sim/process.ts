@@ -155,6 +155,11 @@ export class Process<R = unknown> implements SpinWaiter {
     if (this.state === "done") return;
     if (this.suspendDepth === 0) throw new Error(`process "${this.name}" is not suspended`);
     if (--this.suspendDepth > 0) return;
+    // Suspended and let go within its own step (it woke onto a stalled CPU, then blocked or was
+    // switched out before yielding): it never stopped, and its next yield is handled as usual.
+    // A resume queued here would outlive that yield and continue it while it waits for an
+    // event — past a wait whose event has not happened (a spurious wake-up).
+    if (this.sim.current === this) return;
     switch (this.state) {
       case "scheduled":
         this.wake(this.remaining);

@@ -323,6 +323,10 @@ export interface GuestSpec {
   readonly workload?: string;
   /** That workload's options (workloads/ checks them). */
   readonly workloadOptions?: Readonly<Record<string, unknown>>;
+  /** Variants of its flush backend (see {@link BackendOptions}). */
+  readonly backendOptions?: BackendOptions;
+  /** Its kernel's v4.14 mm_users < 2 shortcut forced on or off (SystemOptions). */
+  readonly mmUsersShortcut?: boolean;
 }
 
 export const GUEST_SPEC_KEYS = [
@@ -333,6 +337,8 @@ export const GUEST_SPEC_KEYS = [
   "weight",
   "workload",
   "workloadOptions",
+  "backendOptions",
+  "mmUsersShortcut",
 ] as const;
 
 /** Largest guest, in vCPUs (KVM_MAX_VCPUS is 1024 on x86 since v5.15). */
@@ -376,6 +382,8 @@ export function checkGuestSpec(g: unknown, i: number): GuestSpec {
   if (o["weight"] !== undefined) checkInt(`${ctx}.weight`, o["weight"], 2, 88_761, CTX);
   if (o["workload"] !== undefined && typeof o["workload"] !== "string")
     throw new ParameterError(`${ctx}.workload`, o["workload"], "a workload name", CTX);
+  checkOptions(`${ctx}.backendOptions`, o["backendOptions"], BACKEND_OPTION_KEYS, CTX);
+  checkBool(`${ctx}.mmUsersShortcut`, o["mmUsersShortcut"], false, CTX);
   checkOptions(
     `${ctx}.workloadOptions`,
     o["workloadOptions"],
@@ -429,6 +437,8 @@ export function buildHostSystem(options: HostSystemOptions): HostSystem {
         ...(options.trace !== undefined ? { trace: options.trace } : {}),
         ...(options.history !== undefined ? { history: options.history } : {}),
         ...(options.keepDroppedMms !== undefined ? { keepDroppedMms: options.keepDroppedMms } : {}),
+        ...(g.mmUsersShortcut !== undefined ? { mmUsersShortcut: g.mmUsersShortcut } : {}),
+        ...(g.backendOptions !== undefined ? { backendOptions: g.backendOptions } : {}),
         host: {
           ...(g.pinned !== undefined ? { pinned: g.pinned } : {}),
           ...(g.weight !== undefined ? { weight: g.weight } : {}),
@@ -452,12 +462,14 @@ const GUEST_TEXT_KEYS = [
   "workload",
   "threads",
   "duration-ms",
+  "jobs",
 ] as const;
 
 /**
  * Reads a guest given as text, `key=value` pairs separated by commas:
  * `vcpus=4,profile=v6.1,backend=kvm-pv,workload=ebizzy[,threads=8][,duration-ms=50]
- * [,pinned=false][,weight=2048]`. `threads` and `duration-ms` are the workload's options.
+ * [,jobs=16][,pinned=false][,weight=2048]`. `threads`, `duration-ms` and `jobs` (a kernel
+ * build's make -j) are the workload's options; a workload refuses those it does not have.
  * Defaults: the caller's for profile, backend and workload.
  */
 export function parseGuestSpec(
@@ -497,6 +509,7 @@ export function parseGuestSpec(
   };
   const threads = int("threads", 1, 1024);
   const durationMs = int("duration-ms", 1, 10_000);
+  const jobs = int("jobs", 1, 64 * MAX_GUEST_VCPUS);
   const pinned = bool("pinned");
   const weight = int("weight", 2, 88_761);
   const workload = f["workload"] ?? defaults.workload;
@@ -510,6 +523,7 @@ export function parseGuestSpec(
     workloadOptions: {
       ...(threads !== undefined ? { threads } : {}),
       ...(durationMs !== undefined ? { durationNs: durationMs * 1_000_000 } : {}),
+      ...(jobs !== undefined ? { jobs } : {}),
     },
   };
   resolveProfile(spec.profile, spec.backend);

@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { local_irq_disable, local_irq_enable } from "../../src/hw/irqflags.js";
+import { Machine } from "../../src/hw/machine.js";
 import { SchedulerTick } from "../../src/hw/tick.js";
+import { Rcu } from "../../src/rcu/index.js";
 import { ParameterError } from "../../src/sim/errors.js";
 import type { Kfn } from "../../src/sim/process.js";
+import { Simulation } from "../../src/sim/simulation.js";
 import { handlerStarts, keepAlive, MS, runAt, setup, US } from "./helpers.js";
 
 describe("scheduling-clock tick", () => {
@@ -98,6 +101,41 @@ describe("scheduling-clock tick", () => {
     expect(sim.run().reason).toBe("idle");
     expect(rcu.completed).toBeGreaterThan(before);
     expect(rcu.pendingCallbacks).toBe(0);
+  });
+
+  it("goes dormant in each of several machines on one simulation (guests of one host)", () => {
+    // Two guests' kernels on one simulation, as buildHostSystem makes them: when both RCUs are
+    // idle, each machine's ticks must not count the other's as something else that can happen.
+    const sim = new Simulation({ seed: 1 });
+    const guests = [0, 1].map(() => {
+      const machine = new Machine(sim, { nrCpus: 3, costs: { jitter: 0 } });
+      const rcu = new Rcu(machine, {});
+      rcu.start();
+      return { machine, rcu };
+    });
+    for (const [i, { machine, rcu }] of guests.entries()) {
+      const cpu = machine.cpu(1);
+      runAt(sim, cpu, (1 + i) * MS, "sync", function* (): Kfn<void> {
+        yield* rcu.synchronize_sched(cpu);
+      });
+    }
+    // ~6,000 tick events a simulated second: a budget of 200,000 is half a minute of ticking
+    const r = sim.run({ maxEvents: 200_000 });
+    expect(r.reason).toBe("idle");
+    expect(sim.now).toBeLessThan(50 * MS);
+    for (const { rcu } of guests) {
+      expect(rcu.completed).toBeGreaterThanOrEqual(1);
+      expect(rcu.isRunning).toBe(true);
+    }
+    // one guest's new work re-arms its ticks only, and the run ends again
+    const [a, b] = guests;
+    const raisedB = b!.rcu.tick.stats.raised.reduce((x, y) => x + y, 0);
+    const cpu = a!.machine.cpu(0);
+    runAt(sim, cpu, sim.now + 10 * MS, "sync2", function* (): Kfn<void> {
+      yield* a!.rcu.synchronize_sched(cpu);
+    });
+    expect(sim.run({ maxEvents: 200_000 }).reason).toBe("idle");
+    expect(b!.rcu.tick.stats.raised.reduce((x, y) => x + y, 0)).toBe(raisedB);
   });
 
   it("stops for good with Rcu.stop(), even while other events keep the queue alive", () => {

@@ -176,6 +176,37 @@ describe("processes", () => {
     expect(p.finished).toBe(true);
   });
 
+  it("does not resume a process past its wait when it was suspended and let go in its own step", () => {
+    // A task that wakes onto a stalled CPU is suspended by its own wake-up (Cpu.setTask); when
+    // it then blocks in the same step the CPU lets it go again. It never stopped: its next
+    // yield — a wait for another task's exit — must hold until that event fires.
+    const sim = new Simulation();
+    const exit = new SimEvent<void>("child exit");
+    const passed: number[] = [];
+    const p = sim.process(
+      "parent",
+      (function* (): Kfn<void> {
+        yield 10;
+        const p = sim.current!;
+        p.suspend();
+        p.unsuspend();
+        yield waitFor(exit);
+        passed.push(sim.now);
+        // and a delay after a nested self-suspension keeps its length
+        p.suspend();
+        p.suspend();
+        p.unsuspend();
+        p.unsuspend();
+        yield 50;
+        passed.push(sim.now);
+      })(),
+    );
+    sim.schedule(100, () => exit.succeed());
+    sim.run();
+    expect(passed).toEqual([100, 150]);
+    expect(p.finished).toBe(true);
+  });
+
   it("rejects what it cannot wait for, naming the process and the value", () => {
     const sim = new Simulation();
     sim.process(

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Dumps the simulation results a refactoring must not change, to compare byte for byte before
-// and after it (a refactoring's acceptance): the race matrix, the seed table, a small fixed sweep's
-// rows and the explorer's verdict on every profile × backend × scenario. Wall-clock fields
-// (elapsedMs and the like) are dropped; everything else is written as the library returns it.
+// and after it (a refactoring's acceptance): the race matrix and its examples' timelines, the
+// seed table, a small fixed sweep's rows and the explorer's verdict on every profile × backend ×
+// scenario. Wall-clock fields (elapsedMs and the like) are dropped; everything else is written as
+// the library returns it.
 //
 //   node scripts/dump-results.mjs OUT_DIR      (then: diff -r OLD_DIR NEW_DIR)
 //
@@ -44,8 +45,16 @@ function write(name, value) {
   process.stdout.write(`${name}\n`);
 }
 
-// 1. The race matrix: every cell, 10 trials each (trial i uses seed 1 + i).
-write("race-matrix.json", lib.runRaceMatrix({ trials: 10, seed: 1 }));
+// 1. The race matrix: every cell, 10 trials each (trial i uses seed 1 + i); and the timeline
+// payload of each cell's example, which views/ builds from it.
+{
+  const m = lib.runRaceMatrix({ trials: 10, seed: 1 });
+  write("race-matrix.json", m);
+  write(
+    "race-example-timelines.json",
+    m.cells.flatMap((c) => (c.example ? [lib.raceExampleTimeline(c.example)] : [])),
+  );
+}
 
 // 2. The seed table: both hosts, one run per cell, a tenth of a build, two build processes.
 write("seed-table.json", await lib.runSeedTable({ runs: 1, seed: 1, scale: 0.1, workers: 2 }));

@@ -35,7 +35,6 @@ export {
   type PathTrialResult,
 } from "./experiments/path-scenarios.js";
 export * from "./experiments/race-matrix.js";
-export * from "./experiments/timeline.js";
 export * from "./experiments/irqoff-munmap.js";
 export * from "./experiments/ebizzy-vms.js";
 // The bug registry (docs/bugs.md): each page-table freeing bug's before/after runs, computed by runBug.

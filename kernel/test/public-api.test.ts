@@ -27,6 +27,8 @@ describe('public API (import … from "mmulab")', () => {
       "runPathTrial",
       "runRaceMatrix",
       "traceToTimeline",
+      "raceExampleTimeline",
+      "counterexampleViews",
       "PAGETABLE_MIME",
       "HostCpus",
       "buildHostSystem",

@@ -3,8 +3,8 @@
  * `display(sim.trace)`) draws the per-CPU lanes, IPI arrows and use-after-free markers. It lives
  * here, in the display layer, because the trace recorder (sim/) must not know about MIME bundles.
  */
-import { traceToTimeline } from "../experiments/timeline.js";
 import type { Trace } from "../sim/trace.js";
+import { traceToTimeline } from "../views/trace-timeline.js";
 import type { MimeBundle } from "./runtime.js";
 import { timelineBundle } from "./timeline.js";
 

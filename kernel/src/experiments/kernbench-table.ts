@@ -68,14 +68,10 @@ export interface SeedTable {
 }
 
 /**
- * V8 flags of a build process running beside `parallel − 1` others. A build allocates about
- * 1.5 GB of short-lived objects and keeps little, and a small nursery stays in cache: with V8's
- * default 16 MB semi-spaces a 6-CPU -j3 build took about 2.2 s here, with 4 MB 1.8 s (64 MB:
- * 2.8 s). V8's helper threads for parallel and concurrent collection help a lone build (a free
- * core does the marking: 2.35 s against 3.05 s single-threaded) but only compete with the other
- * builds once every core runs one (the seed table, back when it took that long: 82 s with them,
- * 74 s without). Flags like these are per process (V8 cannot change them in a running one),
- * hence child processes, not threads. See docs/benchmarks.md.
+ * V8 flags of a build process running beside `parallel − 1` others: a small nursery, and no GC
+ * helper threads once every core runs a build. They hold for a whole process, hence child
+ * processes, not threads. The measurements behind them: docs/benchmarks.md, "Performance devices
+ * in model code".
  */
 export function buildProcessFlags(parallel: number): string[] {
   const flags = ["--max-semi-space-size=4"];

@@ -4,7 +4,6 @@
  * are computed by running the simulator; nothing is looked up. Trial i of every cell uses seed
  * S + i (common random numbers), so two cells differ only by the modelled mechanism.
  */
-import type { TimelinePayload } from "../contract/mime.js";
 import {
   BACKEND_NAMES,
   MATRIX_PROFILES,
@@ -20,7 +19,6 @@ import { withProgress } from "../sim/progress.js";
 import type { ChromeTrace } from "../sim/trace.js";
 import type { CachedEntryInfo, UafReader } from "../mm/oracle.js";
 import { runTrial, SCENARIO_NAMES, type ScenarioName } from "./scenarios.js";
-import { traceToTimeline } from "./timeline.js";
 
 /** Most trials per cell: 100,000 trials of one cell take about 20 s (docs/reliability.md). */
 export const MAX_TRIALS = 100_000;
@@ -33,7 +31,8 @@ export interface RaceMatrixOptions {
   readonly trials?: number;
   /** Seed of trial 0; trial i uses seed + i. Default 1. */
   readonly seed?: number;
-  /** Keep an example trace and timeline for every cell with a use-after-free. Default true. */
+  /** Keep an example trial (its replay, first report and trace) for every cell with a
+   * use-after-free. Default true. */
   readonly examples?: boolean;
   /** The CPUs' own page walkers and caches (arch/x86/page-walker.ts). Default true. */
   readonly hardware?: boolean;
@@ -74,7 +73,8 @@ export interface RaceCellExample {
     readonly kind: string;
     readonly history: readonly { t: number; what: string }[];
   };
-  readonly timeline: TimelinePayload;
+  /** The whole trial's trace. Its timeline around the first report is a view
+   * (views/race-matrix.ts `raceExampleTimeline`). */
   readonly chromeTrace: ChromeTrace;
 }
 
@@ -245,7 +245,7 @@ const TEARDOWN = /^(unlinked|handed to RCU|free$)/;
  * handed to RCU, freed — on whichever CPU did it, possibly milliseconds earlier) and at least
  * 400 µs before the read, to 50 µs after it; so every CPU involved, the freeing one and the
  * walker, has its part in the picture. Lanes are per CPU, and spans overlapping the window are
- * drawn whole (traceToTimeline), so the freeing CPU's munmap shows from its start.
+ * drawn whole (views/trace-timeline.ts), so the freeing CPU's munmap shows from its start.
  */
 export function uafWindow(report: {
   readonly t: number;
@@ -263,13 +263,6 @@ export function makeExample(replay: ReplayLiteral): RaceCellExample {
   const first = r.reports[0];
   if (first === undefined)
     throw new Error(`replay ${JSON.stringify(replay)} saw no use-after-free`);
-  const { from, to } = uafWindow(first);
-  const timeline = traceToTimeline(r.system.sim.trace, {
-    nrCpus: r.system.m.nrCpus,
-    from,
-    to,
-    title: `${replay.scenario} on ${replay.profile} with ${replay.backend} (seed ${replay.seed})`,
-  });
   return {
     replay,
     firstReport: {
@@ -282,7 +275,6 @@ export function makeExample(replay: ReplayLiteral): RaceCellExample {
       kind: first.kind,
       history: first.history.map((h) => ({ t: h.t, what: h.what })),
     },
-    timeline,
     chromeTrace: r.system.sim.trace.toChrome({
       scenario: replay.scenario,
       profile: replay.profile,

@@ -145,8 +145,7 @@ export function* userTime(sys: System, cpuId: number, ns: number): Kfn<void> {
 }
 
 /** One trial's shared state. The threads below are module-level generator functions, not
- * closures made per trial: V8 gives every new generator-function closure its own prototype and
- * map, which cost a trial about 15 µs of its 200. */
+ * closures made per trial (why: docs/benchmarks.md, "Performance devices in model code"). */
 interface Trial {
   readonly sys: System;
   readonly mm: MmStruct;

@@ -3,7 +3,6 @@ export * from "./options.js";
 export * from "./rcu.js";
 export * from "./world.js";
 export * from "./explorer.js";
-export * from "./views.js";
 export * from "./promela.js";
 export * from "./spin.js";
 export * from "./bugs.js";

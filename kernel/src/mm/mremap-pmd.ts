@@ -131,7 +131,7 @@ export function* sys_mremap(
     insertVma(mm, vma);
     // copy_vma: the new VMA joins the file's i_mmap tree; the old one leaves it only after the
     // move (do_vmi_munmap of the old range)
-    const newFileVma = opts.mapping.map(mm, newAddr, newAddr + len, opts.vma.pgoff);
+    opts.mapping.map(mm, newAddr, newAddr + len, opts.vma.pgoff);
     for (let off = 0; off < len; off += PMD_SIZE) {
       const oldPmd = pmd_slot(k, mm, oldAddr + off);
       // get_old_pmd: nothing there, nothing to move
@@ -154,7 +154,6 @@ export function* sys_mremap(
       else backedOff++;
     }
     opts.mapping.unmap(opts.vma);
-    void newFileVma;
   } finally {
     up_write(k, mm);
   }

@@ -1,9 +1,17 @@
 /**
- * A race matrix as a plot payload: grouped bars per kernel profile, one bar per backend, a slider
- * over the scenarios. The matrix itself (experiments/race-matrix.ts) is data.
+ * A race matrix's views: the matrix as a plot payload (grouped bars per kernel profile, one bar
+ * per backend, a slider over the scenarios) and a cell's example trial as a timeline around its
+ * first use-after-free. The matrix itself (experiments/race-matrix.ts) is data.
  */
-import type { PlotlyJson, PlotPayload, SweepFrame } from "../contract/mime.js";
-import type { RaceCell, RaceMatrix } from "../experiments/race-matrix.js";
+import type { PlotlyJson, PlotPayload, SweepFrame, TimelinePayload } from "../contract/mime.js";
+import {
+  uafWindow,
+  type RaceCell,
+  type RaceCellExample,
+  type RaceMatrix,
+} from "../experiments/race-matrix.js";
+import { runTrial } from "../experiments/scenarios.js";
+import { traceToTimeline } from "./trace-timeline.js";
 
 /** The values in first-seen order. */
 export function distinct<T>(values: readonly T[]): T[] {
@@ -56,4 +64,32 @@ export function raceMatrixPlot(m: RaceMatrix, title = "Race matrix"): PlotPayloa
       ? { sweep: { axes: [{ name: "scenario", label: "scenario", values: scenarios }], frames } }
       : {}),
   };
+}
+
+/**
+ * The timeline of a cell's example trial (`cell.example`, or `makeExample(replay)`) around its
+ * first report: from before the table was torn down, on whichever CPU, to just after the read
+ * (experiments/race-matrix.ts `uafWindow`). The trial is replayed with tracing on from its replay
+ * literal, which fixes every random choice, so this is the trial the example recorded; a replay
+ * that reads differently (an example from another version of the model) is refused.
+ */
+export function raceExampleTimeline(
+  example: Pick<RaceCellExample, "replay" | "firstReport">,
+): TimelinePayload {
+  const { replay, firstReport } = example;
+  const r = runTrial({ ...replay, trace: true, history: true });
+  const first = r.reports[0];
+  if (first === undefined || first.t !== firstReport.t || first.pfn !== firstReport.pfn)
+    throw new Error(
+      `replay ${JSON.stringify(replay)} does not read as the example did (first report at ` +
+        `${firstReport.t} ns of frame ${firstReport.pfn}; the replay's: ` +
+        `${first === undefined ? "none" : `${first.t} ns of frame ${first.pfn}`})`,
+    );
+  const { from, to } = uafWindow(firstReport);
+  return traceToTimeline(r.system.sim.trace, {
+    nrCpus: r.system.m.nrCpus,
+    from,
+    to,
+    title: `${replay.scenario} on ${replay.profile} with ${replay.backend} (seed ${replay.seed})`,
+  });
 }

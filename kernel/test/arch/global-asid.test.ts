@@ -17,7 +17,7 @@ import { local_irq_disable, local_irq_enable, type Cpu } from "../../src/hw/inde
 import { mmdrop, type MmStruct } from "../../src/mm/index.js";
 import type { Kfn } from "../../src/sim/index.js";
 import { buildSystem, type System } from "../../src/system/build.js";
-import { traceToTimeline } from "../../src/experiments/timeline.js";
+import { traceToTimeline } from "../../src/views/trace-timeline.js";
 
 const VA = 0x4000_0000;
 

@@ -14,7 +14,7 @@ import { checkPageTablePayload, PayloadError } from "../../src/contract/payload.
 import { entryTable, indexAt } from "../../src/mm/pgtable.js";
 import { runTrial, SPARSE_TABLES } from "../../src/experiments/scenarios.js";
 import { MAX_TABLE_BATCH } from "../../src/mm/mmu-gather.js";
-import { traceToTimeline } from "../../src/experiments/timeline.js";
+import { traceToTimeline } from "../../src/views/trace-timeline.js";
 import { buildSystem, type System } from "../../src/system/build.js";
 import type { MmStruct } from "../../src/mm/mm-struct.js";
 import { UnknownNameError, type Kfn } from "../../src/sim/index.js";

@@ -8,9 +8,13 @@
  * flush — the allocation-failure fallback and the shortcut — are read by the hardware, and v4.19
  * closed both (reference/hardware-and-hypervisors.md §3.2–3.3).
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { raceMatrixCommand } from "../../src/cli/commands/race-matrix.js";
 import { IncompatibleBackendError, resolveProfile } from "../../src/config/profiles.js";
+import type { TimelinePayload } from "../../src/contract/mime.js";
 import {
   makeExample,
   runRaceMatrix,
@@ -19,6 +23,7 @@ import {
 } from "../../src/experiments/race-matrix.js";
 import { runTrial } from "../../src/experiments/scenarios.js";
 import { ParameterError, UnknownNameError } from "../../src/sim/index.js";
+import { raceExampleTimeline } from "../../src/views/race-matrix.js";
 import { captureIO } from "../support/io.js";
 
 const TRIALS = 40;
@@ -194,17 +199,19 @@ describe("race matrix (computed, 40 trials a cell)", () => {
     );
   });
 
-  it("keeps an example trace and timeline for every cell with a use-after-free, and the replay literal reproduces it", () => {
+  it("keeps an example trial for every cell with a use-after-free, its timeline is a view, and the replay literal reproduces it", () => {
     const withUaf = m.cells.filter((c) => c.uaf > 0);
     expect(withUaf.length).toBeGreaterThan(0);
     for (const c of withUaf) {
       const ex = c.example!;
-      expect(ex.timeline.instants.some((i) => i.kind === "uaf")).toBe(true);
+      expect(raceExampleTimeline(ex).instants.some((i) => i.kind === "uaf")).toBe(true);
       expect(ex.chromeTrace.traceEvents.some((e) => e.name === "mmulab:use_after_free")).toBe(true);
+      // the matrix is data: no payload in it
+      expect(ex).not.toHaveProperty("timeline");
     }
     const ex = cell("use-mm-walker", "v4.14", "native").example!;
     // IPI arrows on a native cell; the freed table's history ends in its free
-    expect(ex.timeline.arrows.length).toBeGreaterThan(0);
+    expect(raceExampleTimeline(ex).arrows.length).toBeGreaterThan(0);
     expect(ex.firstReport.history.some((h) => h.what === "free")).toBe(true);
     const again = makeExample(ex.replay);
     expect(again.firstReport).toEqual(ex.firstReport);
@@ -234,7 +241,7 @@ describe("an example's timeline window", () => {
     // the free happened long before the read: the old 400 µs window could not reach it
     expect(report.t - freedAt).toBeGreaterThan(400_000);
     const walker = `cpu${report.cpu}`;
-    const tl = ex.timeline;
+    const tl = raceExampleTimeline(ex);
     // a CPU other than the walker's has a span covering the free: its munmap
     const freeing = tl.spans.filter(
       (s) => s.lane !== walker && s.lane !== "rcu" && s.start <= freedAt && s.end >= freedAt,
@@ -325,6 +332,41 @@ describe("mmulab race-matrix", () => {
       readers: { hwWalker: 0, staleTlb: 0 },
       config: { rcuTableFree: false, paravirt: true, hardware: true },
     });
+  });
+
+  it("writes each example's Chrome trace and, built by the views, its timeline with --examples", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmulab-examples-"));
+    try {
+      const args = [
+        "--profiles",
+        "v4.13",
+        "--backends",
+        "xen-pv",
+        "--scenarios",
+        "walker-vs-munmap",
+      ];
+      const code = await raceMatrixCommand.run(
+        [...args, "--trials", "10", "--examples", dir],
+        captureIO(),
+      );
+      expect(code).toBe(0);
+      const ex = runRaceMatrix({
+        profiles: ["v4.13"],
+        backends: ["xen-pv"],
+        scenarios: ["walker-vs-munmap"],
+        trials: 10,
+        progress: false,
+      }).cells[0]!.example!;
+      const base = join(dir, "walker-vs-munmap_v4.13_xen-pv");
+      const timeline = readFileSync(`${base}.timeline.json`, "utf8");
+      expect(timeline).toBe(JSON.stringify(raceExampleTimeline(ex)));
+      expect((JSON.parse(timeline) as TimelinePayload).instants.some((i) => i.kind === "uaf")).toBe(
+        true,
+      );
+      expect(readFileSync(`${base}.trace.json`, "utf8")).toBe(JSON.stringify(ex.chromeTrace));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("lists the valid names in --help", () => {

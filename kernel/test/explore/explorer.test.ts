@@ -28,7 +28,7 @@ import {
   type PromelaParams,
 } from "../../src/explore/promela.js";
 import { parsePan, SpinVerifier } from "../../src/explore/spin.js";
-import { counterexampleViews } from "../../src/explore/views.js";
+import { counterexampleViews } from "../../src/views/counterexample.js";
 import { ParameterError, UnknownNameError } from "../../src/sim/errors.js";
 import { captureIO } from "../support/io.js";
 

@@ -4,7 +4,7 @@ import { BACKEND_NAMES, PROFILE_NAMES } from "../../config/profiles.js";
 import { SOFTWARE_WALKER_SCENARIOS } from "../../experiments/scenarios.js";
 import { explore, uafSentence, type ExploreResult } from "../../explore/explorer.js";
 import { EXPLORE_DEFAULTS, MAX_EXPLORE_STATES } from "../../explore/options.js";
-import { counterexampleViews } from "../../explore/views.js";
+import { counterexampleViews } from "../../views/counterexample.js";
 import {
   choiceFlag,
   intFlag,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { BACKEND_NAMES, MATRIX_PROFILES, PROFILE_NAMES } from "../../config/profiles.js";
 import { formatRaceMatrix, MAX_TRIALS, runRaceMatrix } from "../../experiments/race-matrix.js";
 import { SCENARIO_NAMES } from "../../experiments/scenarios.js";
+import { raceExampleTimeline } from "../../views/race-matrix.js";
 import {
   intFlag,
   JSON_FLAG_USAGE,
@@ -74,7 +75,7 @@ export const raceMatrixCommand: Command = {
         if (!c.example) continue;
         const base = join(examples, `${c.scenario}_${c.profile}_${c.backend}`);
         writeFileSync(`${base}.trace.json`, JSON.stringify(c.example.chromeTrace));
-        writeFileSync(`${base}.timeline.json`, JSON.stringify(c.example.timeline));
+        writeFileSync(`${base}.timeline.json`, JSON.stringify(raceExampleTimeline(c.example)));
       }
     }
     if (values.json) {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { bugByName, bugNames, replayBug, runBug } from "../../../src/experiments/bugs/index.js";
-import { traceToTimeline } from "../../../src/experiments/timeline.js";
+import { traceToTimeline } from "../../../src/views/trace-timeline.js";
 
 const PATH_BUGS = [
   ["retract-pte-free-defer", "software-rcu", true],

@@ -1,15 +1,15 @@
 /**
  * A counterexample as the views every use-after-free report gets: the timeline payload
- * (`application/vnd.mmulab.timeline+json`, experiments/timeline.ts) and a Chrome trace. The path
+ * (`application/vnd.mmulab.timeline+json`, trace-timeline.ts) and a Chrome trace. The path
  * is replayed with tracing on; each explored step is drawn 1 µs after the previous one, with a
  * marker naming the step, and after the use-after-free the run is finished (first enabled action
  * each time) so that spans still open at the read — the walk, the flush wait — are closed.
  */
 import type { TimelineInstant, TimelinePayload } from "../contract/mime.js";
-import { traceToTimeline } from "../experiments/timeline.js";
+import { replaySpec, type ExploreReplay } from "../explore/explorer.js";
+import { World } from "../explore/world.js";
 import type { ChromeTrace } from "../sim/trace.js";
-import { replaySpec, type ExploreReplay } from "./explorer.js";
-import { World } from "./world.js";
+import { traceToTimeline } from "./trace-timeline.js";
 
 /** Steps run after the use-after-free, at most. */
 const FINISH_STEPS = 500;

@@ -3,7 +3,9 @@
  * plus a machine lane for RCU grace periods; spans for IRQ-off regions, gup walks, flush waits,
  * IPI handlers, hypercalls, stalls and RCU callback batches; use-after-free instants; markers for
  * the page walkers' TLB and paging-structure-cache fills and for what invalidated them; IPI
- * arrows from send to handling.
+ * arrows from send to handling. Any run's trace: a race trial's (views/race-matrix.ts
+ * `raceExampleTimeline`), an explored counterexample's (views/counterexample.ts), a bug's replay,
+ * a notebook's own simulation (display/trace.ts).
  */
 import type {
   TimelineArrow,

@@ -43,6 +43,8 @@ export interface KernbenchRunOptions {
   /** Variants of the backend (system/build.ts BackendOptions): a Xen PV guest's shim, Hyper-V's
    * lazy-CPU skip. */
   readonly backendOptions?: BackendOptions;
+  /** The csdBatch modelling shortcut (system/build.ts). Default false. */
+  readonly csdBatch?: boolean;
 }
 
 export interface MechanismStats {
@@ -103,7 +105,18 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   checkOptions(
     "options",
     o,
-    ["host", "backend", "vcpus", "otherVcpus", "jobs", "kernel", "seed", "scale", "backendOptions"],
+    [
+      "host",
+      "backend",
+      "vcpus",
+      "otherVcpus",
+      "jobs",
+      "kernel",
+      "seed",
+      "scale",
+      "backendOptions",
+      "csdBatch",
+    ],
     "kernbench",
   );
   const host = hostProfile(o.host);
@@ -136,6 +149,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     keepDroppedMms: false,
     ...(o.kernel === "rcu-no-shortcut" ? { mmUsersShortcut: false } : {}),
     ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
+    ...(o.csdBatch !== undefined ? { csdBatch: o.csdBatch } : {}),
   });
   const { sim, m, k, x86, rcu } = sys;
   const slicing = guest && vcpus + otherVcpus > host.nrCpus;

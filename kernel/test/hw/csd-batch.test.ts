@@ -9,6 +9,7 @@ import {
 } from "../../src/hw/index.js";
 import { buildSystem } from "../../src/system/build.js";
 import { startMicro } from "../../src/workloads/micro.js";
+import { runRaceMatrix } from "../../src/experiments/race-matrix.js";
 import { ParameterError, Simulation, type Kfn } from "../../src/sim/index.js";
 
 /** A cross-call function that returns at once (what a flush request the target has already
@@ -148,6 +149,33 @@ describe("csdBatch on a madvise storm", () => {
     return { ops: run.ops(), events: sys.sim.eventsFired, stats: sys.x86.stats };
   }
 
+  it("traces every batched csd with its own time, and tracing changes nothing", () => {
+    const run = (trace: boolean) => {
+      const sys = buildSystem({
+        profile: "v6.1",
+        backend: "native",
+        nrCpus: 8,
+        seed: 3,
+        trace,
+        history: false,
+        csdBatch: true,
+      });
+      sys.rcu.start();
+      const micro = startMicro(sys, { workload: "madvise-storm", durationNs: 200_000 });
+      sys.sim.run({ until: 200_000 });
+      return { sys, ops: micro.ops(), events: sys.sim.eventsFired };
+    };
+    const plain = run(false);
+    const traced = run(true);
+    expect([traced.ops, traced.events]).toEqual([plain.ops, plain.events]);
+    const spans = traced.sys.sim.trace.sorted().filter((e) => e.name === "csd:csd_function_entry");
+    expect(spans.length).toBe(traced.sys.x86.stats.remoteFlushesReceived);
+    // one CPU's csds follow each other without overlapping
+    const cpu3 = spans.filter((e) => e.cpu === 3);
+    for (let i = 1; i < cpu3.length; i++)
+      expect(cpu3[i]!.ts).toBeGreaterThanOrEqual(cpu3[i - 1]!.ts + (cpu3[i - 1]!.dur ?? 0));
+  });
+
   it("does the same work in fewer events, every request still received", () => {
     const exact = storm(false, 1);
     const batched = storm(true, 1);
@@ -161,5 +189,18 @@ describe("csdBatch on a madvise storm", () => {
     }
     // throughput within a few percent (the random draws come in another order)
     expect(Math.abs(batched.ops / exact.ops - 1)).toBeLessThan(0.05);
+  });
+});
+
+describe("csdBatch in the experiments", () => {
+  it("passes through the race matrix, which says it took the shortcut", () => {
+    const cells = { profiles: ["v6.1"], backends: ["native"], scenarios: ["walker-vs-munmap"] };
+    const opts = { ...cells, trials: 3, examples: false, progress: false };
+    const batched = runRaceMatrix({ ...opts, csdBatch: true });
+    expect(batched.csdBatch).toBe(true);
+    expect(runRaceMatrix(opts).csdBatch).toBeUndefined();
+    expect(() => runRaceMatrix({ ...opts, csdBatch: "on" as unknown as boolean })).toThrow(
+      /csdBatch/,
+    );
   });
 });

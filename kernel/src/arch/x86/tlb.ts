@@ -653,8 +653,7 @@ export function* flush_tlb_mm_range(
           : undefined,
       );
       const t0 = sim.now;
-      const mask = [...mm.cpumask].sort((a, b) => a - b);
-      yield* native_flush_tlb_multi(x86, cpu, mask, info);
+      yield* native_flush_tlb_multi(x86, cpu, cpumaskIds(mm), info);
       x86.stats.flushOthersNs += sim.now - t0;
       sim.trace.end(span);
     } else if (x86.state(cpu).loaded_mm === mm) {
@@ -686,6 +685,18 @@ export function* flush_tlb_mm_range(
     sim.trace.end(span);
   }
   preempt_enable(cpu);
+}
+
+/** The CPUs of mm_cpumask in ascending order (for_each_cpu's). */
+function cpumaskIds(mm: MmStruct): number[] {
+  const ids = new Array<number>(mm.cpumask.size);
+  let i = 0;
+  let ascending = true;
+  for (const c of mm.cpumask) {
+    if (i > 0 && c < ids[i - 1]!) ascending = false;
+    ids[i++] = c;
+  }
+  return ascending ? ids : ids.sort((a, b) => a - b);
 }
 
 /** tlb_get_unmap_shift: the stride of the smallest level this gather cleared. */

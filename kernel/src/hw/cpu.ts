@@ -48,8 +48,8 @@ export interface Csd {
   unack(): void;
 }
 
-/** kernel/smp.c `call_single_queue`: csds in the order they were queued, in a ring that
- * keeps its size (a storm keeps hundreds queued on each CPU). */
+/** kernel/smp.c `call_single_queue`: csds in the order they were queued (a ring: see
+ * docs/benchmarks.md, "Performance devices"). */
 export class CsdQueue implements Iterable<Csd> {
   private items: (Csd | undefined)[] = new Array<Csd | undefined>(16).fill(undefined);
   private head = 0;

@@ -25,10 +25,10 @@ import { TranslationCaches } from "./tlb-cache.js";
 /** The interrupt vectors the model uses (arch/x86/include/asm/irq_vectors.h). */
 export type Vector = "CALL_FUNCTION" | "CALL_FUNCTION_SINGLE" | "RESCHEDULE" | "LOCAL_TIMER";
 
-/** A cross-call function. `returnsAtOnce`, where given, runs it on `cpu` if it would return at
- * once, changing nothing but this CPU's counters, whenever in the current handler it ran (what
- * it reads only this CPU changes), and says whether it did: the csdBatch shortcut (hw/machine.ts)
- * runs such calls without an event each. */
+/** A cross-call function. `returnsAtOnce`, where given, runs it on `cpu` if it returns at once
+ * and changes nothing but this CPU's counters — and would, whenever in the current handler it
+ * ran, because what it reads only this CPU changes — and says whether it did: the csdBatch
+ * shortcut (hw/machine.ts) runs such calls without an event each. */
 export interface CsdFunc {
   (cpu: Cpu): Kfn<void>;
   readonly returnsAtOnce?: (cpu: Cpu) => boolean;

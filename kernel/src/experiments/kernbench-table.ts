@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
+import { checkBool, checkInt, checkNameList, checkOptions, ParameterError } from "../sim/errors.js";
 import { withProgress } from "../sim/progress.js";
 import { HOST_NAMES } from "../workloads/hosts.js";
 import {
@@ -39,6 +39,8 @@ export interface SeedTableOptions {
   readonly workers?: number;
   /** Scale the build (tests use a shorter build). Default 1. */
   readonly scale?: number;
+  /** The csdBatch modelling shortcut in every build (system/build.ts). Default false. */
+  readonly csdBatch?: boolean;
   /** Show progress, one step per build (in a notebook, or on a terminal's stderr). Default
    * true. */
   readonly progress?: boolean;
@@ -65,6 +67,8 @@ export interface SeedTable {
   readonly seed: number;
   readonly scale: number;
   readonly hosts: readonly HostTable[];
+  /** Present (true) when the builds took the csdBatch modelling shortcut. */
+  readonly csdBatch?: boolean;
 }
 
 /**
@@ -151,7 +155,13 @@ function sumMechanism(runs: readonly KernbenchRun[]): MechanismStats {
 
 export async function runSeedTable(o: SeedTableOptions = {}): Promise<SeedTable> {
   const ctx = "kernbench --seed-table";
-  checkOptions("options", o, ["hosts", "runs", "seed", "workers", "scale", "progress"], ctx);
+  checkOptions(
+    "options",
+    o,
+    ["hosts", "runs", "seed", "workers", "scale", "csdBatch", "progress"],
+    ctx,
+  );
+  const csdBatch = checkBool("csdBatch", o.csdBatch, false, ctx);
   const hosts = checkNameList("hosts", o.hosts, HOST_NAMES, ["6cpu", "16cpu"], ctx).map((h) =>
     hostProfile(h),
   );
@@ -172,7 +182,14 @@ export async function runSeedTable(o: SeedTableOptions = {}): Promise<SeedTable>
     for (const kernel of ["current", "rcu"] as const)
       for (const jobs of [h.halfJobs, h.optimalJobs])
         for (let i = 0; i < runs; i++)
-          plan.push({ host: h.name, jobs, kernel, seed: seed + i, scale });
+          plan.push({
+            host: h.name,
+            jobs,
+            kernel,
+            seed: seed + i,
+            scale,
+            ...(csdBatch ? { csdBatch } : {}),
+          });
   const done = await runBuilds(plan, workers, {
     label: "kernbench seed table",
     progress: o.progress !== false,
@@ -207,7 +224,7 @@ export async function runSeedTable(o: SeedTableOptions = {}): Promise<SeedTable>
       rcu: column("rcu"),
     };
   });
-  return { runs, seed, scale, hosts: tables };
+  return { runs, seed, scale, hosts: tables, ...(csdBatch ? { csdBatch } : {}) };
 }
 
 const LABELS = KERNBENCH_LABELS;

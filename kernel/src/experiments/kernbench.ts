@@ -66,6 +66,8 @@ export interface KernbenchRunOptions {
   /** Variants of the backend (system/build.ts BackendOptions): a Xen PV guest's shim, Hyper-V's
    * lazy-CPU skip. */
   readonly backendOptions?: BackendOptions;
+  /** The csdBatch modelling shortcut (system/build.ts). Default false. */
+  readonly csdBatch?: boolean;
 }
 
 /** A guest of a kernbench run with several guests on one host (`guests`). */
@@ -186,6 +188,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       "seed",
       "scale",
       "backendOptions",
+      "csdBatch",
     ],
     "kernbench",
   );
@@ -210,6 +213,9 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   if (!(BACKEND_NAMES as readonly string[]).includes(backend))
     throw new UnknownNameError("backend", backend, BACKEND_NAMES, "kernbench");
   if (several) {
+    // the shortcut is a single machine's (buildSystem); several guests share one host system
+    if (o.csdBatch === true)
+      throw new ParameterError("csdBatch", o.csdBatch, "not with vms or guests", "kernbench");
     const defaults = { vcpus, backend, jobs: o.jobs };
     const guests =
       o.guests !== undefined
@@ -231,6 +237,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
     keepDroppedMms: false,
     ...(o.kernel === "rcu-no-shortcut" ? { mmUsersShortcut: false } : {}),
     ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
+    ...(o.csdBatch !== undefined ? { csdBatch: o.csdBatch } : {}),
   });
   const { sim, k, rcu } = sys;
   const slicing = guest && vcpus + otherVcpus > host.nrCpus;

@@ -39,6 +39,8 @@ export interface RaceMatrixOptions {
   /** CONFIG_PARAVIRT. Default: a distribution kernel's (set, config/DEFAULT_PARAVIRT); false
    * is a bare-metal build, which the paravirt backends refuse (their cells are skipped). */
   readonly paravirt?: boolean;
+  /** The csdBatch modelling shortcut (system/build.ts). Default false. */
+  readonly csdBatch?: boolean;
   /** Called after each cell with the cells done and the cells that exist (impossible
    * profile × backend pairs are not counted). */
   readonly onCell?: (done: number, total: number) => void;
@@ -113,6 +115,8 @@ export interface RaceMatrix {
   readonly hardware: boolean;
   /** CONFIG_PARAVIRT of every cell. */
   readonly paravirt: boolean;
+  /** Present (true) when the trials took the csdBatch modelling shortcut. */
+  readonly csdBatch?: boolean;
 }
 
 const RACE_MATRIX_KEYS = [
@@ -124,6 +128,7 @@ const RACE_MATRIX_KEYS = [
   "examples",
   "hardware",
   "paravirt",
+  "csdBatch",
   "onCell",
   "progress",
 ];
@@ -140,6 +145,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
   const examples = checkBool("examples", opts.examples, true, ctx);
   const hardware = checkBool("hardware", opts.hardware, true, ctx);
   const paravirt = checkBool("paravirt", opts.paravirt, DEFAULT_PARAVIRT, ctx);
+  const csdBatch = checkBool("csdBatch", opts.csdBatch, false, ctx);
   const showProgress = checkBool("progress", opts.progress, true, ctx);
   if (opts.onCell !== undefined && typeof opts.onCell !== "function")
     throw new ParameterError("onCell", opts.onCell, "a function (done, total) => void", ctx);
@@ -183,6 +189,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
               history: false,
               hardware,
               resolve: { paravirt },
+              ...(csdBatch ? { csdBatch } : {}),
             });
             if (r.uaf > 0) {
               uaf++;
@@ -211,6 +218,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
               seed: exampleSeed,
               hardware,
               resolve: { paravirt },
+              ...(csdBatch ? { csdBatch } : {}),
             });
           cells.push({
             profile,
@@ -230,7 +238,7 @@ export function runRaceMatrix(opts: RaceMatrixOptions = {}): RaceMatrix {
     },
     () => `${plural(cells.filter((c) => c.uaf > 0).length, "cell")} with a use-after-free`,
   );
-  return { cells, skipped, trials, seed, hardware, paravirt };
+  return { cells, skipped, trials, seed, hardware, paravirt, ...(csdBatch ? { csdBatch } : {}) };
 }
 
 function plural(n: number, word: string): string {

@@ -357,7 +357,7 @@ export class World {
         `ctx:${id}`,
         `task=${c.task?.name ?? "-"} mode=${c.taskMode} preempt=${c.preemptCount}`,
       );
-      d.set(`csd:${id}`, c.callSingleQueue.map((q) => `${q.name}${q.done ? "+" : ""}`).join(","));
+      d.set(`csd:${id}`, Array.from(c.callSingleQueue, (q) => q.name).join(","));
       d.set(
         `tlb:${id}`,
         `mm=${tlb.loaded_mm?.id ?? 0}${tlb.is_lazy ? " lazy" : ""} gen=${tlb.tlb_gen}`,

@@ -25,14 +25,122 @@ import { TranslationCaches } from "./tlb-cache.js";
 /** The interrupt vectors the model uses (arch/x86/include/asm/irq_vectors.h). */
 export type Vector = "CALL_FUNCTION" | "CALL_FUNCTION_SINGLE" | "RESCHEDULE" | "LOCAL_TIMER";
 
-/** A queued cross-call (kernel/smp.c `struct __call_single_data`). */
-export interface Csd {
-  readonly func: (cpu: Cpu) => Kfn<void>;
-  readonly name: string;
-  /** CSD_FLAG_LOCK cleared: the sender's csd_lock_wait may return. */
-  done: boolean;
-  readonly onDone: () => void;
+/** A cross-call function. `returnsAtOnce`, where given, runs it on `cpu` if it returns at once
+ * and changes nothing but this CPU's counters — and would, whenever in the current handler it
+ * ran, because what it reads only this CPU changes — and says whether it did: the csdBatch
+ * shortcut (hw/machine.ts) runs such calls without an event each. */
+export interface CsdFunc {
+  (cpu: Cpu): Kfn<void>;
+  readonly returnsAtOnce?: (cpu: Cpu) => boolean;
 }
+
+/**
+ * A queued cross-call (kernel/smp.c `struct __call_single_data`): one record per call, queued
+ * on each target's call_single_queue; `ack` is the target's unlock, which the sender's
+ * csd_lock_wait counts.
+ */
+export interface Csd {
+  readonly func: CsdFunc;
+  readonly name: string;
+  /** This target's csd is unlocked at `at` (now, or later within the handler's current batch). */
+  ack(at: number): void;
+  /** An unlock given ahead is taken back: the target stalled before it was due. */
+  unack(): void;
+}
+
+/** kernel/smp.c `call_single_queue`: csds in the order they were queued (a ring: see
+ * docs/benchmarks.md, "Performance devices"). */
+export class CsdQueue implements Iterable<Csd> {
+  private items: (Csd | undefined)[] = new Array<Csd | undefined>(16).fill(undefined);
+  private head = 0;
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(csd: Csd): void {
+    const cap = this.items.length;
+    if (this.count === cap) {
+      const grown = new Array<Csd | undefined>(2 * cap).fill(undefined);
+      for (let i = 0; i < cap; i++) grown[i] = this.items[(this.head + i) & (cap - 1)];
+      this.items = grown;
+      this.head = 0;
+    }
+    this.items[(this.head + this.count++) & (this.items.length - 1)] = csd;
+  }
+
+  shift(): Csd | undefined {
+    if (this.count === 0) return undefined;
+    const csd = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) & (this.items.length - 1);
+    this.count--;
+    return csd;
+  }
+
+  *[Symbol.iterator](): Iterator<Csd> {
+    for (let i = 0; i < this.count; i++)
+      yield this.items[(this.head + i) & (this.items.length - 1)]!;
+  }
+}
+
+/**
+ * The csdBatch shortcut's state on one CPU (hw/machine.ts flushCallSingleQueue): the csds its
+ * handler has run ahead in one step, each unlocked at the time it is due, and the first one
+ * after them that does work, taken off the queue when its turn comes.
+ */
+export class CsdBatch {
+  readonly csds: Csd[] = [];
+  readonly dueAt: number[] = [];
+  readonly held: boolean[] = [];
+  /** Entries in use (the arrays keep their size). */
+  size = 0;
+  /** When the last csd taken off the queue starts: until then the queue is not empty. */
+  lastStart = 0;
+  /** The csd that does work, and its entry delay, once the batch ends. */
+  next: Csd | null = null;
+  nextCallNs = 0;
+
+  add(csd: Csd, at: number): void {
+    const i = this.size++;
+    this.csds[i] = csd;
+    this.dueAt[i] = at;
+    this.held[i] = false;
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.size; i++) this.csds[i] = NO_CSD;
+    this.size = 0;
+  }
+
+  /** The CPU stalled at `now`: unlocks not yet due are taken back. */
+  takeBack(now: number): void {
+    for (let i = 0; i < this.size; i++)
+      if (this.dueAt[i]! > now && !this.held[i]) {
+        this.held[i] = true;
+        this.csds[i]!.unack();
+      }
+  }
+
+  /** The CPU continues after a stall of `shift` ns: what was taken back comes due that late. */
+  giveBack(shift: number): void {
+    for (let i = 0; i < this.size; i++)
+      if (this.held[i]) {
+        this.held[i] = false;
+        this.dueAt[i]! += shift;
+        this.csds[i]!.ack(this.dueAt[i]!);
+      }
+  }
+}
+
+/** What a cleared batch slot holds, so that it keeps no finished call alive. */
+const NO_CSD: Csd = Object.freeze({
+  func: function* none(): Kfn<void> {},
+  name: "none",
+  ack: () => {},
+  unack: () => {},
+});
 
 /** What the CPU is executing, as the scheduling-clock tick sees it (RCU counts a tick from user
  * mode or idle as a quiescent state). */
@@ -53,7 +161,9 @@ export class Cpu {
   /** The task context, if any (running or suspended by an interrupt or the host). */
   task: Process<unknown> | null = null;
   /** Cross-calls queued for this CPU (kernel/smp.c `call_single_queue`). */
-  readonly callSingleQueue: Csd[] = [];
+  readonly callSingleQueue = new CsdQueue();
+  /** The csdBatch shortcut's batch in progress (hw/machine.ts). */
+  readonly csdBatch = new CsdBatch();
   /** preempt_count's preemption-disable depth (rcu_read_lock_sched readers use it). */
   preemptCount = 0;
   /** Mode of the task context; a CPU without a task is idle. Tasks set it (a workload returning
@@ -85,6 +195,7 @@ export class Cpu {
   private irqOffSince = 0;
   private preempted = false;
   private stallSpan: OpenSpan | null = null;
+  private stalledAt = 0;
   /** The kernel thread holding the CPU, if any: the CPU time it needs, what it has had, and
    * since when it runs (null while the host has the vCPU descheduled). */
   private kthread: {
@@ -114,6 +225,15 @@ export class Cpu {
   /** RFLAGS.IF. */
   get irqsEnabled(): boolean {
     return this.ifFlag;
+  }
+
+  /** Nothing is queued for this CPU: a new csd needs an IPI. The csds of a handler's batch count
+   * as queued until each one's time to start comes (hw/machine.ts flushCallSingleQueue). */
+  get callSingleQueueEmpty(): boolean {
+    return (
+      this.callSingleQueue.length === 0 &&
+      (this.csdBatch.size === 0 || this.csdBatch.lastStart <= this.machine.sim.now)
+    );
   }
 
   /** True inside a hard interrupt handler (in_irq()). */
@@ -327,8 +447,12 @@ export class Cpu {
     }
   }
 
-  /** What runs on the CPU stops where it is (the CPU became stalled). */
+  /** What runs on the CPU stops where it is (the CPU became stalled). A csd batch's unlocks
+   * not yet due are taken back: they come due again when the CPU continues. */
   private stopContexts(): void {
+    const now = this.machine.sim.now;
+    this.stalledAt = now;
+    this.csdBatch.takeBack(now);
     if (this.irqProc !== null) this.irqProc.suspend();
     if (this.task !== null && !this.task.finished && this.heldByStall !== this.task) {
       this.task.suspend();
@@ -338,6 +462,8 @@ export class Cpu {
 
   /** What was stopped goes on; interrupts that arrived meanwhile are taken if IF allows. */
   private continueContexts(): void {
+    const shift = this.machine.sim.now - this.stalledAt;
+    this.csdBatch.giveBack(shift);
     const held = this.heldByStall;
     this.heldByStall = null;
     if (held !== null && !held.finished) held.unsuspend();

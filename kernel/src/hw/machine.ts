@@ -3,7 +3,13 @@
  * the parts; nothing is scheduled until a caller starts work (gem5's rule: first events in
  * start(), never in a constructor).
  */
-import { checkInt, checkOptions, KernelStateError, ParameterError } from "../sim/errors.js";
+import {
+  checkBool,
+  checkInt,
+  checkOptions,
+  KernelStateError,
+  ParameterError,
+} from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import { Priority, type Simulation } from "../sim/simulation.js";
 import { resolveCosts, type CostModel } from "./costs.js";
@@ -21,6 +27,10 @@ export interface MachineParams {
   readonly costs?: Partial<CostModel>;
   /** Sizes and replacement of each CPU's TLB and paging-structure caches (hw/tlb-cache.ts). */
   readonly tlb?: Partial<TlbParams>;
+  /** A modelling shortcut, off by default: a CPU draining its call_single_queue runs the
+   * queued calls that return at once (a TLB flush this CPU has already caught up with) in one
+   * step, each unlocked at the time it would have been. See {@link flushCallSingleQueue}. */
+  readonly csdBatch?: boolean;
 }
 
 export type VectorHandler = (cpu: Cpu) => Kfn<void>;
@@ -51,6 +61,8 @@ export class Machine {
   readonly cpus: readonly Cpu[];
   readonly costs: CostModel;
   readonly tlbParams: TlbParams;
+  /** MachineParams.csdBatch. */
+  readonly csdBatch: boolean;
   private readonly handlers = new Map<Vector, VectorHandler>();
   /** IPIs sent, counted per target (what `ipi:ipi_send_cpumask` would show). */
   ipisSent = 0;
@@ -63,11 +75,13 @@ export class Machine {
   private readonly singletons = new Map<symbol, unknown>();
 
   constructor(sim: Simulation, params: MachineParams) {
-    checkOptions("params", params ?? null, ["nrCpus", "costs", "tlb"], "Machine");
+    checkOptions("params", params ?? null, ["nrCpus", "costs", "tlb", "csdBatch"], "Machine");
     checkInt("nrCpus", params.nrCpus, 1, MAX_CPUS, "Machine");
     this.sim = sim;
     this.costs = resolveCosts(params.costs);
     this.tlbParams = resolveTlbParams(params.tlb, "Machine");
+    checkBool("csdBatch", params.csdBatch, false, "Machine");
+    this.csdBatch = params.csdBatch ?? false;
     const cpus: Cpu[] = [];
     for (let i = 0; i < params.nrCpus; i++) cpus.push(new Cpu(this, i));
     this.cpus = cpus;
@@ -175,19 +189,78 @@ export class Machine {
 }
 
 /**
+ * Takes off the queue the csds that return at once, running each ahead: draws its entry delay,
+ * unlocks it at the time it would have been, and adds its time to the batch; stops at the first
+ * csd that does work (left in `batch.next`) or an empty queue. Returns the batch's time, ns.
+ */
+function fillCsdBatch(cpu: Cpu): number {
+  const m = cpu.machine;
+  const sim = m.sim;
+  const q = cpu.callSingleQueue;
+  const batch = cpu.csdBatch;
+  const now = sim.now;
+  let ahead = 0;
+  while (q.length > 0) {
+    const csd = q.shift()!;
+    const callNs = m.jitter(m.costs.csdCallNs);
+    batch.lastStart = now + ahead;
+    const early = csd.func.returnsAtOnce;
+    if (early === undefined || !early(cpu)) {
+      batch.next = csd;
+      batch.nextCallNs = callNs;
+      return ahead;
+    }
+    if (sim.trace.enabled)
+      sim.trace.complete(cpu.id, "csd:csd_function_entry", now + ahead, callNs, {
+        func: csd.name,
+      });
+    ahead += callNs;
+    batch.add(csd, now + ahead);
+    csd.ack(now + ahead);
+  }
+  return ahead;
+}
+
+/**
  * generic_smp_call_function_single_interrupt → flush_smp_call_function_queue (kernel/smp.c):
  * runs every queued csd. A synchronous csd is unlocked after its function returns, so the
  * waiting sender sees completion only once the work is done.
+ *
+ * With the machine's csdBatch shortcut, calls that return at once (`CsdFunc.returnsAtOnce`:
+ * a flush request this CPU has already caught up with) do not each take an event: their entry
+ * delays are drawn and added up, each csd is unlocked at the time it would have been (its
+ * sender waits exactly as long), and the handler spends their time in one step, before the
+ * next call that does work. Nothing else on this CPU moves meanwhile (its IRQs are off); a
+ * stall in the middle takes back the unlocks not yet due (Cpu.stopContexts). The random draws
+ * come in another order than call by call, so results differ within their noise.
  */
 function* flushCallSingleQueue(cpu: Cpu): Kfn<void> {
-  const sim = cpu.machine.sim;
-  while (cpu.callSingleQueue.length > 0) {
-    const csd = cpu.callSingleQueue.shift()!;
+  const m = cpu.machine;
+  const sim = m.sim;
+  const q = cpu.callSingleQueue;
+  if (!m.csdBatch) {
+    while (q.length > 0) {
+      const csd = q.shift()!;
+      const span = sim.trace.begin(cpu.id, "csd:csd_function_entry", { func: csd.name });
+      yield m.jitter(m.costs.csdCallNs);
+      yield* csd.func(cpu);
+      sim.trace.end(span);
+      csd.ack(sim.now);
+    }
+    return;
+  }
+  const batch = cpu.csdBatch;
+  while (q.length > 0) {
+    const ahead = fillCsdBatch(cpu);
+    if (ahead > 0) yield ahead;
+    batch.clear();
+    const csd = batch.next;
+    if (csd === null) continue;
+    batch.next = null;
     const span = sim.trace.begin(cpu.id, "csd:csd_function_entry", { func: csd.name });
-    yield cpu.machine.jitter(cpu.machine.costs.csdCallNs);
+    yield batch.nextCallNs;
     yield* csd.func(cpu);
     sim.trace.end(span);
-    csd.done = true;
-    csd.onDone();
+    csd.ack(sim.now);
   }
 }

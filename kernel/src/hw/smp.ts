@@ -15,10 +15,11 @@
 import { checkInt, KernelStateError } from "../sim/errors.js";
 import { spin, type Kfn } from "../sim/process.js";
 import type { Signal } from "../sim/event.js";
-import type { Csd, Cpu, Vector } from "./cpu.js";
+import type { Simulation } from "../sim/simulation.js";
+import type { Csd, CsdFunc, Cpu, Vector } from "./cpu.js";
 import { local_irq_restore, local_irq_save } from "./irqflags.js";
 
-export type SmpFunc = (cpu: Cpu) => Kfn<void>;
+export type SmpFunc = CsdFunc;
 
 export interface CrossCallResult {
   /** CPUs the function was sent to. */
@@ -31,32 +32,61 @@ function funcName(func: SmpFunc): string {
   return func.name || "anonymous";
 }
 
+/** One call's csd, queued on every target, and what csd_lock_wait spins on: the targets whose
+ * csd is still locked, and the latest time an unlock is due (an unlock given ahead by a csd
+ * batch, hw/machine.ts). */
+class CallCsd implements Csd {
+  readonly func: SmpFunc;
+  readonly name: string;
+  outstanding: number;
+  lastAt = 0;
+  readonly signal: Signal;
+  private readonly sim: Simulation;
+
+  constructor(sim: Simulation, func: SmpFunc, signal: Signal, targets: number) {
+    this.sim = sim;
+    this.func = func;
+    this.name = funcName(func);
+    this.signal = signal;
+    this.outstanding = targets;
+  }
+
+  ack(at: number): void {
+    this.outstanding--;
+    if (at > this.lastAt) this.lastAt = at;
+    const now = this.sim.now;
+    if (at <= now) this.signal.notify();
+    else if (this.outstanding === 0)
+      this.sim.schedule(this.lastAt - now, () => this.signal.notify());
+  }
+
+  unack(): void {
+    this.outstanding++;
+  }
+
+  /** Every target has run the function. */
+  get complete(): boolean {
+    return this.outstanding === 0 && this.sim.now >= this.lastAt;
+  }
+}
+
 /** Queues a csd for `func` on each target; returns the targets whose queue was empty (they
- * need an IPI: a non-empty queue has one on its way) and the completion signal. */
+ * need an IPI: a non-empty queue has one on its way) and what csd_lock_wait waits on. */
 function queueCsds(
   cpu: Cpu,
   targets: readonly number[],
   func: SmpFunc,
-): { needIpi: number[]; signal: Signal; outstanding: () => number } {
+): { needIpi: number[]; wait: CallCsd } {
   const m = cpu.machine;
   const signal = m.sim.signal(`csd_lock_wait cpu${cpu.id}`);
-  let outstanding = targets.length;
+  const wait = new CallCsd(m.sim, func, signal, targets.length);
   const needIpi: number[] = [];
   for (const t of targets) {
     const target = m.cpus[t]!;
-    const csd: Csd = {
-      func,
-      name: funcName(func),
-      done: false,
-      onDone: () => {
-        outstanding--;
-        signal.notify();
-      },
-    };
-    if (target.callSingleQueue.length === 0) needIpi.push(t);
-    target.callSingleQueue.push(csd);
+    if (target.callSingleQueueEmpty) needIpi.push(t);
+    target.callSingleQueue.push(wait);
   }
-  return { needIpi, signal, outstanding: () => outstanding };
+  return { needIpi, wait };
 }
 
 function checkCaller(cpu: Cpu, mask: readonly number[], wait: boolean, op: string): void {
@@ -65,7 +95,25 @@ function checkCaller(cpu: Cpu, mask: readonly number[], wait: boolean, op: strin
       op,
       `called on cpu${cpu.id} with IRQs disabled and wait=1 (the kernel WARNs: it can deadlock)`,
     );
-  for (const id of mask) checkInt("mask[]", id, 0, cpu.machine.nrCpus - 1, `${op} (CPU id)`);
+  const nr = cpu.machine.nrCpus;
+  for (const id of mask)
+    if (!(Number.isInteger(id) && id >= 0 && id < nr))
+      checkInt("mask[]", id, 0, nr - 1, `${op} (CPU id)`);
+}
+
+/** The CPUs of `mask` other than `self` for which `cond` holds, in ascending order, each once
+ * (for_each_cpu over a cpumask). */
+function maskTargets(
+  mask: readonly number[],
+  self: number,
+  cond: ((cpu: number) => boolean) | null,
+): number[] {
+  let ascending = true;
+  for (let i = 1; i < mask.length && ascending; i++) ascending = mask[i - 1]! < mask[i]!;
+  const ids = ascending ? mask : [...new Set(mask)].sort((a, b) => a - b);
+  const targets: number[] = [];
+  for (const id of ids) if (id !== self && (cond === null || cond(id))) targets.push(id);
+  return targets;
 }
 
 /** csd_lock_wait on every target. */
@@ -73,8 +121,7 @@ function* csdLockWait(
   cpu: Cpu,
   targets: readonly number[],
   func: SmpFunc,
-  signal: Signal,
-  outstanding: () => number,
+  wait: CallCsd,
 ): Kfn<number> {
   const sim = cpu.machine.sim;
   const span = sim.trace.begin(
@@ -87,7 +134,7 @@ function* csdLockWait(
   const hv = cpu.machine.hypervisor;
   hv?.spinLoop(cpu, true);
   try {
-    yield spin(signal, () => outstanding() === 0);
+    yield spin(wait.signal, () => wait.complete);
   } finally {
     hv?.spinLoop(cpu, false);
   }
@@ -103,9 +150,9 @@ export function* smp_call_function_many(
 ): Kfn<CrossCallResult> {
   const m = cpu.machine;
   checkCaller(cpu, mask, wait, "smp_call_function_many");
-  const targets = [...new Set(mask)].filter((id) => id !== cpu.id).sort((a, b) => a - b);
+  const targets = maskTargets(mask, cpu.id, null);
   if (targets.length === 0) return { targets, waitedNs: 0 };
-  const { needIpi, signal, outstanding } = queueCsds(cpu, targets, func);
+  const { needIpi, wait: csdWait } = queueCsds(cpu, targets, func);
   yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
   const vector: Vector = targets.length === 1 ? "CALL_FUNCTION_SINGLE" : "CALL_FUNCTION";
   m.sendIpi(cpu, needIpi, vector);
@@ -113,7 +160,7 @@ export function* smp_call_function_many(
   const pvSend = m.hypervisor?.sendCallFuncIpi ?? null;
   if (pvSend !== null && vector === "CALL_FUNCTION") yield* pvSend(cpu, needIpi);
   if (!wait) return { targets, waitedNs: 0 };
-  const waitedNs = yield* csdLockWait(cpu, targets, func, signal, outstanding);
+  const waitedNs = yield* csdLockWait(cpu, targets, func, csdWait);
   return { targets, waitedNs };
 }
 
@@ -133,9 +180,7 @@ export function* on_each_cpu_cond_mask(
 ): Kfn<CrossCallResult> {
   const m = cpu.machine;
   checkCaller(cpu, mask, wait, "smp_call_function_many_cond");
-  const targets = [...new Set(mask)]
-    .filter((id) => id !== cpu.id && (cond === null || cond(id)))
-    .sort((a, b) => a - b);
+  const targets = maskTargets(mask, cpu.id, cond);
   const q = targets.length > 0 ? queueCsds(cpu, targets, func) : null;
   if (q !== null) {
     yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
@@ -150,7 +195,7 @@ export function* on_each_cpu_cond_mask(
     yield* local_irq_restore(cpu, flags);
   }
   if (q === null || !wait) return { targets, waitedNs: 0 };
-  const waitedNs = yield* csdLockWait(cpu, targets, func, q.signal, q.outstanding);
+  const waitedNs = yield* csdLockWait(cpu, targets, func, q.wait);
   return { targets, waitedNs };
 }
 

@@ -132,6 +132,16 @@ export class Trace {
     this.record(ev);
   }
 
+  /** Records a span whose start and duration are already known (a step that covers several). */
+  complete(cpu: number, name: string, start: number, dur: number, args?: TraceArgs): void {
+    if (!this.enabled) return;
+    this.record(
+      args
+        ? { ts: start, name, ph: "X", cpu, lane: "cpu", dur, args }
+        : { ts: start, name, ph: "X", cpu, lane: "cpu", dur },
+    );
+  }
+
   /** Records the sending end of an arrow and returns its id for `flowEnd`. */
   flowStart(cpu: number, name: string, args?: TraceArgs): number {
     const id = this.nextFlow++;

@@ -90,6 +90,11 @@ export interface SystemOptions {
    * Default false, as the validation guest (qemu64) has no PCID — except with the invlpgb
    * backend, which needs it (default true there, false refused). */
   readonly pcid?: boolean;
+  /** A modelling shortcut, off by default (hw/machine.ts MachineParams.csdBatch): a CPU
+   * draining its call_single_queue runs the flush requests it has already caught up with in one
+   * step instead of one event each. Changes results within their noise (the random draws come
+   * in another order); docs/benchmarks.md measures it. */
+  readonly csdBatch?: boolean;
 }
 
 /** Variants of a flush backend that the literature compares. */
@@ -217,6 +222,7 @@ export const SYSTEM_OPTION_KEYS = [
   "hardware",
   "tlb",
   "pcid",
+  "csdBatch",
 ] as const;
 
 const CTX = "buildSystem";
@@ -242,6 +248,7 @@ function checkSystemOptions(opts: unknown): SystemOptions {
     checkOptions("hardware", o["hardware"], Object.keys(DEFAULT_HW_WALKER), CTX);
   checkOptions("tlb", o["tlb"], Object.keys(DEFAULT_TLB_PARAMS), CTX);
   checkBool("pcid", o["pcid"], false, CTX);
+  checkBool("csdBatch", o["csdBatch"], false, CTX);
   if (o["levels"] !== undefined) checkInt("levels", o["levels"], 4, 5, CTX);
   return o as unknown as SystemOptions;
 }
@@ -269,6 +276,7 @@ function buildGuest(sim: Simulation, opts: SystemOptions, shared: HostCpus | und
     nrCpus: opts.nrCpus ?? 4,
     ...(opts.costs ? { costs: opts.costs } : {}),
     ...(opts.tlb ? { tlb: opts.tlb } : {}),
+    ...(opts.csdBatch === true ? { csdBatch: true } : {}),
   });
   // the guest kernel's PV sched yield, if the profile has it (the host decides whether to offer it)
   const vm = { pvSchedYield: resolved.profile.pvSchedYield, ...opts.host };

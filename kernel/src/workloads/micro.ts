@@ -55,6 +55,8 @@ export interface MicroOptions {
   readonly costs?: Partial<CostModel>;
   /** Variants of the backend (system/build.ts). */
   readonly backendOptions?: BackendOptions;
+  /** The csdBatch modelling shortcut (system/build.ts). Default false. */
+  readonly csdBatch?: boolean;
 }
 
 export interface MicroResult {
@@ -81,6 +83,8 @@ export interface MicroResult {
     readonly inUse: number;
     readonly pendingRcu: number;
   };
+  /** Present (true) when the run took the csdBatch modelling shortcut (system/build.ts). */
+  readonly csdBatch?: true;
 }
 
 /** The options of a microworkload started in an existing guest ({@link startMicro}). */
@@ -149,6 +153,7 @@ export function runMicro(o: MicroOptions): MicroResult {
     ...(o.hz !== undefined ? { hz: o.hz } : {}),
     ...(o.costs !== undefined ? { costs: o.costs } : {}),
     ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
+    ...(o.csdBatch !== undefined ? { csdBatch: o.csdBatch } : {}),
   });
   const { sim, rcu, host } = sys;
   rcu.start();
@@ -280,6 +285,7 @@ export function startMicro(sys: System, o: MicroWorkloadOptions): MicroRun {
       inUse: k.alloc.inUse,
       pendingRcu: k.alloc.stats.inUse["pending-rcu"],
     },
+    ...(m.csdBatch ? { csdBatch: true as const } : {}),
   });
   return { done, durationNs: duration, ops: () => ops, result };
 }

@@ -472,3 +472,30 @@ describe("workload --host", () => {
     await usageError([...argv, "--host", "cpus=3,smt=2"], "--host", "multiple of smt");
   });
 });
+
+describe("workload --csd-batch", () => {
+  it("takes the shortcut and says so in the result; refuses other words and guests", async () => {
+    const argv = [
+      "workload",
+      "--name",
+      "madvise-storm",
+      "--profile",
+      "v6.1",
+      "--backend",
+      "native",
+    ];
+    const run = (...more: string[]) =>
+      cli(...argv, "--cpus", "8", "--duration-ms", "1", "--json", ...more);
+    const exact = await run();
+    const off = await run("--csd-batch", "off");
+    const on = await run("--csd-batch", "on");
+    expect(on.code, on.err).toBe(0);
+    expect(off.out).toBe(exact.out);
+    const result = JSON.parse(on.out) as { csdBatch?: boolean; ops: number };
+    expect(result.csdBatch).toBe(true);
+    expect(result.ops).toBeGreaterThan(0);
+    expect((JSON.parse(exact.out) as { csdBatch?: boolean }).csdBatch).toBeUndefined();
+    await usageError([...argv, "--csd-batch", "yes"], "--csd-batch", "one of");
+    await usageError([...argv, "--vms", "2", "--csd-batch", "on"], "--csd-batch", "no effect");
+  });
+});

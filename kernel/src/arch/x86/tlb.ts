@@ -35,7 +35,7 @@ import {
   preempt_disable,
   preempt_enable,
 } from "../../hw/irqflags.js";
-import { on_each_cpu_cond_mask, smp_call_function_many } from "../../hw/smp.js";
+import { on_each_cpu_cond_mask, smp_call_function_many, type SmpFunc } from "../../hw/smp.js";
 import type { Kfn } from "../../sim/process.js";
 import type { Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
@@ -678,17 +678,39 @@ function* flush_tlb_func_on(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo): Kfn<void
   yield* flush_tlb_func_gen(x86, cpu, info, true);
 }
 
+/**
+ * Whether flush_tlb_func, run on `cpu` for another CPU's request, returns at once: the mm is not
+ * loaded here (before v6.13, which then clears the CPU from the mask), or this CPU is not lazy
+ * and already past the request's generation ("the already-handled case"). If so, it is run here:
+ * irq_tlb_count is all it changes. Only this CPU moves what it reads, so the answer holds for as
+ * long as this CPU stays in the handler (hw/smp.ts `CsdFunc`).
+ */
+function flush_tlb_func_returns_at_once(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo): boolean {
+  if (cpu.id === info.initiating_cpu) return false;
+  const st = x86.state(cpu);
+  if (st.loaded_mm !== info.mm) {
+    if (x86.behaviour.lazyCpumask) return false;
+  } else if (!x86.behaviour.tlbGen || st.is_lazy || info.new_tlb_gen > st.tlb_gen) return false;
+  x86.stats.remoteFlushesReceived++;
+  x86.stats.irqTlbCount[cpu.id]!++;
+  return true;
+}
+
 /** The cross-call function of one flush, named flush_tlb_func_remote in the csd trace (an arrow
  * to a module-level generator, see docs/benchmarks.md). */
-export function flush_tlb_func_remote(x86: X86Mmu, info: FlushTlbInfo): (cpu: Cpu) => Kfn<void> {
+export function flush_tlb_func_remote(x86: X86Mmu, info: FlushTlbInfo): SmpFunc {
   const flush_tlb_func_remote = (cpu: Cpu): Kfn<void> => flush_tlb_func_remote_on(x86, cpu, info);
-  return flush_tlb_func_remote;
+  return Object.assign(flush_tlb_func_remote, {
+    returnsAtOnce: (cpu: Cpu) => flush_tlb_func_returns_at_once(x86, cpu, info),
+  });
 }
 
 /** v5.13+: the cross-call function flush_tlb_func (local and remote). */
-function flush_tlb_func(x86: X86Mmu, info: FlushTlbInfo): (cpu: Cpu) => Kfn<void> {
+function flush_tlb_func(x86: X86Mmu, info: FlushTlbInfo): SmpFunc {
   const flush_tlb_func = (cpu: Cpu): Kfn<void> => flush_tlb_func_on(x86, cpu, info);
-  return flush_tlb_func;
+  return Object.assign(flush_tlb_func, {
+    returnsAtOnce: (cpu: Cpu) => flush_tlb_func_returns_at_once(x86, cpu, info),
+  });
 }
 
 /**
@@ -804,13 +826,14 @@ export function* flush_tlb_mm_range(
   const new_tlb_gen = ++mm.tlb_gen;
   const initiating_cpu = cpu.id;
   const othersInMask = () => [...mm.cpumask].filter((c) => c !== cpu.id).sort((a, b) => a - b);
+  const anyOtherInMask = () => mm.cpumask.size > (mm.cpumask.has(cpu.id) ? 1 : 0);
   // v6.15: an mm with a global ASID is flushed by broadcast, nothing else
   const broadcast = x86.behaviour.flushMulti === true && mm_global_asid(x86, mm) !== 0;
   // v6.13+: a flush that IPIs anyone may also trim the mask (info->trim_cpumask)
   const trim_cpumask =
     x86.behaviour.lazyCpumask === true &&
     !broadcast &&
-    othersInMask().length > 0 &&
+    anyOtherInMask() &&
     should_trim_cpumask(x86, mm);
   const info: FlushTlbInfo = ranged
     ? { mm, start, end, stride_shift, new_tlb_gen, freed_tables, initiating_cpu, trim_cpumask }
@@ -847,16 +870,16 @@ export function* flush_tlb_mm_range(
     (x86.backend === nativeBackend || x86.backend.broadcast_tlb_flush !== undefined);
   if (multi) {
     // v5.13+: mm_cpumask is read once, before any flush
-    const others = othersInMask();
-    if (others.length > 0) {
+    if (anyOtherInMask()) {
       const span = sim.trace.begin(
         cpu.id,
         "mmulab:flush_tlb_others",
-        sim.trace.enabled ? { backend: x86.backend.name, targets: others.join(",") } : undefined,
+        sim.trace.enabled
+          ? { backend: x86.backend.name, targets: othersInMask().join(",") }
+          : undefined,
       );
       const t0 = sim.now;
-      const mask = [...mm.cpumask].sort((a, b) => a - b);
-      yield* native_flush_tlb_multi(x86, cpu, mask, info);
+      yield* native_flush_tlb_multi(x86, cpu, cpumaskIds(mm), info);
       x86.stats.flushOthersNs += sim.now - t0;
       sim.trace.end(span);
       yield* consider_global_asid(x86, cpu, mm);
@@ -889,6 +912,18 @@ export function* flush_tlb_mm_range(
     sim.trace.end(span);
   }
   preempt_enable(cpu);
+}
+
+/** The CPUs of mm_cpumask in ascending order (for_each_cpu's). */
+function cpumaskIds(mm: MmStruct): number[] {
+  const ids = new Array<number>(mm.cpumask.size);
+  let i = 0;
+  let ascending = true;
+  for (const c of mm.cpumask) {
+    if (i > 0 && c < ids[i - 1]!) ascending = false;
+    ids[i++] = c;
+  }
+  return ascending ? ids : ids.sort((a, b) => a - b);
 }
 
 /** tlb_get_unmap_shift: the stride of the smallest level this gather cleared. */

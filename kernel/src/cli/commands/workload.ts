@@ -29,7 +29,7 @@ import { EXIT_OK, UsageError } from "../command.js";
 
 function render(r: MicroResult): string {
   return [
-    `${r.workload} on ${r.profile} with ${r.backend}, ${r.threads} thread(s):`,
+    `${r.workload} on ${r.profile} with ${r.backend}, ${r.threads} thread(s)${r.csdBatch === true ? " (csd-batch shortcut)" : ""}:`,
     `  ${Math.round(r.opsPerSec)} ops per simulated second (${r.ops} ops)`,
     `  ${r.remoteFlushes} remote flushes, mean wait ${(r.meanFlushWaitNs / 1000).toFixed(1)} µs, ${r.ipis} IPIs`,
     `  ${r.tablesFreed} page tables freed, ${r.uaf} use-after-free reads, ${r.hostPreemptions} vCPU preemptions`,
@@ -52,7 +52,7 @@ export const workloadCommand: Command = {
   summary:
     "run a multi-threaded mm microworkload (madvise storm, ebizzy, mmap/munmap, gup vs munmap)",
   usage: [
-    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--host H] [--cpus N] [--pcpus M] [--other-vcpus K] [--vms N | --guest SPEC …] [--host-kernel K] [--xen-host X] [--hyperv-skip-lazy on|off] [--duration-ms D] [--seed S] [--json]`,
+    `Usage: ${PROGRAM} workload --name W --profile P --backend B [--threads T] [--host H] [--cpus N] [--pcpus M] [--other-vcpus K] [--vms N | --guest SPEC …] [--host-kernel K] [--xen-host X] [--hyperv-skip-lazy on|off] [--csd-batch on|off] [--duration-ms D] [--seed S] [--json]`,
     "",
     "Options:",
     `  --name W          ${MICRO_WORKLOADS.join(", ")}`,
@@ -71,6 +71,11 @@ export const workloadCommand: Command = {
     "  --hyperv-skip-lazy on|off",
     "                    with --backend hyperv: leave lazy CPUs out unless tables were freed",
     "                    (default: on from v6.4, i.e. v6.15; refused on older profiles)",
+    "  --csd-batch on|off",
+    "                    a modelling shortcut (default off): a CPU draining its cross-call queue",
+    "                    runs the flush requests it has already caught up with in one step, each",
+    "                    acknowledged when it would have been; results move within their noise",
+    "                    (docs/benchmarks.md); not with --vms or --guest",
     `  --vms N           run the workload in N guests of --cpus vCPUs each, 1 … ${MAX_CLI_GUESTS}, on the`,
     "                    host's CPUs (--host or --pcpus, default --cpus), every guest a full kernel",
     "  --guest SPEC      a guest, repeatable: vcpus=N,profile=P,backend=B,workload=W[,threads=T]",
@@ -94,6 +99,7 @@ export const workloadCommand: Command = {
       "other-vcpus": { type: "string" },
       "xen-host": { type: "string" },
       "hyperv-skip-lazy": { type: "string" },
+      "csd-batch": { type: "string" },
       vms: { type: "string" },
       guest: { type: "string", multiple: true },
       "host-kernel": { type: "string" },
@@ -137,8 +143,10 @@ export const workloadCommand: Command = {
         : hostKernel !== undefined
           ? { kernel: hostKernel }
           : {};
+    const csdBatch = choiceFlag(values["csd-batch"], "csd-batch", ["on", "off"]);
     const guestTexts = values.guest ?? [];
     if (values.vms !== undefined || guestTexts.length > 0) {
+      rejectIgnored(values, ["csd-batch"], "with --vms or --guest (a single machine only)");
       if (values.vms !== undefined && guestTexts.length > 0)
         throw UsageError.invalid("--vms", values.vms, "not both --vms and --guest");
       if (guestTexts.length > MAX_CLI_GUESTS)
@@ -194,6 +202,7 @@ export const workloadCommand: Command = {
           }
         : {}),
       ...(Object.keys(backendOptions).length > 0 ? { backendOptions } : {}),
+      ...(csdBatch !== undefined ? { csdBatch: csdBatch === "on" } : {}),
     });
     printResult(io, r, values.json, render);
     return Promise.resolve(EXIT_OK);

@@ -4,7 +4,13 @@
  * the mechanism counters the seed's table could not show.
  */
 import { BACKEND_NAMES } from "../config/profiles.js";
-import { checkInt, checkOptions, ParameterError, UnknownNameError } from "../sim/errors.js";
+import {
+  checkInt,
+  checkNumber,
+  checkOptions,
+  ParameterError,
+  UnknownNameError,
+} from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import { Scheduler } from "../sched/scheduler.js";
 import { shimFlushStats } from "../arch/x86/backends.js";
@@ -43,6 +49,14 @@ export interface KernbenchRunOptions {
   /** Variants of the backend (system/build.ts BackendOptions): a Xen PV guest's shim, Hyper-V's
    * lazy-CPU skip. */
   readonly backendOptions?: BackendOptions;
+  /** The spread of a process's user time between executions (BuildParams.execSigma, a
+   * lognormal sigma in [0, 0.5]); default the host's. 0 turns that source of run-to-run
+   * variance off. */
+  readonly execSigma?: number;
+  /** Whether a process's aggregated faults and syscalls run interleaved with its user time, each
+   * tick sampling kernel mode at random (BuildParams.interleaveKernel); default true. false puts
+   * them in one span after exec, as before 2026-12. */
+  readonly interleaveKernel?: boolean;
 }
 
 export interface MechanismStats {
@@ -103,7 +117,19 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   checkOptions(
     "options",
     o,
-    ["host", "backend", "vcpus", "otherVcpus", "jobs", "kernel", "seed", "scale", "backendOptions"],
+    [
+      "host",
+      "backend",
+      "vcpus",
+      "otherVcpus",
+      "jobs",
+      "kernel",
+      "seed",
+      "scale",
+      "backendOptions",
+      "execSigma",
+      "interleaveKernel",
+    ],
     "kernbench",
   );
   const host = hostProfile(o.host);
@@ -117,6 +143,13 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   const scale = o.scale ?? 1;
   if (!(scale > 0 && scale <= 1))
     throw new ParameterError("scale", scale, "a number in (0, 1]", "kernbench");
+  const execSigma = checkNumber(
+    "execSigma",
+    o.execSigma ?? host.build.execSigma,
+    0,
+    0.5,
+    "kernbench",
+  );
   if (!(KERNBENCH_KERNELS as readonly string[]).includes(o.kernel))
     throw new UnknownNameError("kernel", o.kernel, KERNBENCH_KERNELS, "kernbench");
   const backend = o.backend ?? "native";
@@ -168,7 +201,10 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   });
   let stats: BuildStats | null = null;
   sched.startKthreads(() => stats !== null);
-  const build = scaled(host.build, scale);
+  const interleaveKernel = o.interleaveKernel ?? host.build.interleaveKernel;
+  if (typeof interleaveKernel !== "boolean")
+    throw new ParameterError("interleaveKernel", interleaveKernel, "true or false", "kernbench");
+  const build = { ...scaled(host.build, scale), execSigma, interleaveKernel };
   if (slicing) sys.host.start();
   sim.process(
     "kernbench",

@@ -6,6 +6,7 @@
 import { BACKEND_NAMES, PROFILE_NAMES } from "../config/profiles.js";
 import {
   checkInt,
+  checkNumber,
   checkOptions,
   KernelStateError,
   ParameterError,
@@ -68,6 +69,14 @@ export interface KernbenchRunOptions {
   readonly backendOptions?: BackendOptions;
   /** The csdBatch modelling shortcut (system/build.ts). Default false. */
   readonly csdBatch?: boolean;
+  /** The spread of a process's user time between executions (BuildParams.execSigma, a
+   * lognormal sigma in [0, 0.5]); default the host's. 0 turns that source of run-to-run
+   * variance off. */
+  readonly execSigma?: number;
+  /** Whether a process's aggregated faults and syscalls run interleaved with its user time, each
+   * tick sampling kernel mode at random (BuildParams.interleaveKernel); default true. false puts
+   * them in one span after exec, as before 2026-12. */
+  readonly interleaveKernel?: boolean;
 }
 
 /** A guest of a kernbench run with several guests on one host (`guests`). */
@@ -189,6 +198,8 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       "scale",
       "backendOptions",
       "csdBatch",
+      "execSigma",
+      "interleaveKernel",
     ],
     "kernbench",
   );
@@ -207,6 +218,17 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   const scale = o.scale ?? 1;
   if (!(scale > 0 && scale <= 1))
     throw new ParameterError("scale", scale, "a number in (0, 1]", "kernbench");
+  const execSigma = checkNumber(
+    "execSigma",
+    o.execSigma ?? host.build.execSigma,
+    0,
+    0.5,
+    "kernbench",
+  );
+  const interleaveKernel = o.interleaveKernel ?? host.build.interleaveKernel;
+  if (typeof interleaveKernel !== "boolean")
+    throw new ParameterError("interleaveKernel", interleaveKernel, "true or false", "kernbench");
+  const build: BuildParams = { ...scaled(host.build, scale), execSigma, interleaveKernel };
   if (!(KERNBENCH_KERNELS as readonly string[]).includes(o.kernel))
     throw new UnknownNameError("kernel", o.kernel, KERNBENCH_KERNELS, "kernbench");
   const backend = o.backend ?? "native";
@@ -221,7 +243,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       o.guests !== undefined
         ? checkGuests(o.guests, o, defaults)
         : Array.from({ length: vms }, () => kernbenchGuest({}, 0, o, defaults));
-    return runKernbenchGuests(o, host, guests, otherVcpus, scale);
+    return runKernbenchGuests(o, host, guests, otherVcpus, build);
   }
   const sys = buildSystem({
     profile: o.kernel === "current" ? "v4.13" : "v4.14-posted",
@@ -245,7 +267,6 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   const sched = buildScheduler(sys, host, guest, sim.rng.fork());
   let stats: BuildStats | null = null;
   sched.startKthreads(() => stats !== null);
-  const build = scaled(host.build, scale);
   if (slicing) sys.host.start();
   sim.process(
     "kernbench",
@@ -431,7 +452,7 @@ function runKernbenchGuests(
   host: HostProfile,
   guests: readonly ResolvedGuest[],
   otherVcpus: number,
-  scale: number,
+  build: BuildParams,
 ): KernbenchRun {
   const sys = buildHostSystem({
     seed: o.seed,
@@ -452,7 +473,6 @@ function runKernbenchGuests(
     })),
   });
   const { sim } = sys;
-  const build = scaled(host.build, scale);
   const results: (BuildStats | null)[] = sys.guests.map(() => null);
   const done = sys.guests.map((s, i) => {
     // each guest's tick phase from a stream of its own

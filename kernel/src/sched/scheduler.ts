@@ -17,6 +17,7 @@
  */
 import { checkInt, checkNumber, KernelStateError } from "../sim/errors.js";
 import { SimEvent } from "../sim/event.js";
+import type { Rng } from "../sim/rng.js";
 import { waitFor, type Kfn } from "../sim/process.js";
 import type { Process } from "../sim/process.js";
 import type { Cpu } from "../hw/cpu.js";
@@ -139,24 +140,55 @@ export class Task {
     if (this.proc.suspended) yield 0;
   }
 
-  /** Spends `ns` of user time (nominal, before contention), preemptible at chunk boundaries. */
-  *user(ns: number): Kfn<void> {
+  /**
+   * Spends `ns` of user time (nominal, before contention), preemptible at chunk boundaries.
+   *
+   * `interleavedKernelNs` is kernel work done in many short entries spread evenly through that
+   * user time — the page faults of a growing heap, the read()/write() calls of a compiler —
+   * each far shorter than a jiffy. It is charged as system time (at the system-time slowdown)
+   * in proportion to the user time run, and a scheduler tick that falls in the mixed span finds
+   * the task in kernel mode with probability (kernel time / span) independently of the other
+   * ticks: the tick samples the mode at an instant (account_process_tick), and which of the
+   * thousands of sub-jiffy entries it catches is not fixed by anything coarser. Ticks of a span
+   * of pure user time are all user ticks.
+   */
+  *user(ns: number, interleavedKernelNs = 0): Kfn<void> {
     const s = this.sched;
+    // nominal kernel ns per nominal user ns
+    const ratio = ns > 0 ? interleavedKernelNs / ns : 0;
     let left = ns;
     while (left > 0) {
       const cpu = this.here;
       cpu.taskMode = "user";
-      const slow = s.userSlowdown(cpu);
+      const uSlow = s.userSlowdown(cpu);
+      const kSlow = ratio > 0 ? s.sysSlowdown(cpu) : 0;
+      // wall ns per nominal user ns
+      const slow = uSlow + ratio * kSlow;
       const maxChunk = s.chunkNs;
       const sliceLeft = s.queued(cpu.id) > 0 ? Math.max(1, this.sliceEnd - s.sim.now) : maxChunk;
       const chunk = Math.max(1, Math.round(Math.min(left * slow, sliceLeft, maxChunk)));
       yield chunk;
-      this.stats.utime += chunk;
-      this.stats.userTicks += s.ticksIn(s.sim.now - chunk, s.sim.now);
+      const ticks = s.ticksIn(s.sim.now - chunk, s.sim.now);
+      if (ratio > 0) {
+        const sys = (chunk * ratio * kSlow) / slow;
+        this.stats.stime += sys;
+        this.stats.utime += chunk - sys;
+        const inKernel = s.sampleKernelTicks(ticks, sys / chunk);
+        this.stats.sysTicks += inKernel;
+        this.stats.userTicks += ticks - inKernel;
+      } else {
+        this.stats.utime += chunk;
+        this.stats.userTicks += ticks;
+      }
       this.vruntime += chunk;
       left -= chunk / slow;
       if (left <= 0.5) left = 0;
-      if (s.queued(cpu.id) > 0) {
+      if (ratio > 0) {
+        // the entries' contended-lock waits (as kernel() draws them for a contiguous path)
+        const waits = s.lockWaits((chunk * ratio * kSlow) / slow);
+        for (let i = 0; i < waits; i++) yield* this.sleep(20_000);
+      }
+      if (s.queued(this.here.id) > 0) {
         const wakeup = this.needResched;
         this.needResched = false;
         if (s.preemptSwitch(this, wakeup)) yield* this.waitDispatch();
@@ -241,6 +273,7 @@ export class Scheduler {
   private busyCount = 0;
   private nextId = 1;
   private readonly onSwitch: SchedParams["onSwitch"];
+  private tickRng: Rng | null = null;
 
   constructor(machine: Machine, params: SchedParams = {}) {
     this.machine = machine;
@@ -321,6 +354,18 @@ export class Scheduler {
     if (T === 0 || to <= from) return 0;
     const p = this.tickPhaseNs;
     return Math.floor((to - p) / T) - Math.floor((from - p) / T);
+  }
+
+  /** Of `ticks` scheduler ticks in a span where the task is in kernel mode a fraction `p` of
+   * the time in many short entries, how many find it in kernel mode (a binomial draw, from the
+   * scheduler's own stream: forked on first use, so runs without interleaved kernel work draw
+   * nothing from it). */
+  sampleKernelTicks(ticks: number, p: number): number {
+    if (ticks <= 0 || p <= 0) return 0;
+    this.tickRng ??= this.sim.rng.fork();
+    let k = 0;
+    for (let i = 0; i < ticks; i++) if (this.tickRng.float() < p) k++;
+    return k;
   }
 
   /** Tasks waiting (not running) on a CPU's queue. */

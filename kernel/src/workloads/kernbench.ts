@@ -12,6 +12,9 @@
  * profile's table-freeing path. The rest of a process's ~20,000 faults (51 M per build) and of
  * its data pages are aggregated: charged as system time, not simulated one by one.
  *
+ * Runs of one build differ in timing, in each exec's layout factor on its CPU time and in the
+ * scheduler tick's samples of the user/system split (docs/model.md, "Run-to-run variance").
+ *
  * Statistics are what GNU time prints for the whole make (`%e %U %S %P %c %w`): elapsed, user,
  * system, percent CPU, involuntary and voluntary context switches.
  */
@@ -53,6 +56,19 @@ export interface BuildParams {
   readonly mv: ProcKind;
   /** Spread of cc1's user time between objects (lognormal sigma). */
   readonly cc1Sigma: number;
+  /** Spread of one process's CPU time (its user work and its aggregated faults and syscalls)
+   * between executions of the same program on the same input (lognormal sigma): each exec gets
+   * a fresh address-space layout (ASLR: stack, mmap and heap bases, the stack's sub-page offset)
+   * and other physical pages, so its cache-set and branch-predictor aliasing differ. Measured
+   * (workloads/hosts.ts, docs/model.md "Run-to-run variance"). Drawn per exec from the run's
+   * seed; 0: every execution of a program costs the same. */
+  readonly execSigma: number;
+  /** Whether a process's aggregated faults and syscalls (`faults` × `faultNs` and half its
+   * `sysNs`) run spread through its user time, as the many short kernel entries they are, so
+   * that each scheduler tick samples kernel mode with the probability of their share
+   * (Task.user's interleaved work); false: in one kernel span after exec, where the ticks count
+   * them almost exactly. */
+  readonly interleaveKernel: boolean;
   /** Seed of the source tree: which objects are big. Fixed per host, not per run. */
   readonly treeSeed: number;
   /** Pipe writes from cc1 to as: as waits (sleeps) for each. */
@@ -131,11 +147,15 @@ function* scratch(k: Kernel, cpu: Cpu, mm: MmStruct, i: number): Kfn<void> {
 }
 
 export interface ProcessLife {
-  /** User work, ns, split into `parts` pieces between which `between(i)` runs. */
+  /** User work, ns (before the exec's layout factor), split into `parts` pieces between which
+   * `between(i)` runs. */
   readonly userNs: number;
   readonly parts?: number;
   /** Runs between part i and part i + 1 (and after the last); null: nothing to run. */
   readonly between?: (i: number) => Kfn<void> | null;
+  /** This exec's layout factor on its user work and aggregated kernel work
+   * (BuildParams.execSigma). Default 1. */
+  readonly layout?: number;
 }
 
 /**
@@ -154,13 +174,16 @@ export function* processLife(
   );
   t.data = mm;
   k.archOps.switch_mm(t.here, mm);
-  yield* t.kernel(
-    (cpu) => populate(k, cpu, mm, kind.tables),
-    kind.faults * b.faultNs + kind.sysNs / 2,
-  );
+  const layout = life.layout ?? 1;
+  // the faults of a growing heap and the syscalls of the run (scaled by the exec's factor like
+  // its user work: the same cache effects act in kernel mode)
+  const runKernelNs = (kind.faults * b.faultNs + kind.sysNs / 2) * layout;
+  const userNs = life.userNs * layout;
+  const interleave = b.interleaveKernel && userNs > 0;
+  yield* t.kernel((cpu) => populate(k, cpu, mm, kind.tables), interleave ? 0 : runKernelNs);
   const parts = life.parts ?? 1;
   for (let i = 0; i < parts; i++) {
-    yield* t.user(life.userNs / parts);
+    yield* t.user(userNs / parts, interleave ? runKernelNs / parts : 0);
     if (i < kind.munmaps) yield* t.kernel((cpu) => scratch(k, cpu, mm, i));
     const between = life.between?.(i) ?? null;
     if (between !== null) yield* between;
@@ -194,6 +217,8 @@ interface Build {
   readonly spawn: (name: string, body: (t: Task) => Kfn<void>, near: number) => Task;
   /** cc1's user time per object. */
   readonly cc1Cost: readonly number[];
+  /** The layout factor of the next exec (BuildParams.execSigma). */
+  readonly layout: () => number;
 }
 
 // The object's steps are module-level generator functions, not closures made per object
@@ -209,6 +234,7 @@ function* compileObject(build: Build, t: Task, obj: number): Kfn<void> {
         userNs: b.gcc.userNs,
         parts: 1,
         between: () => gccDriver(build, g, obj),
+        layout: build.layout(),
       }),
     t.here.id,
   );
@@ -230,6 +256,7 @@ function* gccDriver(build: Build, g: Task, obj: number): Kfn<void> {
         userNs: cc1User,
         parts: b.pipeChunks,
         between: (w) => pipeWrite(pipe, w),
+        layout: build.layout(),
       }),
     g.here.id,
   );
@@ -241,6 +268,7 @@ function* gccDriver(build: Build, g: Task, obj: number): Kfn<void> {
         parts: b.pipeChunks,
         // as reads the pipe's writes in order, one per part
         between: (w) => a.waitFor(pipe.writes[w]!),
+        layout: build.layout(),
       }),
     g.here.id,
   );
@@ -259,7 +287,7 @@ function* runChild(build: Build, parent: Task, name: string, kind: ProcKind): Kf
   const { k, b } = build;
   const c = build.spawn(
     name,
-    (t) => processLife(k, t, b, kind, { userNs: kind.userNs }),
+    (t) => processLife(k, t, b, kind, { userNs: kind.userNs, layout: build.layout() }),
     parent.here.id,
   );
   yield* parent.waitFor(c.exited);
@@ -308,7 +336,11 @@ export function* makeBuild(
     () => b.cc1.userNs * lognormal(sizes, b.cc1Sigma),
   );
 
-  const build: Build = { k, b, spawn, cc1Cost };
+  // Each exec's layout factor, from its own stream of the run's seed (forked only when the
+  // spread is on, so that a build without it draws exactly what it drew before).
+  const layoutRng = b.execSigma > 0 ? sim.rng.fork() : null;
+  const layout = (): number => (layoutRng === null ? 1 : lognormal(layoutRng, b.execSigma));
+  const build: Build = { k, b, spawn, cc1Cost, layout };
   const objectJob =
     (obj: number) =>
     (t: Task): Kfn<void> =>
@@ -316,13 +348,16 @@ export function* makeBuild(
         userNs: b.sh.userNs,
         parts: 2,
         between: (i) => (i === 0 ? compileObject(build, t, obj) : null),
+        layout: build.layout(),
       });
 
   const make = spawn(
     "make",
     (m) =>
       (function* (): Kfn<void> {
-        yield* m.user(b.serialHeadNs);
+        // make is one exec too: its layout factor scales all its own work
+        const makeLayout = build.layout();
+        yield* m.user(b.serialHeadNs * makeLayout);
         let next = 0;
         let running = 0;
         while (next < b.objects || running > 0) {
@@ -336,13 +371,18 @@ export function* makeBuild(
             });
           }
           yield* m.waitFor(childExit);
-          yield* m.user(20_000); // make reaps the child and updates its job slots
+          yield* m.user(20_000 * makeLayout); // make reaps the child and updates its job slots
           if (b.makeJobGapNs > 0 && next < b.objects) yield* m.sleep(b.makeJobGapNs);
         }
         for (let s = 0; s < b.tailSteps; s++) {
           const ld = spawn(
             "ld",
-            (t) => processLife(k, t, b, b.gcc, { userNs: b.serialTailNs / b.tailSteps, parts: 4 }),
+            (t) =>
+              processLife(k, t, b, b.gcc, {
+                userNs: b.serialTailNs / b.tailSteps,
+                parts: 4,
+                layout: build.layout(),
+              }),
             m.here.id,
           );
           yield* m.waitFor(ld.exited);

@@ -61,3 +61,55 @@ describe("Scheduler tick sampling", () => {
     expect(s.userTicks + s.sysTicks).toBe(0);
   });
 });
+
+describe("Tick sampling of kernel work interleaved with user time", () => {
+  // 100 ms of user time with 10 ms of kernel work in it (faults, syscalls), at HZ=1000
+  const run = (seed: number, interleaved: boolean) => {
+    const sim = new Simulation({ seed });
+    const m = new Machine(sim, { nrCpus: 1 });
+    const sched = new Scheduler(m, { hz: 1000, tickPhaseNs: (seed * 137_000) % 1_000_000 });
+    const t = sched.spawn("t", function* (task) {
+      if (interleaved) {
+        yield* task.user(100_000_000, 10_000_000);
+      } else {
+        yield* task.kernel(function* () {
+          yield 10_000_000;
+        });
+        yield* task.user(100_000_000);
+      }
+    });
+    sim.run();
+    return t.stats;
+  };
+  const seeds = Array.from({ length: 40 }, (_, i) => i + 1);
+  const sd = (xs: number[]) => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+  };
+
+  it("charges the kernel work exactly and samples each tick in kernel mode with its share", () => {
+    const runs = seeds.map((s) => run(s, true));
+    for (const s of runs) {
+      expect(Math.round(s.utime + s.stime)).toBe(110_000_000);
+      expect(s.stime).toBeCloseTo(10_000_000, -1);
+      expect(s.userTicks + s.sysTicks).toBe(110);
+    }
+    const sys = runs.map((s) => s.sysTicks);
+    const mean = sys.reduce((a, b) => a + b, 0) / sys.length;
+    // binomial(110, 1/11): mean 10, std 3
+    expect(mean).toBeGreaterThan(8.5);
+    expect(mean).toBeLessThan(11.5);
+    expect(sd(sys)).toBeGreaterThan(2);
+    expect(sd(sys)).toBeLessThan(4.5);
+  });
+
+  it("without interleaving, the one kernel span gets its ticks to within one", () => {
+    const sys = seeds.map((s) => run(s, false).sysTicks);
+    for (const k of sys) expect(Math.abs(k - 10)).toBeLessThanOrEqual(1);
+    expect(sd(sys)).toBeLessThan(1);
+  });
+
+  it("is the same for the same seed", () => {
+    expect(run(7, true)).toEqual(run(7, true));
+  });
+});

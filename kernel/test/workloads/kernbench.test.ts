@@ -50,8 +50,10 @@ describe("kernbench model (shortened build)", () => {
   });
 
   it("varies between seeds, and not for one seed: the user/system split is tick-sampled", () => {
+    // without the per-exec spread, so that the runtime itself varies only with timing
     const run = (seed: number) =>
-      runKernbench({ host: "6cpu", jobs: 3, kernel: "current", seed, scale: SCALE }).stats;
+      runKernbench({ host: "6cpu", jobs: 3, kernel: "current", seed, scale: SCALE, execSigma: 0 })
+        .stats;
     const a = run(4);
     expect(run(4)).toEqual(a);
     const b = run(5);
@@ -62,6 +64,41 @@ describe("kernbench model (shortened build)", () => {
     expect(moved).toBeLessThan(0.01 * a.user);
     // without the sampling, user time would move with the runtime (system time hardly varies)
     expect(Math.abs(b.user + b.system - (a.user + a.system))).toBeLessThan(moved / 5);
+  });
+
+  describe("run-to-run variance: each source acts, and is gone when switched off", () => {
+    const seeds = [1, 2, 3, 4, 5];
+    const sd = (xs: readonly number[]) => {
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+      return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+    };
+    const runs = (o: { execSigma?: number; interleaveKernel?: boolean }) =>
+      seeds.map(
+        (seed) =>
+          runKernbench({ host: "6cpu", jobs: 3, kernel: "current", seed, scale: SCALE, ...o })
+            .stats,
+      );
+
+    it("each exec's layout factor spreads the runtime (user + system) and the elapsed time", () => {
+      const on = runs({});
+      const off = runs({ execSigma: 0 });
+      // 50 objects: σ ≈ 1.3 % × √(Σ cc1²) ≈ 0.03 s; without it, timing alone moves < 1 ms
+      expect(sd(on.map((s) => s.user + s.system))).toBeGreaterThan(0.01);
+      expect(sd(on.map((s) => s.elapsed))).toBeGreaterThan(0.008);
+      expect(sd(off.map((s) => s.user + s.system))).toBeLessThan(0.003);
+      expect(sd(off.map((s) => s.elapsed))).toBeLessThan(0.003);
+    });
+
+    it("kernel work interleaved with user time makes the system time's tick samples binomial", () => {
+      const on = runs({ execSigma: 0 });
+      const off = runs({ execSigma: 0, interleaveKernel: false });
+      // the same mean: the work is the same, only where the ticks find it differs
+      const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const sysOn = on.map((s) => s.system);
+      const sysOff = off.map((s) => s.system);
+      expect(Math.abs(mean(sysOn) / mean(sysOff) - 1)).toBeLessThan(0.03);
+      expect(sd(sysOn)).toBeGreaterThan(2.5 * sd(sysOff));
+    });
   });
 
   it("is deterministic and independent of the number of worker threads", async () => {
@@ -90,6 +127,18 @@ describe("kernbench model (shortened build)", () => {
     expect(() =>
       runKernbench({ host: "6cpu", jobs: 4, kernel: "later" as never, seed: 1 }),
     ).toThrow(/kernel = "later"/);
+    expect(() =>
+      runKernbench({ host: "6cpu", jobs: 4, kernel: "current", seed: 1, execSigma: 0.7 }),
+    ).toThrow(/execSigma = 0.7/);
+    expect(() =>
+      runKernbench({
+        host: "6cpu",
+        jobs: 4,
+        kernel: "current",
+        seed: 1,
+        interleaveKernel: "yes" as never,
+      }),
+    ).toThrow(/interleaveKernel/);
     return expect(runSeedTable({ runs: 0 })).rejects.toThrow(/runs = 0/);
   });
 });

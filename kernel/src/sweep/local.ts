@@ -166,7 +166,15 @@ function poolFor(threads: number): PoolEntry {
       idleTimeout: POOL_IDLE_MS,
       resourceLimits: { maxYoungGenerationSizeMb: 12 },
     });
-    entry = { pool, users: 0, closed: false };
+    const e: PoolEntry = { pool, users: 0, closed: false };
+    // An aborted sweep destroys its pool (below); a chunk that finished just then answers a task
+    // piscina has already dropped, which it emits as an 'error' ("Unexpected message from
+    // Worker"). That answer is expected and its rows are not wanted. Any other pool error is
+    // thrown, as it would be without a listener.
+    pool.on("error", (err: unknown) => {
+      if (!e.closed) throw err;
+    });
+    entry = e;
     pools.set(threads, entry);
   }
   return entry;

@@ -147,7 +147,9 @@ export interface VmParams {
   /** Weight of each of its vCPU threads (NICE_0_LOAD = 1024 is nice 0). Default 1024. */
   readonly weight?: number;
   /** vCPU i pinned to pCPU (first + i) mod pCPUs (true), or floating over all pCPUs (false).
-   * Default true. */
+   * Default: floating on a KVM host, as QEMU and libvirt leave vCPU threads without a
+   * `<vcpupin>`; pinned on a Xen host, whose credit2 is modelled with a run queue per pCPU
+   * (exact for hard affinity, see docs/model.md "A Xen host"). */
   readonly pinned?: boolean;
   /** First pCPU of the pinning. Default: after the vCPUs already attached. */
   readonly firstPcpu?: number;
@@ -425,7 +427,7 @@ export class HostCpus implements Hypervisor {
   attach(vm: Host, params: VmParams): void {
     if (this.running) throw new KernelStateError("HostCpus.attach", "the host already runs");
     const weight = checkInt("weight", params.weight ?? NICE_0_LOAD, 2, 88_761, CTX);
-    const pinned = checkBool("pinned", params.pinned, true, CTX);
+    const pinned = checkBool("pinned", params.pinned, this.hypervisor === "xen", CTX);
     const first = checkInt("firstPcpu", params.firstPcpu ?? this.nextPin, 0, 1e9, CTX);
     this.vms.push(vm);
     for (const cpu of vm.machine.cpus) {

@@ -323,7 +323,8 @@ export interface GuestSpec {
   readonly profile: string;
   /** Flush backend. */
   readonly backend: string;
-  /** vCPU i pinned to pCPU (first + i) mod pCPUs (default), or floating over all of them. */
+  /** vCPU i pinned to pCPU (first + i) mod pCPUs, or floating over all of them (default: floating
+   * on a KVM host, pinned on a Xen host; see hw/host-sched.ts `VmParams`). */
   readonly pinned?: boolean;
   /** Weight of each vCPU thread on the host (1024 = nice 0). Default 1024. */
   readonly weight?: number;

@@ -137,7 +137,7 @@ export const kernbenchCommand: Command = {
     `                      host's CPUs) on the host's CPUs, 1 … ${MAX_KERNBENCH_VMS}, every guest a full kernel;`,
     "                      figures per guest",
     "  --guest SPEC        a guest running the build, repeatable (up to the same bound):",
-    "                      vcpus=N,profile=P,backend=B[,jobs=J][,pinned=false][,weight=W]",
+    "                      vcpus=N,profile=P,backend=B[,jobs=J][,pinned=true|false][,weight=W]",
     "                      (defaults: --vcpus, --rcu-table-free's kernel, --backend, -j);",
     "                      any profile builds, e.g. profile=v6.15,backend=invlpgb",
     `  --xen-host X        with --backend xen-pv: ${XEN_PV_HOSTS.join(", ")} (default xen):`,

@@ -79,7 +79,7 @@ export const workloadCommand: Command = {
     `  --vms N           run the workload in N guests of --cpus vCPUs each, 1 … ${MAX_CLI_GUESTS}, on the`,
     "                    host's CPUs (--host or --pcpus, default --cpus), every guest a full kernel",
     "  --guest SPEC      a guest, repeatable: vcpus=N,profile=P,backend=B,workload=W[,threads=T]",
-    "                    [,duration-ms=D][,pinned=false][,weight=W] (defaults: the flags above)",
+    "                    [,duration-ms=D][,pinned=true|false][,weight=W] (defaults: the flags above)",
     `  --host-kernel K   the host's kernel: ${HOST_KERNEL_NAMES.join(", ")} (default: the host spec's,`,
     "                    kernel=K, else v4.15)",
     `  --duration-ms D   simulated run time, 1 … ${MAX_DURATION_NS / 1_000_000} (default 20)`,

@@ -28,6 +28,8 @@ def layout_share(rows):
 def main(path):
     rows = [tuple(map(float, line.split())) for line in open(path) if len(line.split()) == 3]
     n = len(rows)
+    if n < 20:
+        sys.exit(f"analyze.py: {n} rounds in {path}; needs at least 20 (measure.sh's default is 120)")
     for i, name in enumerate(NAMES):
         xs = [r[i] for r in rows]
         cv = statistics.stdev(xs) / statistics.mean(xs)

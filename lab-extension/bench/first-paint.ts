@@ -164,6 +164,10 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     options: {
       only: { type: "string", multiple: true, default: [] },
+      // the kernel's bench flags (bench/run.mjs): --exact selects here too; the browser
+      // benchmarks share one page whatever --in-process says
+      exact: { type: "string", multiple: true, default: [] },
+      "in-process": { type: "boolean", default: false },
       runs: { type: "string" },
       warmup: { type: "string" },
       out: { type: "string" },
@@ -180,7 +184,9 @@ async function main(argv: string[]): Promise<number> {
     if (current === null) throw new Error("no page");
     return current;
   });
-  const selected = selectBenchmarks(all, values.only);
+  const selected = selectBenchmarks(all, values.only).filter(
+    (b) => values.exact.length === 0 || values.exact.includes(b.name),
+  );
   if (values.list) {
     if (!values.json) for (const b of selected) process.stdout.write(`${b.name}\n`);
     return 0;

@@ -20,6 +20,7 @@ import {
   validateBenchmarks,
 } from "./harness.js";
 import { tuneV8ForShortLivedSimulations } from "../sim/v8-tuning.js";
+import { measureInChild } from "./isolated.js";
 import { benchmarks as registry } from "./registry.js";
 import type { Benchmark, BenchResult } from "./types.js";
 
@@ -42,6 +43,10 @@ Options:
   --out <path>      results file (default bench/results.json)
   --no-write        do not write a results file
   --strict          exit 1 when a benchmark misses its target
+  --exact <name>    run only the benchmark of that exact name (repeatable; with --only, both)
+  --in-process      run every benchmark in this process, one after another, instead of each
+                    in a fresh process of its own (later entries then inherit the heap and
+                    compiled code of earlier ones: docs/benchmarks.md)
   --list            list the matching benchmarks without running them
   --json            print the results as JSON instead of the table
   -h, --help        show this help
@@ -49,6 +54,8 @@ Options:
 
 const flagSpec = {
   only: { type: "string", multiple: true, default: [] },
+  exact: { type: "string", multiple: true, default: [] },
+  "in-process": { type: "boolean", default: false },
   runs: { type: "string" },
   warmup: { type: "string" },
   out: { type: "string" },
@@ -70,7 +77,11 @@ async function readExisting(path: string): Promise<BenchResult[]> {
   return parseResults(JSON.parse(text));
 }
 
-/** Runs the bench CLI; resolves to the exit code. `list` and `io` are injectable for tests. */
+/**
+ * Runs the bench CLI; resolves to the exit code. `list` and `io` are injectable for tests. Each
+ * benchmark of the registry runs in a fresh process of its own (bench/isolated.ts) unless
+ * `--in-process`; an injected list runs in this process (a child could not find it by name).
+ */
 export async function benchMain(
   argv: readonly string[],
   io: CliIO = processIO,
@@ -85,7 +96,13 @@ export async function benchMain(
     const runs = intFlag(values.runs, "runs", DEFAULT_RUNS, { min: 1 });
     const warmup = intFlag(values.warmup, "warmup", DEFAULT_WARMUP, { min: 0 });
     validateBenchmarks(list);
-    const selected = selectBenchmarks(list, values.only);
+    // an --exact name of no benchmark here matches nothing, as --only does (npm run bench
+    // passes the same flags to the browser benchmarks, which have names of their own)
+    const exact = values.exact;
+    const selected =
+      exact.length === 0
+        ? selectBenchmarks(list, values.only)
+        : selectBenchmarks(list, values.only).filter((b) => exact.includes(b.name));
 
     if (values.list) {
       const names = selected.map((b) => b.name);
@@ -94,8 +111,8 @@ export async function benchMain(
     }
     if (selected.length === 0) {
       const why =
-        values.only.length > 0
-          ? `no benchmarks matched ${values.only.map((s) => `'${s}'`).join(", ")}`
+        values.only.length + values.exact.length > 0
+          ? `no benchmarks matched ${[...values.only, ...values.exact].map((s) => `'${s}'`).join(", ")}`
           : "no benchmarks registered";
       io.err(`bench: ${why}; nothing run, results file left as it was\n`);
       if (values.json) io.out("[]\n");
@@ -107,16 +124,23 @@ export async function benchMain(
         `bench: ${selected.length} benchmark(s), median of ${runs} run(s) after ${warmup} warm-up\n`,
       );
     }
-    // as the mmulab command and the notebook kernel run (sim/v8-tuning.ts)
-    tuneV8ForShortLivedSimulations();
-    const fresh = await runBenchmarks(selected, { runs, warmup }, (r) => {
-      if (!values.json) io.err(`  done ${r.name}\n`);
-    });
+    const isolate = !values["in-process"] && list === registry;
+    // as the mmulab command and the notebook kernel run (sim/v8-tuning.ts); an isolated entry's
+    // own process sets them for itself
+    if (!isolate) tuneV8ForShortLivedSimulations();
+    const fresh = await runBenchmarks(
+      selected,
+      { runs, warmup },
+      (r) => {
+        if (!values.json) io.err(`  done ${r.name}\n`);
+      },
+      isolate ? measureInChild() : undefined,
+    );
     printResult(io, fresh, values.json, formatTable);
 
     if (!values["no-write"]) {
       const path = values.out ?? DEFAULT_RESULTS_PATH;
-      const existing = values.only.length > 0 ? await readExisting(path) : [];
+      const existing = values.only.length + values.exact.length > 0 ? await readExisting(path) : [];
       const merged = mergeResults(
         existing,
         fresh,

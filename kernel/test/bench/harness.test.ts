@@ -13,6 +13,7 @@ import {
   selectBenchmarks,
   validateBenchmarks,
 } from "../../src/bench/harness.js";
+import { measureInChild } from "../../src/bench/isolated.js";
 import { benchMain } from "../../src/bench/main.js";
 import { benchmarks as registry } from "../../src/bench/registry.js";
 import type { Benchmark, BenchResult } from "../../src/bench/types.js";
@@ -214,5 +215,60 @@ describe("results.json", () => {
       expect(bad.stderr()).toContain("--runs");
       expect(await benchMain(["--bogus"], captureIO(), missed)).toBe(2);
     });
+  });
+
+  describe("measureInChild", () => {
+    // a stand-in for bench/run.mjs: prints, as --json does, one result per --exact name, its
+    // value the process id (so two measurements show two processes) or fails on request
+    const fake = `
+      const a = process.argv.slice(2);
+      const name = a[a.indexOf("--exact") + 1];
+      if (name === "fails") { console.error("boom"); process.exit(3); }
+      if (name === "garbled") { console.log("not json"); process.exit(0); }
+      if (!a.includes("--in-process") || !a.includes("--no-write")) process.exit(4);
+      const runs = Number(a[a.indexOf("--runs") + 1]);
+      console.log(JSON.stringify([{ name, value: process.pid * 100 + runs, unit: "x", target: null, better: "higher" }]));
+    `;
+    let dir: string;
+    let script: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), "mmulab-bench-child-"));
+      script = join(dir, "fake-run.mjs");
+      await writeFile(script, fake);
+    });
+    afterEach(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("measures each benchmark in a fresh process, passing the runs and warm-ups", async () => {
+      const one = measureInChild([process.execPath, script]);
+      const a = await one(scripted("x/a", [0]), { runs: 3, warmup: 0 });
+      const b = await one(scripted("x/a", [0]), { runs: 3, warmup: 0 });
+      expect(a % 100).toBe(3);
+      expect(Math.floor(a / 100)).not.toBe(process.pid);
+      expect(Math.floor(a / 100)).not.toBe(Math.floor(b / 100));
+    });
+
+    it("reports a child that fails or prints no result, naming the benchmark", async () => {
+      const one = measureInChild([process.execPath, script]);
+      await expect(one(scripted("fails", [0]), { runs: 1, warmup: 0 })).rejects.toThrow(
+        /'fails' in its own process: exit 3\n.*boom/s,
+      );
+      await expect(one(scripted("garbled", [0]), { runs: 1, warmup: 0 })).rejects.toThrow(
+        /'garbled'.*unreadable output/,
+      );
+    });
+  });
+
+  it("--exact names one benchmark; an unknown name matches nothing", async () => {
+    const fakes = [scripted("a/one", [1]), scripted("a/one-more", [2])];
+    const io = captureIO();
+    expect(
+      await benchMain(["--exact", "a/one", "--json", "--no-write", "--runs", "1"], io, fakes),
+    ).toBe(0);
+    expect((JSON.parse(io.stdout()) as BenchResult[]).map((x) => x.name)).toEqual(["a/one"]);
+    const none = captureIO();
+    expect(await benchMain(["--exact", "a/on", "--no-write"], none, fakes)).toBe(0);
+    expect(none.stderr()).toContain("no benchmarks matched 'a/on'");
   });
 });

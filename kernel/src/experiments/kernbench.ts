@@ -91,7 +91,8 @@ export interface KernbenchGuest {
   readonly profile?: string;
   /** make -j in this guest, 1 … 64 × its vCPUs. */
   readonly jobs?: number;
-  /** Pinned vCPUs (default) or floating over the host's CPUs (system/build.ts GuestSpec). */
+  /** Pinned vCPUs or floating over the host's CPUs (default: floating on a KVM host, pinned on
+   * a Xen host; system/build.ts GuestSpec). */
   readonly pinned?: boolean;
   /** Weight of each vCPU thread on the host, 2 … 88,761 (1024 = nice 0). */
   readonly weight?: number;

@@ -7,6 +7,10 @@ import { UnknownNameError } from "../sim/errors.js";
 import { runIrqOffMunmap } from "../experiments/irqoff-munmap.js";
 import { runKernbench, type KernbenchKernel } from "../experiments/kernbench.js";
 import { runTrial } from "../experiments/scenarios.js";
+import { XEN_PV_HOSTS, type XenPvHost } from "../arch/x86/backends.js";
+import { HYPERVISORS } from "../hw/host-sched.js";
+import type { GuestSpec } from "../system/build.js";
+import { runMicro, runMicroVms, type MicroResult } from "../workloads/micro.js";
 import type { Params, ParamValue } from "./space.js";
 
 export type Metrics = Readonly<Record<string, number>>;
@@ -23,6 +27,21 @@ function num(p: Params, name: string, fallback?: number): number {
   if (typeof v !== "number")
     throw new TypeError(`parameter ${name} must be a number, got ${String(v)}`);
   return v;
+}
+
+/** An optional number parameter: undefined when the point does not give it. */
+function optNum(p: Params, name: string): number | undefined {
+  return p[name] === undefined ? undefined : num(p, name);
+}
+
+/** An optional name parameter: undefined when the point does not give it. */
+function optStr(p: Params, name: string): string | undefined {
+  return p[name] === undefined ? undefined : str(p, name);
+}
+
+/** `{ key: value }` for a value given, `{}` for undefined (so the callee's default applies). */
+function given<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
 }
 
 /** race-trial: one seeded trial of a race scenario (params scenario, profile, backend, nrCpus?). */
@@ -46,14 +65,30 @@ const raceTrial: RunFunction = (p, seed) => {
   };
 };
 
-/** kernbench-build: one kernbench build (params host, jobs, kernel, scale?). */
+/**
+ * kernbench-build: one kernbench build (params host — a preset or a spec —, jobs, kernel?,
+ * scale?) on the host or in guests of it: backend?, vcpus?, otherVcpus?, vms? (that many
+ * identical guests, each building; the metrics are their mean, ipis their sum) and xenHost? (a
+ * Xen PV guest's hypervisor: xen, shim-ipi, shim-assisted). Defaults: runKernbench's.
+ */
 const kernbenchBuild: RunFunction = (p, seed) => {
+  const xenHost = optStr(p, "xenHost");
+  if (xenHost !== undefined && !(XEN_PV_HOSTS as readonly string[]).includes(xenHost))
+    throw new UnknownNameError("xenHost", xenHost, XEN_PV_HOSTS, "kernbench-build");
   const r = runKernbench({
     host: str(p, "host"),
     jobs: num(p, "jobs"),
     kernel: str(p, "kernel", "current") as KernbenchKernel,
     scale: num(p, "scale", 1),
     seed,
+    ...given("backend", optStr(p, "backend")),
+    ...given("vcpus", optNum(p, "vcpus")),
+    ...given("otherVcpus", optNum(p, "otherVcpus")),
+    ...given("vms", optNum(p, "vms")),
+    ...given(
+      "backendOptions",
+      xenHost === undefined ? undefined : { xenPvHost: xenHost as XenPvHost },
+    ),
   });
   return {
     elapsed: r.stats.elapsed,
@@ -64,6 +99,72 @@ const kernbenchBuild: RunFunction = (p, seed) => {
     ipis: r.mechanism.ipis,
     gracePeriods: r.mechanism.gracePeriods,
     tablesFreedRcu: r.mechanism.tablesFreedRcu,
+  };
+};
+
+/**
+ * workload: a microworkload (params workload, profile, backend?, cpus?, threads?, durationMs?) on
+ * bare metal, or in guests of a host: pcpus? (the host's CPUs; fewer than the vCPUs
+ * overcommit it), otherVcpus?, hostKernel?, hypervisor? (kvm, xen) and vms? (that many
+ * identical guests of `cpus` vCPUs, each running the workload; the metrics are per guest,
+ * averaged, and ipis, uaf summed). Defaults: runMicro's (4 CPUs, one thread each, 20 ms).
+ */
+const workload: RunFunction = (p, seed) => {
+  const cpus = num(p, "cpus", 4);
+  const durationNs = Math.round(num(p, "durationMs", 20) * 1e6);
+  const threads = given("threads", optNum(p, "threads"));
+  const hypervisor = optStr(p, "hypervisor");
+  if (hypervisor !== undefined && !(HYPERVISORS as readonly string[]).includes(hypervisor))
+    throw new UnknownNameError("hypervisor", hypervisor, HYPERVISORS, "workload");
+  const guest = ["pcpus", "otherVcpus", "hostKernel", "hypervisor", "vms"].some(
+    (k) => p[k] !== undefined,
+  );
+  const host = {
+    pcpus: num(p, "pcpus", cpus),
+    ...given("otherVcpus", optNum(p, "otherVcpus")),
+    ...given("kernel", optStr(p, "hostKernel")),
+    ...given("hypervisor", hypervisor as (typeof HYPERVISORS)[number] | undefined),
+  };
+  const one = {
+    workload: str(p, "workload"),
+    profile: str(p, "profile"),
+    backend: str(p, "backend", "native"),
+  };
+  let results: readonly MicroResult[];
+  let hostPreemptions: number;
+  if (p["vms"] !== undefined) {
+    const g: GuestSpec = {
+      vcpus: cpus,
+      profile: one.profile,
+      backend: one.backend,
+      workload: one.workload,
+      workloadOptions: { durationNs, ...threads },
+    };
+    const r = runMicroVms({ host, guests: Array.from({ length: num(p, "vms") }, () => g), seed });
+    results = r.guests;
+    hostPreemptions = r.host.preemptions;
+  } else {
+    const r = runMicro({
+      ...one,
+      nrCpus: cpus,
+      durationNs,
+      seed,
+      ...threads,
+      ...(guest ? { host } : {}),
+    });
+    results = [r];
+    hostPreemptions = r.hostPreemptions;
+  }
+  const mean = (f: (r: MicroResult) => number) =>
+    results.reduce((a, r) => a + f(r), 0) / results.length;
+  const sum = (f: (r: MicroResult) => number) => results.reduce((a, r) => a + f(r), 0);
+  return {
+    opsPerSec: mean((r) => r.opsPerSec),
+    meanFlushWaitNs: mean((r) => r.meanFlushWaitNs),
+    remoteFlushes: sum((r) => r.remoteFlushes),
+    ipis: sum((r) => r.ipis),
+    uaf: sum((r) => r.uaf),
+    hostPreemptions,
   };
 };
 
@@ -111,6 +212,7 @@ const REGISTRY = new Map<string, RunFunction>([
   ["race-trial", raceTrial],
   ["kernbench-build", kernbenchBuild],
   ["ipi-shootdown", ipiShootdown],
+  ["workload", workload],
   ["synthetic", synthetic],
 ]);
 
@@ -135,6 +237,7 @@ const METRIC_NAMES = new Map<string, readonly string[]>([
     ],
   ],
   ["ipi-shootdown", ["flushWaitNs", "munmapNs", "ipisSent", "useAfterFree"]],
+  ["workload", ["opsPerSec", "meanFlushWaitNs", "remoteFlushes", "ipis", "uaf", "hostPreemptions"]],
   ["synthetic", ["f", "h"]],
 ]);
 

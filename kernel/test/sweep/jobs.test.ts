@@ -85,6 +85,7 @@ describe("sweep jobs", () => {
       "race-trial": { profile: "v4.14", backend: "xen-pv" },
       "kernbench-build": { host: "6cpu", jobs: 3, scale: 0.02 },
       "ipi-shootdown": {},
+      workload: { workload: "madvise-storm", profile: "v6.1", durationMs: 1 },
       synthetic: { x: 1 },
     };
     for (const [run, p] of Object.entries(params)) {

@@ -415,30 +415,34 @@ export class Cpu {
       this.task.suspend();
       this.heldByIrq.push(this.task);
     }
-    this.irqProc = this.machine.sim.process(`cpu${this.id}/irq`, this.asyncIrq());
+    this.irqProc = this.machine.sim.process(`cpu${this.id}/irq`, this.handlePending(true));
   }
 
-  private *asyncIrq(): Kfn<void> {
-    try {
-      yield* this.handlePending();
-    } finally {
-      // also when a handler threw: the interrupted contexts must not stay held for ever
-      this.irqProc = null;
-      const held = this.heldByIrq;
-      this.heldByIrq = [];
-      for (const p of held) p.unsuspend();
-      if (this.task === null) this.haltIfIdle();
-    }
+  /** The asynchronous interrupt context ends (also when a handler threw: the interrupted
+   * contexts must not stay held for ever). */
+  private endAsyncIrq(): void {
+    this.irqProc = null;
+    const held = this.heldByIrq;
+    this.heldByIrq = [];
+    for (const p of held) p.unsuspend();
+    if (this.task === null) this.haltIfIdle();
   }
 
   /**
    * Takes every pending interrupt, one after another, as the CPU does when IF goes to 1 with
    * requests waiting. Called from `local_irq_enable`/`restore` inline (the handler runs on the
-   * enabling context's stack, as on x86) and from the asynchronous path.
+   * enabling context's stack, as on x86) and, with `async`, as the body of the interrupt
+   * context that suspended the task (docs/benchmarks.md, "Performance devices").
    */
-  *handlePending(): Kfn<void> {
-    if (this.pending.length === 0) return;
-    if (!this.ifFlag) throw new KernelStateError("handlePending", `cpu${this.id} has IRQs off`);
+  *handlePending(async = false): Kfn<void> {
+    if (this.pending.length === 0) {
+      if (async) this.endAsyncIrq();
+      return;
+    }
+    if (!this.ifFlag) {
+      if (async) this.endAsyncIrq();
+      throw new KernelStateError("handlePending", `cpu${this.id} has IRQs off`);
+    }
     const sim = this.machine.sim;
     const costs = this.machine.costs;
     this.setIF(false);
@@ -459,6 +463,7 @@ export class Cpu {
     } finally {
       this.irqDepth--;
       this.setIF(true);
+      if (async) this.endAsyncIrq();
     }
   }
 

@@ -357,7 +357,10 @@ export class World {
         `ctx:${id}`,
         `task=${c.task?.name ?? "-"} mode=${c.taskMode} preempt=${c.preemptCount}`,
       );
-      d.set(`csd:${id}`, Array.from(c.callSingleQueue, (q) => q.name).join(","));
+      // the csds a handler has taken off the queue and not run yet, then the queue
+      const taken = Array.from(c.csdsTaken, (q) => q.name).join(",");
+      const queued = Array.from(c.callSingleQueue, (q) => q.name).join(",");
+      d.set(`csd:${id}`, taken === "" ? queued : `${taken}|${queued}`);
       d.set(
         `tlb:${id}`,
         `mm=${tlb.loaded_mm?.id ?? 0}${tlb.is_lazy ? " lazy" : ""} gen=${tlb.tlb_gen}`,

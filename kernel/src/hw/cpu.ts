@@ -70,6 +70,23 @@ export class CsdQueue implements Iterable<Csd> {
     this.items[(this.head + this.count++) & (this.items.length - 1)] = csd;
   }
 
+  /** llist_del_all: every queued csd moves to `into` (in queue order, behind what it holds),
+   * and this queue is empty. */
+  takeAll(into: CsdQueue): void {
+    if (this.count === 0) return;
+    if (into.count === 0) {
+      const items = into.items;
+      into.items = this.items;
+      into.head = this.head;
+      into.count = this.count;
+      this.items = items;
+      this.head = 0;
+      this.count = 0;
+      return;
+    }
+    for (let csd = this.shift(); csd !== undefined; csd = this.shift()) into.push(csd);
+  }
+
   shift(): Csd | undefined {
     if (this.count === 0) return undefined;
     const csd = this.items[this.head];
@@ -88,7 +105,7 @@ export class CsdQueue implements Iterable<Csd> {
 /**
  * The csdBatch shortcut's state on one CPU (hw/machine.ts flushCallSingleQueue): the csds its
  * handler has run ahead in one step, each unlocked at the time it is due, and the first one
- * after them that does work, taken off the queue when its turn comes.
+ * after them that does work.
  */
 export class CsdBatch {
   readonly csds: Csd[] = [];
@@ -96,8 +113,6 @@ export class CsdBatch {
   readonly held: boolean[] = [];
   /** Entries in use (the arrays keep their size). */
   size = 0;
-  /** When the last csd taken off the queue starts: until then the queue is not empty. */
-  lastStart = 0;
   /** The csd that does work, and its entry delay, once the batch ends. */
   next: Csd | null = null;
   nextCallNs = 0;
@@ -162,6 +177,9 @@ export class Cpu {
   task: Process<unknown> | null = null;
   /** Cross-calls queued for this CPU (kernel/smp.c `call_single_queue`). */
   readonly callSingleQueue = new CsdQueue();
+  /** The csds the running call-function handler took off `callSingleQueue` at once
+   * (`llist_del_all`) and has not run yet. */
+  readonly csdsTaken = new CsdQueue();
   /** The csdBatch shortcut's batch in progress (hw/machine.ts). */
   readonly csdBatch = new CsdBatch();
   /** preempt_count's preemption-disable depth (rcu_read_lock_sched readers use it). */
@@ -227,13 +245,10 @@ export class Cpu {
     return this.ifFlag;
   }
 
-  /** Nothing is queued for this CPU: a new csd needs an IPI. The csds of a handler's batch count
-   * as queued until each one's time to start comes (hw/machine.ts flushCallSingleQueue). */
+  /** Nothing is queued for this CPU: a new csd needs an IPI (`llist_add` returned true). The
+   * csds a running handler has taken off are no longer queued. */
   get callSingleQueueEmpty(): boolean {
-    return (
-      this.callSingleQueue.length === 0 &&
-      (this.csdBatch.size === 0 || this.csdBatch.lastStart <= this.machine.sim.now)
-    );
+    return this.callSingleQueue.length === 0;
   }
 
   /** True inside a hard interrupt handler (in_irq()). */
@@ -400,30 +415,34 @@ export class Cpu {
       this.task.suspend();
       this.heldByIrq.push(this.task);
     }
-    this.irqProc = this.machine.sim.process(`cpu${this.id}/irq`, this.asyncIrq());
+    this.irqProc = this.machine.sim.process(`cpu${this.id}/irq`, this.handlePending(true));
   }
 
-  private *asyncIrq(): Kfn<void> {
-    try {
-      yield* this.handlePending();
-    } finally {
-      // also when a handler threw: the interrupted contexts must not stay held for ever
-      this.irqProc = null;
-      const held = this.heldByIrq;
-      this.heldByIrq = [];
-      for (const p of held) p.unsuspend();
-      if (this.task === null) this.haltIfIdle();
-    }
+  /** The asynchronous interrupt context ends (also when a handler threw: the interrupted
+   * contexts must not stay held for ever). */
+  private endAsyncIrq(): void {
+    this.irqProc = null;
+    const held = this.heldByIrq;
+    this.heldByIrq = [];
+    for (const p of held) p.unsuspend();
+    if (this.task === null) this.haltIfIdle();
   }
 
   /**
    * Takes every pending interrupt, one after another, as the CPU does when IF goes to 1 with
    * requests waiting. Called from `local_irq_enable`/`restore` inline (the handler runs on the
-   * enabling context's stack, as on x86) and from the asynchronous path.
+   * enabling context's stack, as on x86) and, with `async`, as the body of the interrupt
+   * context that suspended the task (docs/benchmarks.md, "Performance devices").
    */
-  *handlePending(): Kfn<void> {
-    if (this.pending.length === 0) return;
-    if (!this.ifFlag) throw new KernelStateError("handlePending", `cpu${this.id} has IRQs off`);
+  *handlePending(async = false): Kfn<void> {
+    if (this.pending.length === 0) {
+      if (async) this.endAsyncIrq();
+      return;
+    }
+    if (!this.ifFlag) {
+      if (async) this.endAsyncIrq();
+      throw new KernelStateError("handlePending", `cpu${this.id} has IRQs off`);
+    }
     const sim = this.machine.sim;
     const costs = this.machine.costs;
     this.setIF(false);
@@ -444,6 +463,7 @@ export class Cpu {
     } finally {
       this.irqDepth--;
       this.setIF(true);
+      if (async) this.endAsyncIrq();
     }
   }
 

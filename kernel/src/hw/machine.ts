@@ -189,21 +189,21 @@ export class Machine {
 }
 
 /**
- * Takes off the queue the csds that return at once, running each ahead: draws its entry delay,
- * unlocks it at the time it would have been, and adds its time to the batch; stops at the first
- * csd that does work (left in `batch.next`) or an empty queue. Returns the batch's time, ns.
+ * Takes off the handler's list the csds that return at once, running each ahead: draws its
+ * entry delay, unlocks it at the time it would have been, and adds its time to the batch; stops
+ * at the first csd that does work (left in `batch.next`) or the end of the list. Returns the
+ * batch's time, ns.
  */
 function fillCsdBatch(cpu: Cpu): number {
   const m = cpu.machine;
   const sim = m.sim;
-  const q = cpu.callSingleQueue;
+  const list = cpu.csdsTaken;
   const batch = cpu.csdBatch;
   const now = sim.now;
   let ahead = 0;
-  while (q.length > 0) {
-    const csd = q.shift()!;
+  while (list.length > 0) {
+    const csd = list.shift()!;
     const callNs = m.jitter(m.costs.csdCallNs);
-    batch.lastStart = now + ahead;
     const early = csd.func.returnsAtOnce;
     if (early === undefined || !early(cpu)) {
       batch.next = csd;
@@ -222,9 +222,15 @@ function fillCsdBatch(cpu: Cpu): number {
 }
 
 /**
- * generic_smp_call_function_single_interrupt → flush_smp_call_function_queue (kernel/smp.c):
- * runs every queued csd. A synchronous csd is unlocked after its function returns, so the
- * waiting sender sees completion only once the work is done.
+ * generic_smp_call_function_single_interrupt → flush_smp_call_function_queue (kernel/smp.c,
+ * v4.14 … v6.x `__flush_smp_call_function_queue`): the handler (entered after the APIC is acked,
+ * `sysvec_call_function*`) takes the whole call_single_queue at once (`llist_del_all`) and runs
+ * what it took, in the order it was queued. A synchronous csd is unlocked after its function
+ * returns, so the waiting sender sees completion only once the work is done. A csd queued while
+ * the handler works finds the queue empty and sends an IPI of its own; the local APIC holds one
+ * request per vector however many arrive (Cpu.raise), taken when this handler returns. (From
+ * v5.8 the handler runs the synchronous csds before the others; every cross-call of the model
+ * waits, so the order is the queue's in every version.)
  *
  * With the machine's csdBatch shortcut, calls that return at once (`CsdFunc.returnsAtOnce`:
  * a flush request this CPU has already caught up with) do not each take an event: their entry
@@ -237,20 +243,23 @@ function fillCsdBatch(cpu: Cpu): number {
 function* flushCallSingleQueue(cpu: Cpu): Kfn<void> {
   const m = cpu.machine;
   const sim = m.sim;
-  const q = cpu.callSingleQueue;
+  const list = cpu.csdsTaken;
+  cpu.callSingleQueue.takeAll(list);
   if (!m.csdBatch) {
-    while (q.length > 0) {
-      const csd = q.shift()!;
+    while (list.length > 0) {
+      const csd = list.shift()!;
       const span = sim.trace.begin(cpu.id, "csd:csd_function_entry", { func: csd.name });
       yield m.jitter(m.costs.csdCallNs);
-      yield* csd.func(cpu);
+      // a call that returns at once is run as such (docs/benchmarks.md, "Performance devices")
+      const early = csd.func.returnsAtOnce;
+      if (early === undefined || !early(cpu)) yield* csd.func(cpu);
       sim.trace.end(span);
       csd.ack(sim.now);
     }
     return;
   }
   const batch = cpu.csdBatch;
-  while (q.length > 0) {
+  while (list.length > 0) {
     const ahead = fillCsdBatch(cpu);
     if (ahead > 0) yield ahead;
     batch.clear();

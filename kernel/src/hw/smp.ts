@@ -51,13 +51,14 @@ class CallCsd implements Csd {
     this.outstanding = targets;
   }
 
+  /** The sender is told once the last target has unlocked: at the latest unlock's time. */
   ack(at: number): void {
     this.outstanding--;
     if (at > this.lastAt) this.lastAt = at;
+    if (this.outstanding !== 0) return;
     const now = this.sim.now;
-    if (at <= now) this.signal.notify();
-    else if (this.outstanding === 0)
-      this.sim.schedule(this.lastAt - now, () => this.signal.notify());
+    if (this.lastAt <= now) this.signal.notify();
+    else this.sim.schedule(this.lastAt - now, () => this.signal.notify());
   }
 
   unack(): void {

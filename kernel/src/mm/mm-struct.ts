@@ -122,10 +122,24 @@ export class MmStruct {
     this.mmapBase = mmapBase;
   }
 
-  /** find_vma: the first VMA with end > addr. */
+  /** find_vma: the first VMA with end > addr (a search of the address-ordered VMAs, as the
+   * kernel's rbtree or maple tree lookup is: a storm's mm has a VMA per thread). */
   find_vma(addr: number): Vma | null {
-    for (const v of this.vmas) if (v.end > addr) return v;
-    return null;
+    const i = this.find_vma_index(addr);
+    return i < this.vmas.length ? this.vmas[i]! : null;
+  }
+
+  /** The index in `vmas` of find_vma(addr), or vmas.length if there is none. */
+  find_vma_index(addr: number): number {
+    const vmas = this.vmas;
+    let lo = 0;
+    let hi = vmas.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (vmas[mid]!.end > addr) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 
   /** The VMA containing addr, if any. */

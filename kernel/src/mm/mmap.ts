@@ -536,7 +536,12 @@ export function* sys_madvise_dontneed(
   yield k.machine.costs.syscallNs;
   yield* down_read(k, cpu, mm);
   try {
-    const chain = mm.vmas.filter((v) => v.start < end && v.end > start);
+    const chain: Vma[] = [];
+    for (let i = mm.find_vma_index(start); i < mm.vmas.length; i++) {
+      const v = mm.vmas[i]!;
+      if (v.start >= end) break;
+      chain.push(v);
+    }
     if (chain.some((v) => v.hugetlb))
       throw new ParameterError(
         "addr",

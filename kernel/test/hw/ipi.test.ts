@@ -64,6 +64,56 @@ describe("IPIs and interrupts off", () => {
     expect(result!.waitedNs).toBe(IRQ_OFF_NS + c.irqEntryNs + c.csdCallNs - (START + c.ipiSendNs));
   });
 
+  it("the local APIC holds one request per vector, however many arrive while IRQs are off", () => {
+    const { sim, m } = exactMachine(2);
+    const cpu = m.cpu(1);
+    cpu.run(
+      "walker",
+      (function* (): Kfn<void> {
+        local_irq_disable(cpu);
+        yield 1_000;
+        yield* local_irq_enable(cpu);
+      })(),
+    );
+    sim.schedule(100, () => cpu.raise("CALL_FUNCTION"));
+    sim.schedule(200, () => cpu.raise("CALL_FUNCTION"));
+    sim.schedule(300, () => cpu.raise("CALL_FUNCTION_SINGLE"));
+    sim.schedule(400, () => cpu.raise("CALL_FUNCTION"));
+    sim.run();
+    expect(cpu.stats.irqs.CALL_FUNCTION).toBe(1);
+    expect(cpu.stats.irqs.CALL_FUNCTION_SINGLE).toBe(1);
+  });
+
+  it("the handler takes the whole queue at once; csds queued meanwhile need one more IPI", () => {
+    const { sim, m, c } = exactMachine(5);
+    const ranAt: number[] = [];
+    function* work(): Kfn<void> {
+      ranAt.push(sim.now);
+      yield 1_000;
+    }
+    // CPU 0 calls CPU 4 at 0; CPUs 1, 2 and 3 call it while its handler runs CPU 0's call
+    const calledAt = [0, 700, 800, 900];
+    calledAt.forEach((at, id) =>
+      m.cpu(id).run(
+        "sender",
+        (function* (): Kfn<void> {
+          yield at;
+          yield* smp_call_function_many(m.cpu(id), [4], work, true);
+        })(),
+      ),
+    );
+    sim.run();
+    // one IPI from CPU 0 and one from CPU 1, whose csd found the queue taken; CPUs 2 and 3
+    // found CPU 1's csd queued
+    expect(m.ipisSent).toBe(2);
+    expect(m.cpu(4).stats.irqs.CALL_FUNCTION_SINGLE).toBe(2);
+    const first = c.ipiSendNs + c.ipiDeliveryNs + c.irqEntryNs + c.csdCallNs;
+    expect(ranAt[0]).toBe(first);
+    // the second entry comes after the first handler's exit, and runs the three calls in order
+    const second = first + 1_000 + c.irqExitNs + c.irqEntryNs + c.csdCallNs;
+    expect(ranAt.slice(1)).toEqual([second, second + 1_050, second + 2_100]);
+  });
+
   it("with IRQs on, the sender waits only for the latencies", () => {
     const { sim, m, c } = exactMachine();
     let done = -1;

@@ -74,15 +74,14 @@ const TICK = Symbol("SchedulerTick");
 interface QueuedTicks {
   n: number;
 }
-const queuedTicks = new WeakMap<Simulation, QueuedTicks>();
+const QUEUED_TICKS = Symbol("queued ticks");
+
+function noQueuedTicks(): QueuedTicks {
+  return { n: 0 };
+}
 
 function queuedTicksOf(sim: Simulation): QueuedTicks {
-  let q = queuedTicks.get(sim);
-  if (q === undefined) {
-    q = { n: 0 };
-    queuedTicks.set(sim, q);
-  }
-  return q;
+  return sim.perSimulation(QUEUED_TICKS, noQueuedTicks);
 }
 
 export class SchedulerTick {

@@ -101,6 +101,8 @@ export class Simulation {
    * `finally` blocks (V8's SIGINT termination in a notebook): see {@link run}.
    */
   private inEvent = false;
+  /** State that every machine on this simulation shares, by key (see {@link perSimulation}). */
+  private sharedState: Map<symbol, unknown> | null = null;
   /** Exploration mode: every process started since `beginExploration`, to recognise its events. */
   private readonly tracked: Process<unknown>[] = [];
   /** Exploration mode: labels of plain scheduled callbacks (IPI deliveries, …). */
@@ -158,6 +160,20 @@ export class Simulation {
     if (this.explore) this.tracked.push(p);
     p.start(delay, Priority.URGENT);
     return p;
+  }
+
+  /**
+   * The one value under `key` for this simulation, made by `create` on first use: state that the
+   * machines sharing a simulation share (the tick's count of queued tick events). Kept on the
+   * simulation rather than in a module-level WeakMap keyed by it, which V8's scavenger treats as
+   * a root for young keys (docs/benchmarks.md, "Performance devices").
+   */
+  perSimulation<T>(key: symbol, create: () => T): T {
+    const m = (this.sharedState ??= new Map<symbol, unknown>());
+    if (m.has(key)) return m.get(key) as T;
+    const made = create();
+    m.set(key, made);
+    return made;
   }
 
   event<T = void>(name?: string): SimEvent<T> {
@@ -298,6 +314,23 @@ export class Simulation {
     if (at <= this.fastUntil && this.queue.peekTime() > at && this.fastRun++ < FAST_STEPS_MAX) {
       this.now = at;
       this.steps++;
+      this.fastSteps++;
+      return true;
+    }
+    this.fastRun = 0;
+    return false;
+  }
+
+  /**
+   * The same for a device's own next event (a page walker's next walk): an event of priority
+   * NORMAL or later that would be the very next thing to run — strictly before every queued event
+   * and within this run's horizon — runs at once inside the event that would have queued it. The
+   * clock moves to `at`, and the event counts as fired; false: queue it as usual. The caller runs
+   * exactly what the event would have run. Why: docs/benchmarks.md, "Performance devices".
+   */
+  fastEvent(at: number): boolean {
+    if (at <= this.fastUntil && this.queue.peekTime() > at && this.fastRun++ < FAST_STEPS_MAX) {
+      this.now = at;
       this.fastSteps++;
       return true;
     }

@@ -88,6 +88,90 @@ describe("event order", () => {
   });
 });
 
+describe("a device's own next event (fastEvent)", () => {
+  /** A device that re-arms itself at drawn intervals among other timers (some at the same
+   * instants, of every priority) and a process; with `fast` its next event runs inside the one
+   * that would have queued it whenever nothing else is due first. */
+  function run(seed: number, fast: boolean, until?: number): string[] {
+    const sim = new Simulation({ seed, trace: false });
+    const log: string[] = [];
+    const draws = sim.rng.fork();
+    let fired = 0;
+    const device = (): void => {
+      for (;;) {
+        log.push(`dev@${sim.now}`);
+        if (++fired >= 200) return;
+        const d = 1 + Math.floor(draws.float() * 40);
+        if (!fast || !sim.fastEvent(sim.now + d)) {
+          sim.schedule(d, device);
+          return;
+        }
+      }
+    };
+    sim.schedule(3, device);
+    for (let i = 0; i < 60; i++) {
+      const t = 1 + Math.floor(sim.rng.float() * 2000);
+      const pr = [Priority.URGENT, Priority.NORMAL, Priority.LATE][i % 3]!;
+      sim.schedule(t, () => log.push(`timer${i}@${sim.now}`), pr);
+    }
+    sim.process(
+      "p",
+      (function* (): Kfn<void> {
+        for (let i = 0; i < 50; i++) {
+          log.push(`p@${sim.now}`);
+          yield 7 + (i % 13);
+        }
+      })(),
+    );
+    const r1 = sim.run(until === undefined ? {} : { until });
+    const r2 = sim.run();
+    log.push(`events ${r1.events} ${r2.events} ${sim.eventsFired} now ${sim.now}`);
+    return log;
+  }
+
+  it("runs the same events in the same order at the same times, and counts them", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.option(fc.integer({ min: 0, max: 3000 }), { nil: undefined }),
+        (seed, until) => {
+          expect(run(seed, true, until)).toEqual(run(seed, false, until));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("is taken: some of the device's events run inside an earlier one", () => {
+    const sim = new Simulation({ trace: false });
+    let n = 0;
+    const device = (): void => {
+      while (++n < 10 && sim.fastEvent(sim.now + 5));
+      if (n < 10) sim.schedule(5, device);
+    };
+    sim.schedule(1, device);
+    sim.schedule(23, () => undefined);
+    const r = sim.run();
+    expect(n).toBe(10);
+    expect(sim.fastSteps).toBeGreaterThan(0);
+    expect(r.events).toBe(11);
+  });
+});
+
+describe("per-simulation state", () => {
+  it("makes one value per key and simulation", () => {
+    const key = Symbol("k");
+    const a = new Simulation();
+    const b = new Simulation();
+    const made = (): { n: number } => ({ n: 0 });
+    const x = a.perSimulation(key, made);
+    x.n = 3;
+    expect(a.perSimulation(key, made).n).toBe(3);
+    expect(b.perSimulation(key, made).n).toBe(0);
+    expect(a.perSimulation(Symbol("other"), made)).not.toBe(x);
+  });
+});
+
 describe("processes", () => {
   it("spend time, spin on a signal, and wait for events", () => {
     const sim = new Simulation();

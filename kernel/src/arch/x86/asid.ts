@@ -40,11 +40,16 @@ export function kern_pcid(asid: number): number {
   return asid + 1;
 }
 
+const NO_ASIDS = new Uint8Array(0);
+
 /** The allocator's state (global_asid_used, global_asid_freed, last_global_asid,
  * global_asid_available), one per machine. */
 export class GlobalAsidSpace {
-  private readonly used = new Uint8Array(MAX_ASID_AVAILABLE);
-  private readonly freed = new Uint8Array(MAX_ASID_AVAILABLE);
+  /** global_asid_used and global_asid_freed, made with the first allocation: most machines never
+   * hand out a global ASID, and the two bitmaps were an off-heap allocation of 4 KB in every race
+   * trial (docs/benchmarks.md, "Performance devices"). Empty until then. */
+  private used: Uint8Array = NO_ASIDS;
+  private freed: Uint8Array = NO_ASIDS;
   /** last_global_asid: starts at the end, so the first allocation resets (and flushes). */
   last = MAX_ASID_AVAILABLE;
   /** global_asid_available. */
@@ -58,6 +63,11 @@ export class GlobalAsidSpace {
    * the freed ASIDs become free. Returns 0 when none is left.
    */
   allocate(flushAllNonglobals: () => void): number {
+    if (this.used === NO_ASIDS) {
+      const both = new Uint8Array(2 * MAX_ASID_AVAILABLE);
+      this.used = both.subarray(0, MAX_ASID_AVAILABLE);
+      this.freed = both.subarray(MAX_ASID_AVAILABLE);
+    }
     if (this.last >= MAX_ASID_AVAILABLE - 1) this.reset(flushAllNonglobals);
     let asid = this.last;
     while (asid < MAX_ASID_AVAILABLE && this.used[asid] === 1) asid++;

@@ -185,8 +185,12 @@ export class HwPageWalker {
 
   private arm(cpuId: number): void {
     this.armed[cpuId] = 1;
-    const d = Math.max(1, Math.round(this.rng.exponential(this.params.meanIntervalNs)));
-    this.x86.k.sim.schedule(d, this.fireCb, undefined, cpuId);
+    this.x86.k.sim.schedule(this.interval(), this.fireCb, undefined, cpuId);
+  }
+
+  /** Time to the CPU's next walk, ns. */
+  private interval(): number {
+    return Math.max(1, Math.round(this.rng.exponential(this.params.meanIntervalNs)));
   }
 
   /** Uniform integer in [0, n) from one 32-bit draw: the walker's choices need no more than
@@ -196,12 +200,23 @@ export class HwPageWalker {
   }
 
   private fire(cpuId: number): void {
-    this.armed[cpuId] = 0;
+    const sim = this.x86.k.sim;
     const cpu = this.x86.k.machine.cpus[cpuId]!;
-    // Dormant until the CPU executes with a user CR3 again (wake): no events while idle.
-    if (!this.canWalk(cpu)) return;
-    this.walkOnce(cpu);
-    this.arm(cpuId);
+    for (;;) {
+      this.armed[cpuId] = 0;
+      // Dormant until the CPU executes with a user CR3 again (wake): no events while idle.
+      if (!this.canWalk(cpu)) return;
+      this.walkOnce(cpu);
+      this.armed[cpuId] = 1;
+      const d = this.interval();
+      // The next walk, when nothing else is due before it, runs in this event: the same walks,
+      // draws and order of events as one event per walk (docs/benchmarks.md, "Performance
+      // devices").
+      if (!sim.fastEvent(sim.now + d)) {
+        sim.schedule(d, this.fireCb, undefined, cpuId);
+        return;
+      }
+    }
   }
 
   /** One walk on `cpu`: the program's own access or a speculative one. */
@@ -279,30 +294,18 @@ export class HwPageWalker {
     const SPAN = levels === 5 ? SPAN_5 : SPAN_4;
     const trace = k.sim.trace.enabled;
     const oracle = k.oracle;
-    // the entry the walk came through, for a report
-    const via = (): CachedEntryInfo =>
-      start !== undefined
-        ? entryInfo(start, start.level)
-        : {
-            cache: "cr3",
-            pcid,
-            va: 0,
-            pfn: mm.pgd,
-            gen: k.alloc.generation(mm.pgd),
-            filledAt: k.sim.now,
-          };
     for (;;) {
       oracle.reads++;
       if (!oracle.validTable(pfn, gen)) {
         // the read the kernel's rules forbid: report it with the entry the walk came through
         oracle.reads--; // counted again by the reporting check
-        oracle.checkHwRead(cpu.id, { pfn, gen }, va, level, via());
+        oracle.checkHwRead(cpu.id, { pfn, gen }, va, level, this.via(start, pcid, mm));
         return;
       }
       if (k.alloc.levelOf(pfn) !== level) {
         // a live frame, but not a table of this level: an entry no kernel should have written
         // (a pmd populated from an empty one, CVE-2024-50066)
-        oracle.reportHwNotATable(cpu.id, { pfn, gen }, va, level, via());
+        oracle.reportHwNotATable(cpu.id, { pfn, gen }, va, level, this.via(start, pcid, mm));
         return;
       }
       const raw = k.pt.entry(pfn, indexAt(va, SPAN[level]));
@@ -332,6 +335,22 @@ export class HwPageWalker {
         });
       level = next[level]!;
     }
+  }
+
+  /** The entry a walk came through, for a report: the paging-structure-cache entry it started
+   * from, or CR3. A method, not a closure per walk (docs/benchmarks.md, "Performance devices"). */
+  private via(start: PscEntry | undefined, pcid: number, mm: MmStruct): CachedEntryInfo {
+    const k = this.x86.k;
+    return start !== undefined
+      ? entryInfo(start, start.level)
+      : {
+          cache: "cr3",
+          pcid,
+          va: 0,
+          pfn: mm.pgd,
+          gen: k.alloc.generation(mm.pgd),
+          filledAt: k.sim.now,
+        };
   }
 
   private traceInvalidate(cpu: Cpu, op: string, tlb: number, psc: number): void {

@@ -227,17 +227,24 @@ describe("distributed sweeps on BullMQ/Redis", () => {
     };
     const w = await startSweepWorker({ redis: redis.url, queue, threads: 2 });
     try {
-      const r = await runDistributedSweep(spec, { redis: redis.url, queue, taskTimeoutMs: 400 });
-      expect(r.rows).toEqual((await runSweep(spec, { workers: 2, taskTimeoutMs: 400 })).rows);
+      // the deadline leaves a loaded machine room to start the worker's fresh threads: at 400 ms
+      // a task that does nothing ran past it twice at load averages of 13-17
+      const timeoutMs = 2_000;
+      const r = await runDistributedSweep(spec, {
+        redis: redis.url,
+        queue,
+        taskTimeoutMs: timeoutMs,
+      });
+      expect(r.rows).toEqual((await runSweep(spec, { workers: 2, taskTimeoutMs: timeoutMs })).rows);
       const hung = r.rows.filter((x) => x.params.sleepMs === 1e12);
-      expect(hung.map((x) => x.error)).toEqual(Array(3).fill(taskTimeoutText(400)));
+      expect(hung.map((x) => x.error)).toEqual(Array(3).fill(taskTimeoutText(timeoutMs)));
       // the worker goes on with fresh threads
       const after = await runDistributedSweep(slowSpec(4, 0), { redis: redis.url, queue });
       expect(after.rows).toEqual((await runSweep(slowSpec(4, 0), { workers: 0 })).rows);
     } finally {
       await w.close();
     }
-  }, 20_000);
+  }, 60_000);
 
   it("reports a job stalled more often than allowed as a failed row", async () => {
     // a worker that blocks its event loop longer than its lock: every run of the job stalls.

@@ -80,6 +80,22 @@ describe("Xen PV page-table hooks in a shim", () => {
   });
 });
 
+describe("a process exec'd before the run (a microworkload's)", () => {
+  it("starts pinned, so its first table already changes type and flushes", () => {
+    const t = makeKernel({ nrCpus: 3, backend: xenPvBackendOn("shim-ipi") });
+    const xen = t.x86.xenPv!;
+    const mm = t.k.mm_alloc();
+    xen.pinned_before_run(mm);
+    expect(xen.isPinned(mm)).toBe(true);
+    expect(() => xen.pinned_before_run(mm)).toThrow(/not yet pinned/);
+    const flushes = xen.stats.flushes;
+    runOn(t, 0, sys_mmap(t.k, t.m.cpu(0), mm, { addr: 64 * GB, length: 4096, name: "buf" }));
+    runOn(t, 0, handle_mm_fault(t.k, t.m.cpu(0), mm, 64 * GB));
+    // pud, pmd and pte: three type changes, each flushing the three dirty pCPUs
+    expect(xen.stats.flushes - flushes).toBe(3);
+  });
+});
+
 describe("a kernel build in a Xen PV guest in a shim", () => {
   const run = (backendOptions: Record<string, unknown>) =>
     runKernbench({

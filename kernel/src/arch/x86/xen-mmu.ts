@@ -47,6 +47,7 @@ import {
   type PgtType,
   type XenPvTypeStats,
 } from "../../hw/xen-pv-mm.js";
+import { ParameterError } from "../../sim/errors.js";
 import type { Kfn } from "../../sim/process.js";
 import type { TableLevel } from "../../mm/page-alloc.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
@@ -203,6 +204,27 @@ export class XenPvMmu {
     yield* this.getType(cpu, mm.pgd, PGT_l4_page_table);
     for (const [pfn, level] of below) yield* this.getType(cpu, pfn, pgtTypeOf(level));
     yield* this.multicall(entries);
+  }
+
+  /**
+   * An mm whose process was exec'd before the run (a microworkload's): its pgd pinned, as
+   * xen_pgd_pin left it, with the flush that pin cost taken before the run. Only for an mm
+   * with no table below its pgd yet.
+   */
+  pinned_before_run(mm: MmStruct): void {
+    const below: [number, TableLevel][] = [];
+    this.tablesBelow(mm.pgd, "pgd", below);
+    if (below.length > 0 || this.pinned.has(mm.pgd))
+      throw new ParameterError(
+        "mm",
+        mm.id,
+        "an mm with nothing below its pgd, not yet pinned",
+        "XenPvMmu.pinned_before_run",
+      );
+    this.pinned.add(mm.pgd);
+    this.domain.put_page_type(mm.pgd);
+    this.domain.get_page_type(mm.pgd, PGT_l4_page_table);
+    for (const c of this.x86.k.machine.cpus) this.domain.flushed([c.id]);
   }
 
   /** xen_pgd_unpin (xen_exit_mmap, before exit_mmap's teardown). */

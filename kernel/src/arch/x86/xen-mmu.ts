@@ -255,6 +255,13 @@ export class XenPvMmu {
     yield* this.multicall(entries);
   }
 
+  /** One mmu_update hypercall: a pmd/pud/p4d entry of a pinned table written or cleared
+   * (xen_set_pmd_hyper & co.; outside a lazy section, not batched). */
+  private *mmu_update(): Kfn<void> {
+    this.hypercalls++;
+    yield this.x86.k.machine.jitter(this.x86.k.machine.costs.hypercallNs);
+  }
+
   /** xen_alloc_ptpage: a table linked into `mm` (a pgd's own frame is pinned with the mm). */
   *alloc_ptpage(cpu: Cpu, mm: MmStruct, pfn: number, level: TableLevel): Kfn<void> {
     if (!this.pinned.has(mm.pgd) || this.pinned.has(pfn)) return;
@@ -263,22 +270,22 @@ export class XenPvMmu {
     if (level === "pte") {
       yield* this.getType(cpu, pfn, PGT_l1_page_table); // MMUEXT_PIN_L1_TABLE
       yield* this.multicall(2);
-      // set_pmd links it: the parent's reference
-      this.domain.get_page_type(pfn, PGT_l1_page_table);
     } else {
       yield* this.multicall(1);
-      // xen_set_pud / xen_set_p4d: mmu_update, whose get_page_from_l3e/l4e types the frame
-      this.hypercalls++;
-      yield this.x86.k.machine.jitter(this.x86.k.machine.costs.hypercallNs);
-      yield* this.getType(cpu, pfn, pgtTypeOf(level));
     }
+    // the parent entry that links it (pmd_populate → xen_set_pmd, pud_populate → xen_set_pud,
+    // …): an mmu_update whose get_page_from_l2e/l3e/l4e takes the table's type reference —
+    // for a pmd or pud table the type change itself
+    yield* this.mmu_update();
+    yield* this.getType(cpu, pfn, pgtTypeOf(level));
   }
 
-  /** xen_release_ptpage: a table unlinked from `mm` (pmd_clear & co. already ran) is freed. */
+  /** xen_release_ptpage: a table unlinked from `mm` is freed. */
   *release_ptpage(cpu: Cpu, pfn: number, level: TableLevel): Kfn<void> {
     if (!this.pinned.has(pfn)) return;
     this.pinned.delete(pfn);
-    // the parent entry's clear dropped its reference
+    // pmd_clear & co. (xen_pmd_clear → set_pmd: an mmu_update) dropped the parent's reference
+    yield* this.mmu_update();
     this.domain.put_page_type(pfn);
     if (level === "pte") this.domain.put_page_type(pfn); // MMUEXT_UNPIN_TABLE
     yield* this.getType(cpu, pfn, PGT_writable_page); // __set_pfn_prot(pfn, PAGE_KERNEL)

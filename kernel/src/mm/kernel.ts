@@ -279,7 +279,7 @@ export class Kernel {
   /** Set by the arch layer before any teardown runs. */
   arch: ArchMmuOps | null = null;
   /** Tables allocated by a plain-call step (faultIn, ptePath) for the arch's paravirt_alloc,
-   * filled only when the arch has that hook; drained by {@link paravirt_alloc_pending}. */
+   * filled only when the arch has that hook; taken by {@link paravirt_alloc_take}. */
   readonly paravirtAllocs: ParavirtAlloc[] = [];
   /** Set by the RCU layer; required when behaviour.rcuTableFree. */
   rcu: RcuOps | null = null;

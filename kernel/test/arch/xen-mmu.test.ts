@@ -50,6 +50,13 @@ describe("Xen PV page-table hooks in a shim", () => {
     for (const pfn of tables)
       expect(xen.domain.typeOf(pfn)).toEqual({ type: PGT_writable_page, count: 1 });
     expect(xen.hypercalls).toBeGreaterThan(0);
+    // the model before the page types: a shim that only carries the guest's MMUEXT flushes
+    const old = makeKernel({
+      nrCpus: 2,
+      backend: xenPvBackendOn("shim-ipi", { pageTypes: false }),
+    });
+    expect(old.x86.xenPv).toBeNull();
+    expect(old.k.arch!.activate_mm).toBeUndefined();
   });
 
   it("a guest CR3 switch (MMUEXT_NEW_BASEPTR → switch_cr3_cr4) ticks Xen's TLB clock on that pCPU", () => {

@@ -106,7 +106,8 @@ export interface XenPvShimOptions {
 
 /** What a shim's flushes did. */
 export interface ShimFlushStats {
-  /** Remote flushes the shim carried out. */
+  /** Remote flushes the shim carried out: the guest's MMUEXT flushes and Xen's own
+   * type-change flushes (xen-mmu.ts). */
   flushes: number;
   /** Of those, flushes that waited for a target L0 had descheduled (IPI shim only). */
   waitedForDescheduled: number;

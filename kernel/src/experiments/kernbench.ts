@@ -140,6 +140,13 @@ export interface MechanismStats {
   readonly shimFlushes?: number;
   readonly shimWaitedForDescheduled?: number;
   readonly shimWaitNs?: number;
+  /** A Xen PV guest in a shim: frames that changed type (to or from page table) in Xen, the
+   * type-change flushes they cost (hw/xen-pv-mm.ts), how many of those were FLUSH_NO_ASSIST,
+   * and the guest's page-table hypercalls (pin, unpin, read-only/writable switches). */
+  readonly xenTypeChanges?: number;
+  readonly xenTypeChangeFlushes?: number;
+  readonly xenNoAssistFlushes?: number;
+  readonly xenPtHypercalls?: number;
   readonly faultsSimulated: number;
   readonly tablesAllocated: number;
   /** Frames freed over the run, and those still allocated at its end (nothing is: every
@@ -360,6 +367,14 @@ function mechanismOf(sys: System, hostPreemptions: number | undefined): Mechanis
           shimWaitNs: shim.waitNs,
         }
       : {}),
+    ...(x86.xenPv !== null
+      ? {
+          xenTypeChanges: x86.xenPv.stats.typeChanges,
+          xenTypeChangeFlushes: x86.xenPv.stats.flushes,
+          xenNoAssistFlushes: x86.xenPv.stats.noAssistFlushes,
+          xenPtHypercalls: x86.xenPv.hypercalls,
+        }
+      : {}),
     faultsSimulated: k.stats.faults,
     // includes data and batch pages
     tablesAllocated: k.alloc.stats.allocs,
@@ -428,6 +443,9 @@ function kernbenchGuest(
   const run = o.backendOptions ?? {};
   const backendOptions = x.backendOptions ?? {
     ...(backend === "xen-pv" && run.xenPvHost !== undefined ? { xenPvHost: run.xenPvHost } : {}),
+    ...(backend === "xen-pv" && run.xenNoAssistPageTables !== undefined
+      ? { xenNoAssistPageTables: run.xenNoAssistPageTables }
+      : {}),
     ...(backend === "hyperv" && run.hypervSkipLazy !== undefined
       ? { hypervSkipLazy: run.hypervSkipLazy }
       : {}),

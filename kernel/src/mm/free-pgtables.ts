@@ -73,7 +73,23 @@ export function pXd_free_tlb(
     else if (level === "pud") tlb.cleared_p4ds = true;
   }
   k.stats.pgtablesFreed[level]++;
+  // paravirt_release_pXd (in ___pXd_free_tlb, before the table is queued): Xen PV hands the
+  // frame back as writable
+  const release = k.arch?.paravirt_release;
+  if (release !== undefined) return releaseThenFree(k, cpu, tlb, pfn, level, release);
   return k.archOps.free_table_tlb(cpu, tlb, pfn, level);
+}
+
+function* releaseThenFree(
+  k: Kernel,
+  cpu: Cpu,
+  tlb: MmuGather,
+  pfn: number,
+  level: TableLevel,
+  release: (cpu: Cpu, pfn: number, level: TableLevel) => Kfn<void>,
+): Kfn<void> {
+  yield* release(cpu, pfn, level);
+  yield* runRest(k.archOps.free_table_tlb(cpu, tlb, pfn, level));
 }
 
 /** free_pte_range, up to pte_free_tlb: unlink the present pte table `pte` from its pmd entry,

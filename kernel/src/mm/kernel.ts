@@ -165,6 +165,50 @@ export interface ArchMmuOps {
   ): Kfn<void>;
   /** destroy_context at __mmdrop (x86 v6.15: mm_free_global_asid). */
   destroy_context?(mm: MmStruct): void;
+  /** paravirt_alloc_pte / _pmd / _pud (pv_mmu_ops.alloc_pXd): `pfn` became a `level` table
+   * of `mm`. Absent: nothing to do (native). Run after the step that allocated the table
+   * (faultIn and move_page_tables queue it in {@link Kernel.paravirtAllocs}). */
+  paravirt_alloc?: (cpu: Cpu, mm: MmStruct, pfn: number, level: TableLevel) => Kfn<void>;
+  /** paravirt_release_pte / _pmd / _pud: an unlinked `level` table is handed to the gather. */
+  paravirt_release?: (cpu: Cpu, pfn: number, level: TableLevel) => Kfn<void>;
+  /** activate_mm (exec_mmap, before the switch; pv_mmu_ops.activate_mm). */
+  activate_mm?: (cpu: Cpu, mm: MmStruct) => Kfn<void>;
+  /** arch_exit_mmap (the start of exit_mmap; pv_mmu_ops.exit_mmap). */
+  arch_exit_mmap?: (cpu: Cpu, mm: MmStruct) => Kfn<void>;
+}
+
+/** Queues a table just linked into `mm` for the arch's paravirt_alloc, if it has one. */
+export function paravirt_alloc_queue(
+  k: Kernel,
+  mm: MmStruct,
+  pfn: number,
+  level: TableLevel,
+): void {
+  if (k.arch?.paravirt_alloc !== undefined) k.paravirtAllocs.push({ mm, pfn, level });
+}
+
+/** Takes the tables the plain-call step just run allocated, at once (before the caller
+ * yields: another CPU's step must not take them); null when there are none. */
+export function paravirt_alloc_take(k: Kernel): ParavirtAlloc[] | null {
+  return k.paravirtAllocs.length === 0 ? null : k.paravirtAllocs.splice(0);
+}
+
+/** Runs the arch's paravirt_alloc on `cpu` for tables taken by {@link paravirt_alloc_take}. */
+export function* paravirt_alloc_run(
+  k: Kernel,
+  cpu: Cpu,
+  taken: readonly ParavirtAlloc[] | null,
+): Kfn<void> {
+  const hook = k.arch?.paravirt_alloc;
+  if (hook === undefined || taken === null) return;
+  for (const a of taken) yield* hook(cpu, a.mm, a.pfn, a.level);
+}
+
+/** A table allocated inside a plain-call step, waiting for the arch's paravirt_alloc. */
+export interface ParavirtAlloc {
+  readonly mm: MmStruct;
+  readonly pfn: number;
+  readonly level: TableLevel;
 }
 
 /** The scheduler's side of a sleep: set by the layer that runs tasks (sched/), absent in
@@ -234,6 +278,9 @@ export class Kernel {
   readonly behaviour: MmuGatherBehaviour;
   /** Set by the arch layer before any teardown runs. */
   arch: ArchMmuOps | null = null;
+  /** Tables allocated by a plain-call step (faultIn, ptePath) for the arch's paravirt_alloc,
+   * filled only when the arch has that hook; taken by {@link paravirt_alloc_take}. */
+  readonly paravirtAllocs: ParavirtAlloc[] = [];
   /** Set by the RCU layer; required when behaviour.rcuTableFree. */
   rcu: RcuOps | null = null;
   /** Set by a scheduler running this kernel's tasks (sleeping locks sleep through it). */

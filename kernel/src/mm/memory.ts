@@ -18,7 +18,12 @@
 import type { Cpu } from "../hw/cpu.js";
 import { MmulabError, ParameterError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
-import type { Kernel } from "./kernel.js";
+import {
+  paravirt_alloc_queue,
+  paravirt_alloc_run,
+  paravirt_alloc_take,
+  type Kernel,
+} from "./kernel.js";
 import type { MmStruct, Vma } from "./mm-struct.js";
 import { put_file_page } from "./shmem.js";
 import { VMA_PAGE_BYTES } from "./mm-struct.js";
@@ -120,6 +125,7 @@ export function faultIn(
     if (raw === 0) {
       const child = pt.allocTable(childLevel, mm.id, "GFP_KERNEL", "handle_mm_fault");
       pt.setTable(table, idx, child);
+      paravirt_alloc_queue(k, mm, child, childLevel);
       tables++;
       mm.accountTable(childLevel, 1);
       table = child;
@@ -171,12 +177,14 @@ export function* handle_mm_fault(
   if (!isPageAligned(alignDown(addr, PAGE_SIZE)) || addr < 0)
     throw new ParameterError("addr", addr, "a non-negative user address", "handle_mm_fault");
   const r = faultIn(k, mm, alignDown(addr, PAGE_SIZE), flags);
+  const pv = paravirt_alloc_take(k);
   if (k.sim.trace.enabled)
     k.sim.trace.instant(cpu.id, "exceptions:page_fault_user", {
       address: `0x${addr.toString(16)}`,
       mm: mm.id,
     });
   yield k.machine.jitter(r.costNs);
+  yield* paravirt_alloc_run(k, cpu, pv);
   if (r.wpZeroPage) {
     yield* wp_page_copy(k, cpu, mm, alignDown(addr, PAGE_SIZE));
     return { mapped: true, tablesAllocated: r.tablesAllocated, costNs: r.costNs };

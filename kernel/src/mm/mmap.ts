@@ -15,7 +15,12 @@ import { checkBool, checkInt, checkOptions, MmulabError, ParameterError } from "
 import { SimEvent } from "../sim/event.js";
 import { spin, type Kfn } from "../sim/process.js";
 import { free_pgd_range, free_pgtables } from "./free-pgtables.js";
-import type { Kernel } from "./kernel.js";
+import {
+  paravirt_alloc_queue,
+  paravirt_alloc_run,
+  paravirt_alloc_take,
+  type Kernel,
+} from "./kernel.js";
 import { accessFaults, handle_mm_fault } from "./memory.js";
 import { unmap_vmas } from "./memory.js";
 import { MmStruct, Vma, VMA_PAGE_BYTES, type VmaPageSize } from "./mm-struct.js";
@@ -563,6 +568,9 @@ export function* sys_madvise_dontneed(
 
 /** exit_mmap (v4.14): fullmm gather over everything; mm_users is already 0 here. */
 export function* exit_mmap(k: Kernel, cpu: Cpu, mm: MmStruct): Kfn<void> {
+  // arch_exit_mmap (Xen PV: xen_exit_mmap unpins the tables, so the teardown's writes are
+  // plain stores)
+  if (k.arch?.arch_exit_mmap !== undefined) yield* k.arch.arch_exit_mmap(cpu, mm);
   const chain = mm.vmas;
   const tlb = tlb_gather_mmu(k, cpu, mm, 0, TLB_FLUSH_ALL);
   yield* unmap_vmas(k, cpu, tlb, chain, 0, TLB_FLUSH_ALL);
@@ -631,6 +639,7 @@ export function ptePath(k: Kernel, mm: MmStruct, addr: number, create: boolean):
     const childLevel = levels[li + 1]!;
     const child = k.pt.allocTable(childLevel, mm.id, "GFP_KERNEL", "move_page_tables");
     k.pt.setTable(table, idx, child);
+    paravirt_alloc_queue(k, mm, child, childLevel);
     mm.accountTable(childLevel, 1);
     table = child;
   }
@@ -672,7 +681,8 @@ export function* do_execve(
   mm.vmas = [stack];
   yield k.machine.costs.syscallNs;
   for (let a = stack.start; a < stack.end; a += PAGE_SIZE) yield* handle_mm_fault(k, cpu, mm, a);
-  // exec_mmap: switch to the new mm, release the old one.
+  // exec_mmap: activate_mm (Xen PV: xen_pgd_pin) and switch to the new mm, release the old one.
+  if (k.arch?.activate_mm !== undefined) yield* k.arch.activate_mm(cpu, mm);
   k.archOps.switch_mm(cpu, mm);
   mm.cpumask.add(cpu.id);
   if (oldMm !== null) yield* mmput(k, cpu, oldMm);
@@ -714,7 +724,9 @@ function* shift_arg_pages(k: Kernel, cpu: Cpu, mm: MmStruct, vma: Vma, shift: nu
       k.pt.move(from, fi, to, tableIndex(newAddr + o, "pte", k.levels));
       moved++;
     }
+    const pv = paravirt_alloc_take(k);
     yield Math.ceil(extent / PAGE_SIZE) * k.machine.costs.zapPteNs;
+    yield* paravirt_alloc_run(k, cpu, pv);
     if (moved > 0) yield* k.archOps.flush_tlb_range(cpu, mm, oldAddr, oldAddr + extent, PAGE_SHIFT);
     off += extent;
   }

@@ -25,7 +25,7 @@
 import type { Cpu } from "../hw/cpu.js";
 import { checkInt, MmulabError, ParameterError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
-import type { Kernel } from "./kernel.js";
+import { paravirt_alloc_run, paravirt_alloc_take, type Kernel } from "./kernel.js";
 import { Vma, type MmStruct } from "./mm-struct.js";
 import { do_munmap, down_write, insertVma, ptePath, up_write } from "./mmap.js";
 import { alignDown, indexAt, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, taskSize } from "./pgtable.js";
@@ -101,6 +101,7 @@ function* move_page_tables(
     const oldTable = ptePath(k, mm, oldAddr, false);
     if (oldTable < 0) continue;
     const newTable = ptePath(k, mm, newAddr, true);
+    yield* paravirt_alloc_run(k, cpu, paravirt_alloc_take(k));
     if (yield* move_ptes(k, cpu, mm, oldTable, oldAddr, oldAddr + extent, newTable, newAddr))
       needFlush = true;
   }

@@ -29,7 +29,7 @@
 import type { Cpu } from "../hw/cpu.js";
 import { KernelStateError } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
-import type { Kernel } from "./kernel.js";
+import { paravirt_alloc_run, paravirt_alloc_take, type Kernel } from "./kernel.js";
 import { faultIn } from "./memory.js";
 import { down_read, up_read } from "./mmap.js";
 import type { MmStruct } from "./mm-struct.js";
@@ -252,7 +252,9 @@ export function* handle_pte_fault_rcu(
       // __handle_mm_fault allocates them)
       if (slot === null || k.pt.entry(slot.table, slot.index) === 0) {
         const r = faultIn(k, mm, addr, { write: true });
+        const pv = paravirt_alloc_take(k);
         yield k.machine.jitter(r.costNs);
+        yield* paravirt_alloc_run(k, cpu, pv);
         return { mapped: r.mapped, refaults };
       }
       const locked = yield* pte_offset_map_lock(k, cpu, mm, slot, addr, { walker });

@@ -20,7 +20,7 @@
 import type { Cpu } from "../hw/cpu.js";
 import { checkInt, MmulabError, ParameterError } from "../sim/errors.js";
 import { spin, type Kfn } from "../sim/process.js";
-import type { Kernel } from "./kernel.js";
+import { paravirt_alloc_run, paravirt_alloc_take, type Kernel } from "./kernel.js";
 import { Vma, type MmStruct } from "./mm-struct.js";
 import {
   __tlb_adjust_range,
@@ -154,6 +154,7 @@ export function* shmem_fault(k: Kernel, cpu: Cpu, mm: MmStruct, vma: Vma, addr: 
     k.filePages.set(page, { mapcount: 0, cached: true });
   }
   const table = ptePath(k, mm, addr, true);
+  yield* paravirt_alloc_run(k, cpu, paravirt_alloc_take(k));
   yield* ptl_lock(k, table);
   const idx = indexAt(addr, PAGE_SIZE);
   if (k.pt.entry(table, idx) === 0) {

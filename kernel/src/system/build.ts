@@ -103,12 +103,20 @@ export interface BackendOptions {
    * Xen on bare metal (default), a PV shim that IPIs its pCPUs, or a Xen 4.14+ shim that asks
    * L0 with HVMOP_flush_tlbs. */
   readonly xenPvHost?: XenPvHost;
+  /** xen-pv in an assisted shim: the type-change flush of a frame that was a page table is
+   * FLUSH_NO_ASSIST, by IPI (Xen 5b718d24e8, "x86/tlb: fix assisted flush usage", 4.14-rc5).
+   * Default true (Xen 4.14 as released); false: e9aca9470e as first published. */
+  readonly xenNoAssistPageTables?: boolean;
   /** hyperv: leave lazy CPUs out of the VP set unless tables were freed. Default: what the
    * kernel does (v6.4+); true on an older kernel is refused. */
   readonly hypervSkipLazy?: boolean;
 }
 
-export const BACKEND_OPTION_KEYS = ["xenPvHost", "hypervSkipLazy"] as const;
+export const BACKEND_OPTION_KEYS = [
+  "xenPvHost",
+  "xenNoAssistPageTables",
+  "hypervSkipLazy",
+] as const;
 
 /** A backend option that the backend or the kernel version does not have: a ParameterError
  * naming the option and its value, whose "expected" says which backend or kernel has it. */
@@ -146,6 +154,13 @@ export function resolveBackendOptions(
         `backend xen-pv: only a Xen PV guest flushes through MMUEXT_TLB_FLUSH_MULTI (backend is ${backend})`,
       );
   }
+  checkBool("xenNoAssistPageTables", o.xenNoAssistPageTables, false, CTX);
+  if (o.xenNoAssistPageTables !== undefined && o.xenPvHost !== "shim-assisted")
+    throw new BackendOptionError(
+      "xenNoAssistPageTables",
+      o.xenNoAssistPageTables,
+      `xenPvHost shim-assisted: only an assisted shim has a flush to forgo (xenPvHost is ${o.xenPvHost ?? "xen"})`,
+    );
   checkBool("hypervSkipLazy", o.hypervSkipLazy, false, CTX);
   const since = HYPERV_SKIP_LAZY_SINCE;
   const has = atLeast(profileRelease(resolved.profile.name), since);
@@ -165,6 +180,7 @@ export function resolveBackendOptions(
   }
   return {
     xenPvHost: o.xenPvHost ?? "xen",
+    xenNoAssistPageTables: o.xenNoAssistPageTables ?? true,
     hypervSkipLazy: o.hypervSkipLazy ?? (backend === "hyperv" && has),
   };
 }
@@ -184,13 +200,19 @@ export interface System {
 export function makeBackend(
   name: BackendName,
   host: Host,
-  options: Required<BackendOptions> = { xenPvHost: "xen", hypervSkipLazy: false },
+  options: Required<BackendOptions> = {
+    xenPvHost: "xen",
+    xenNoAssistPageTables: true,
+    hypervSkipLazy: false,
+  },
 ): FlushBackend {
   switch (name) {
     case "native":
       return nativeBackend;
     case "xen-pv":
-      return xenPvBackendOn(options.xenPvHost);
+      return xenPvBackendOn(options.xenPvHost, {
+        noAssistForPageTables: options.xenNoAssistPageTables,
+      });
     case "hyperv":
       return hypervBackend({ skipLazy: options.hypervSkipLazy });
     case "kvm-pv":

@@ -19,7 +19,7 @@
  * system, percent CPU, involuntary and voluntary context switches.
  */
 import type { Cpu } from "../hw/cpu.js";
-import type { Kernel } from "../mm/kernel.js";
+import { paravirt_alloc_run, paravirt_alloc_take, type Kernel } from "../mm/kernel.js";
 import { faultIn, handle_mm_fault } from "../mm/memory.js";
 import type { MmStruct } from "../mm/mm-struct.js";
 import { do_execve, mmput, sys_mmap, sys_munmap } from "../mm/mmap.js";
@@ -134,7 +134,9 @@ function* populate(k: Kernel, cpu: Cpu, mm: MmStruct, tables: number): Kfn<numbe
     ns += faultIn(k, mm, libBase + i * 2 * MB).costNs;
     faults++;
   }
+  const pv = paravirt_alloc_take(k);
   yield ns;
+  yield* paravirt_alloc_run(k, cpu, pv);
   return faults;
 }
 

@@ -189,6 +189,8 @@ export function startMicro(sys: System, o: MicroWorkloadOptions): MicroRun {
   const nrCpus = m.nrCpus;
   const { workload, threads, durationNs: duration } = checkMicroWorkload(o, nrCpus);
   const mm = k.mm_alloc();
+  // a Xen PV guest in a shim: the process was exec'd, so its mm is pinned (xen_pgd_pin)
+  x86.xenPv?.pinned_before_run(mm);
   mm.mm_users = threads + 1;
   const sched = new Scheduler(m, { onSwitch: contextSwitchMm(x86) });
   let ops = 0;

@@ -11,6 +11,7 @@ import { local_irq_restore, local_irq_save } from "../../hw/irqflags.js";
 import { spin, type Kfn } from "../../sim/process.js";
 import { PAGE_SIZE, TLB_FLUSH_ALL } from "../../mm/pgtable.js";
 import { kern_pcid } from "./asid.js";
+import { XenPvMmu, type XenPvShim } from "./xen-mmu.js";
 import {
   finish_asid_transition,
   mm_global_asid,
@@ -74,21 +75,39 @@ export type XenPvHost = (typeof XEN_PV_HOSTS)[number];
  * model issues) run after that section is left, so they are issued at once
  * (reference/hardware-and-hypervisors.md §4.9). `on` says what carries the flush out.
  */
-export function xenPvBackendOn(on: XenPvHost): FlushBackend {
+export function xenPvBackendOn(on: XenPvHost, opts: XenPvShimOptions = {}): FlushBackend {
   if (on === "xen") return xenPvBackend;
   const stats: ShimFlushStats = { flushes: 0, waitedForDescheduled: 0, waitNs: 0 };
+  const assisted = on === "shim-assisted";
+  const pageTypes = opts.pageTypes ?? true;
+  const noAssist = opts.noAssistForPageTables ?? true;
+  const shim: XenPvShim = { assisted, stats, flushRemote: shim_flush_area_mask };
   return Object.freeze({
     name: "xen-pv",
     paravirtRemoveTable: true,
     shimStats: stats,
     flush_tlb_others: (x86: X86Mmu, cpu: Cpu, cpumask: readonly number[], info: FlushTlbInfo) =>
-      xen_shim_flush_tlb_others(x86, cpu, cpumask, info, on === "shim-assisted", stats),
+      xen_shim_flush_tlb_others(x86, cpu, cpumask, info, assisted, stats),
+    ...(pageTypes ? { attachXenPvMmu: (x86: X86Mmu) => new XenPvMmu(x86, shim, noAssist) } : {}),
   });
+}
+
+/** Options of a shim backend. */
+export interface XenPvShimOptions {
+  /** Follow the guest's page-table frames through Xen's type system and TLB clock, with the
+   * flushes their type changes cost (xen-mmu.ts). Default true; false: the model before
+   * 2026-12, where a shim only carried the guest's MMUEXT flushes. */
+  readonly pageTypes?: boolean;
+  /** 5b718d24e8 ("x86/tlb: fix assisted flush usage", Xen 4.14-rc5): a frame that was a page
+   * table is flushed with FLUSH_NO_ASSIST, by IPI even in an assisted shim. Default true (Xen
+   * 4.14 as released); false: e9aca9470e as published, before the fix. */
+  readonly noAssistForPageTables?: boolean;
 }
 
 /** What a shim's flushes did. */
 export interface ShimFlushStats {
-  /** Remote flushes the shim carried out. */
+  /** Remote flushes the shim carried out: the guest's MMUEXT flushes and Xen's own
+   * type-change flushes (xen-mmu.ts). */
   flushes: number;
   /** Of those, flushes that waited for a target L0 had descheduled (IPI shim only). */
   waitedForDescheduled: number;
@@ -126,13 +145,7 @@ function xenMmuextOp(info: FlushTlbInfo): string {
 
 /**
  * The MMUEXT flush of a PV guest in a shim. The guest's hypercall enters the shim (no L0 exit:
- * the shim runs the PV guest itself). Then either
- *  - assisted: HVMOP_flush_tlbs, one exit to L0, whose HAP flush costs what any hypercall flush
- *    does on the host side (pvFlushHostNs) and waits for no descheduled vCPU; or
- *  - by IPI: the shim's ICR write with the ALLBUT shorthand (one exit to L0), then a spin in
- *    flush_area_mask until each target pCPU has taken the interrupt: a target L0 has descheduled
- *    takes it only when L0 runs it again. A running target's Xen handler runs whatever the
- *    guest's event mask, so the guest's IF never matters (as for "xen").
+ * the shim runs the PV guest itself); then the shim's flush_area_mask, by IPI or assisted.
  */
 function* xen_shim_flush_tlb_others(
   x86: X86Mmu,
@@ -144,17 +157,49 @@ function* xen_shim_flush_tlb_others(
 ): Kfn<void> {
   const targets = cpumask.filter((c) => c !== cpu.id);
   if (targets.length === 0) return;
+  const op = xenMmuextOp(info);
+  // the guest's hypercall into the shim, then the shim's flush_mask
+  yield* shim_flush_area_mask(
+    x86,
+    cpu,
+    targets,
+    assisted,
+    stats,
+    x86.k.machine.costs.hypercallNs,
+    op,
+  );
+  hypervisorFlushed(x86, cpu, targets, op, info);
+}
+
+/**
+ * The remote part of the shim Xen's flush_area_mask (xen/arch/x86/smp.c) on `targets` (not
+ * `cpu`), after `entryNs` of getting there. Assisted: hypervisor_flush_tlb → HVMOP_flush_tlbs,
+ * one exit to L0, whose HAP flush costs what any hypercall flush does on the host side
+ * (pvFlushHostNs) and waits for no descheduled vCPU. By IPI: the ICR write with the ALLBUT
+ * shorthand (one exit to L0), then the spin on flush_cpumask until each target pCPU has taken
+ * the interrupt: a target L0 has descheduled takes it only when L0 runs it again. A running
+ * target's Xen handler runs whatever the guest's event mask, so the guest's IF never matters.
+ * With the TLB clock on, each target's flush_area_local records its flush (post_flush).
+ */
+export function* shim_flush_area_mask(
+  x86: X86Mmu,
+  cpu: Cpu,
+  targets: readonly number[],
+  assisted: boolean,
+  stats: ShimFlushStats,
+  entryNs: number,
+  op: string,
+): Kfn<void> {
   const m = x86.k.machine;
   stats.flushes++;
-  const op = xenMmuextOp(info);
   const span = x86.k.sim.trace.begin(cpu.id, "mmulab:hypercall", {
     op,
     via: assisted ? "HVMOP_flush_tlbs" : "shim IPI",
   });
   if (assisted) {
-    yield m.jitter(2 * m.costs.hypercallNs + m.costs.pvFlushHostNs);
+    yield m.jitter(entryNs + m.costs.hypercallNs + m.costs.pvFlushHostNs);
   } else {
-    yield m.jitter(2 * m.costs.hypercallNs + m.costs.ipiSendNs);
+    yield m.jitter(entryNs + m.costs.hypercallNs + m.costs.ipiSendNs);
     // flush_area_mask's spin on flush_cpumask: a descheduled target takes the interrupt when L0
     // next runs it (and clears its bit then, whether or not this vCPU is running to see it)
     const t0 = x86.k.sim.now;
@@ -176,9 +221,9 @@ function* xen_shim_flush_tlb_others(
     yield m.jitter(
       m.costs.ipiDeliveryNs + m.costs.irqEntryNs + m.costs.fullFlushNs + m.costs.irqExitNs,
     );
+    x86.xenPv?.domain.flushed(targets);
   }
   x86.k.sim.trace.end(span);
-  hypervisorFlushed(x86, cpu, targets, op, info);
 }
 
 export interface HypervParams {

@@ -11,6 +11,7 @@ import type { Cpu } from "../../hw/cpu.js";
 import type { KfnOrDone } from "../../sim/process.js";
 import { checkTlbConfig, type ArchMmuOps, type Kernel } from "../../mm/kernel.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
+import type { TableLevel } from "../../mm/page-alloc.js";
 import { tlb_remove_page, tlb_remove_table, type MmuGather } from "../../mm/mmu-gather.js";
 import {
   flush_tlb_mm_range,
@@ -66,6 +67,17 @@ export function installX86(
       flush_tlb_mm_range(x86, cpu, mm, start, end, false, stride),
     destroy_context: (mm: MmStruct) => x86.mm_free_global_asid(mm),
   };
+  // A Xen PV guest: pv_mmu_ops' table hooks (arch/x86/xen/mmu_pv.c, xen-mmu.ts)
+  const xen = backend.attachXenPvMmu?.(x86) ?? null;
+  if (xen !== null) {
+    x86.xenPv = xen;
+    ops.paravirt_alloc = (cpu: Cpu, mm: MmStruct, pfn: number, level: TableLevel) =>
+      xen.alloc_ptpage(cpu, mm, pfn, level);
+    ops.paravirt_release = (cpu: Cpu, pfn: number, level: TableLevel) =>
+      xen.release_ptpage(cpu, pfn, level);
+    ops.activate_mm = (cpu: Cpu, mm: MmStruct) => xen.pgd_pin(cpu, mm);
+    ops.arch_exit_mmap = (cpu: Cpu, mm: MmStruct) => xen.pgd_unpin(cpu, mm);
+  }
   k.arch = ops;
   return x86;
 }

@@ -51,6 +51,7 @@ import {
   TLB_NR_DYN_ASIDS,
 } from "./asid.js";
 import type { HwPageWalker } from "./page-walker.js";
+import type { XenPvMmu } from "./xen-mmu.js";
 
 export { TLB_NR_DYN_ASIDS };
 
@@ -99,6 +100,9 @@ export interface FlushBackend {
    * every CPU at once, this one included. Present only on a backend with broadcast
    * invalidation; with it (and PCID) the kernel hands out global ASIDs. */
   broadcast_tlb_flush?(x86: X86Mmu, cpu: Cpu, info: FlushTlbInfo): Kfn<void>;
+  /** A Xen PV guest whose page-table hooks the model follows (xen-mmu.ts): makes the guest's
+   * PagePinned state and Xen's frame types for `x86`. */
+  attachXenPvMmu?(x86: X86Mmu): XenPvMmu;
 }
 
 /** x86 behaviour that differs between kernel versions. The optional switches default to the
@@ -185,6 +189,9 @@ export class X86Mmu {
   /** The CPUs' own page walkers and their TLB and paging-structure caches; null when the
    * hardware model is off (nothing is cached, so no flush needs to touch the caches). */
   hw: HwPageWalker | null = null;
+  /** A Xen PV guest's page-table hooks and the Xen below (installX86 sets it when the backend
+   * asks for them); null otherwise. */
+  xenPv: XenPvMmu | null = null;
   /** CR4.PCIDE (660da7c9228f, v4.14: on with X86_FEATURE_PCID and PGE, not under Xen PV; the
    * Hyper-V guest code clears the feature): set by {@link enable_pcid}. */
   pcide = false;
@@ -305,6 +312,7 @@ export class X86Mmu {
   /** load_new_mm_cr3 with a flush (no PCID: every CR3 write drops the non-global entries and
    * the paging-structure caches); the CPU's page walker now walks `next`. */
   private load_cr3(cpu: Cpu, next: MmStruct | null): void {
+    this.xenPv?.write_cr3(cpu);
     this.trace_tlb_flush(cpu, TlbFlushReason.TLB_FLUSH_ON_TASK_SWITCH, -1);
     if (this.hw === null) return;
     this.hw.cr3Write(cpu, "switch_mm");

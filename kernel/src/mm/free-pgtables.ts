@@ -50,7 +50,7 @@ function unlink(
 ): void {
   k.pt.clear(parentPfn, index);
   k.alloc.setTableState(child, FrameState.UNLINKED, tlb.by, "free_pgtables");
-  tlb.mm.rememberDetached({ pfn: child, gen: k.alloc.generation(child), level, va });
+  tlb.mm.rememberDetached(child, k.alloc.generation(child), level, va);
 }
 
 /** pte_free_tlb / pmd_free_tlb / pud_free_tlb / p4d_free_tlb: widen the flush range by one page

@@ -70,7 +70,7 @@ function* pmdp_collapse_flush(
   if (pte.kind !== "table") throw new MmulabError("pmdp_collapse_flush: no pte table there");
   k.pt.clear(pmd, idx);
   k.alloc.setTableState(pte.pfn, FrameState.UNLINKED, `cpu${cpu.id}`, "pmdp_collapse_flush");
-  mm.rememberDetached({ pfn: pte.pfn, gen: k.alloc.generation(pte.pfn), level: "pte", va: addr });
+  mm.rememberDetached(pte.pfn, k.alloc.generation(pte.pfn), "pte", addr);
   yield* k.archOps.flush_tlb_range(cpu, mm, addr, addr + PMD_SIZE, PAGE_SHIFT);
   return pte.pfn;
 }

@@ -44,7 +44,7 @@ export function* pmdp_collapse_flush(k: Kernel, cpu: Cpu, mm: MmStruct, addr: nu
   if (raw <= 0) return -1;
   const pte = raw - 1;
   k.alloc.setTableState(pte, FrameState.UNLINKED, `cpu${cpu.id}`, "pmdp_collapse_flush");
-  mm.rememberDetached({ pfn: pte, gen: k.alloc.generation(pte), level: "pte", va: addr });
+  mm.rememberDetached(pte, k.alloc.generation(pte), "pte", addr);
   yield* k.archOps.flush_tlb_range(cpu, mm, addr, addr + PMD_SIZE, PAGE_SHIFT);
   return pte;
 }

@@ -62,6 +62,7 @@ export interface DetachedTable {
 
 /** Detached tables an mm remembers for ptdump. */
 export const DETACHED_KEPT = 256;
+const DETACHED_LEVELS: readonly TableLevel[] = ["pgd", "p4d", "pud", "pmd", "pte"];
 
 export class MmStruct {
   readonly id: number;
@@ -98,8 +99,10 @@ export class MmStruct {
   exited = false;
   /** Set once the pgd has been freed (__mmdrop). */
   dropped = false;
-  /** The last {@link DETACHED_KEPT} tables unlinked from this mm, as a ring (ptdump shows them). */
-  private readonly detachedRing: DetachedTable[] = [];
+  /** The last {@link DETACHED_KEPT} tables unlinked from this mm, as a ring (ptdump shows them)
+   * of (pfn, gen, level, va) numbers, not an object per table (docs/benchmarks.md, "Performance
+   * devices"). */
+  private readonly detachedRing: number[] = [];
   private detachedNext = 0;
   /** Next free address for mmap without a hint (top-down from mmap_base). */
   mmapBase: number;
@@ -166,18 +169,33 @@ export class MmStruct {
     return this.nr_ptes + this.nr_pmds + this.nr_puds + this.nr_p4ds;
   }
 
-  rememberDetached(d: DetachedTable): void {
+  /** Remembers a table just unlinked from this mm (generation `gen` of frame `pfn`, mapping from
+   * `va`). */
+  rememberDetached(pfn: number, gen: number, level: TableLevel, va: number): void {
     // A ring, not push + shift: exit_mmap of a big process unlinks hundreds of tables.
-    if (this.detachedRing.length < DETACHED_KEPT) this.detachedRing.push(d);
-    else this.detachedRing[this.detachedNext] = d;
+    const r = this.detachedRing;
+    const code = DETACHED_LEVELS.indexOf(level);
+    if (r.length < DETACHED_KEPT * 4) r.push(pfn, gen, code, va);
+    else {
+      const i = this.detachedNext * 4;
+      r[i] = pfn;
+      r[i + 1] = gen;
+      r[i + 2] = code;
+      r[i + 3] = va;
+    }
     this.detachedNext = (this.detachedNext + 1) % DETACHED_KEPT;
   }
 
   /** The tables unlinked most recently, oldest first. */
   get detached(): readonly DetachedTable[] {
     const r = this.detachedRing;
-    return r.length < DETACHED_KEPT
-      ? r.slice()
-      : [...r.slice(this.detachedNext), ...r.slice(0, this.detachedNext)];
+    const n = r.length / 4;
+    const first = n < DETACHED_KEPT ? 0 : this.detachedNext;
+    const out: DetachedTable[] = [];
+    for (let k = 0; k < n; k++) {
+      const i = ((first + k) % n) * 4;
+      out.push({ pfn: r[i]!, gen: r[i + 1]!, level: DETACHED_LEVELS[r[i + 2]!]!, va: r[i + 3]! });
+    }
+    return out;
   }
 }

@@ -55,7 +55,7 @@ function* free_pte(
   pte: number,
   addr: number,
 ): Kfn<void> {
-  mm.rememberDetached({ pfn: pte, gen: k.alloc.generation(pte), level: "pte", va: addr });
+  mm.rememberDetached(pte, k.alloc.generation(pte), "pte", addr);
   yield* runRest(pXd_free_tlb(k, cpu, tlb, pte, "pte", addr));
   mm.accountTable("pte", -1);
 }

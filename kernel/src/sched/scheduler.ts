@@ -236,6 +236,15 @@ export class Task {
   }
 }
 
+/** Takes `q[i]` out of a run queue, keeping the others' order (`splice` without the array it
+ * returns, on every context switch: docs/benchmarks.md, "Performance devices"). */
+function removeAt(q: Task[], i: number): Task {
+  const t = q[i]!;
+  for (let j = i + 1; j < q.length; j++) q[j - 1] = q[j]!;
+  q.pop();
+  return t;
+}
+
 function allowedOn(t: Task, cpu: number): boolean {
   return t.cpusAllowed === null || t.cpusAllowed.has(cpu);
 }
@@ -550,7 +559,7 @@ export class Scheduler {
         const from = this.rq[src]!;
         let i = 0;
         while (!allowedOn(from[i]!, cpu.id)) i++;
-        q.push(from.splice(i, 1)[0]!);
+        q.push(removeAt(from, i));
       }
       q = this.rq[cpu.id]!;
     }
@@ -558,7 +567,7 @@ export class Scheduler {
     if (q.length > 0) {
       let bi = 0;
       for (let i = 1; i < q.length; i++) if (q[i]!.vruntime < q[bi]!.vruntime) bi = i;
-      next = q.splice(bi, 1)[0]!;
+      next = removeAt(q, bi);
     }
     if (next === null && this.curr[cpu.id] === null) {
       this.onSwitch?.(cpu, null, prev);

@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameState, PageAllocator, type TableLevel } from "../../src/mm/page-alloc.js";
+import { DETACHED_KEPT, MmStruct } from "../../src/mm/mm-struct.js";
 import { PageTableStore, PTRS_PER_TABLE } from "../../src/mm/pgtable.js";
 import { Simulation } from "../../src/sim/simulation.js";
 
@@ -106,5 +107,26 @@ describe("frame and table storage", () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe("an mm's ring of detached tables", () => {
+  it("keeps the last DETACHED_KEPT tables, oldest first, as they were remembered", () => {
+    const levels: readonly TableLevel[] = ["pte", "pmd", "pud", "p4d", "pgd"];
+    const remember = (mm: MmStruct, n: number) => {
+      const all = Array.from({ length: n }, (_, i) => ({
+        pfn: 100 + i,
+        gen: i % 7,
+        level: levels[i % levels.length]!,
+        va: 2 ** 40 + i * 2 ** 21,
+      }));
+      for (const d of all) mm.rememberDetached(d.pfn, d.gen, d.level, d.va);
+      return all;
+    };
+    for (const n of [0, 5, DETACHED_KEPT, DETACHED_KEPT + 1, 2 * DETACHED_KEPT + 44]) {
+      const mm = new MmStruct(1, 4, 0, 2 ** 46);
+      const all = remember(mm, n);
+      expect(mm.detached).toEqual(all.slice(Math.max(0, n - DETACHED_KEPT)));
+    }
   });
 });

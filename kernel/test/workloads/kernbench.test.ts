@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { kernbenchCommand } from "../../src/cli/commands/kernbench.js";
-import { runKernbench } from "../../src/experiments/kernbench.js";
+import { runKernbench, type KernbenchRunOptions } from "../../src/experiments/kernbench.js";
 import { kernbenchPrinted, meanStd, trueBlock } from "../../src/experiments/kernbench-stats.js";
-import { runBuilds, runSeedTable } from "../../src/experiments/kernbench-table.js";
+import {
+  buildCostEstimate,
+  longestFirst,
+  runBuilds,
+  runSeedTable,
+} from "../../src/experiments/kernbench-table.js";
 import { ParameterError, UnknownNameError } from "../../src/sim/index.js";
 import type { BuildStats } from "../../src/workloads/kernbench.js";
 import { captureIO } from "../support/io.js";
@@ -102,16 +107,40 @@ describe("kernbench model (shortened build)", () => {
   });
 
   it("is deterministic and independent of the number of worker threads", async () => {
-    const opts = [1, 2, 3].map((seed) => ({
+    // the pool starts the costliest builds first (-j 12, then -j 6, then -j 2); the results
+    // still come back in input order
+    const opts = [
+      [1, 2],
+      [2, 6],
+      [3, 12],
+    ].map(([seed, jobs]) => ({
       host: "6cpu",
-      jobs: 6,
+      jobs: jobs!,
       kernel: "current" as const,
-      seed,
+      seed: seed!,
       scale: 0.01,
     }));
+    expect(longestFirst(opts)).toEqual([2, 1, 0]);
     const inline = await runBuilds(opts, 0);
     const pooled = await runBuilds(opts, 2);
+    expect(pooled.map((r) => r.options)).toEqual(opts);
     expect(pooled.map((r) => r.stats)).toEqual(inline.map((r) => r.stats));
+  });
+
+  it("starts the builds the longest first, by objects, guests and make jobs", () => {
+    const b = (o: Partial<KernbenchRunOptions>): KernbenchRunOptions => ({
+      host: "16cpu",
+      jobs: 8,
+      kernel: "current",
+      seed: 1,
+      ...o,
+    });
+    const plan = [b({}), b({ jobs: 64 }), b({ scale: 0.5, jobs: 64 }), b({ vms: 2 }), b({})];
+    // ties keep their order
+    expect(longestFirst(plan)).toEqual([3, 1, 0, 4, 2]);
+    expect(buildCostEstimate(b({ guests: [{ jobs: 8 }, { jobs: 8 }] }))).toBe(
+      buildCostEstimate(b({ vms: 2 })),
+    );
   });
 
   it("rejects bad input with the parameter named", () => {

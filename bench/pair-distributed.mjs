@@ -13,7 +13,9 @@
 // worker's completion of the last job, and of the CPU per job (this process, all threads; and
 // with the redis-server's). Reported: the median ratio over the rounds with a bootstrap 95 %
 // interval. `--control` is the A/A control: a second copy of head's build (its own modules,
-// worker and queue), reported as control / head — what the benchmark resolves in this run.
+// worker and queue), reported as control / head — what the benchmark resolves in this run. The
+// third build read a few per cent slower than the second in every run so far, not understood
+// (docs/benchmarks.md): the cleaner A/A is a two-build run of two copies of one build.
 // `--solo DIR` times one build alone (`--rounds` sweeps after the warm-up): whole processes of two
 // builds alternated by hand, the cross-check of the in-process pairing.
 import { resolve } from "node:path";

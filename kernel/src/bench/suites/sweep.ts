@@ -2,19 +2,16 @@
  * Parameter sweeps: scaling of the local worker-thread pool from 1 to 2 workers on a
  * race-trial sweep, and the per-job overhead of the distributed engine (BullMQ on a redis-server
  * this benchmark starts on loopback, one in-process worker with one thread, trivial jobs; every
- * job crosses to a worker thread and back, the price of per-job deadlines, queue-worker.ts).
+ * job crosses to a worker thread and back, the price of per-job deadlines, queue-worker.ts;
+ * measured in sweep-distributed.ts).
  */
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { freePort } from "../../notebook-kernel/client.js";
 import { probeRedis, runDistributedSweep, startSweepWorker } from "../../sweep/distributed.js";
 import { runSweep } from "../../sweep/local.js";
 import { sweepTasks, type SweepSpec } from "../../sweep/space.js";
 import { executeTask } from "../../sweep/task.js";
 import type { Benchmark } from "../types.js";
+import { distributedOverhead, SWEEP_SPEC, type DistributedEngine } from "./sweep-distributed.js";
 
 /** 6,000 race trials: about half a second on one warm worker here, a sweep worth parallelising.
  * (With 60 seeds a sweep took 50 ms, and the figure measured the threads' JIT warm-up; 2,000
@@ -55,51 +52,13 @@ async function scaling(spec: SweepSpec): Promise<number> {
   return one / two;
 }
 
-async function distributedOverheadMs(): Promise<number> {
-  const which = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" });
-  const bin = which.stdout.trim();
-  if (bin === "") throw new Error("redis-server is not installed (apt-get install redis-server)");
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "mmulab-bench-redis-"));
-  const proc = spawn(
-    bin,
-    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""],
-    {
-      stdio: "ignore",
-    },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  try {
-    for (let i = 0; ; i++) {
-      try {
-        await probeRedis(url, 500);
-        break;
-      } catch (e) {
-        if (i > 100) throw e;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    const spec: SweepSpec = { run: "synthetic", params: { x: { kind: "int", min: 1, max: 300 } } };
-    const t0 = performance.now();
-    for (const t of sweepTasks(spec)) executeTask(t);
-    const inline = performance.now() - t0;
-    const w = await startSweepWorker({ redis: url, queue: "bench", concurrency: 8 });
-    try {
-      await runDistributedSweep(spec, { redis: url, queue: "bench", pollMs: 10 }); // warm-up
-      const t1 = performance.now();
-      await runDistributedSweep(spec, { redis: url, queue: "bench", pollMs: 10 });
-      return (performance.now() - t1 - inline) / 300;
-    } finally {
-      await w.close();
-    }
-  } finally {
-    await new Promise<void>((r) => {
-      proc.once("exit", () => r());
-      proc.kill("SIGTERM");
-    });
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** The engine of this build, as the distributed benchmark drives it. */
+const ENGINE: DistributedEngine = { runDistributedSweep, startSweepWorker, probeRedis };
+
+const distributedOverheadMs = () =>
+  distributedOverhead(ENGINE, () => {
+    for (const t of sweepTasks(SWEEP_SPEC)) executeTask(t);
+  });
 
 export const sweepBenchmarks: Benchmark[] = [
   {
@@ -121,6 +80,9 @@ export const sweepBenchmarks: Benchmark[] = [
     unit: "ms/job",
     target: null,
     better: "lower",
+    // one run warms its own worker with 20 sweeps and times 15 (sweep-distributed.ts)
+    runs: 3,
+    warmup: 0,
     run: distributedOverheadMs,
   },
 ];

@@ -1,10 +1,9 @@
 /**
- * Each benchmark in a process of its own. Run one after another in one process, later entries
- * inherit what earlier ones left: a grown old generation, inline caches that other workloads made
- * polymorphic, compiled code deoptimised by other shapes. A full run then read race trials and
- * the seed table 20–25 % below the same entries run alone (docs/benchmarks.md), so an entry's
- * figure depended on which others were selected. A fresh process per entry gives every entry the
- * figure it has alone, in any selection.
+ * Each benchmark in a process of its own, so that an entry's figure does not depend on which
+ * other entries ran before it in the same process (their heap, their compiled code). Full runs
+ * had read race trials 20–25 % below the same entries alone; measured afterwards, the shared
+ * process was not the cause (docs/benchmarks.md, "Latest figures"), but a figure that cannot
+ * depend on the selection is what `--only` runs and full runs must share.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";

@@ -7,6 +7,12 @@
  * Each CPU in turn runs a fixed integer loop in a child process pinned to it (`taskset -c`,
  * util-linux); the loop's rate in M iterations/s is that CPU's speed. One measurement returns the
  * slowest CPU's speed or the ratio of the fastest to the slowest.
+ *
+ * The integer loop touches no memory, and a shared host's other tenants can slow what does while
+ * leaving it alone: on 2026-12-08 the same build read race trials 30 % slower than two hours
+ * before with the loop's rate unchanged (docs/benchmarks.md). `machine/memory-chase` follows a
+ * random cycle of pointers through 8 MiB (beyond a core's own caches, within a server's shared
+ * last-level cache), one dependent load at a time: its nanoseconds per load show that state.
  */
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
@@ -21,6 +27,25 @@ const s = Number(process.hrtime.bigint() - t0) / 1e9;
 process.stdout.write(JSON.stringify({ rate: 200 / s, x }));
 `;
 
+/** A random cyclic permutation (Sattolo) of 2 Mi slots, followed 20 M times; ns per load. */
+const CHASE = `
+const n = 1 << 21;
+const next = new Int32Array(n);
+for (let i = 0; i < n; i++) next[i] = i;
+let seed = 12345;
+for (let i = n - 1; i > 0; i--) {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  const j = seed % i;
+  const t = next[i]; next[i] = next[j]; next[j] = t;
+}
+let p = 0;
+for (let i = 0; i < 2_000_000; i++) p = next[p];
+const t0 = process.hrtime.bigint();
+for (let i = 0; i < 20_000_000; i++) p = next[p];
+const ns = Number(process.hrtime.bigint() - t0) / 20_000_000;
+process.stdout.write(JSON.stringify({ ns, p }));
+`;
+
 /** M iterations/s of each CPU, pinned one at a time. */
 export function cpuSpeeds(): number[] {
   const speeds: number[] = [];
@@ -33,6 +58,13 @@ export function cpuSpeeds(): number[] {
     speeds.push((JSON.parse(r.stdout) as { rate: number }).rate);
   }
   return speeds;
+}
+
+/** Nanoseconds per dependent load of the 8 MiB pointer chase, in a child process. */
+export function memoryChaseNs(): number {
+  const r = spawnSync(process.execPath, ["-e", CHASE], { encoding: "utf8", timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`memory chase: ${r.error?.message ?? r.stderr}`);
+  return (JSON.parse(r.stdout) as { ns: number }).ns;
 }
 
 export const machineBenchmarks: Benchmark[] = [
@@ -52,5 +84,12 @@ export const machineBenchmarks: Benchmark[] = [
       const s = cpuSpeeds();
       return Math.max(...s) / Math.min(...s);
     },
+  },
+  {
+    name: "machine/memory-chase",
+    unit: "ns/load",
+    target: null,
+    better: "lower",
+    run: memoryChaseNs,
   },
 ];

@@ -53,7 +53,7 @@ import type { TableLevel } from "../../mm/page-alloc.js";
 import type { MmStruct } from "../../mm/mm-struct.js";
 import { entryTable, PTRS_PER_TABLE, tableLevels } from "../../mm/pgtable.js";
 import { TLB_FLUSH_ALL } from "../../mm/pgtable.js";
-import type { ShimFlushStats } from "./backends.js";
+import type { shim_flush_area_mask, ShimFlushStats } from "./backends.js";
 import type { X86Mmu } from "./tlb.js";
 
 /** MC_BATCH (arch/x86/xen/multicalls.c): entries per multicall before it is issued. */
@@ -79,16 +79,8 @@ export interface XenPvShim {
   readonly assisted: boolean;
   /** The shim's flush statistics (shared with the guest's MMUEXT flushes). */
   readonly stats: ShimFlushStats;
-  /** shim_flush_area_mask of backends.ts (passed in: this module sits below it). */
-  readonly flushRemote: (
-    x86: X86Mmu,
-    cpu: Cpu,
-    targets: readonly number[],
-    assisted: boolean,
-    stats: ShimFlushStats,
-    entryNs: number,
-    op: string,
-  ) => Kfn<void>;
+  /** shim_flush_area_mask of backends.ts, passed in (this module imports only its types). */
+  readonly flushRemote: typeof shim_flush_area_mask;
 }
 
 /** The guest's PagePinned state and the hypervisor's frame types, for one X86Mmu. */

@@ -250,18 +250,7 @@ export class Simulation {
               "consistent and run() carries on from here",
           );
         const batchEnd = Math.min(n + 64, maxEvents);
-        n++;
-        this.step();
-        if (until === Number.POSITIVE_INFINITY)
-          while (n < batchEnd && q.length !== 0) {
-            n++;
-            this.step();
-          }
-        else
-          while (n < batchEnd && q.length !== 0 && q.peekTime() <= until) {
-            n++;
-            this.step();
-          }
+        n += this.step(batchEnd - n, until);
         if (n < batchEnd) {
           // the queue emptied or the next event is past `until`: the checks above say which
           if (q.length !== 0 && q.peekTime() > until) reason = "until";
@@ -273,36 +262,47 @@ export class Simulation {
       this.inEvent = false;
       this.fastUntil = -1;
       this.fastRun = 0;
-      n += this.fastSteps - fast0;
-      this.eventsFired += n;
+      // `step` counted the events it ran; the fast steps count as the events they saved
+      const fast = this.fastSteps - fast0;
+      n += fast;
+      this.eventsFired += fast;
     }
     if (reason === "until") this.now = until;
     return { now: this.now, events: n, reason };
   }
 
   /**
-   * The engine's one step: takes the earliest event off the queue, moves the clock to it and runs
-   * it. `run` and `runUntilDone` are this step with their own reasons to stop around it; an
-   * explorer's `fire` runs a chosen event the same way without moving the clock. Private: the
-   * callers check that the queue is not empty and own the `inEvent` clean-up.
+   * The engine's one step, taken up to `max` times in a row: takes the earliest event off the
+   * queue, moves the clock to it and runs it, as long as there is one and it is not after `until`.
+   * Returns how many events it ran; they are counted in `eventsFired`, the one that threw too.
+   * `run` takes it in runs of up to 64 between its checks, `runUntilDone` one at a time; an
+   * explorer's `fire` runs a chosen event with the same lines, without moving the clock. Private:
+   * the callers own the `inEvent` clean-up (it stays true if an event throws). Why a run of steps
+   * and not one: docs/benchmarks.md, "Performance devices in model code".
    */
-  private step(): void {
+  private step(max: number, until: number): number {
     const q = this.queue;
-    const slot = q.pop();
-    this.now = q.slotTime(slot);
-    this.dispatch(slot);
-  }
-
-  /** Runs the event in `slot` (already off the heap) and frees the slot. `inEvent` stays true if
-   * the event throws: the caller's `finally` clears it. */
-  private dispatch(slot: number): void {
-    const q = this.queue;
-    const fn = q.slotFn(slot);
-    const arg = q.slotArg(slot);
-    q.release(slot);
-    this.inEvent = true;
-    fn(arg);
-    this.inEvent = false;
+    let n = 0;
+    try {
+      while (
+        n < max &&
+        q.length !== 0 &&
+        (until === Number.POSITIVE_INFINITY || q.peekTime() <= until)
+      ) {
+        const slot = q.pop();
+        this.now = q.slotTime(slot);
+        const fn = q.slotFn(slot);
+        const arg = q.slotArg(slot);
+        q.release(slot);
+        n++;
+        this.inEvent = true;
+        fn(arg);
+        this.inEvent = false;
+      }
+    } finally {
+      this.eventsFired += n;
+    }
+    return n;
   }
 
   /**
@@ -424,11 +424,17 @@ export class Simulation {
   fire(ev: PendingEvent): void {
     // never the fast path here: each yield must come back to the explorer
     this.fastUntil = -1;
-    this.queue.remove(ev.slot);
-    this.labels.delete(this.queue.slotFn(ev.slot));
+    const q = this.queue;
+    const slot = ev.slot;
+    q.remove(slot);
+    const fn = q.slotFn(slot);
+    const arg = q.slotArg(slot);
+    this.labels.delete(fn);
+    q.release(slot);
     this.eventsFired++;
+    this.inEvent = true;
     try {
-      this.dispatch(ev.slot);
+      fn(arg);
     } finally {
       this.inEvent = false;
     }
@@ -460,12 +466,10 @@ export class Simulation {
           throw new SimulationStopped(
             `event budget of ${max} exhausted before "${proc.name}" finished`,
           );
-        n++;
-        this.step();
+        n += this.step(1, Number.POSITIVE_INFINITY);
       }
     } finally {
       this.inEvent = false;
-      this.eventsFired += n;
     }
     return proc.done.value;
   }

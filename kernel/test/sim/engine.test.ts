@@ -88,6 +88,115 @@ describe("event order", () => {
   });
 });
 
+describe("the engine's step, in every loop", () => {
+  it("stops where until and maxEvents say, across its runs of 64, and counts every event", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 500 }), { maxLength: 300 }),
+        fc.array(
+          fc.record({
+            until: fc.option(fc.integer({ min: 0, max: 600 }), { nil: undefined }),
+            maxEvents: fc.option(fc.integer({ min: 1, max: 150 }), { nil: undefined }),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        (times, runs) => {
+          const sim = new Simulation({ trace: false });
+          const ran: number[] = [];
+          times.forEach((t, i) => sim.schedule(t, () => ran.push(i)));
+          // the reference: every event in (time, scheduling order), the checks before each one
+          const order = times
+            .map((t, i) => [t, i] as const)
+            .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+          let k = 0;
+          let now = 0;
+          for (const { until, maxEvents } of runs) {
+            const u = until === undefined ? undefined : Math.max(until, now);
+            const r = sim.run({
+              ...(u === undefined ? {} : { until: u }),
+              ...(maxEvents === undefined ? {} : { maxEvents }),
+            });
+            let events = 0;
+            let reason = "idle";
+            for (;;) {
+              if (k === order.length) break;
+              if (u !== undefined && order[k]![0] > u) {
+                reason = "until";
+                break;
+              }
+              if (maxEvents !== undefined && events >= maxEvents) {
+                reason = "event-budget";
+                break;
+              }
+              now = order[k++]![0];
+              events++;
+            }
+            if (reason === "until") now = u!;
+            expect(r).toEqual({ now, events, reason });
+          }
+          expect(ran).toEqual(order.slice(0, k).map(([, i]) => i));
+          expect(sim.eventsFired).toBe(k);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("counts the event that threw and carries on after it, in run, runUntilDone and fire", () => {
+    const sim = new Simulation({ trace: false });
+    const log: string[] = [];
+    sim.schedule(1, () => log.push("a"));
+    sim.schedule(2, () => {
+      throw new Error("boom");
+    });
+    sim.schedule(3, () => log.push("c"));
+    expect(() => sim.run()).toThrow("boom");
+    expect(sim.eventsFired).toBe(2);
+    expect(sim.now).toBe(2);
+    expect(sim.run()).toEqual({ now: 3, events: 1, reason: "idle" });
+    expect(sim.eventsFired).toBe(3);
+
+    const p = sim.process(
+      "p",
+      (function* (): Kfn<number> {
+        yield 5;
+        return 7;
+      })(),
+    );
+    sim.schedule(1, () => {
+      throw new Error("bang");
+    });
+    expect(() => sim.runUntilDone(p)).toThrow("bang"); // p's start, then the throw
+    expect(sim.eventsFired).toBe(5);
+    expect(sim.runUntilDone(p)).toBe(7);
+    expect(sim.eventsFired).toBe(6);
+    expect(log).toEqual(["a", "c"]);
+
+    const ex = new Simulation({ trace: false });
+    ex.beginExploration();
+    ex.schedule(
+      4,
+      () => {
+        throw new Error("fired");
+      },
+      Priority.NORMAL,
+      0,
+      "bad",
+    );
+    ex.schedule(9, () => log.push("ok"), Priority.NORMAL, 0, "good");
+    const bad = ex.pendingEvents().find((e) => e.label === "bad")!;
+    expect(() => ex.fire(bad)).toThrow("fired");
+    expect(ex.eventsFired).toBe(1);
+    expect(ex.now).toBe(0);
+    const pending = ex.pendingEvents();
+    expect(pending.map((e) => e.label)).toEqual(["good"]);
+    ex.fire(pending[0]!);
+    expect(ex.eventsFired).toBe(2);
+    expect(log).toEqual(["a", "c", "ok"]);
+    expect(ex.run()).toEqual({ now: 0, events: 0, reason: "idle" });
+  });
+});
+
 describe("a device's own next event (fastEvent)", () => {
   /** A device that re-arms itself at drawn intervals among other timers (some at the same
    * instants, of every priority) and a process; with `fast` its next event runs inside the one

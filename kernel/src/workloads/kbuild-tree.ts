@@ -15,8 +15,10 @@
  * job. Makes blocked in read() on the pipe are all woken by a write; the first to run takes the
  * token (which one is timing, here the scheduler's).
  *
- * docs/model.md, "Run-to-run variance", point 9: the tree, the measured costs, and what this
- * recursion does to the spread of builds.
+ * A sub-make starts its own objects before its subdirectories (v4.13 starts all of them where
+ * the first subdirectory stands in the directory's obj-y; those positions are not in the tree).
+ * An experiment, not the default: docs/model.md, "Run-to-run variance", point 9 (the tree, the
+ * measured costs, and what this recursion does to the spread of builds).
  */
 import type { Kernel } from "../mm/kernel.js";
 import { SimEvent } from "../sim/event.js";

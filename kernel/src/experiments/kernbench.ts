@@ -29,6 +29,7 @@ import { contextSwitchMm } from "../system/context-switch.js";
 import { hostSchedParams, parseHostSpec } from "../system/host.js";
 import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
 import { makeBuild, type BuildParams, type BuildStats } from "../workloads/kernbench.js";
+import { KBUILD_X86_64_DEFCONFIG } from "../workloads/kbuild-tree-data.js";
 
 /**
  * Which kernel: "current" (v4.13, the seed's CURRENT), "rcu" (v4.14 as posted with
@@ -77,6 +78,9 @@ export interface KernbenchRunOptions {
    * tick sampling kernel mode at random (BuildParams.interleaveKernel); default true. false puts
    * them in one span after exec, as before 2026-12. */
   readonly interleaveKernel?: boolean;
+  /** kbuild's recursive make (a sub-make per directory of an x86_64 defconfig tree under make's
+   * jobserver, workloads/kbuild-tree.ts) instead of one flat list of objects. Default false. */
+  readonly kbuild?: boolean;
 }
 
 /** A guest of a kernbench run with several guests on one host (`guests`). */
@@ -208,6 +212,7 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       "csdBatch",
       "execSigma",
       "interleaveKernel",
+      "kbuild",
     ],
     "kernbench",
   );
@@ -236,7 +241,15 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   const interleaveKernel = o.interleaveKernel ?? host.build.interleaveKernel;
   if (typeof interleaveKernel !== "boolean")
     throw new ParameterError("interleaveKernel", interleaveKernel, "true or false", "kernbench");
-  const build: BuildParams = { ...scaled(host.build, scale), execSigma, interleaveKernel };
+  const kbuild = o.kbuild ?? false;
+  if (typeof kbuild !== "boolean")
+    throw new ParameterError("kbuild", kbuild, "true or false", "kernbench");
+  const build: BuildParams = {
+    ...scaled(host.build, scale),
+    execSigma,
+    interleaveKernel,
+    ...(kbuild ? { kbuild: KBUILD_X86_64_DEFCONFIG } : {}),
+  };
   if (!(KERNBENCH_KERNELS as readonly string[]).includes(o.kernel))
     throw new UnknownNameError("kernel", o.kernel, KERNBENCH_KERNELS, "kernbench");
   const backend = o.backend ?? "native";

@@ -28,6 +28,7 @@ import { Rng } from "../sim/rng.js";
 import type { Kfn } from "../sim/process.js";
 import type { Scheduler, Task } from "../sched/scheduler.js";
 import { cputimeAdjust } from "../sched/cputime.js";
+import { kbuildDirs, type KbuildParams } from "./kbuild-tree.js";
 
 /** Process kinds of one object's compile, with their page-table and time budgets. */
 export interface ProcKind {
@@ -86,6 +87,9 @@ export interface BuildParams {
   readonly faultNs: number;
   /** Cost of tearing down one aggregated data page at exit (zap + free), ns. */
   readonly pageTeardownNs: number;
+  /** kbuild's recursion (one sub-make per directory under make's jobserver,
+   * workloads/kbuild-tree.ts); absent or null: make starts the objects from one flat list. */
+  readonly kbuild?: KbuildParams | null;
 }
 
 /** What GNU time reports for one make, in kernbench's units. */
@@ -360,7 +364,10 @@ export function* makeBuild(
         // make is one exec too: its layout factor scales all its own work
         const makeLayout = build.layout();
         yield* m.user(b.serialHeadNs * makeLayout);
-        let next = 0;
+        const kb = b.kbuild ?? null;
+        if (kb !== null)
+          yield* kbuildDirs({ k, b, kb, jobs, spawn, objectJob, layout }, m, makeLayout);
+        let next = kb === null ? 0 : b.objects;
         let running = 0;
         while (next < b.objects || running > 0) {
           while (running < jobs && next < b.objects) {

@@ -189,7 +189,7 @@ async function xenKernelBuild(
   return {
     experiment: "xen-kernel-build",
     title: "Kernel build in a 32-vCPU Xen PV guest in a PV shim: shim IPIs vs L0-assisted flush",
-    scaledHow: `kernbench (a Linux build of ${Math.round(2500 * scale)} objects, ×${scale} of the full 2,500) with make -j ${jobs} on a 32-vCPU guest of a 32-pCPU Xen host (L0: credit2), alone and beside 32 runnable vCPUs of other VMs; ebizzy (32 threads) for ${EBIZZY_NS / 1e6} ms of simulated time whatever the scale (two credit2 decisions of at most 10 ms)`,
+    scaledHow: `kernbench (a Linux build of ${Math.round(2500 * scale)} objects, ×${scale} of the full 2,500) with make -j ${jobs} on a 32-vCPU guest of a 32-pCPU Xen host (L0: credit2 as Xen runs it, floating vCPUs in two run queues of 16 pCPUs), alone and beside 32 runnable vCPUs of other VMs; ebizzy (32 threads) for ${EBIZZY_NS / 1e6} ms of simulated time whatever the scale (two credit2 decisions of at most 10 ms)`,
     source:
       'Xen e9aca9470e "x86/tlb: use Xen L0 assisted TLB flush when available" (Roger Pau Monné, 2020): a PV guest running `make -j32 xen` in shim mode with 32 vCPUs and HAP',
     published: [

@@ -1212,9 +1212,11 @@ export class HostCpus implements Hypervisor {
     this.stats.migrations++;
     if (scheduled) {
       t.migrateTo = trqd.id;
-      const p = this.pcpus[t.pcpu]!;
+      // tickle_cpu on the pCPU it runs on when the softirq runs (a unit being switched in
+      // now has not reached its new pCPU yet); if it has left by then, it has moved already
       this.sim.schedule(0, () => {
-        if (this.running) this.csched2Schedule(p, "wakeup");
+        const p = this.pcpus[t.pcpu]!;
+        if (this.running && p.curr === t) this.csched2Schedule(p, "wakeup");
       });
       return;
     }

@@ -15,7 +15,8 @@ import { XEN_PV_HOSTS } from "../../kernel/src/arch/x86/backends.js";
 import { BACKEND_NAMES, PROFILES, type BackendName } from "../../kernel/src/config/profiles.js";
 import { runKernbench, type KernbenchKernel } from "../../kernel/src/experiments/kernbench.js";
 import type { BackendOptions } from "../../kernel/src/system/build.js";
-import { HOST_PRESET_NAMES, parseHostSpec } from "../../kernel/src/system/host.js";
+import { CREDIT2_RUNQUEUE_OPTS } from "../../kernel/src/hw/credit2.js";
+import { HOST_PRESET_NAMES, hostSchedParams, parseHostSpec } from "../../kernel/src/system/host.js";
 import { MICRO_WORKLOADS, runMicro, runMicroVms } from "../../kernel/src/workloads/micro.js";
 
 export interface GuestSpec {
@@ -160,15 +161,18 @@ const severalGuestsArb = fc.oneof(
   { weight: 1, arbitrary: fc.array(buildGuestArb, { minLength: 2, maxLength: 3 }) },
 );
 
-/** A host spec with the hypervisor appended (a preset becomes `base=PRESET`). */
-function onXen(host: string): string {
-  return host.includes("=") ? `${host},hypervisor=xen` : `base=${host},hypervisor=xen`;
+/** A host spec with the hypervisor and credit2's run queues appended (a preset becomes
+ * `base=PRESET`). */
+function onXen(host: string, rq: string): string {
+  const xen = `hypervisor=xen,credit2Runqueue=${rq}`;
+  return host.includes("=") ? `${host},${xen}` : `base=${host},${xen}`;
 }
 
 export const systemSpecArb: fc.Arbitrary<SystemSpec> = fc
   .record({
     host: hostArb,
     xen: fc.boolean(),
+    rq: fc.constantFrom(...CREDIT2_RUNQUEUE_OPTS),
     guests: fc.oneof(fc.array(guestArb, { minLength: 0, maxLength: 1 }), severalGuestsArb),
     bare: placedWorkloadArb
       .filter((pw) => pw.workload.kind === "micro" || pw.backend === "native")
@@ -177,7 +181,7 @@ export const systemSpecArb: fc.Arbitrary<SystemSpec> = fc
   })
   // KVM's PV flush needs a KVM host
   .filter((s) => !s.xen || s.guests.every((g) => g.backend !== "kvm-pv"))
-  .map(({ xen, ...s }) => ({ ...s, host: xen ? onXen(s.host) : s.host }));
+  .map(({ xen, rq, ...s }) => ({ ...s, host: xen ? onXen(s.host, rq) : s.host }));
 
 /** What one run gives, reduced to what must be identical for the same seed and conserved. */
 export interface SpecOutcome {
@@ -199,7 +203,7 @@ export const PROPERTY_BUILD_SCALE = 0.0004;
  * that a run of a few hundred µs sees vCPUs descheduled), or a Xen host's defaults. */
 function hostParams(host: ReturnType<typeof parseHostSpec>, g: GuestSpec) {
   return host.hypervisor === "xen"
-    ? { pcpus: host.nrCpus, otherVcpus: g.otherVcpus, hypervisor: "xen" as const }
+    ? { pcpus: host.nrCpus, otherVcpus: g.otherVcpus, ...hostSchedParams(host) }
     : {
         pcpus: host.nrCpus,
         otherVcpus: g.otherVcpus,

@@ -343,7 +343,7 @@ export function hostFlag(value: string | undefined, flag = "host"): string | und
 }
 
 /** What `--host` accepts, for usage texts. */
-export const HOST_FLAG_USAGE = `${HOST_PRESET_NAMES.join(", ")}, or a spec: cpus=N[,smt=T][,sockets=S][,hz=HZ][,hypervisor=kvm|xen][,base=PRESET] or a JSON file`;
+export const HOST_FLAG_USAGE = `${HOST_PRESET_NAMES.join(", ")}, or a spec: cpus=N[,smt=T][,sockets=S][,hz=HZ][,hypervisor=kvm|xen][,credit2Runqueue=cpu|core|socket|node|all][,base=PRESET] or a JSON file`;
 
 /** Reads the Redis of a distributed sweep: redis://host[:port][/db]. */
 export function redisFlag(url: string | undefined, flag = "redis"): string | undefined {

@@ -38,10 +38,15 @@
  * halt, spin or yield — the cheapest stand-in for a busy VM, on which none of the mechanisms
  * above acts (they act only among the vCPUs of one VM).
  *
+ * A Xen host (`hypervisor: "xen"`) schedules the same threads with credit2 instead
+ * (xen/common/sched/credit2.c): run queues shared by the pCPUs of a socket (hw/credit2.ts),
+ * credit, ratelimit, runq_tickle and balance_load — the "Xen credit2" section below — with an
+ * undirected vcpu_yield() on PAUSE exits and the guest's SCHEDOP_yield.
+ *
  * Not modelled: EEVDF (v6.6+ hosts), cgroup hierarchies (a VM's weight is its vCPU threads'
  * weight), SMT siblings of the host, halt polling, the VMM's own threads, AMD's pause filter,
- * Xen's credit2 scheduler (an undirected yield on PAUSE exits) and Hyper-V's scheduler, whose
- * sources do not say how long a flusher waits for a descheduled virtual processor.
+ * and Hyper-V's scheduler, whose sources do not say how long a flusher waits for a descheduled
+ * virtual processor.
  */
 import {
   checkBool,
@@ -64,6 +69,20 @@ import {
   type HostKernelBehaviour,
 } from "./kvm.js";
 import type { Hypervisor } from "./machine.js";
+import {
+  balanceThreshold,
+  checkCredit2Runqueue,
+  checkTopology,
+  credit2RunqueueLayout,
+  CSCHED2,
+  decay,
+  DEFAULT_CREDIT2_RUNQUEUE,
+  INITIAL_UNIT_LOAD,
+  loadClock,
+  siblingsOf,
+  type Credit2Runqueue,
+  type LoadAvg,
+} from "./credit2.js";
 
 /** NICE_0_LOAD: the weight of a nice-0 thread (kernel/sched/sched.h, scale_load_down). */
 export const NICE_0_LOAD = 1024;
@@ -107,6 +126,16 @@ export interface HostParams {
   /** Xen's sched_ratelimit_us (SCHED_DEFAULT_RATELIMIT_US 1000; 0 turns it off, else
    * 100 … 500,000). Xen only. */
   readonly ratelimitUs?: number;
+  /** CPU packages and threads per core (default 1 and 1): the pCPUs are numbered socket by
+   * socket, siblings together. Only Xen's credit2 uses them (its run queues). */
+  readonly sockets?: number;
+  readonly smt?: number;
+  /** Xen's `credit2_runqueue=`: the pCPUs that share a run queue — cpu, core, socket (the
+   * default), node (one per socket here) or all. Xen only. */
+  readonly credit2Runqueue?: Credit2Runqueue;
+  /** Xen's `sched_credit2_max_cpus_runqueue=` (MAX_CPUS_RUNQ 16): most pCPUs in a run queue.
+   * Xen only. */
+  readonly credit2MaxCpusRunqueue?: number;
 }
 
 /** HostParams that only a Linux/KVM host has. */
@@ -124,32 +153,13 @@ const XEN_REFUSED_PARAMS = [
 export const HYPERVISORS = ["kvm", "xen"] as const;
 export type HypervisorKind = (typeof HYPERVISORS)[number];
 
-/**
- * Xen credit2's constants (xen/common/sched/credit2.c): a unit starts with, and is reset to,
- * CREDIT_INIT of credit; runs at least MIN_TIMER and at most MAX_TIMER per decision; carries at
- * most CARRYOVER_MAX over a reset; never falls below CREDIT_MIN; may be preempted by a wake-up
- * once it has run the ratelimit less RATELIMIT_TICKLE_TOLERANCE.
- */
-export const CSCHED2 = Object.freeze({
-  creditInitNs: 10_000_000,
-  minTimerNs: 500_000,
-  maxTimerNs: 10_000_000,
-  carryoverMaxNs: 500_000,
-  creditMinNs: -10_000_000,
-  creditResetNs: 0,
-  ratelimitTickleToleranceNs: 50_000,
-  /** SCHED_DEFAULT_RATELIMIT_US (xen/common/sched/private.h), shared with credit1. */
-  defaultRatelimitUs: 1000,
-});
-
 /** One VM's place on the host. */
 export interface VmParams {
   /** Weight of each of its vCPU threads (NICE_0_LOAD = 1024 is nice 0). Default 1024. */
   readonly weight?: number;
-  /** vCPU i pinned to pCPU (first + i) mod pCPUs (true), or floating over all pCPUs (false).
-   * Default: floating on a KVM host, as QEMU and libvirt leave vCPU threads without a
-   * `<vcpupin>`; pinned on a Xen host, whose credit2 is modelled with a run queue per pCPU
-   * (exact for hard affinity, see docs/model.md "A Xen host"). */
+  /** vCPU i pinned to pCPU (first + i) mod pCPUs (true: hard affinity to that pCPU alone), or
+   * floating over all pCPUs (false, the default: QEMU and libvirt leave vCPU threads without a
+   * `<vcpupin>`, xl leaves vCPUs without hard affinity unless `cpus=` is given). */
   readonly pinned?: boolean;
   /** First pCPU of the pinning. Default: after the vCPUs already attached. */
   readonly firstPcpu?: number;
@@ -175,6 +185,10 @@ export const HOST_PARAM_KEYS = [
   "switchNs",
   "hypervisor",
   "ratelimitUs",
+  "sockets",
+  "smt",
+  "credit2Runqueue",
+  "credit2MaxCpusRunqueue",
 ] as const;
 export const VM_PARAM_KEYS = ["weight", "pinned", "firstPcpu", "pvSchedYield"] as const;
 
@@ -214,6 +228,24 @@ export interface HostStats {
 
 type ThreadState = "running" | "runnable" | "blocked";
 
+/** {@link HostCpus.credit2State}. */
+export interface Credit2State {
+  readonly runqueues: readonly {
+    readonly id: number;
+    readonly pcpus: readonly number[];
+    readonly load: number;
+    readonly waiting: number;
+  }[];
+  readonly units: readonly {
+    readonly vm: number;
+    readonly vcpu: number;
+    readonly runqueue: number;
+    readonly pcpu: number;
+    readonly credit: number;
+    readonly state: ThreadState;
+  }[];
+}
+
 /** A vCPU thread. `cpu` is null for another VM's always-runnable vCPU. */
 interface VcpuThread {
   readonly id: number;
@@ -247,6 +279,31 @@ interface VcpuThread {
   pleEpoch: number;
   waitingSince: number;
   stealNs: number;
+  /** Xen credit2: its run queue (svc->rqd), its load (update_svc_load), the queue balance_load
+   * asked it to move to while it ran (CSFLAG_runq_migrate_request; -1: none). */
+  rqd: number;
+  load: LoadAvg;
+  migrateTo: number;
+}
+
+/** A credit2 run queue (struct csched2_runqueue_data). */
+interface Runqueue {
+  readonly id: number;
+  /** Its pCPUs (active). */
+  readonly cpus: readonly number[];
+  /** Runnable units not running, by credit, highest first (runq). */
+  readonly runq: VcpuThread[];
+  /** Every unit assigned to it, in assignment order (svc). */
+  readonly svc: VcpuThread[];
+  maxWeight: number;
+  /** Runnable units, running ones included (load); its decaying load and the one balancing
+   * adjusts (avgload, b_avgload, in 2^-18 units), updated together. */
+  load: number;
+  avgload: number;
+  bAvgload: number;
+  loadLastUpdate: number;
+  /** The pCPU last picked for a unit moved here (pick_bias). */
+  pickBias: number;
 }
 
 interface Pcpu {
@@ -290,6 +347,12 @@ export class HostCpus implements Hypervisor {
   readonly hypervisor: HypervisorKind;
   /** Xen: sched_ratelimit_us in ns (0: off). */
   readonly ratelimitNs: number;
+  /** Xen: credit2_runqueue, and the run queue of each pCPU. */
+  readonly credit2Runqueue: Credit2Runqueue;
+  private readonly rqOf: readonly number[];
+  private readonly rqds: Runqueue[] = [];
+  /** pCPU → its SMT siblings (smt_idle). */
+  private readonly siblings: readonly (readonly number[])[];
   readonly stats: HostStats = {
     preemptions: 0,
     entryFlushes: 0,
@@ -309,8 +372,6 @@ export class HostCpus implements Hypervisor {
   };
   readonly sendCallFuncIpi: Hypervisor["sendCallFuncIpi"] = null;
   private readonly pcpus: Pcpu[];
-  /** Xen: the highest weight of any vCPU thread (credit2 burns credit at maxWeight / weight). */
-  private maxWeight = NICE_0_LOAD;
   private readonly threads: VcpuThread[] = [];
   private readonly byCpu = new Map<Cpu, VcpuThread>();
   private readonly vms: Host[] = [];
@@ -390,6 +451,44 @@ export class HostCpus implements Hypervisor {
         CTX,
       );
     this.ratelimitNs = rl * 1000;
+    const topo = {
+      nrPcpus: this.nrPcpus,
+      sockets: checkInt("sockets", params.sockets ?? 1, 1, MAX_PCPUS, CTX),
+      smt: checkInt("smt", params.smt ?? 1, 1, 8, CTX),
+    };
+    checkTopology(topo);
+    for (const k of ["credit2Runqueue", "credit2MaxCpusRunqueue"] as const)
+      if (params[k] !== undefined && this.hypervisor !== "xen")
+        throw new ParameterError(k, params[k], "a Xen host (hypervisor xen): credit2's", CTX);
+    this.credit2Runqueue = checkCredit2Runqueue(params.credit2Runqueue ?? DEFAULT_CREDIT2_RUNQUEUE);
+    const maxCpusRunq = checkInt(
+      "credit2MaxCpusRunqueue",
+      params.credit2MaxCpusRunqueue ?? CSCHED2.maxCpusRunqueue,
+      1,
+      MAX_PCPUS,
+      CTX,
+    );
+    this.siblings = Array.from({ length: this.nrPcpus }, (_, c) => siblingsOf(topo, c));
+    this.rqOf =
+      this.hypervisor === "xen"
+        ? credit2RunqueueLayout(topo, this.credit2Runqueue, maxCpusRunq)
+        : [];
+    for (let c = 0; c < this.rqOf.length; c++) {
+      const id = this.rqOf[c]!;
+      if (this.rqds[id] === undefined)
+        this.rqds[id] = {
+          id,
+          cpus: this.rqOf.flatMap((q, cpu) => (q === id ? [cpu] : [])),
+          runq: [],
+          svc: [],
+          maxWeight: 1,
+          load: 0,
+          avgload: 0,
+          bAvgload: 0,
+          loadLastUpdate: 0,
+          pickBias: c,
+        };
+    }
     this.pcpus = Array.from({ length: this.nrPcpus }, (_, id) => ({
       id,
       rq: [],
@@ -427,7 +526,7 @@ export class HostCpus implements Hypervisor {
   attach(vm: Host, params: VmParams): void {
     if (this.running) throw new KernelStateError("HostCpus.attach", "the host already runs");
     const weight = checkInt("weight", params.weight ?? NICE_0_LOAD, 2, 88_761, CTX);
-    const pinned = checkBool("pinned", params.pinned, this.hypervisor === "xen", CTX);
+    const pinned = checkBool("pinned", params.pinned, false, CTX);
     const first = checkInt("firstPcpu", params.firstPcpu ?? this.nextPin, 0, 1e9, CTX);
     this.vms.push(vm);
     for (const cpu of vm.machine.cpus) {
@@ -472,9 +571,38 @@ export class HostCpus implements Hypervisor {
       pleEpoch: 0,
       waitingSince: 0,
       stealNs: 0,
+      rqd: -1,
+      load: { avgload: INITIAL_UNIT_LOAD, lastUpdate: loadClock(this.sim.now) },
+      migrateTo: -1,
     };
     this.threads.push(t);
     return t;
+  }
+
+  /**
+   * Xen: credit2's state now — each run queue's pCPUs, load and waiting units, and each unit's
+   * queue, pCPU (where it runs or last ran), credit and state. Units are listed in creation
+   * order: the VMs' vCPUs in attach order (`vm` its index), then the other VMs' (`vm` −1).
+   */
+  credit2State(): Credit2State {
+    if (this.hypervisor !== "xen")
+      throw new KernelStateError("HostCpus.credit2State", "not a Xen host");
+    return {
+      runqueues: this.rqds.map((r) => ({
+        id: r.id,
+        pcpus: [...r.cpus],
+        load: r.load,
+        waiting: r.runq.length,
+      })),
+      units: this.threads.map((t) => ({
+        vm: t.vm === null ? -1 : this.vms.indexOf(t.vm),
+        vcpu: t.index,
+        runqueue: t.rqd >= 0 ? t.rqd : this.rqOf[t.pcpu]!,
+        pcpu: t.pcpu,
+        credit: t.credit,
+        state: t.state,
+      })),
+    };
   }
 
   /** Steal time of a guest vCPU, ns (0 for a CPU this host does not run). */
@@ -496,7 +624,10 @@ export class HostCpus implements Hypervisor {
       this.newThread(null, null, o, NICE_0_LOAD, -1, p);
     }
     for (const vm of this.vms) vm.machine.hypervisor = this;
-    for (const t of this.threads) this.maxWeight = Math.max(this.maxWeight, t.weight);
+    if (this.hypervisor === "xen") {
+      this.credit2Start();
+      return;
+    }
     for (const t of this.threads) {
       const p = this.pcpus[t.pcpu]!;
       if (p.curr === null) {
@@ -522,6 +653,33 @@ export class HostCpus implements Hypervisor {
     }
     for (const p of this.pcpus) this.armTick(p);
     // vCPUs that are idle already halt now
+    for (const t of this.threads) if (t.cpu !== null && t.cpu.idle) this.halt(t.cpu);
+  }
+
+  /**
+   * Xen: every unit joins the run queue of the pCPU it was created on (runq_assign) and is
+   * queued runnable (csched2_unit_wake's load and runq_insert), all at the same instant; then
+   * every pCPU schedules (runq_candidate), in pCPU order, so that each decision sees the units
+   * waiting beside it. The units left waiting are descheduled, as at a timer interrupt.
+   */
+  private credit2Start(): void {
+    for (const t of this.threads) this.runqAssign(t, this.rqds[this.rqOf[t.pcpu]!]!);
+    for (const t of this.threads) {
+      const rqd = this.rqds[t.rqd]!;
+      t.waitingSince = this.sim.now;
+      this.updateLoad(rqd, t, 1);
+      this.runqInsert(rqd, t);
+    }
+    for (const p of this.pcpus) if (p.curr === null) this.csched2Schedule(p, "wakeup");
+    for (const t of this.threads) {
+      if (t.state !== "runnable" || t.cpu === null || !t.inGuest) continue;
+      t.inGuest = false;
+      t.preempted = true;
+      t.ready = true;
+      t.preemptedInKernel = t.cpu.mode !== "user";
+      t.cpu.hostPreempt("host-preempted");
+      this.stats.preemptions++;
+    }
     for (const t of this.threads) if (t.cpu !== null && t.cpu.idle) this.halt(t.cpu);
   }
 
@@ -551,9 +709,6 @@ export class HostCpus implements Hypervisor {
     const d = this.sim.now - c.execStart;
     if (d > 0) {
       c.vruntime += this.vdelta(c, d);
-      // credit2 burn_credits: t2c, never below CSCHED2_CREDIT_MIN
-      if (this.hypervisor === "xen")
-        c.credit = Math.max(CSCHED2.creditMinNs, c.credit - (d * this.maxWeight) / c.weight);
       c.execStart = this.sim.now;
     }
     this.updateMinVruntime(p);
@@ -600,8 +755,7 @@ export class HostCpus implements Hypervisor {
 
   /** pick_next_entity (pre-EEVDF): leftmost, unless it is the skip buddy and the second is
    * close enough; the next buddy if it is within wakeup_granularity of the leftmost. */
-  private pickNext(p: Pcpu, prev: VcpuThread | null = null): VcpuThread | null {
-    if (this.hypervisor === "xen") return this.runqCandidate(p, prev);
+  private pickNext(p: Pcpu): VcpuThread | null {
     const left = this.leftmost(p);
     if (left === null) return null;
     let se = left;
@@ -625,12 +779,11 @@ export class HostCpus implements Hypervisor {
    * a hypercall), "halt" (it blocked).
    */
   private reschedule(p: Pcpu, why: "tick" | "wakeup" | "yield" | "halt"): void {
-    this.updateCurr(p);
     if (this.hypervisor === "xen") {
-      // a new decision: the credit2 timer of the last one is void
-      p.timerEpoch++;
-      p.tickArmed = false;
+      this.csched2Schedule(p, why);
+      return;
     }
+    this.updateCurr(p);
     const prev = p.curr;
     if (prev !== null) {
       p.curr = null;
@@ -641,15 +794,14 @@ export class HostCpus implements Hypervisor {
         p.rq.push(prev);
       }
     }
-    const next = this.pickNext(p, prev);
+    const next = this.pickNext(p);
     if (next === prev && next !== null) {
-      // still the best: it keeps running, with a new slice (under credit2 it stays in the
-      // running state, so its state_entry_time and ratelimit are unchanged)
+      // still the best: it keeps running, with a new slice
       p.rq.splice(p.rq.indexOf(next), 1);
       p.curr = next;
       next.state = "running";
       next.execStart = this.sim.now;
-      if (this.hypervisor !== "xen") this.startSlice(p);
+      this.startSlice(p);
       this.armTick(p);
       return;
     }
@@ -726,10 +878,8 @@ export class HostCpus implements Hypervisor {
   }
 
   private armTick(p: Pcpu): void {
-    if (this.hypervisor === "xen") {
-      this.armCredit2Timer(p);
-      return;
-    }
+    // credit2 has no tick: each decision arms its own timer (armCredit2Timer)
+    if (this.hypervisor === "xen") return;
     if (p.tickArmed || !this.running || this.nrRunning(p) < 2) return;
     p.tickArmed = true;
     // the next tick boundary of this pCPU (ticks spread over the period, as skew_tick would)
@@ -813,97 +963,426 @@ export class HostCpus implements Hypervisor {
 
   // ------------------------------------------------------------------ Xen credit2
 
-  /** c2t: credit to time for `t` (a unit of the highest weight burns 1 credit per ns). */
-  private c2t(credit: number, t: VcpuThread): number {
-    return (credit * t.weight) / this.maxWeight;
+  private rqdOf(p: Pcpu): Runqueue {
+    return this.rqds[this.rqOf[p.id]!]!;
+  }
+
+  /** unit_runnable: neither blocked nor leaving for another run queue (_VPF_migrating). */
+  private unitRunnable(t: VcpuThread): boolean {
+    return t.state !== "blocked" && t.migrateTo < 0;
+  }
+
+  /** burn_credits → t2c_update: the running unit's credit, at its queue's max_weight / weight,
+   * never below CREDIT_MIN. */
+  private burnCredits(t: VcpuThread): void {
+    const d = this.sim.now - t.execStart;
+    if (d <= 0) return;
+    const rqd = this.rqds[t.rqd]!;
+    t.credit = Math.max(CSCHED2.creditMinNs, t.credit - (d * rqd.maxWeight) / t.weight);
+    t.execStart = this.sim.now;
+  }
+
+  /** c2t: credit to time for `t` (a unit of the queue's highest weight burns 1 credit per ns). */
+  private c2t(rqd: Runqueue, credit: number, t: VcpuThread): number {
+    return (credit * t.weight) / rqd.maxWeight;
+  }
+
+  /** update_runq_load (with update_svc_load when `t` is given): the decaying averages, then the
+   * instantaneous load changes by `change`. */
+  private updateLoad(rqd: Runqueue, t: VcpuThread | null, change: -1 | 0 | 1): void {
+    const now = loadClock(this.sim.now);
+    rqd.avgload = decay(rqd.avgload, rqd.loadLastUpdate, rqd.load, now);
+    rqd.bAvgload = decay(rqd.bAvgload, rqd.loadLastUpdate, rqd.load, now);
+    rqd.load += change;
+    rqd.loadLastUpdate = now;
+    if (t !== null) this.updateSvcLoad(t, change);
+  }
+
+  /** update_svc_load: a unit's own load, 1 while runnable (before a change: −1 leaves a
+   * runnable unit, +1 wakes one that was not). */
+  private updateSvcLoad(t: VcpuThread, change: -1 | 0 | 1): void {
+    const now = loadClock(this.sim.now);
+    const load = change === -1 ? 1 : change === 1 ? 0 : this.unitRunnable(t) ? 1 : 0;
+    t.load.avgload = decay(t.load.avgload, t.load.lastUpdate, load, now);
+    t.load.lastUpdate = now;
+  }
+
+  /** _runq_assign / _runq_deassign with update_max_weight. */
+  private runqAssign(t: VcpuThread, rqd: Runqueue): void {
+    t.rqd = rqd.id;
+    rqd.svc.push(t);
+    if (t.weight > rqd.maxWeight) rqd.maxWeight = t.weight;
+    rqd.bAvgload += t.load.avgload;
+  }
+
+  private runqDeassign(t: VcpuThread): void {
+    const rqd = this.rqds[t.rqd]!;
+    rqd.svc.splice(rqd.svc.indexOf(t), 1);
+    if (t.weight === rqd.maxWeight) rqd.maxWeight = Math.max(1, ...rqd.svc.map((u) => u.weight));
+    rqd.bAvgload = Math.max(rqd.bAvgload - t.load.avgload, 0);
+    t.rqd = -1;
+  }
+
+  /** runq_insert: by credit, after the units of equal credit. */
+  private runqInsert(rqd: Runqueue, t: VcpuThread): void {
+    let i = 0;
+    while (i < rqd.runq.length && !(t.credit > rqd.runq[i]!.credit)) i++;
+    rqd.runq.splice(i, 0, t);
+  }
+
+  /** cpumask_cycle(n, mask): the first pCPU of `mask` after `n`, wrapping (mask ascending). */
+  private static cycle(n: number, mask: readonly number[]): number {
+    for (const c of mask) if (c > n) return c;
+    return mask.length > 0 ? mask[0]! : -1;
+  }
+
+  /** cpumask_test_or_cycle: `n` itself if in `mask`, else the next one. */
+  private static testOrCycle(n: number, mask: readonly number[]): number {
+    return mask.includes(n) ? n : HostCpus.cycle(n, mask);
+  }
+
+  /**
+   * csched2_schedule on pCPU `p`: burn the current unit's credit, runq_candidate, take the
+   * choice off the queue, reset_credit and balance_load when the best credit of the queue is
+   * used up, csched2_runtime for the decision's timer; then the switch and context_saved, which
+   * puts a still-runnable previous unit back on the queue and tickles a pCPU for it.
+   */
+  private csched2Schedule(p: Pcpu, why: "tick" | "wakeup" | "yield" | "halt"): void {
+    const rqd = this.rqdOf(p);
+    p.timerEpoch++;
+    p.tickArmed = false;
+    const scurr = p.curr;
+    if (scurr !== null) {
+      this.burnCredits(scurr);
+      if (why === "halt") scurr.state = "blocked";
+    }
+    const snext = this.runqCandidate(rqd, scurr, p);
+    let inflight = 0;
+    if (snext !== null) {
+      if (snext !== scurr) rqd.runq.splice(rqd.runq.indexOf(snext), 1);
+      else this.updateLoad(rqd, snext, 0);
+      const top =
+        rqd.runq.length === 0 ? snext.credit : Math.max(snext.credit, rqd.runq[0]!.credit);
+      if (top <= CSCHED2.creditResetNs) {
+        this.resetCredit(rqd, snext);
+        this.balanceLoad(p, scurr, snext);
+      }
+      if (snext !== scurr && scurr !== null && this.unitRunnable(scurr)) inflight = scurr.credit;
+      if (snext.pcpu !== p.id) snext.credit += CSCHED2.migrateCompensationNs;
+    } else this.updateLoad(rqd, null, 0);
+    const runtime = snext === null ? -1 : this.csched2Runtime(rqd, p, snext, scurr, inflight);
+    if (snext !== null && snext === scurr) {
+      // it keeps running: still in the running state, so its state_entry_time and ratelimit
+      // are unchanged
+      this.armCredit2Timer(p, runtime);
+      return;
+    }
+    if (scurr !== null) {
+      p.curr = null;
+      if (scurr.state === "running") scurr.state = "runnable";
+      scurr.waitingSince = this.sim.now;
+      this.schedOut(scurr, why);
+    }
+    if (snext !== null) {
+      this.schedIn(p, snext);
+      this.armCredit2Timer(p, runtime);
+    }
+    if (scurr !== null) this.contextSaved(scurr);
   }
 
   /**
    * runq_candidate: the current unit while it has run less than the ratelimit (unless it
-   * yields); else the unit of most credit, the current one if it has at least as much; a
-   * yielding current unit is passed over for any other runnable unit, whatever its credit. Then
-   * reset_credit when the choice has no credit left.
+   * yields); else the first unit of the queue with more credit than the current one (or than
+   * the idle unit) that may run here — a unit that last ran on another pCPU only with
+   * MIGRATE_RESIST more; a yielding current unit is passed over for any such unit, whatever
+   * its credit. Null: the pCPU idles.
    */
-  private runqCandidate(p: Pcpu, prev: VcpuThread | null): VcpuThread | null {
-    const yielding = prev !== null && prev.yieldFlag;
-    if (prev !== null) prev.yieldFlag = false;
-    const prevRunnable = prev !== null && prev.state === "runnable";
-    if (
-      !yielding &&
-      prevRunnable &&
-      this.ratelimitNs > 0 &&
-      this.sim.now - p.sliceStart < this.ratelimitNs
-    )
-      return prev;
-    let snext = prevRunnable ? prev : null;
-    // the run queue in credit order; runq_insert keeps equal credits in arrival order
-    let best: VcpuThread | null = null;
-    for (const t of p.rq) if (t !== prev && (best === null || t.credit > best.credit)) best = t;
-    if (best !== null && (yielding || snext === null || best.credit > snext.credit)) snext = best;
-    if (snext !== null && snext.credit <= CSCHED2.creditResetNs) this.resetCredit(p, snext);
+  private runqCandidate(rqd: Runqueue, scurr: VcpuThread | null, p: Pcpu): VcpuThread | null {
+    let yielding = false;
+    let snext: VcpuThread | null = null;
+    if (scurr !== null) {
+      yielding = scurr.yieldFlag;
+      scurr.yieldFlag = false;
+      const runnable = this.unitRunnable(scurr);
+      if (
+        !yielding &&
+        this.ratelimitNs > 0 &&
+        runnable &&
+        this.sim.now - p.sliceStart < this.ratelimitNs
+      )
+        return scurr;
+      if (runnable) snext = scurr;
+    }
+    const base = snext === null ? CSCHED2.idleCreditNs : snext.credit;
+    for (const svc of rqd.runq) {
+      if (!yielding && svc.credit <= base) break;
+      if (!this.unitRunnable(svc) || !this.allowed(svc, p.id)) continue;
+      if (svc.pcpu !== p.id && base + CSCHED2.migrateResistNs > svc.credit) continue;
+      return svc;
+    }
     return snext;
   }
 
   /** reset_credit: every unit of the run queue gets CREDIT_INIT more (twice that if the chosen
-   * one is at CREDIT_MIN), clipped to CREDIT_INIT + CARRYOVER_MAX. */
-  private resetCredit(p: Pcpu, snext: VcpuThread): void {
+   * one is at CREDIT_MIN), clipped to CREDIT_INIT + CARRYOVER_MAX; running ones burn first. */
+  private resetCredit(rqd: Runqueue, snext: VcpuThread): void {
     const reset =
-      snext.credit <= CSCHED2.creditMinNs ? 2 * CSCHED2.creditInitNs : CSCHED2.creditInitNs;
+      snext.credit === CSCHED2.creditMinNs ? 2 * CSCHED2.creditInitNs : CSCHED2.creditInitNs;
     const cap = CSCHED2.creditInitNs + CSCHED2.carryoverMaxNs;
-    for (const t of this.threads) if (t.pcpu === p.id) t.credit = Math.min(t.credit + reset, cap);
+    for (const t of rqd.svc) {
+      if (this.pcpus[t.pcpu]!.curr === t) this.burnCredits(t);
+      t.credit = Math.min(t.credit + reset, cap);
+    }
     this.stats.creditResets++;
   }
 
   /**
-   * csched2_runtime: run until the next waiting unit's credit is reached (or the own credit is
-   * used up when none waits with credit), at least MIN_TIMER and what is left of the ratelimit,
-   * at most MAX_TIMER.
+   * balance_load, at a credit reset: against the run queue whose b_avgload differs most from
+   * this pCPU's, if the difference passes the threshold, the push, pull or swap of units that
+   * leaves the two closest. `scurr` and `snext` are scheduled (running) for migrate().
    */
-  private csched2Runtime(p: Pcpu, snext: VcpuThread): number {
+  private balanceLoad(p: Pcpu, scurr: VcpuThread | null, snext: VcpuThread): void {
+    const l = this.rqdOf(p);
+    this.updateLoad(l, null, 0);
+    let maxDeltaRqd: Runqueue | null = null;
+    let loadDelta = 0;
+    let last = l;
+    for (const o of this.rqds) {
+      last = o;
+      if (o === l) continue;
+      this.updateLoad(o, null, 0);
+      const d = Math.abs(l.bAvgload - o.bAvgload);
+      if (d > loadDelta) {
+        loadDelta = d;
+        maxDeltaRqd = o;
+      }
+    }
+    if (maxDeltaRqd === null) return;
+    // as credit2.c has it, the capacity test reads the queue the loop ended on (st.orqd)
+    const loadMax = Math.max(l.bAvgload, last.bAvgload);
+    const cpusMax = Math.max(l.cpus.length, last.cpus.length);
+    if (loadDelta < balanceThreshold(loadMax, cpusMax)) return;
+    const o = maxDeltaRqd;
+    let best = {
+      delta: loadDelta,
+      push: null as VcpuThread | null,
+      pull: null as VcpuThread | null,
+    };
+    const consider = (push: VcpuThread | null, pull: VcpuThread | null): void => {
+      let lLoad = l.bAvgload;
+      let oLoad = o.bAvgload;
+      if (push !== null) {
+        lLoad -= push.load.avgload;
+        oLoad += push.load.avgload;
+      }
+      if (pull !== null) {
+        lLoad += pull.load.avgload;
+        oLoad -= pull.load.avgload;
+      }
+      const delta = Math.abs(lLoad - oLoad);
+      if (delta < best.delta) best = { delta, push, pull };
+    };
+    const migrateable = (t: VcpuThread, to: Runqueue) =>
+      t.migrateTo < 0 && to.cpus.some((c) => this.allowed(t, c));
+    let innerUpdated = false;
+    for (const push of l.svc) {
+      this.updateSvcLoad(push, 0);
+      if (!migrateable(push, o)) continue;
+      for (const pull of o.svc) {
+        if (!innerUpdated) this.updateSvcLoad(pull, 0);
+        if (migrateable(pull, l)) consider(push, pull);
+      }
+      innerUpdated = true;
+      consider(push, null);
+    }
+    for (const pull of o.svc) if (migrateable(pull, l)) consider(null, pull);
+    const scheduled = (t: VcpuThread) =>
+      t === scurr || t === snext || this.pcpus[t.pcpu]!.curr === t;
+    if (best.push !== null) this.credit2Migrate(best.push, o, scheduled(best.push));
+    if (best.pull !== null) this.credit2Migrate(best.pull, l, scheduled(best.pull));
+  }
+
+  /**
+   * migrate(): a running unit is only marked (it leaves at its pCPU's next decision, which is
+   * tickled); a waiting or blocked one moves now to a pCPU of the target queue
+   * (cpumask_cycle from its pick_bias), and a waiting one is tickled there. The tickles run as
+   * the softirq they raise: after the current decision.
+   */
+  private credit2Migrate(t: VcpuThread, trqd: Runqueue, scheduled: boolean): void {
+    this.stats.migrations++;
+    if (scheduled) {
+      t.migrateTo = trqd.id;
+      // tickle_cpu on the pCPU it runs on when the softirq runs (a unit being switched in
+      // now has not reached its new pCPU yet); if it has left by then, it has moved already
+      this.sim.schedule(0, () => {
+        const p = this.pcpus[t.pcpu]!;
+        if (this.running && p.curr === t) this.csched2Schedule(p, "wakeup");
+      });
+      return;
+    }
+    const old = this.rqds[t.rqd]!;
+    const onRunq = old.runq.indexOf(t);
+    if (onRunq >= 0) {
+      old.runq.splice(onRunq, 1);
+      this.updateLoad(old, null, -1);
+    }
+    this.moveUnit(t, trqd);
+    if (onRunq >= 0) {
+      this.updateLoad(trqd, null, 1);
+      this.runqInsert(trqd, t);
+      this.sim.schedule(0, () => {
+        if (this.running && trqd.runq.includes(t)) this.runqTickle(t);
+      });
+    }
+  }
+
+  /** The unit's move to `trqd`: deassign, a pCPU of the queue it may run on
+   * (cpumask_cycle(pick_bias)), assign. */
+  private moveUnit(t: VcpuThread, trqd: Runqueue): void {
+    this.runqDeassign(t);
+    const cpu = HostCpus.cycle(
+      trqd.pickBias,
+      trqd.cpus.filter((c) => this.allowed(t, c)),
+    );
+    t.pcpu = cpu;
+    trqd.pickBias = cpu;
+    this.runqAssign(t, trqd);
+  }
+
+  /**
+   * csched2_context_saved after a switch: a unit that balance_load marked moves now
+   * (vcpu_migrate_finish: csched2_res_pick takes a pCPU of the target queue, migrate() moves
+   * the unit, vcpu_wake queues it there); a runnable one goes back on its queue and a pCPU is
+   * tickled for it; a blocked one leaves the queue's load.
+   */
+  private contextSaved(t: VcpuThread): void {
+    if (t.migrateTo >= 0) {
+      const trqd = this.rqds[t.migrateTo]!;
+      t.migrateTo = -1;
+      this.updateLoad(this.rqds[t.rqd]!, t, -1);
+      // csched2_res_pick with CSFLAG_runq_migrate_request moves the queue's pick_bias first
+      trqd.pickBias = HostCpus.cycle(
+        trqd.pickBias,
+        trqd.cpus.filter((c) => this.allowed(t, c)),
+      );
+      this.moveUnit(t, trqd);
+      if (t.state !== "blocked") this.credit2Wake(t);
+      return;
+    }
+    if (t.state === "runnable") {
+      this.runqInsert(this.rqds[t.rqd]!, t);
+      this.runqTickle(t);
+    } else this.updateLoad(this.rqds[t.rqd]!, t, -1);
+  }
+
+  /**
+   * csched2_runtime: run until the first waiting unit's credit (or the previous unit's, going
+   * back on the queue) is reached, or the own credit is used up when none waits with credit;
+   * at least MIN_TIMER and what is left of the ratelimit, at most MAX_TIMER.
+   */
+  private csched2Runtime(
+    rqd: Runqueue,
+    p: Pcpu,
+    snext: VcpuThread,
+    scurr: VcpuThread | null,
+    inflightCredit: number,
+  ): number {
     let minTime: number = CSCHED2.minTimerNs;
-    if (this.ratelimitNs > 0)
-      minTime = Math.max(minTime, this.ratelimitNs - (this.sim.now - p.sliceStart));
+    if (this.ratelimitNs > 0) {
+      const rl =
+        snext === scurr ? p.sliceStart + this.ratelimitNs - this.sim.now : this.ratelimitNs;
+      if (rl > minTime) minTime = rl;
+    }
     let rtCredit = snext.credit;
-    let swait: VcpuThread | null = null;
-    for (const t of p.rq) if (swait === null || t.credit > swait.credit) swait = t;
-    if (swait !== null && swait.credit > 0) rtCredit = snext.credit - swait.credit;
-    const time = rtCredit > 0 ? this.c2t(rtCredit, snext) : 0;
+    let swaitCredit = 0;
+    const swait = rqd.runq[0];
+    if (swait !== undefined && swait.credit > 0) swaitCredit = swait.credit;
+    if (swaitCredit < inflightCredit) swaitCredit = inflightCredit;
+    if (swaitCredit > 0) rtCredit = snext.credit - swaitCredit;
+    const time = rtCredit > 0 ? this.c2t(rqd, rtCredit, snext) : 0;
     return Math.round(Math.min(Math.max(time, minTime), CSCHED2.maxTimerNs));
   }
 
   /** The timer of the current decision; when it fires, the pCPU schedules again. */
-  private armCredit2Timer(p: Pcpu): void {
-    if (p.tickArmed || !this.running || p.curr === null) return;
+  private armCredit2Timer(p: Pcpu, ns: number): void {
+    if (!this.running || p.curr === null || ns < 0) return;
     p.tickArmed = true;
     const epoch = p.timerEpoch;
-    this.sim.schedule(Math.max(1, this.csched2Runtime(p, p.curr)), () => {
+    this.sim.schedule(Math.max(1, ns), () => {
       if (p.timerEpoch !== epoch || !this.running) return;
       p.tickArmed = false;
-      if (p.curr !== null) this.reschedule(p, "tick");
-      if (this.sim.now >= p.nextBalance) this.periodicBalance(p);
-      this.armTick(p);
+      this.csched2Schedule(p, "tick");
     });
   }
 
-  /**
-   * csched2_unit_wake → runq_tickle: an idle pCPU runs the woken unit at once; a busy one is
-   * preempted if its current unit has run the ratelimit (less RATELIMIT_TICKLE_TOLERANCE) and
-   * has less credit than the woken one. A woken unit keeps the credit it had.
-   */
-  private credit2Wake(dst: Pcpu, t: VcpuThread): void {
+  /** csched2_unit_wake: the unit joins its queue's load and runq, and runq_tickle picks a
+   * pCPU for it. A woken unit keeps the credit it had. */
+  private credit2Wake(t: VcpuThread): void {
     t.state = "runnable";
     t.waitingSince = this.sim.now;
-    dst.rq.push(t);
-    const c = dst.curr;
-    if (c === null) {
-      this.reschedule(dst, "wakeup");
+    const rqd = this.rqds[t.rqd]!;
+    this.updateLoad(rqd, t, 1);
+    this.runqInsert(rqd, t);
+    this.runqTickle(t);
+  }
+
+  /**
+   * runq_tickle: a pCPU of the unit's run queue that it may run on — an idle one (its own
+   * pCPU first, else the next, fully idle cores before others), else the busy one whose current
+   * unit it beats by the most credit (MIGRATE_RESIST less away from its own pCPU), once that
+   * unit has run the ratelimit less RATELIMIT_TICKLE_TOLERANCE; its own pCPU wins any positive
+   * score. The tickled pCPU schedules at once and picks from the queue.
+   */
+  private runqTickle(t: VcpuThread): void {
+    const rqd = this.rqds[t.rqd]!;
+    const cpu = t.pcpu;
+    const mask = rqd.cpus.filter((c) => this.allowed(t, c));
+    const isIdle = (c: number) => this.pcpus[c]!.curr === null;
+    const idle = mask.filter(isIdle);
+    const smtIdle = idle.filter((c) =>
+      this.siblings[c]!.every((s) => this.rqOf[s] !== rqd.id || isIdle(s)),
+    );
+    let ipid = HostCpus.testOrCycle(cpu, smtIdle);
+    if (ipid < 0) ipid = HostCpus.testOrCycle(cpu, idle);
+    if (ipid >= 0) {
+      this.csched2Schedule(this.pcpus[ipid]!, "wakeup");
       return;
     }
+    let max = 0;
+    if (mask.includes(cpu)) {
+      const score = this.tickleScore(t, cpu);
+      if (score > max) {
+        // in the unit's soft affinity (all pCPUs): taken at once
+        this.csched2Schedule(this.pcpus[cpu]!, "wakeup");
+        return;
+      }
+    }
+    for (const c of mask) {
+      if (c === cpu) continue;
+      const score = this.tickleScore(t, c);
+      if (score > max) {
+        max = score;
+        ipid = c;
+      }
+    }
+    if (ipid >= 0) this.csched2Schedule(this.pcpus[ipid]!, "wakeup");
+  }
+
+  /** tickle_score: −1 if the current unit may not be preempted yet; else the credit by which
+   * `t` beats it (MIGRATE_RESIST less if `t` last ran elsewhere), plus CREDIT_INIT when
+   * positive (the pCPU is in `t`'s soft affinity, which is every pCPU). */
+  private tickleScore(t: VcpuThread, c: number): number {
+    const p = this.pcpus[c]!;
+    const cur = p.curr!;
     const tol = CSCHED2.ratelimitTickleToleranceNs;
     const preemptable =
-      this.ratelimitNs <= tol || this.sim.now - dst.sliceStart > this.ratelimitNs - tol;
-    if (preemptable && t.credit - c.credit > 0) this.reschedule(dst, "wakeup");
-    else this.armTick(dst);
+      this.ratelimitNs <= tol || this.sim.now - p.sliceStart > this.ratelimitNs - tol;
+    if (!preemptable) return -1;
+    this.burnCredits(cur);
+    let score = t.credit - cur.credit;
+    if (t.pcpu !== c) score -= CSCHED2.migrateResistNs;
+    if (score > 0) score += CSCHED2.creditInitNs;
+    return score;
   }
 
   /** vcpu_yield(): CSFLAG_unit_yield, then schedule — another runnable unit of the pCPU runs,
@@ -963,6 +1442,10 @@ export class HostCpus implements Hypervisor {
 
   /** try_to_wake_up → select_task_rq_fair, enqueue with place_entity, check_preempt_wakeup. */
   private wakeUp(t: VcpuThread): void {
+    if (this.hypervisor === "xen") {
+      this.credit2Wake(t);
+      return;
+    }
     let dst = this.pcpus[t.pcpu]!;
     if (t.pinnedTo >= 0) dst = this.pcpus[t.pinnedTo]!;
     else if (this.nrRunning(dst) > 0) {
@@ -974,10 +1457,6 @@ export class HostCpus implements Hypervisor {
     }
     t.pcpu = dst.id;
     this.updateCurr(dst);
-    if (this.hypervisor === "xen") {
-      this.credit2Wake(dst, t);
-      return;
-    }
     // place_entity (GENTLE_FAIR_SLEEPERS): at most sched_latency / 2 of credit
     t.vruntime = Math.max(t.vruntime, dst.minVruntime - this.latencyNs / 2);
     t.state = "runnable";

@@ -1,6 +1,7 @@
 /**
  * One guest's view of its host (`Host`), and the host's parts re-exported: the scheduler of vCPU
- * threads (hw/host-sched.ts) and KVM's host kernel versions (hw/kvm.ts).
+ * threads (hw/host-sched.ts), Xen credit2's run queues (hw/credit2.ts) and KVM's host kernel
+ * versions (hw/kvm.ts).
  */
 import { checkBool, checkInt, checkOptions } from "../sim/errors.js";
 import type { Cpu } from "./cpu.js";
@@ -16,6 +17,7 @@ import { KVM_VCPU_FLUSH_TLB, KVM_VCPU_PREEMPTED } from "./kvm.js";
 import type { Machine } from "./machine.js";
 
 export * from "./host-sched.js";
+export * from "./credit2.js";
 export * from "./kvm.js";
 
 const CTX = "Host";

@@ -345,8 +345,8 @@ export interface GuestSpec {
   readonly profile: string;
   /** Flush backend. */
   readonly backend: string;
-  /** vCPU i pinned to pCPU (first + i) mod pCPUs, or floating over all of them (default: floating
-   * on a KVM host, pinned on a Xen host; see hw/host-sched.ts `VmParams`). */
+  /** vCPU i pinned to pCPU (first + i) mod pCPUs, or floating over all of them (default:
+   * floating, on KVM and Xen hosts alike; see hw/host-sched.ts `VmParams`). */
   readonly pinned?: boolean;
   /** Weight of each vCPU thread on the host (1024 = nice 0). Default 1024. */
   readonly weight?: number;

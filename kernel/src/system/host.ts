@@ -17,6 +17,11 @@ import {
   type HostParams,
   type HypervisorKind,
 } from "../hw/host.js";
+import {
+  checkCredit2Runqueue,
+  CREDIT2_RUNQUEUE_OPTS,
+  type Credit2Runqueue,
+} from "../hw/credit2.js";
 import { MAX_CPUS } from "../hw/machine.js";
 import {
   checkInt,
@@ -48,6 +53,9 @@ export interface HostSpec {
   /** The hypervisor that schedules guests' vCPUs on this host (hw/host-sched.ts HYPERVISORS):
    * "kvm" (a Linux host, the default) or "xen" (credit2). A Xen host has no `kernel`. */
   readonly hypervisor: HypervisorKind;
+  /** Xen's `credit2_runqueue=` (hw/credit2.ts: cpu, core, socket, node, all), when given; Xen's
+   * default is socket. Only with hypervisor=xen. */
+  readonly credit2Runqueue?: Credit2Runqueue;
   /** Cost-model overrides (hw/costs.ts), each within its field's range. */
   readonly costs: Readonly<Partial<CostModel>>;
   /** User-time slowdown while the SMT sibling is busy (calibrated). */
@@ -148,6 +156,7 @@ export const HOST_SPEC_KEYS = [
   "base",
   "kernel",
   "hypervisor",
+  "credit2Runqueue",
   ...Object.keys(INT_FIELDS),
   ...Object.keys(NUMBER_FIELDS),
   "costs",
@@ -199,6 +208,17 @@ export function hostFromFields(fields: unknown): HostSpec {
       "no host kernel with hypervisor=xen (the host kernel is a KVM host's Linux)",
       CTX,
     );
+  let credit2Runqueue: Credit2Runqueue | undefined = base.credit2Runqueue;
+  if (o["credit2Runqueue"] !== undefined) {
+    if (hypervisor !== "xen")
+      throw new ParameterError(
+        "credit2Runqueue",
+        o["credit2Runqueue"],
+        `hypervisor=xen (credit2's run queues: ${CREDIT2_RUNQUEUE_OPTS.join(", ")})`,
+        CTX,
+      );
+    credit2Runqueue = checkCredit2Runqueue(o["credit2Runqueue"]);
+  }
   const costs = o["costs"] ?? {};
   checkOptions("costs", costs, Object.keys(DEFAULT_COSTS), CTX);
   resolveCosts(costs); // range of every override
@@ -226,6 +246,7 @@ export function hostFromFields(fields: unknown): HostSpec {
     hz: ints["hz"] ?? base.hz,
     kernel,
     hypervisor: hypervisor as HypervisorKind,
+    ...(credit2Runqueue !== undefined ? { credit2Runqueue } : {}),
     costs: { ...base.costs, ...(costs as Partial<CostModel>) },
     wakeupGranularityNs: ints["wakeupGranularityNs"] ?? base.wakeupGranularityNs,
     latencyNs: ints["latencyNs"] ?? base.latencyNs,
@@ -282,7 +303,8 @@ export function parseHostSpec(text: string): HostSpec {
         CTX,
       );
     if (Object.hasOwn(fields, key)) throw new ParameterError(key, raw, "given once", CTX);
-    if (key === "base" || key === "kernel" || key === "hypervisor") fields[key] = raw;
+    if (key === "base" || key === "kernel" || key === "hypervisor" || key === "credit2Runqueue")
+      fields[key] = raw;
     else {
       if (!DECIMAL.test(raw)) throw new ParameterError(key, raw, "a decimal number", CTX);
       fields[key] = Number(raw) + 0;
@@ -292,11 +314,12 @@ export function parseHostSpec(text: string): HostSpec {
 }
 
 /** What a host spec gives the host scheduler of its guests: the hypervisor, and a KVM host's
- * kernel (a Xen host has none). `kernel` overrides the spec's (`--host-kernel`). */
+ * kernel (a Xen host has none) or a Xen host's topology and credit2_runqueue (its run queues).
+ * `kernel` overrides the spec's (`--host-kernel`). */
 export function hostSchedParams(
   h: HostSpec,
   kernel?: string,
-): Pick<HostParams, "hypervisor" | "kernel"> {
+): Pick<HostParams, "hypervisor" | "kernel" | "sockets" | "smt" | "credit2Runqueue"> {
   if (h.hypervisor === "xen") {
     if (kernel !== undefined)
       throw new ParameterError(
@@ -305,7 +328,12 @@ export function hostSchedParams(
         "no host kernel with hypervisor=xen (the host kernel is a KVM host's Linux)",
         CTX,
       );
-    return { hypervisor: "xen" };
+    return {
+      hypervisor: "xen",
+      sockets: h.sockets,
+      smt: h.smt,
+      ...(h.credit2Runqueue !== undefined ? { credit2Runqueue: h.credit2Runqueue } : {}),
+    };
   }
   return { kernel: kernel ?? h.kernel };
 }

@@ -24,7 +24,21 @@ describe("host specs", () => {
     expect(parseHostSpec("cpus=8").hypervisor).toBe("kvm");
     const x = parseHostSpec("cpus=8,hypervisor=xen");
     expect(x.hypervisor).toBe("xen");
-    expect(hostSchedParams(x)).toEqual({ hypervisor: "xen" });
+    // a Xen host's topology reaches credit2 (its run queues); credit2_runqueue when given
+    expect(hostSchedParams(x)).toEqual({ hypervisor: "xen", sockets: 1, smt: 1 });
+    const c = parseHostSpec("cpus=8,sockets=2,hypervisor=xen,credit2Runqueue=core");
+    expect(hostSchedParams(c)).toEqual({
+      hypervisor: "xen",
+      sockets: 2,
+      smt: 1,
+      credit2Runqueue: "core",
+    });
+    expect(() => parseHostSpec("cpus=8,credit2Runqueue=core")).toThrow(/hypervisor=xen/);
+    expect(() => parseHostSpec("cpus=8,hypervisor=xen,credit2Runqueue=numa")).toThrow(
+      UnknownNameError,
+    );
+    // KVM hosts carry no credit2 field (their results are unchanged)
+    expect("credit2Runqueue" in parseHostSpec("cpus=8")).toBe(false);
     expect(hostSchedParams(parseHostSpec("cpus=8,kernel=v6.1"))).toEqual({ kernel: "v6.1" });
     expect(() => parseHostSpec("cpus=8,hypervisor=vmware")).toThrow(UnknownNameError);
     expect(() => parseHostSpec("cpus=8,hypervisor=xen,kernel=v6.1")).toThrow(/hypervisor=xen/);

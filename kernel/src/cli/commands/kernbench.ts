@@ -48,6 +48,7 @@ function hostSpecSummary(h: HostProfile) {
     smt: h.smt,
     hz: h.hz,
     hypervisor: h.hypervisor,
+    ...(h.credit2Runqueue !== undefined ? { credit2Runqueue: h.credit2Runqueue } : {}),
     costs: h.costs,
   };
 }

@@ -41,12 +41,21 @@ export const PSC_SHIFT: Readonly<Record<PscLevel, number>> = Object.freeze({
   pdpte: 30,
   pde: 21,
 });
-const PSC_CODE: Readonly<Record<PscLevel, number>> = Object.freeze({
-  pml5e: 0,
-  pml4e: 1,
-  pdpte: 2,
-  pde: 3,
-});
+/** A cache's number in a PSC key. A switch, not a record indexed by the name: the walk computes
+ * a key per level it looks up, and a keyed load by a variable name was a fifth of the walk's own
+ * time (docs/benchmarks.md, "Performance devices"). */
+function pscCode(level: PscLevel): number {
+  switch (level) {
+    case "pml5e":
+      return 0;
+    case "pml4e":
+      return 1;
+    case "pdpte":
+      return 2;
+    case "pde":
+      return 3;
+  }
+}
 
 export interface TlbParams {
   /** TLB entries (all PCIDs together). Default 1,536 (Skylake STLB). */
@@ -126,11 +135,11 @@ function tlbKey(va: number): number {
   return Math.floor(va / 4096);
 }
 
-/** Bytes one entry of each cache translates, by PSC_CODE. */
+/** Bytes one entry of each cache translates, by {@link pscCode}. */
 const PSC_SPAN_BY_CODE: readonly number[] = [2 ** 48, 2 ** 39, 2 ** 30, 2 ** 21];
 
 function pscKey(level: PscLevel, va: number): number {
-  const code = PSC_CODE[level];
+  const code = pscCode(level);
   return Math.floor(va / PSC_SPAN_BY_CODE[code]!) * 4 + code;
 }
 
@@ -169,6 +178,12 @@ export class TranslationCaches {
   private tlbCount = 0;
   private pscCount = 0;
   private clock = 0;
+  /** The PCID of the last lookup or fill and its two maps (undefined: it has none yet), so that
+   * the lookups of a walk, all under the CPU's current PCID, find them without a `Map.get` each
+   * (docs/benchmarks.md, "Performance devices"). −1 after the outer maps change. */
+  private curPcid = -1;
+  private curTlb: Map<number, TlbEntry> | undefined = undefined;
+  private curPsc: Map<number, PscEntry> | undefined = undefined;
 
   constructor(cpu: number, params: TlbParams, rng: Rng, clockSource: { readonly now: number }) {
     this.cpu = cpu;
@@ -188,7 +203,7 @@ export class TranslationCaches {
   lookupTlb(pcid: number, va: number): TlbEntry | undefined {
     const key = tlbKey(va);
     const e =
-      (this.globals.size > 0 ? this.globals.get(key) : undefined) ?? this.tlb.get(pcid)?.get(key);
+      (this.globals.size > 0 ? this.globals.get(key) : undefined) ?? this.tlbOf(pcid)?.get(key);
     if (e !== undefined) {
       e.lastUse = ++this.clock;
       this.stats.tlbHits++;
@@ -199,10 +214,10 @@ export class TranslationCaches {
   /** The longest-matching PSC entry for (pcid, va) among `levels` (the walk's levels, deepest
    * first), as the page walker uses them (§4.10.3.2). */
   lookupPsc(pcid: number, va: number, levels: readonly PscLevel[]): PscEntry | undefined {
-    const m = this.psc.get(pcid);
+    const m = this.pscOf(pcid);
     if (m === undefined || m.size === 0) return undefined;
-    for (const level of levels) {
-      const e = m.get(pscKey(level, va));
+    for (let i = 0; i < levels.length; i++) {
+      const e = m.get(pscKey(levels[i]!, va));
       if (e !== undefined) {
         e.lastUse = ++this.clock;
         this.stats.pscHits++;
@@ -225,7 +240,7 @@ export class TranslationCaches {
       filledAt: this.clockSource.now,
       lastUse: ++this.clock,
     };
-    const map = global ? this.globals : this.perPcid(this.tlb, pcid);
+    const map = global ? this.globals : (this.tlbOf(pcid) ?? this.perPcid(this.tlb, pcid));
     if (!map.has(key)) {
       if (this.tlbCount >= this.params.tlbEntries) this.evictTlb();
       this.tlbCount++;
@@ -239,12 +254,12 @@ export class TranslationCaches {
   fillPsc(pcid: number, level: PscLevel, va: number, pfn: number, gen: number): PscEntry | null {
     if (this.params.pscEntries === 0) return null;
     const key = pscKey(level, va);
-    const map = this.perPcid(this.psc, pcid);
+    const map = this.pscOf(pcid) ?? this.perPcid(this.psc, pcid);
     if (!map.has(key)) {
       if (this.pscCount >= this.params.pscEntries) this.evictPsc();
       this.pscCount++;
     }
-    const span = 2 ** PSC_SHIFT[level];
+    const span = PSC_SPAN_BY_CODE[pscCode(level)]!;
     const entry: PscEntry = {
       pcid,
       level,
@@ -261,12 +276,12 @@ export class TranslationCaches {
 
   /** PSC entries of `pcid`. */
   pscCountOf(pcid: number): number {
-    return this.psc.get(pcid)?.size ?? 0;
+    return this.pscOf(pcid)?.size ?? 0;
   }
 
   /** The `i`-th PSC entry of `pcid` in fill order (a speculative walk picks one), if any. */
   pscAt(pcid: number, i: number): PscEntry | undefined {
-    const m = this.psc.get(pcid);
+    const m = this.pscOf(pcid);
     if (m === undefined) return undefined;
     for (const e of m.values()) if (i-- === 0) return e;
     return undefined;
@@ -358,6 +373,7 @@ export class TranslationCaches {
     let tlb = 0;
     for (const m of this.tlb.values()) tlb += m.size;
     this.tlb.clear();
+    this.curPcid = -1;
     if (includeGlobal) {
       tlb += this.globals.size;
       this.globals.clear();
@@ -432,8 +448,25 @@ export class TranslationCaches {
     if (m === undefined) {
       m = new Map();
       maps.set(pcid, m);
+      this.curPcid = -1;
     }
     return m;
+  }
+
+  private tlbOf(pcid: number): Map<number, TlbEntry> | undefined {
+    if (pcid !== this.curPcid) this.select(pcid);
+    return this.curTlb;
+  }
+
+  private pscOf(pcid: number): Map<number, PscEntry> | undefined {
+    if (pcid !== this.curPcid) this.select(pcid);
+    return this.curPsc;
+  }
+
+  private select(pcid: number): void {
+    this.curPcid = pcid;
+    this.curTlb = this.tlb.get(pcid);
+    this.curPsc = this.psc.get(pcid);
   }
 
   private dropTlb(pcid: number): number {

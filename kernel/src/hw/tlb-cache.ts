@@ -41,21 +41,12 @@ export const PSC_SHIFT: Readonly<Record<PscLevel, number>> = Object.freeze({
   pdpte: 30,
   pde: 21,
 });
-/** A cache's number in a PSC key. A switch, not a record indexed by the name: the walk computes
- * a key per level it looks up, and a keyed load by a variable name was a fifth of the walk's own
- * time (docs/benchmarks.md, "Performance devices"). */
-function pscCode(level: PscLevel): number {
-  switch (level) {
-    case "pml5e":
-      return 0;
-    case "pml4e":
-      return 1;
-    case "pdpte":
-      return 2;
-    case "pde":
-      return 3;
-  }
-}
+const PSC_CODE: Readonly<Record<PscLevel, number>> = Object.freeze({
+  pml5e: 0,
+  pml4e: 1,
+  pdpte: 2,
+  pde: 3,
+});
 
 export interface TlbParams {
   /** TLB entries (all PCIDs together). Default 1,536 (Skylake STLB). */
@@ -135,11 +126,11 @@ function tlbKey(va: number): number {
   return Math.floor(va / 4096);
 }
 
-/** Bytes one entry of each cache translates, by {@link pscCode}. */
+/** Bytes one entry of each cache translates, by PSC_CODE. */
 const PSC_SPAN_BY_CODE: readonly number[] = [2 ** 48, 2 ** 39, 2 ** 30, 2 ** 21];
 
 function pscKey(level: PscLevel, va: number): number {
-  const code = pscCode(level);
+  const code = PSC_CODE[level];
   return Math.floor(va / PSC_SPAN_BY_CODE[code]!) * 4 + code;
 }
 
@@ -216,8 +207,8 @@ export class TranslationCaches {
   lookupPsc(pcid: number, va: number, levels: readonly PscLevel[]): PscEntry | undefined {
     const m = this.pscOf(pcid);
     if (m === undefined || m.size === 0) return undefined;
-    for (let i = 0; i < levels.length; i++) {
-      const e = m.get(pscKey(levels[i]!, va));
+    for (const level of levels) {
+      const e = m.get(pscKey(level, va));
       if (e !== undefined) {
         e.lastUse = ++this.clock;
         this.stats.pscHits++;
@@ -259,7 +250,7 @@ export class TranslationCaches {
       if (this.pscCount >= this.params.pscEntries) this.evictPsc();
       this.pscCount++;
     }
-    const span = PSC_SPAN_BY_CODE[pscCode(level)]!;
+    const span = 2 ** PSC_SHIFT[level];
     const entry: PscEntry = {
       pcid,
       level,

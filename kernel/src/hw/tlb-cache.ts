@@ -169,12 +169,6 @@ export class TranslationCaches {
   private tlbCount = 0;
   private pscCount = 0;
   private clock = 0;
-  /** The PCID of the last lookup or fill and its two maps (undefined: it has none yet), so that
-   * the lookups of a walk, all under the CPU's current PCID, find them without a `Map.get` each
-   * (docs/benchmarks.md, "Performance devices"). −1 after the outer maps change. */
-  private curPcid = -1;
-  private curTlb: Map<number, TlbEntry> | undefined = undefined;
-  private curPsc: Map<number, PscEntry> | undefined = undefined;
 
   constructor(cpu: number, params: TlbParams, rng: Rng, clockSource: { readonly now: number }) {
     this.cpu = cpu;
@@ -194,7 +188,7 @@ export class TranslationCaches {
   lookupTlb(pcid: number, va: number): TlbEntry | undefined {
     const key = tlbKey(va);
     const e =
-      (this.globals.size > 0 ? this.globals.get(key) : undefined) ?? this.tlbOf(pcid)?.get(key);
+      (this.globals.size > 0 ? this.globals.get(key) : undefined) ?? this.tlb.get(pcid)?.get(key);
     if (e !== undefined) {
       e.lastUse = ++this.clock;
       this.stats.tlbHits++;
@@ -205,7 +199,7 @@ export class TranslationCaches {
   /** The longest-matching PSC entry for (pcid, va) among `levels` (the walk's levels, deepest
    * first), as the page walker uses them (§4.10.3.2). */
   lookupPsc(pcid: number, va: number, levels: readonly PscLevel[]): PscEntry | undefined {
-    const m = this.pscOf(pcid);
+    const m = this.psc.get(pcid);
     if (m === undefined || m.size === 0) return undefined;
     for (const level of levels) {
       const e = m.get(pscKey(level, va));
@@ -231,7 +225,7 @@ export class TranslationCaches {
       filledAt: this.clockSource.now,
       lastUse: ++this.clock,
     };
-    const map = global ? this.globals : (this.tlbOf(pcid) ?? this.perPcid(this.tlb, pcid));
+    const map = global ? this.globals : this.perPcid(this.tlb, pcid);
     if (!map.has(key)) {
       if (this.tlbCount >= this.params.tlbEntries) this.evictTlb();
       this.tlbCount++;
@@ -245,7 +239,7 @@ export class TranslationCaches {
   fillPsc(pcid: number, level: PscLevel, va: number, pfn: number, gen: number): PscEntry | null {
     if (this.params.pscEntries === 0) return null;
     const key = pscKey(level, va);
-    const map = this.pscOf(pcid) ?? this.perPcid(this.psc, pcid);
+    const map = this.perPcid(this.psc, pcid);
     if (!map.has(key)) {
       if (this.pscCount >= this.params.pscEntries) this.evictPsc();
       this.pscCount++;
@@ -267,12 +261,12 @@ export class TranslationCaches {
 
   /** PSC entries of `pcid`. */
   pscCountOf(pcid: number): number {
-    return this.pscOf(pcid)?.size ?? 0;
+    return this.psc.get(pcid)?.size ?? 0;
   }
 
   /** The `i`-th PSC entry of `pcid` in fill order (a speculative walk picks one), if any. */
   pscAt(pcid: number, i: number): PscEntry | undefined {
-    const m = this.pscOf(pcid);
+    const m = this.psc.get(pcid);
     if (m === undefined) return undefined;
     for (const e of m.values()) if (i-- === 0) return e;
     return undefined;
@@ -364,7 +358,6 @@ export class TranslationCaches {
     let tlb = 0;
     for (const m of this.tlb.values()) tlb += m.size;
     this.tlb.clear();
-    this.curPcid = -1;
     if (includeGlobal) {
       tlb += this.globals.size;
       this.globals.clear();
@@ -439,25 +432,8 @@ export class TranslationCaches {
     if (m === undefined) {
       m = new Map();
       maps.set(pcid, m);
-      this.curPcid = -1;
     }
     return m;
-  }
-
-  private tlbOf(pcid: number): Map<number, TlbEntry> | undefined {
-    if (pcid !== this.curPcid) this.select(pcid);
-    return this.curTlb;
-  }
-
-  private pscOf(pcid: number): Map<number, PscEntry> | undefined {
-    if (pcid !== this.curPcid) this.select(pcid);
-    return this.curPsc;
-  }
-
-  private select(pcid: number): void {
-    this.curPcid = pcid;
-    this.curTlb = this.tlb.get(pcid);
-    this.curPsc = this.psc.get(pcid);
   }
 
   private dropTlb(pcid: number): number {

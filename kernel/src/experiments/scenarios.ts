@@ -349,8 +349,9 @@ const TRIAL_ONLY_KEYS: readonly string[] = ["scenario", "stallNs", "stopAtNs", "
 /**
  * The system's part of a trial's options, 4 CPUs and the hardware page walkers on unless the
  * caller says otherwise: the scenarios are about what reads a freed table, and the CPU's own
- * walker is one of the readers. A loop over the keys, not a rest pattern and a spread, which V8
- * runs through the runtime at about 1.2 µs a trial (docs/benchmarks.md, "Performance devices").
+ * walker is one of the readers. A loop over the keys, not a rest pattern and a spread: with the
+ * object those made, building the system took about 5 µs longer (docs/benchmarks.md,
+ * "Performance devices").
  */
 function systemOptionsOf(opts: TrialOptions): SystemOptions {
   const o: Record<string, unknown> = {};

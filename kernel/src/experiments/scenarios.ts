@@ -64,6 +64,7 @@ import {
   type System,
   type SystemOptions,
 } from "../system/build.js";
+import { systemOptionsOf } from "./trial-options.js";
 
 export const SCENARIO_NAMES = [
   "walker-vs-munmap",
@@ -325,7 +326,10 @@ const TRIAL_MAX_NS = 100_000_000;
  */
 export const MAX_STALL_NS = TRIAL_MAX_NS / 2;
 
-const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs", "stopAtNs", "globalAsid"];
+/** The trial's own options, which the system does not take. */
+const TRIAL_ONLY_KEYS: readonly string[] = ["scenario", "stallNs", "stopAtNs", "globalAsid"];
+
+const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, ...TRIAL_ONLY_KEYS];
 
 /**
  * Runs a trial's system to its end. The run ends by itself once every thread is done and RCU is
@@ -341,25 +345,6 @@ export function runTrialToEnd(sys: System, stopAtNs?: number): void {
   sys.rcu.stop();
   sys.host.stop();
   sys.sim.run();
-}
-
-/** The trial's own options, which the system does not take. */
-const TRIAL_ONLY_KEYS: readonly string[] = ["scenario", "stallNs", "stopAtNs", "globalAsid"];
-
-/**
- * The system's part of a trial's options, 4 CPUs and the hardware page walkers on unless the
- * caller says otherwise: the scenarios are about what reads a freed table, and the CPU's own
- * walker is one of the readers. A loop over the keys, not a rest pattern and a spread: with the
- * object those made, building the system took about 5 µs longer (docs/benchmarks.md,
- * "Performance devices").
- */
-function systemOptionsOf(opts: TrialOptions): SystemOptions {
-  const o: Record<string, unknown> = {};
-  const from = opts as unknown as Readonly<Record<string, unknown>>;
-  for (const key of Object.keys(from)) if (!TRIAL_ONLY_KEYS.includes(key)) o[key] = from[key];
-  o["nrCpus"] = opts.nrCpus ?? 4;
-  o["hardware"] = opts.hardware ?? true;
-  return o as unknown as SystemOptions;
 }
 
 /**
@@ -388,7 +373,9 @@ export function runTrial(opts: TrialOptions): TrialResult {
       "runTrial",
     );
   const { stopAtNs, globalAsid } = opts;
-  const sys = buildSystem(systemOptionsOf(opts));
+  // The hardware page walkers run unless the caller turns them off: the scenarios are about
+  // what reads a freed table, and the CPU's own walker is one of the readers.
+  const sys = buildSystem(systemOptionsOf(opts, TRIAL_ONLY_KEYS, true));
   const { sim, m, k, x86, rcu } = sys;
   const preempted = scenario === "preempted-walker";
   const stallNs =

@@ -248,7 +248,8 @@ export const SYSTEM_OPTION_KEYS = [
 ] as const;
 
 const CTX = "buildSystem";
-/** The keys of `costs` and `host`, made once (a race trial builds a system every 100–200 µs). */
+/** The keys allowed in the nested options, made once (a race trial builds a system every
+ * 100–200 µs). */
 const COST_KEYS: readonly string[] = Object.keys(DEFAULT_COSTS);
 const HOST_AND_VM_KEYS: readonly string[] = [...HOST_PARAM_KEYS, ...VM_PARAM_KEYS];
 const TLB_KEYS: readonly string[] = Object.keys(DEFAULT_TLB_PARAMS);

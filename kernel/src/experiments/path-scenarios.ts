@@ -41,6 +41,7 @@ import {
   type SystemOptions,
 } from "../system/build.js";
 import { runTrialToEnd, userTime } from "./scenarios.js";
+import { systemOptionsOf } from "./trial-options.js";
 
 export const PATH_SCENARIO_NAMES = [
   "retract-vs-rcu-walker",
@@ -85,14 +86,15 @@ export const FILE_ADDR = 0x7e00_0000_0000;
 export const MREMAP_TO = FILE_ADDR + 4 * PUD_SIZE;
 
 const MAX_HOLD_NS = 10_000_000;
-const PATH_TRIAL_KEYS = [
-  ...SYSTEM_OPTION_KEYS,
+/** The path trial's own options, which the system does not take. */
+const PATH_TRIAL_ONLY_KEYS: readonly string[] = [
   "scenario",
   "holdNs",
   "batchAllocFailure",
   "walker",
   "stopAtNs",
 ];
+const PATH_TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, ...PATH_TRIAL_ONLY_KEYS];
 
 interface PathTrial {
   readonly sys: System;
@@ -305,12 +307,8 @@ export function runPathTrial(opts: PathTrialOptions): PathTrialResult {
     throw new ParameterError("walker", opts.walker, '"fault" or "mincore"', "runPathTrial");
   if (opts.stopAtNs !== undefined)
     checkInt("stopAtNs", opts.stopAtNs, 0, Number.MAX_SAFE_INTEGER, "runPathTrial");
-  const { scenario: _s, holdNs: _h, batchAllocFailure: _b, walker: _w, stopAtNs, ...system } = opts;
-  const sys = buildSystem({
-    ...system,
-    nrCpus: opts.nrCpus ?? 4,
-    hardware: opts.hardware ?? false,
-  });
+  const { stopAtNs } = opts;
+  const sys = buildSystem(systemOptionsOf(opts, PATH_TRIAL_ONLY_KEYS, false));
   const { sim, m, k, x86, rcu } = sys;
   const holdNs = opts.holdNs ?? sim.rng.int(5_000, 50_000);
   const t: PathTrial = {

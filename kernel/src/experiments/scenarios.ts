@@ -64,6 +64,7 @@ import {
   type System,
   type SystemOptions,
 } from "../system/build.js";
+import { systemOptionsOf } from "./trial-options.js";
 
 export const SCENARIO_NAMES = [
   "walker-vs-munmap",
@@ -325,7 +326,10 @@ const TRIAL_MAX_NS = 100_000_000;
  */
 export const MAX_STALL_NS = TRIAL_MAX_NS / 2;
 
-const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, "scenario", "stallNs", "stopAtNs", "globalAsid"];
+/** The trial's own options, which the system does not take. */
+const TRIAL_ONLY_KEYS: readonly string[] = ["scenario", "stallNs", "stopAtNs", "globalAsid"];
+
+const TRIAL_KEYS = [...SYSTEM_OPTION_KEYS, ...TRIAL_ONLY_KEYS];
 
 /**
  * Runs a trial's system to its end. The run ends by itself once every thread is done and RCU is
@@ -368,10 +372,10 @@ export function runTrial(opts: TrialOptions): TrialResult {
       `false with backend ${String(opts.backend)}: only an INVLPGB kernel hands out global ASIDs`,
       "runTrial",
     );
-  const { scenario: _scenario, stallNs: _stall, stopAtNs, globalAsid, ...system } = opts;
+  const { stopAtNs, globalAsid } = opts;
   // The hardware page walkers run unless the caller turns them off: the scenarios are about
   // what reads a freed table, and the CPU's own walker is one of the readers.
-  const sys = buildSystem({ ...system, nrCpus: opts.nrCpus ?? 4, hardware: opts.hardware ?? true });
+  const sys = buildSystem(systemOptionsOf(opts, TRIAL_ONLY_KEYS, true));
   const { sim, m, k, x86, rcu } = sys;
   const preempted = scenario === "preempted-walker";
   const stallNs =

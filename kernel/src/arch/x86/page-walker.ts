@@ -59,6 +59,8 @@ export function resolveHwWalkerParams(
   p: Partial<HwWalkerParams> | undefined,
   ctx: string,
 ): HwWalkerParams {
+  // the defaults, shared rather than resolved anew for every machine (a race trial's)
+  if (p === undefined) return DEFAULT_HW_WALKER;
   checkOptions("hardware", p ?? {}, Object.keys(DEFAULT_HW_WALKER), ctx);
   const r = { ...DEFAULT_HW_WALKER, ...p };
   checkNumber("hardware.meanIntervalNs", r.meanIntervalNs, 10, 1e9, ctx);

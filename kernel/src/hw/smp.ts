@@ -39,7 +39,7 @@ class CallCsd implements Csd {
   readonly func: SmpFunc;
   readonly name: string;
   outstanding: number;
-  lastAt = 0;
+  private lastAt = 0;
   readonly signal: Signal;
   private readonly sim: Simulation;
 
@@ -53,12 +53,15 @@ class CallCsd implements Csd {
 
   /** The sender is told once the last target has unlocked: at the latest unlock's time. */
   ack(at: number): void {
-    this.outstanding--;
     if (at > this.lastAt) this.lastAt = at;
-    if (this.outstanding !== 0) return;
+    if (--this.outstanding === 0) this.unlocked();
+  }
+
+  private unlocked(): void {
     const now = this.sim.now;
-    if (this.lastAt <= now) this.signal.notify();
-    else this.sim.schedule(this.lastAt - now, () => this.signal.notify());
+    const last = this.lastAt;
+    if (last <= now) this.signal.notify();
+    else this.sim.schedule(last - now, () => this.signal.notify());
   }
 
   unack(): void {
@@ -82,11 +85,7 @@ function queueCsds(
   const signal = m.sim.signal(`csd_lock_wait cpu${cpu.id}`);
   const wait = new CallCsd(m.sim, func, signal, targets.length);
   const needIpi: number[] = [];
-  for (const t of targets) {
-    const target = m.cpus[t]!;
-    if (target.callSingleQueueEmpty) needIpi.push(t);
-    target.callSingleQueue.push(wait);
-  }
+  m.callQueue.enqueue(wait, targets, needIpi);
   return { needIpi, wait };
 }
 
@@ -112,8 +111,14 @@ function maskTargets(
   let ascending = true;
   for (let i = 1; i < mask.length && ascending; i++) ascending = mask[i - 1]! < mask[i]!;
   const ids = ascending ? mask : [...new Set(mask)].sort((a, b) => a - b);
-  const targets: number[] = [];
-  for (const id of ids) if (id !== self && (cond === null || cond(id))) targets.push(id);
+  // sized once and cut to length: pushing 255 targets one by one copied the array as it grew
+  const targets = new Array<number>(ids.length);
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id !== self && (cond === null || cond(id))) targets[n++] = id;
+  }
+  targets.length = n;
   return targets;
 }
 

@@ -205,13 +205,15 @@ function fillCsdBatch(cpu: Cpu): number {
   const id = cpu.id;
   const batch = cpu.csdBatch;
   const now = sim.now;
+  const callNsMean = m.costs.csdCallNs;
+  const tracing = sim.trace.enabled;
   let ahead = 0;
   // a run of catch-up calls of one kind: asked once how far this CPU is caught up
   let kind: CsdCatchUp | null = null;
   let through = -Infinity;
   let ran = 0;
   for (let csd = queue.next(id); csd !== undefined; csd = queue.next(id)) {
-    const callNs = m.jitter(m.costs.csdCallNs);
+    const callNs = m.jitter(callNsMean);
     const catchUp = csd.func.catchUp;
     let early: boolean;
     if (catchUp !== undefined) {
@@ -233,8 +235,8 @@ function fillCsdBatch(cpu: Cpu): number {
       batch.nextCallNs = callNs;
       return ahead;
     }
-    if (sim.trace.enabled)
-      sim.trace.complete(cpu.id, "csd:csd_function_entry", now + ahead, callNs, {
+    if (tracing)
+      sim.trace.complete(id, "csd:csd_function_entry", now + ahead, callNs, {
         func: csd.name,
       });
     ahead += callNs;

@@ -74,6 +74,12 @@ class CallCsd implements Csd {
   }
 }
 
+/** The csd_lock_wait signal's name for each CPU id, made once (a sender waits once per call). */
+const csdLockWaitNames: string[] = [];
+function csdLockWaitName(id: number): string {
+  return (csdLockWaitNames[id] ??= `csd_lock_wait cpu${id}`);
+}
+
 /** Queues a csd for `func` on each target; returns the targets whose queue was empty (they
  * need an IPI: a non-empty queue has one on its way) and what csd_lock_wait waits on. */
 function queueCsds(
@@ -82,7 +88,7 @@ function queueCsds(
   func: SmpFunc,
 ): { needIpi: number[]; wait: CallCsd } {
   const m = cpu.machine;
-  const signal = m.sim.signal(`csd_lock_wait cpu${cpu.id}`);
+  const signal = m.sim.signal(csdLockWaitName(cpu.id));
   const wait = new CallCsd(m.sim, func, signal, targets.length);
   const needIpi: number[] = [];
   m.callQueue.enqueue(wait, targets, needIpi);
@@ -187,6 +193,8 @@ export function* on_each_cpu_cond_mask(
   const m = cpu.machine;
   checkCaller(cpu, mask, wait, "smp_call_function_many_cond");
   const targets = maskTargets(mask, cpu.id, cond);
+  // run_local: this CPU is in the mask, read before anything is sent, as the kernel does
+  const runLocal = mask.includes(cpu.id);
   const q = targets.length > 0 ? queueCsds(cpu, targets, func) : null;
   if (q !== null) {
     yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
@@ -195,7 +203,7 @@ export function* on_each_cpu_cond_mask(
     const pvSend = m.hypervisor?.sendCallFuncIpi ?? null;
     if (pvSend !== null && vector === "CALL_FUNCTION") yield* pvSend(cpu, q.needIpi);
   }
-  if (mask.includes(cpu.id) && (cond === null || cond(cpu.id))) {
+  if (runLocal && (cond === null || cond(cpu.id))) {
     const flags = local_irq_save(cpu);
     yield* func(cpu);
     yield* local_irq_restore(cpu, flags);

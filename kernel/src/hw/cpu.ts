@@ -72,10 +72,11 @@ export interface Csd {
  */
 export class CsdBatch {
   readonly csds: Csd[] = [];
-  /** When each csd's unlock is due, ns (typed: a time is not always a small integer). */
-  dueAt = new Float64Array(64);
+  /** When each csd's unlock is due, ns (typed: a time is not always a small integer; 64 bytes
+   * to start with, which V8 keeps on its heap — every CPU of every race trial has one). */
+  dueAt = new Float64Array(8);
   /** 1 while the unlock is taken back (the CPU stalled before it was due). */
-  held = new Uint8Array(64);
+  held = new Uint8Array(8);
   /** Entries in use (the arrays keep their size). */
   size = 0;
   /** The csd that does work, and its entry delay, once the batch ends. */

@@ -1,9 +1,9 @@
 /**
  * The cross-calls queued on a machine's CPUs (kernel/smp.c `call_single_queue`, one per CPU),
  * held as one machine-wide list in the order the calls were queued: each call's csd is stored
- * once with the CPUs it was sent to, as kernel/smp.c's `struct call_function_data` was (its
- * cpumask and refs on the global `call_function.queue`, 2.6.27 … 3.9), and each CPU reads it
- * when its turn comes.
+ * once with the CPUs it was sent to, as the first generic kernel/smp.c kept a
+ * `call_function_data` (a cpumask and a reference count on one global queue, 2.6.27), and each
+ * CPU reads it when its turn comes.
  *
  * What every CPU sees is exactly what its own call_single_queue would hold: the calls sent to
  * it, in the order they were queued (a sender queues on every target before it sends an IPI, and

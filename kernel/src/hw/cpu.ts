@@ -72,8 +72,7 @@ export interface Csd {
  */
 export class CsdBatch {
   readonly csds: Csd[] = [];
-  /** When each csd's unlock is due, ns (typed: a time is not always a small integer; 64 bytes
-   * to start with, which V8 keeps on its heap — every CPU of every race trial has one). */
+  /** When each csd's unlock is due, ns (docs/benchmarks.md, "Performance devices"). */
   dueAt = new Float64Array(8);
   /** 1 while the unlock is taken back (the CPU stalled before it was due). */
   held = new Uint8Array(8);

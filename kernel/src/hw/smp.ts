@@ -51,7 +51,8 @@ class CallCsd implements Csd {
     this.outstanding = targets;
   }
 
-  /** The sender is told once the last target has unlocked: at the latest unlock's time. */
+  /** The sender is told once the last target has unlocked: at the latest unlock's time (kept
+   * short, docs/benchmarks.md "Performance devices"). */
   ack(at: number): void {
     if (at > this.lastAt) this.lastAt = at;
     if (--this.outstanding === 0) this.unlocked();
@@ -117,7 +118,7 @@ function maskTargets(
   let ascending = true;
   for (let i = 1; i < mask.length && ascending; i++) ascending = mask[i - 1]! < mask[i]!;
   const ids = ascending ? mask : [...new Set(mask)].sort((a, b) => a - b);
-  // sized once and cut to length: pushing 255 targets one by one copied the array as it grew
+  // sized once, cut to length (docs/benchmarks.md, "Performance devices")
   const targets = new Array<number>(ids.length);
   let n = 0;
   for (let i = 0; i < ids.length; i++) {

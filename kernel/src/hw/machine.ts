@@ -272,9 +272,14 @@ function* flushCallSingleQueue(cpu: Cpu): Kfn<void> {
   const queue = m.callQueue;
   const id = cpu.id;
   queue.takeAll(id);
+  const tracing = sim.trace.enabled;
   if (!m.csdBatch) {
     for (let csd = queue.next(id); csd !== undefined; csd = queue.next(id)) {
-      const span = sim.trace.begin(cpu.id, "csd:csd_function_entry", { func: csd.name });
+      const span = sim.trace.begin(
+        id,
+        "csd:csd_function_entry",
+        tracing ? { func: csd.name } : undefined,
+      );
       yield m.jitter(m.costs.csdCallNs);
       // a call that returns at once is run as such (docs/benchmarks.md, "Performance devices")
       const early = csd.func.returnsAtOnce;
@@ -292,7 +297,11 @@ function* flushCallSingleQueue(cpu: Cpu): Kfn<void> {
     const csd = batch.next;
     if (csd === null) return;
     batch.next = null;
-    const span = sim.trace.begin(cpu.id, "csd:csd_function_entry", { func: csd.name });
+    const span = sim.trace.begin(
+      id,
+      "csd:csd_function_entry",
+      tracing ? { func: csd.name } : undefined,
+    );
     yield batch.nextCallNs;
     yield* csd.func(cpu);
     sim.trace.end(span);

@@ -32,6 +32,23 @@ export type Vector = "CALL_FUNCTION" | "CALL_FUNCTION_SINGLE" | "RESCHEDULE" | "
 export interface CsdFunc {
   (cpu: Cpu): Kfn<void>;
   readonly returnsAtOnce?: (cpu: Cpu) => boolean;
+  /** Where given, `returnsAtOnce` is this: the call returns at once on a CPU that has caught up
+   * with generation `gen` of `key` (a TLB flush request for one mm, numbered by the mm's
+   * tlb_gen), which lets the csdBatch shortcut ask a CPU once per run of such calls. */
+  readonly catchUp?: CsdCatchUp;
+}
+
+/** One kind of call that returns at once on a CPU that has caught up with it (CsdFunc.catchUp). */
+export interface CsdCatchUp {
+  /** What the calls of one kind share (a flush request's mm). */
+  readonly key: object;
+  /** This call's generation. */
+  readonly gen: number;
+  /** The newest generation of `key` a call returns at once for on `cpu` now (-Infinity: none;
+   * Infinity: any); only `cpu` changes it, so it holds while `cpu` stays in its handler. */
+  through(cpu: Cpu): number;
+  /** `n` calls of `key` returned at once on `cpu`: what returnsAtOnce would have counted. */
+  ranAtOnce(cpu: Cpu, n: number): void;
 }
 
 /**
@@ -48,60 +65,6 @@ export interface Csd {
   unack(): void;
 }
 
-/** kernel/smp.c `call_single_queue`: csds in the order they were queued (a ring: see
- * docs/benchmarks.md, "Performance devices"). */
-export class CsdQueue implements Iterable<Csd> {
-  private items: (Csd | undefined)[] = new Array<Csd | undefined>(16).fill(undefined);
-  private head = 0;
-  private count = 0;
-
-  get length(): number {
-    return this.count;
-  }
-
-  push(csd: Csd): void {
-    const cap = this.items.length;
-    if (this.count === cap) {
-      const grown = new Array<Csd | undefined>(2 * cap).fill(undefined);
-      for (let i = 0; i < cap; i++) grown[i] = this.items[(this.head + i) & (cap - 1)];
-      this.items = grown;
-      this.head = 0;
-    }
-    this.items[(this.head + this.count++) & (this.items.length - 1)] = csd;
-  }
-
-  /** llist_del_all: every queued csd moves to `into` (in queue order, behind what it holds),
-   * and this queue is empty. */
-  takeAll(into: CsdQueue): void {
-    if (this.count === 0) return;
-    if (into.count === 0) {
-      const items = into.items;
-      into.items = this.items;
-      into.head = this.head;
-      into.count = this.count;
-      this.items = items;
-      this.head = 0;
-      this.count = 0;
-      return;
-    }
-    for (let csd = this.shift(); csd !== undefined; csd = this.shift()) into.push(csd);
-  }
-
-  shift(): Csd | undefined {
-    if (this.count === 0) return undefined;
-    const csd = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head = (this.head + 1) & (this.items.length - 1);
-    this.count--;
-    return csd;
-  }
-
-  *[Symbol.iterator](): Iterator<Csd> {
-    for (let i = 0; i < this.count; i++)
-      yield this.items[(this.head + i) & (this.items.length - 1)]!;
-  }
-}
-
 /**
  * The csdBatch shortcut's state on one CPU (hw/machine.ts flushCallSingleQueue): the csds its
  * handler has run ahead in one step, each unlocked at the time it is due, and the first one
@@ -109,8 +72,10 @@ export class CsdQueue implements Iterable<Csd> {
  */
 export class CsdBatch {
   readonly csds: Csd[] = [];
-  readonly dueAt: number[] = [];
-  readonly held: boolean[] = [];
+  /** When each csd's unlock is due, ns (docs/benchmarks.md, "Performance devices"). */
+  dueAt = new Float64Array(8);
+  /** 1 while the unlock is taken back (the CPU stalled before it was due). */
+  held = new Uint8Array(8);
   /** Entries in use (the arrays keep their size). */
   size = 0;
   /** The csd that does work, and its entry delay, once the batch ends. */
@@ -119,9 +84,17 @@ export class CsdBatch {
 
   add(csd: Csd, at: number): void {
     const i = this.size++;
+    if (i === this.dueAt.length) {
+      const dueAt = new Float64Array(2 * i);
+      dueAt.set(this.dueAt);
+      this.dueAt = dueAt;
+      const held = new Uint8Array(2 * i);
+      held.set(this.held);
+      this.held = held;
+    }
     this.csds[i] = csd;
     this.dueAt[i] = at;
-    this.held[i] = false;
+    this.held[i] = 0;
   }
 
   clear(): void {
@@ -132,8 +105,8 @@ export class CsdBatch {
   /** The CPU stalled at `now`: unlocks not yet due are taken back. */
   takeBack(now: number): void {
     for (let i = 0; i < this.size; i++)
-      if (this.dueAt[i]! > now && !this.held[i]) {
-        this.held[i] = true;
+      if (this.dueAt[i]! > now && this.held[i] === 0) {
+        this.held[i] = 1;
         this.csds[i]!.unack();
       }
   }
@@ -141,8 +114,8 @@ export class CsdBatch {
   /** The CPU continues after a stall of `shift` ns: what was taken back comes due that late. */
   giveBack(shift: number): void {
     for (let i = 0; i < this.size; i++)
-      if (this.held[i]) {
-        this.held[i] = false;
+      if (this.held[i] === 1) {
+        this.held[i] = 0;
         this.dueAt[i]! += shift;
         this.csds[i]!.ack(this.dueAt[i]!);
       }
@@ -175,11 +148,6 @@ export class Cpu {
   readonly machine: Machine;
   /** The task context, if any (running or suspended by an interrupt or the host). */
   task: Process<unknown> | null = null;
-  /** Cross-calls queued for this CPU (kernel/smp.c `call_single_queue`). */
-  readonly callSingleQueue = new CsdQueue();
-  /** The csds the running call-function handler took off `callSingleQueue` at once
-   * (`llist_del_all`) and has not run yet. */
-  readonly csdsTaken = new CsdQueue();
   /** The csdBatch shortcut's batch in progress (hw/machine.ts). */
   readonly csdBatch = new CsdBatch();
   /** preempt_count's preemption-disable depth (rcu_read_lock_sched readers use it). */
@@ -245,10 +213,16 @@ export class Cpu {
     return this.ifFlag;
   }
 
-  /** Nothing is queued for this CPU: a new csd needs an IPI (`llist_add` returned true). The
-   * csds a running handler has taken off are no longer queued. */
-  get callSingleQueueEmpty(): boolean {
-    return this.callSingleQueue.length === 0;
+  /** Cross-calls queued for this CPU and not yet taken by its handler (kernel/smp.c
+   * `call_single_queue`; the machine keeps them, hw/call-queue.ts), in order. */
+  get callSingleQueue(): readonly Csd[] {
+    return this.machine.callQueue.queued(this.id);
+  }
+
+  /** The csds the running call-function handler took off its queue at once (`llist_del_all`)
+   * and has not run yet, in order. */
+  get csdsTaken(): readonly Csd[] {
+    return this.machine.callQueue.taken(this.id);
   }
 
   /** True inside a hard interrupt handler (in_irq()). */

@@ -12,8 +12,9 @@ import {
 } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
 import { Priority, type Simulation } from "../sim/simulation.js";
+import { CallQueue } from "./call-queue.js";
 import { resolveCosts, type CostModel } from "./costs.js";
-import { Cpu, type Vector } from "./cpu.js";
+import { Cpu, type CsdCatchUp, type Vector } from "./cpu.js";
 import { resolveTlbParams, type TlbParams } from "./tlb-cache.js";
 
 /** Largest machine the model accepts (x86 NR_CPUS upper range is far higher; this keeps mistakes
@@ -63,6 +64,8 @@ export class Machine {
   readonly tlbParams: TlbParams;
   /** MachineParams.csdBatch. */
   readonly csdBatch: boolean;
+  /** Every CPU's call_single_queue (hw/call-queue.ts). */
+  readonly callQueue: CallQueue;
   private readonly handlers = new Map<Vector, VectorHandler>();
   /** IPIs sent, counted per target (what `ipi:ipi_send_cpumask` would show). */
   ipisSent = 0;
@@ -82,6 +85,7 @@ export class Machine {
     this.tlbParams = resolveTlbParams(params.tlb, "Machine");
     checkBool("csdBatch", params.csdBatch, false, "Machine");
     this.csdBatch = params.csdBatch ?? false;
+    this.callQueue = new CallQueue(params.nrCpus);
     const cpus: Cpu[] = [];
     for (let i = 0; i < params.nrCpus; i++) cpus.push(new Cpu(this, i));
     this.cpus = cpus;
@@ -197,27 +201,49 @@ export class Machine {
 function fillCsdBatch(cpu: Cpu): number {
   const m = cpu.machine;
   const sim = m.sim;
-  const list = cpu.csdsTaken;
+  const queue = m.callQueue;
+  const id = cpu.id;
   const batch = cpu.csdBatch;
   const now = sim.now;
+  const callNsMean = m.costs.csdCallNs;
+  const tracing = sim.trace.enabled;
   let ahead = 0;
-  while (list.length > 0) {
-    const csd = list.shift()!;
-    const callNs = m.jitter(m.costs.csdCallNs);
-    const early = csd.func.returnsAtOnce;
-    if (early === undefined || !early(cpu)) {
+  // a run of catch-up calls of one kind: asked once how far this CPU is caught up
+  let kind: CsdCatchUp | null = null;
+  let through = -Infinity;
+  let ran = 0;
+  for (let csd = queue.next(id); csd !== undefined; csd = queue.next(id)) {
+    const callNs = m.jitter(callNsMean);
+    const catchUp = csd.func.catchUp;
+    let early: boolean;
+    if (catchUp !== undefined) {
+      if (kind === null || catchUp.key !== kind.key) {
+        if (kind !== null && ran > 0) kind.ranAtOnce(cpu, ran);
+        kind = catchUp;
+        through = catchUp.through(cpu);
+        ran = 0;
+      }
+      early = catchUp.gen <= through;
+      if (early) ran++;
+    } else {
+      const returnsAtOnce = csd.func.returnsAtOnce;
+      early = returnsAtOnce !== undefined && returnsAtOnce(cpu);
+    }
+    if (!early) {
+      if (kind !== null && ran > 0) kind.ranAtOnce(cpu, ran);
       batch.next = csd;
       batch.nextCallNs = callNs;
       return ahead;
     }
-    if (sim.trace.enabled)
-      sim.trace.complete(cpu.id, "csd:csd_function_entry", now + ahead, callNs, {
+    if (tracing)
+      sim.trace.complete(id, "csd:csd_function_entry", now + ahead, callNs, {
         func: csd.name,
       });
     ahead += callNs;
     batch.add(csd, now + ahead);
     csd.ack(now + ahead);
   }
+  if (kind !== null && ran > 0) kind.ranAtOnce(cpu, ran);
   return ahead;
 }
 
@@ -243,12 +269,17 @@ function fillCsdBatch(cpu: Cpu): number {
 function* flushCallSingleQueue(cpu: Cpu): Kfn<void> {
   const m = cpu.machine;
   const sim = m.sim;
-  const list = cpu.csdsTaken;
-  cpu.callSingleQueue.takeAll(list);
+  const queue = m.callQueue;
+  const id = cpu.id;
+  queue.takeAll(id);
+  const tracing = sim.trace.enabled;
   if (!m.csdBatch) {
-    while (list.length > 0) {
-      const csd = list.shift()!;
-      const span = sim.trace.begin(cpu.id, "csd:csd_function_entry", { func: csd.name });
+    for (let csd = queue.next(id); csd !== undefined; csd = queue.next(id)) {
+      const span = sim.trace.begin(
+        id,
+        "csd:csd_function_entry",
+        tracing ? { func: csd.name } : undefined,
+      );
       yield m.jitter(m.costs.csdCallNs);
       // a call that returns at once is run as such (docs/benchmarks.md, "Performance devices")
       const early = csd.func.returnsAtOnce;
@@ -259,14 +290,18 @@ function* flushCallSingleQueue(cpu: Cpu): Kfn<void> {
     return;
   }
   const batch = cpu.csdBatch;
-  while (list.length > 0) {
+  for (;;) {
     const ahead = fillCsdBatch(cpu);
     if (ahead > 0) yield ahead;
     batch.clear();
     const csd = batch.next;
-    if (csd === null) continue;
+    if (csd === null) return;
     batch.next = null;
-    const span = sim.trace.begin(cpu.id, "csd:csd_function_entry", { func: csd.name });
+    const span = sim.trace.begin(
+      id,
+      "csd:csd_function_entry",
+      tracing ? { func: csd.name } : undefined,
+    );
     yield batch.nextCallNs;
     yield* csd.func(cpu);
     sim.trace.end(span);

@@ -39,7 +39,7 @@ class CallCsd implements Csd {
   readonly func: SmpFunc;
   readonly name: string;
   outstanding: number;
-  lastAt = 0;
+  private lastAt = 0;
   readonly signal: Signal;
   private readonly sim: Simulation;
 
@@ -51,14 +51,18 @@ class CallCsd implements Csd {
     this.outstanding = targets;
   }
 
-  /** The sender is told once the last target has unlocked: at the latest unlock's time. */
+  /** The sender is told once the last target has unlocked: at the latest unlock's time (kept
+   * short, docs/benchmarks.md "Performance devices"). */
   ack(at: number): void {
-    this.outstanding--;
     if (at > this.lastAt) this.lastAt = at;
-    if (this.outstanding !== 0) return;
+    if (--this.outstanding === 0) this.unlocked();
+  }
+
+  private unlocked(): void {
     const now = this.sim.now;
-    if (this.lastAt <= now) this.signal.notify();
-    else this.sim.schedule(this.lastAt - now, () => this.signal.notify());
+    const last = this.lastAt;
+    if (last <= now) this.signal.notify();
+    else this.sim.schedule(last - now, () => this.signal.notify());
   }
 
   unack(): void {
@@ -71,6 +75,12 @@ class CallCsd implements Csd {
   }
 }
 
+/** The csd_lock_wait signal's name for each CPU id, made once (a sender waits once per call). */
+const csdLockWaitNames: string[] = [];
+function csdLockWaitName(id: number): string {
+  return (csdLockWaitNames[id] ??= `csd_lock_wait cpu${id}`);
+}
+
 /** Queues a csd for `func` on each target; returns the targets whose queue was empty (they
  * need an IPI: a non-empty queue has one on its way) and what csd_lock_wait waits on. */
 function queueCsds(
@@ -79,14 +89,10 @@ function queueCsds(
   func: SmpFunc,
 ): { needIpi: number[]; wait: CallCsd } {
   const m = cpu.machine;
-  const signal = m.sim.signal(`csd_lock_wait cpu${cpu.id}`);
+  const signal = m.sim.signal(csdLockWaitName(cpu.id));
   const wait = new CallCsd(m.sim, func, signal, targets.length);
   const needIpi: number[] = [];
-  for (const t of targets) {
-    const target = m.cpus[t]!;
-    if (target.callSingleQueueEmpty) needIpi.push(t);
-    target.callSingleQueue.push(wait);
-  }
+  m.callQueue.enqueue(wait, targets, needIpi);
   return { needIpi, wait };
 }
 
@@ -112,8 +118,14 @@ function maskTargets(
   let ascending = true;
   for (let i = 1; i < mask.length && ascending; i++) ascending = mask[i - 1]! < mask[i]!;
   const ids = ascending ? mask : [...new Set(mask)].sort((a, b) => a - b);
-  const targets: number[] = [];
-  for (const id of ids) if (id !== self && (cond === null || cond(id))) targets.push(id);
+  // sized once, cut to length (docs/benchmarks.md, "Performance devices")
+  const targets = new Array<number>(ids.length);
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id !== self && (cond === null || cond(id))) targets[n++] = id;
+  }
+  targets.length = n;
   return targets;
 }
 
@@ -182,6 +194,8 @@ export function* on_each_cpu_cond_mask(
   const m = cpu.machine;
   checkCaller(cpu, mask, wait, "smp_call_function_many_cond");
   const targets = maskTargets(mask, cpu.id, cond);
+  // run_local: this CPU is in the mask, read before anything is sent, as the kernel does
+  const runLocal = mask.includes(cpu.id);
   const q = targets.length > 0 ? queueCsds(cpu, targets, func) : null;
   if (q !== null) {
     yield m.jitter(m.costs.ipiSendNs + (targets.length - 1) * m.costs.ipiPerExtraTargetNs);
@@ -190,7 +204,7 @@ export function* on_each_cpu_cond_mask(
     const pvSend = m.hypervisor?.sendCallFuncIpi ?? null;
     if (pvSend !== null && vector === "CALL_FUNCTION") yield* pvSend(cpu, q.needIpi);
   }
-  if (mask.includes(cpu.id) && (cond === null || cond(cpu.id))) {
+  if (runLocal && (cond === null || cond(cpu.id))) {
     const flags = local_irq_save(cpu);
     yield* func(cpu);
     yield* local_irq_restore(cpu, flags);

@@ -28,7 +28,7 @@
  * flush is about 100 ns, so this caps the maximum overhead at about 3,000 ns"), more with one
  * full flush.
  */
-import type { Cpu } from "../../hw/cpu.js";
+import type { Cpu, CsdCatchUp } from "../../hw/cpu.js";
 import {
   local_irq_disable,
   local_irq_enable,
@@ -704,12 +704,44 @@ function flush_tlb_func_returns_at_once(x86: X86Mmu, cpu: Cpu, info: FlushTlbInf
   return true;
 }
 
+/**
+ * flush_tlb_func_returns_at_once for every request of one mm at once: the newest tlb_gen for
+ * which a request returns at once on `cpu` (any, when the mm is not loaded there before v6.13;
+ * none on a lazy CPU or without tlb_gen). The requests a CPU takes come from other CPUs, never
+ * from itself (the initiator runs its own flush locally).
+ */
+class FlushCatchUp implements CsdCatchUp {
+  readonly key: MmStruct;
+  readonly gen: number;
+  private readonly x86: X86Mmu;
+
+  constructor(x86: X86Mmu, info: FlushTlbInfo) {
+    this.x86 = x86;
+    this.key = info.mm;
+    this.gen = info.new_tlb_gen;
+  }
+
+  through(cpu: Cpu): number {
+    const x86 = this.x86;
+    const st = x86.state(cpu);
+    if (st.loaded_mm !== this.key) return x86.behaviour.lazyCpumask ? -Infinity : Infinity;
+    if (!x86.behaviour.tlbGen || st.is_lazy) return -Infinity;
+    return st.tlb_gen;
+  }
+
+  ranAtOnce(cpu: Cpu, n: number): void {
+    this.x86.stats.remoteFlushesReceived += n;
+    this.x86.stats.irqTlbCount[cpu.id]! += n;
+  }
+}
+
 /** The cross-call function of one flush, named flush_tlb_func_remote in the csd trace (an arrow
  * to a module-level generator, see docs/benchmarks.md). */
 export function flush_tlb_func_remote(x86: X86Mmu, info: FlushTlbInfo): SmpFunc {
   const flush_tlb_func_remote = (cpu: Cpu): Kfn<void> => flush_tlb_func_remote_on(x86, cpu, info);
   return Object.assign(flush_tlb_func_remote, {
     returnsAtOnce: (cpu: Cpu) => flush_tlb_func_returns_at_once(x86, cpu, info),
+    catchUp: new FlushCatchUp(x86, info),
   });
 }
 
@@ -718,6 +750,7 @@ function flush_tlb_func(x86: X86Mmu, info: FlushTlbInfo): SmpFunc {
   const flush_tlb_func = (cpu: Cpu): Kfn<void> => flush_tlb_func_on(x86, cpu, info);
   return Object.assign(flush_tlb_func, {
     returnsAtOnce: (cpu: Cpu) => flush_tlb_func_returns_at_once(x86, cpu, info),
+    catchUp: new FlushCatchUp(x86, info),
   });
 }
 

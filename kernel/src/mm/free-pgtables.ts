@@ -242,7 +242,8 @@ export function* free_pgd_range(
     const idx = indexAt(addr, pgdirSize);
     // With 4 levels the p4d is folded into the pgd: free_p4d_range's "p4d entry" is the pgd
     // entry itself, its loop runs once and its final pgd_clear/p4d_free_tlb do nothing, so the
-    // pud level is called at once (one generator fewer under every yield of the teardown).
+    // pud level is called at once (one generator fewer under every yield of the teardown:
+    // docs/benchmarks.md, "Performance devices").
     if (k.pt.entry(tlb.mm.pgd, idx) !== 0) {
       if (k.levels === 4)
         yield* free_pud_range(k, cpu, tlb, tlb.mm.pgd, idx, addr, next, floor, ceiling);

@@ -229,7 +229,7 @@ export class Task {
     this.stats.nvcsw++;
     const t0 = this.sched.sim.now;
     this.sched.block(this);
-    yield waitFor(ev);
+    yield ev;
     this.sched.wake(this);
     yield* this.waitDispatch();
     this.offCpuNs += this.sched.sim.now - t0;

@@ -6,9 +6,11 @@ import {
   Priority,
   Simulation,
   SimEvent,
+  runRest,
   spin,
   waitFor,
   type Kfn,
+  type KfnOrDone,
 } from "../../src/sim/index.js";
 
 describe("event order", () => {
@@ -351,6 +353,57 @@ describe("processes", () => {
     // a callback added after the trigger runs at once, with the event too
     ev.then((v, e) => seen.push(`late ${e.name}=${v}`));
     expect(seen).toEqual(["go=x", "late go=x"]);
+  });
+
+  it("runs what a plain-call step left: nothing, a time, or the rest of a path", () => {
+    const sim = new Simulation();
+    const log: string[] = [];
+    const rest = (tag: string): Kfn<void> =>
+      (function* (): Kfn<void> {
+        yield 10;
+        log.push(`${tag}@${sim.now}`);
+        yield 5;
+      })();
+    // what each step leaves: nothing, a time, or (made afresh for each process) a path
+    const steps: (number | null | "path")[] = [null, 30, null, "path", 0, 30, "path", null];
+    // two processes at once: what one's step left is not shared with the other's
+    for (const name of ["p", "q"])
+      sim.process(
+        name,
+        (function* (): Kfn<void> {
+          for (const s of steps) {
+            const left: KfnOrDone = s === "path" ? rest(name) : s;
+            yield* runRest(left);
+            log.push(`${name}:${sim.now}`);
+          }
+        })(),
+      );
+    const p = sim.process(
+      "suspended",
+      (function* (): Kfn<void> {
+        yield* runRest(100);
+        log.push(`suspended:${sim.now}`);
+      })(),
+    );
+    sim.schedule(40, () => p.suspend());
+    sim.schedule(90, () => p.unsuspend());
+    sim.run();
+    // null: no time; 30: one delay of 30; a path: its own yields; a 0 still yields once
+    expect(log.filter((l) => l.startsWith("p:"))).toEqual([
+      "p:0",
+      "p:30",
+      "p:30",
+      "p:45",
+      "p:45",
+      "p:75",
+      "p:90",
+      "p:90",
+    ]);
+    expect(log.filter((l) => l.startsWith("q:"))).toEqual(
+      log.filter((l) => l.startsWith("p:")).map((l) => `q${l.slice(1)}`),
+    );
+    // the time a step left is suspended with the process and kept (40 ran, 60 remained)
+    expect(log).toContain("suspended:150");
   });
 
   it("keeps a suspended delay's remaining time", () => {

@@ -28,6 +28,7 @@ import type { Rng } from "../sim/rng.js";
 import { SimEvent } from "../sim/event.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { hostSchedParams, parseHostSpec } from "../system/host.js";
+import { guestStealAccounting } from "../system/steal-clock.js";
 import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
 import { makeBuild, type BuildParams, type BuildStats } from "../workloads/kernbench.js";
 import { KBUILD_X86_64_DEFCONFIG } from "../workloads/kbuild-tree-data.js";
@@ -373,17 +374,12 @@ function buildScheduler(
   });
 }
 
-/**
- * A guest kernel's steal accounting: the option, checked, or its hypervisor's default — "tick"
- * on KVM (kvm_guest_init registers the steal-time MSR's clock when the host offers
- * KVM_FEATURE_STEAL_TIME, which it has since v3.1) and on Xen (xen_time_setup_guest: the
- * runstate area's runnable + offline time), "none" with the Hyper-V backend (Linux's Hyper-V
- * guest code registers no steal clock).
- */
+/** A guest kernel's steal accounting: the option, checked, or its hypervisor's default
+ * (system/steal-clock.ts). */
 function stealAccountingOf(o: KernbenchRunOptions, backend: string): StealAccounting {
   return checkName(
     "stealAccounting",
-    o.stealAccounting ?? (backend === "hyperv" ? "none" : "tick"),
+    o.stealAccounting ?? guestStealAccounting(backend),
     STEAL_ACCOUNTING,
     "kernbench",
   );

@@ -6,6 +6,7 @@
 import { BACKEND_NAMES, PROFILE_NAMES } from "../config/profiles.js";
 import {
   checkInt,
+  checkName,
   checkNumber,
   checkOptions,
   KernelStateError,
@@ -13,7 +14,7 @@ import {
   UnknownNameError,
 } from "../sim/errors.js";
 import type { Kfn } from "../sim/process.js";
-import { Scheduler } from "../sched/scheduler.js";
+import { Scheduler, STEAL_ACCOUNTING, type StealAccounting } from "../sched/scheduler.js";
 import { shimFlushStats } from "../arch/x86/backends.js";
 import { MAX_OTHER_VCPUS } from "../hw/host.js";
 import {
@@ -27,6 +28,7 @@ import type { Rng } from "../sim/rng.js";
 import { SimEvent } from "../sim/event.js";
 import { contextSwitchMm } from "../system/context-switch.js";
 import { hostSchedParams, parseHostSpec } from "../system/host.js";
+import { guestStealAccounting } from "../system/steal-clock.js";
 import { kernbenchHost, type HostProfile } from "../workloads/hosts.js";
 import { makeBuild, type BuildParams, type BuildStats } from "../workloads/kernbench.js";
 import { KBUILD_X86_64_DEFCONFIG } from "../workloads/kbuild-tree-data.js";
@@ -81,6 +83,12 @@ export interface KernbenchRunOptions {
   /** kbuild's recursive make (a sub-make per directory of an x86_64 defconfig tree under make's
    * jobserver, workloads/kbuild-tree.ts) instead of one flat list of objects. Default false. */
   readonly kbuild?: boolean;
+  /** How the guest kernels account steal time (sched/scheduler.ts StealAccounting). Default in a
+   * guest: "tick" — every modelled hypervisor offers a steal clock (KVM_FEATURE_STEAL_TIME,
+   * Xen's runstate area) and a CONFIG_PARAVIRT guest uses it (paravirt_steal_enabled), while
+   * CONFIG_PARAVIRT_TIME_ACCOUNTING is off, its Kconfig default ("rq" turns it on). On bare
+   * metal there is no steal, and "none". */
+  readonly stealAccounting?: StealAccounting;
 }
 
 /** A guest of a kernbench run with several guests on one host (`guests`). */
@@ -139,6 +147,9 @@ export interface MechanismStats {
   readonly ipis: number;
   /** In a guest: vCPU deschedules by the host (0 without overcommit). */
   readonly hostPreemptions?: number;
+  /** In a guest with steal accounting: the steal its ticks took off the build's tasks
+   * (cpustat[CPUTIME_STEAL] while they ran, steal_account_process_time), ns. */
+  readonly stealNs?: number;
   /** A Xen PV guest in a shim: remote flushes the shim carried out, how many of them waited for
    * a vCPU that L0 had descheduled, and the total of those waits, ns. */
   readonly shimFlushes?: number;
@@ -213,10 +224,12 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
       "execSigma",
       "interleaveKernel",
       "kbuild",
+      "stealAccounting",
     ],
     "kernbench",
   );
   const host = hostProfile(o.host);
+  stealAccountingOf(o, "native");
   const vms = checkInt("vms", o.vms ?? 1, 1, MAX_KERNBENCH_VMS, "kernbench");
   if (o.guests !== undefined && o.vms !== undefined)
     throw new ParameterError("vms", o.vms, "not both vms and guests", "kernbench");
@@ -285,7 +298,13 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   const { sim, k, rcu } = sys;
   const slicing = guest && vcpus + otherVcpus > host.nrCpus;
   // the tick phase comes from its own stream, so drawing it shifts no other draw
-  const sched = buildScheduler(sys, host, guest, sim.rng.fork());
+  const sched = buildScheduler(
+    sys,
+    host,
+    guest,
+    sim.rng.fork(),
+    stealAccountingOf(o, o.backend ?? "native"),
+  );
   let stats: BuildStats | null = null;
   sched.startKthreads(() => stats !== null);
   if (slicing) sys.host.start();
@@ -307,7 +326,11 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
   return {
     options: o,
     stats,
-    mechanism: mechanismOf(sys, guest ? sys.host.stats.preemptions : undefined),
+    mechanism: mechanismOf(
+      sys,
+      guest ? sys.host.stats.preemptions : undefined,
+      guest && sched.stealAccounting !== "none" ? sched.stealNs : undefined,
+    ),
   };
 }
 
@@ -315,7 +338,13 @@ export function runKernbench(o: KernbenchRunOptions): KernbenchRun {
  * The guest's task scheduler with kernbench's host parameters. `tickPhase`: a stream of its own
  * for the point of the jiffy at which the build starts.
  */
-function buildScheduler(sys: System, host: HostProfile, guest: boolean, tickPhase: Rng): Scheduler {
+function buildScheduler(
+  sys: System,
+  host: HostProfile,
+  guest: boolean,
+  tickPhase: Rng,
+  stealAccounting: StealAccounting,
+): Scheduler {
   const { m, k, x86, rcu } = sys;
   // RCU (and its tick) starts on the first call_rcu: a build whose tables never take the RCU
   // path does not pay for simulating 1,000 ticks a second on every CPU.
@@ -341,7 +370,19 @@ function buildScheduler(sys: System, host: HostProfile, guest: boolean, tickPhas
     // of the jiffy
     hz: host.hz,
     tickPhaseNs: tickPhase.int(0, 1e9 / host.hz - 1),
+    stealAccounting: guest ? stealAccounting : "none",
   });
+}
+
+/** A guest kernel's steal accounting: the option, checked, or its hypervisor's default
+ * (system/steal-clock.ts). */
+function stealAccountingOf(o: KernbenchRunOptions, backend: string): StealAccounting {
+  return checkName(
+    "stealAccounting",
+    o.stealAccounting ?? guestStealAccounting(backend),
+    STEAL_ACCOUNTING,
+    "kernbench",
+  );
 }
 
 /** make has exited: every task of the build must have exited before it (a task still running
@@ -358,7 +399,11 @@ function checkReaped(sched: Scheduler, what: string): void {
 }
 
 /** One kernel's mechanism counters, with the host's vCPU preemptions when it is a guest. */
-function mechanismOf(sys: System, hostPreemptions: number | undefined): MechanismStats {
+function mechanismOf(
+  sys: System,
+  hostPreemptions: number | undefined,
+  stealNs: number | undefined,
+): MechanismStats {
   const { m, k, x86, rcu } = sys;
   const shim = shimFlushStats(x86.backend);
   return {
@@ -373,6 +418,7 @@ function mechanismOf(sys: System, hostPreemptions: number | undefined): Mechanis
     remoteFlushes: x86.stats.remoteFlushes,
     ipis: m.ipisSent,
     ...(hostPreemptions !== undefined ? { hostPreemptions } : {}),
+    ...(stealNs !== undefined ? { stealNs } : {}),
     ...(shim !== null
       ? {
           shimFlushes: shim.flushes,
@@ -506,9 +552,17 @@ function runKernbenchGuests(
   });
   const { sim } = sys;
   const results: (BuildStats | null)[] = sys.guests.map(() => null);
+  const scheds: Scheduler[] = [];
   const done = sys.guests.map((s, i) => {
     // each guest's tick phase from a stream of its own
-    const sched = buildScheduler(s, host, true, sim.rng.fork());
+    const sched = buildScheduler(
+      s,
+      host,
+      true,
+      sim.rng.fork(),
+      stealAccountingOf(o, guests[i]!.backend),
+    );
+    scheds.push(sched);
     sched.startKthreads(() => results[i] !== null);
     const ev = new SimEvent<void>(`kernbench guest ${i}`);
     sim.process(
@@ -544,7 +598,11 @@ function runKernbenchGuests(
     backend: g.backend,
     jobs: g.jobs,
     stats: each[i]!,
-    mechanism: mechanismOf(sys.guests[i]!, undefined),
+    mechanism: mechanismOf(
+      sys.guests[i]!,
+      undefined,
+      scheds[i]!.stealAccounting !== "none" ? scheds[i]!.stealNs : undefined,
+    ),
   }));
   const mean = (f: keyof BuildStats) => each.reduce((a, r) => a + r[f], 0) / each.length;
   const sum = (f: keyof MechanismStats) => runs.reduce((a, r) => a + (r.mechanism[f] ?? 0), 0);
@@ -572,6 +630,7 @@ function runKernbenchGuests(
       remoteFlushes: sum("remoteFlushes"),
       ipis: sum("ipis"),
       hostPreemptions: sys.hostCpus.stats.preemptions,
+      ...(scheds.some((x) => x.stealAccounting !== "none") ? { stealNs: sum("stealNs") } : {}),
       faultsSimulated: sum("faultsSimulated"),
       tablesAllocated: sum("tablesAllocated"),
       framesFreed: sum("framesFreed"),

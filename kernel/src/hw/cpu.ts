@@ -199,6 +199,11 @@ export class Cpu {
    * shim's IPI, arch/x86/backends.ts) spins on. */
   readonly resumed = new Signal("vcpu resumed");
   hostResumes = 0;
+  /** Time the host has held this vCPU descheduled while runnable ("host-preempted"), ns: what
+   * the guest's paravirt steal clock reads (KVM's steal-time record, the host's run_delay;
+   * Xen's runstate area, RUNSTATE_runnable). A halted vCPU and a VM exit are not steal. */
+  private stealNs = 0;
+  private stealSince = -1;
   /** This CPU's TLB and paging-structure caches (filled only when a page walker runs). */
   readonly tlb: TranslationCaches;
 
@@ -228,6 +233,13 @@ export class Cpu {
   /** True inside a hard interrupt handler (in_irq()). */
   get inIrq(): boolean {
     return this.irqDepth > 0;
+  }
+
+  /** paravirt_steal_clock(cpu): steal time so far, ns (0 on bare metal). */
+  stealClock(): number {
+    return this.stealSince < 0
+      ? this.stealNs
+      : this.stealNs + this.machine.sim.now - this.stealSince;
   }
 
   /** True while the host has this vCPU descheduled. */
@@ -481,6 +493,7 @@ export class Cpu {
       k.since = null;
     }
     if (!wasStalled) this.stopContexts();
+    if (reason === "host-preempted") this.stealSince = this.machine.sim.now;
     this.stallSpan = this.machine.sim.trace.begin(this.id, "mmulab:cpu_stalled", { reason });
   }
 
@@ -490,6 +503,10 @@ export class Cpu {
     if (!this.preempted)
       throw new KernelStateError("hostResume", `vcpu${this.id} is not preempted`);
     this.preempted = false;
+    if (this.stealSince >= 0) {
+      this.stealNs += this.machine.sim.now - this.stealSince;
+      this.stealSince = -1;
+    }
     if (this.stallSpan) this.machine.sim.trace.end(this.stallSpan);
     this.stallSpan = null;
     this.machine.notifyCpuBusy(this);

@@ -15,7 +15,7 @@
  * User and system time scale with contention: a busy SMT sibling and busy other CPUs slow a task
  * down by the host profile's factors (costs.md gives none; they are calibrated, docs/model.md).
  */
-import { checkInt, checkNumber, KernelStateError } from "../sim/errors.js";
+import { checkInt, checkName, checkNumber, KernelStateError } from "../sim/errors.js";
 import { SimEvent } from "../sim/event.js";
 import type { Rng } from "../sim/rng.js";
 import { waitFor, type Kfn } from "../sim/process.js";
@@ -52,9 +52,31 @@ export interface SchedParams {
   /** Where the first tick falls after time 0, ns in [0, 1e9 / hz): a run starts at an arbitrary
    * moment of the jiffy. All CPUs tick together (skew_tick=0, the default). Default 0. */
   readonly tickPhaseNs?: number;
+  /** What the guest's tick and runtime do with steal time, the spans its vCPU was descheduled
+   * by the host while runnable (Cpu.stealClock); see {@link StealAccounting}. Default "none". */
+  readonly stealAccounting?: StealAccounting;
   /** Called on every context switch, with the CPU and the task coming in (null: idle). */
   readonly onSwitch?: (cpu: Cpu, next: Task | null, prev: Task | null) => void;
 }
+
+/**
+ * How a guest kernel accounts the time its vCPU spends descheduled by the host (steal):
+ *
+ * - "none": no paravirt steal clock (bare metal; a guest kernel without CONFIG_PARAVIRT, or a
+ *   host that offers none). The task is current on its CPU the whole time, so a kernel path's
+ *   span, descheduled time included, is its runtime and its ticks sample it as system time.
+ *   (The model's user-time chunks count only the time run, as before; see docs/model.md.)
+ * - "tick": `paravirt_steal_enabled` (KVM_FEATURE_STEAL_TIME, Xen's runstate area):
+ *   account_process_tick first calls steal_account_process_time, which charges the steal since
+ *   the last tick to cpustat[CPUTIME_STEAL] and takes it off the tick's TICK_NSEC, so no user or
+ *   system sample falls in a descheduled span. sum_exec_runtime still includes the steal
+ *   (rq->clock_task is not corrected), and cputime_adjust splits it by the tick samples.
+ * - "rq": also CONFIG_PARAVIRT_TIME_ACCOUNTING with `paravirt_steal_rq_enabled`:
+ *   update_rq_clock_task takes the steal off rq->clock_task, so the runtime and vruntime exclude
+ *   the time the vCPU was descheduled.
+ */
+export type StealAccounting = "none" | "tick" | "rq";
+export const STEAL_ACCOUNTING: readonly StealAccounting[] = ["none", "tick", "rq"];
 
 export interface TaskStats {
   /** ns of user and system time. */
@@ -104,6 +126,11 @@ export class Task {
    * that sleeps (sleep_on) is not charged that time as system time. */
   offCpuNs = 0;
   proc!: Process<void>;
+  /** Steal seen while on a CPU (with steal accounting): the total, and the CPU and its steal
+   * clock when the task last looked. */
+  private stolenNs = 0;
+  private stealCpu: Cpu | null = null;
+  private stealMark = 0;
   private dispatched: SimEvent<void> = new SimEvent<void>("dispatch");
 
   constructor(sched: Scheduler, id: number, name: string, prevCpu: number) {
@@ -138,6 +165,34 @@ export class Task {
   *waitDispatch(): Kfn<void> {
     if (this.state !== "running") yield this.dispatched;
     if (this.proc.suspended) yield 0;
+    if (this.sched.stealAccounting !== "none") this.stealArrive();
+  }
+
+  /** Steal the task has seen while on its CPUs so far, ns (0 without steal accounting). */
+  stolen(): number {
+    const cpu = this.cpu;
+    if (cpu === null) return this.stolenNs;
+    if (cpu !== this.stealCpu) {
+      this.stealArrive();
+      return this.stolenNs;
+    }
+    const c = cpu.stealClock();
+    this.stolenNs += c - this.stealMark;
+    this.stealMark = c;
+    return this.stolenNs;
+  }
+
+  /** The task runs on a CPU from now: steal counts from this CPU's clock. */
+  private stealArrive(): void {
+    const cpu = this.cpu;
+    this.stealCpu = cpu;
+    this.stealMark = cpu === null ? 0 : cpu.stealClock();
+  }
+
+  /** Scheduler use: the task leaves its CPU; what was stolen before is kept, nothing after. */
+  stealLeave(): void {
+    this.stolen();
+    this.stealCpu = null;
   }
 
   /**
@@ -167,20 +222,29 @@ export class Task {
       const maxChunk = s.chunkNs;
       const sliceLeft = s.queued(cpu.id) > 0 ? Math.max(1, this.sliceEnd - s.sim.now) : maxChunk;
       const chunk = Math.max(1, Math.round(Math.min(left * slow, sliceLeft, maxChunk)));
+      const st0 = s.stealAccounting === "none" ? 0 : this.stolen();
       yield chunk;
+      // the chunk's ticks: those of the time it ran (a descheduled span has none)
       const ticks = s.ticksIn(s.sim.now - chunk, s.sim.now);
+      // without CONFIG_PARAVIRT_TIME_ACCOUNTING the steal stays in the runtime ("tick")
+      let stolen = 0;
+      if (s.stealAccounting !== "none") {
+        const st = this.stolen() - st0;
+        s.stealNs += st;
+        if (s.stealAccounting === "tick") stolen = st;
+      }
       if (ratio > 0) {
         const sys = (chunk * ratio * kSlow) / slow;
         this.stats.stime += sys;
-        this.stats.utime += chunk - sys;
+        this.stats.utime += chunk - sys + stolen;
         const inKernel = s.sampleKernelTicks(ticks, sys / chunk);
         this.stats.sysTicks += inKernel;
         this.stats.userTicks += ticks - inKernel;
       } else {
-        this.stats.utime += chunk;
+        this.stats.utime += chunk + stolen;
         this.stats.userTicks += ticks;
       }
-      this.vruntime += chunk;
+      this.vruntime += chunk + stolen;
       left -= chunk / slow;
       if (left <= 0.5) left = 0;
       if (ratio > 0) {
@@ -201,17 +265,30 @@ export class Task {
   *kernel<T>(fn: (cpu: Cpu) => Kfn<T>, extraNs = 0): Kfn<T> {
     const cpu = this.here;
     cpu.taskMode = "kernel";
-    const t0 = this.sched.sim.now;
+    const s = this.sched;
+    const t0 = s.sim.now;
     const off0 = this.offCpuNs;
+    const st0 = s.stealAccounting === "none" ? 0 : this.stolen();
     const r = yield* fn(cpu);
-    if (extraNs > 0) yield Math.round(extraNs * this.sched.sysSlowdown(cpu));
-    const now = this.sched.sim.now;
+    if (extraNs > 0) yield Math.round(extraNs * s.sysSlowdown(cpu));
+    const now = s.sim.now;
+    // the path's span on the CPU, sleeps left out
     const d = now - t0 - (this.offCpuNs - off0);
-    this.stats.stime += d;
-    // a path that slept is taken as on the CPU for the last d ns of its span
-    this.stats.sysTicks += this.sched.ticksIn(now - d, now);
-    this.vruntime += d;
-    const waits = this.sched.lockWaits(d);
+    // of which the vCPU ran (steal accounting: the tick samples only that) …
+    let ran = d;
+    // … and the runtime the scheduler charges (without steal only under "rq")
+    let rtime = d;
+    if (s.stealAccounting !== "none") {
+      const st = this.stolen() - st0;
+      s.stealNs += st;
+      ran = d - st;
+      if (s.stealAccounting === "rq") rtime = ran;
+    }
+    this.stats.stime += rtime;
+    // a path that slept is taken as on the CPU for the last `ran` ns of its span
+    this.stats.sysTicks += s.ticksIn(now - ran, now);
+    this.vruntime += rtime;
+    const waits = s.lockWaits(d);
     for (let i = 0; i < waits; i++) yield* this.sleep(20_000);
     return r;
   }
@@ -271,6 +348,10 @@ export class Scheduler {
   /** ns between scheduler ticks (0: runtime not sampled) and the first tick's offset. */
   readonly tickNs: number;
   readonly tickPhaseNs: number;
+  readonly stealAccounting: StealAccounting;
+  /** Steal time the guest's ticks took off its tasks (cpustat[CPUTIME_STEAL] while a task ran),
+   * ns; 0 without steal accounting. */
+  stealNs = 0;
   /** Involuntary switches caused by kernel threads (they preempt, but are not make's children). */
   kthreadPreemptions = 0;
   /** Live tasks (the task list): a task leaves it when it exits, so a long build does not keep
@@ -345,6 +426,12 @@ export class Scheduler {
       params.tickPhaseNs ?? 0,
       0,
       Math.max(0, this.tickNs - 1),
+      "Scheduler",
+    );
+    this.stealAccounting = checkName(
+      "stealAccounting",
+      params.stealAccounting ?? "none",
+      STEAL_ACCOUNTING,
       "Scheduler",
     );
     const cores = n / this.smt;
@@ -620,6 +707,7 @@ export class Scheduler {
 
   /** Scheduler use from Task: block the running task. */
   block(t: Task): void {
+    if (this.stealAccounting !== "none") t.stealLeave();
     t.state = "sleeping";
     this.release(t);
   }
@@ -659,6 +747,7 @@ export class Scheduler {
       return false;
     }
     t.stats.nivcsw++;
+    if (this.stealAccounting !== "none") t.stealLeave();
     t.state = "runnable";
     this.curr[cpu.id] = null;
     this.busyCount--;

@@ -33,6 +33,7 @@ import { Scheduler, type Task } from "../sched/scheduler.js";
 import { checkInt, checkOptions, UnknownNameError } from "../sim/errors.js";
 import { SimEvent } from "../sim/event.js";
 import type { Kfn } from "../sim/process.js";
+import { guestStealAccounting } from "../system/steal-clock.js";
 
 export const MICRO_WORKLOADS = ["madvise-storm", "ebizzy", "mmap-munmap", "gup-vs-munmap"] as const;
 export type MicroWorkload = (typeof MICRO_WORKLOADS)[number];
@@ -192,7 +193,11 @@ export function startMicro(sys: System, o: MicroWorkloadOptions): MicroRun {
   // a Xen PV guest in a shim: the process was exec'd, so its mm is pinned (xen_pgd_pin)
   x86.xenPv?.pinned_before_run(mm);
   mm.mm_users = threads + 1;
-  const sched = new Scheduler(m, { onSwitch: contextSwitchMm(x86) });
+  const sched = new Scheduler(m, {
+    onSwitch: contextSwitchMm(x86),
+    // what a guest's vruntime makes of its vCPU's steal (no tick samples here: no user/system)
+    stealAccounting: guestStealAccounting(sys.resolved.backend),
+  });
   let ops = 0;
   const until = sim.now + duration;
   const rng = sim.rng;

@@ -189,6 +189,20 @@ describe("large hosts and overcommitted guests", () => {
     expect(kvm.guests[3]!.mechanism[0]!.tablesFreedRcu).toBeGreaterThan(0);
     expect(kvm.guests[0]!.mechanism[0]!.tablesFreedRcu).toBe(0);
     expect(xen.guests[0]!.mechanism[0]!.shimFlushes).toBeDefined();
+    // a steal clock on KVM and Xen (the Xen guests beside other VMs saw steal), none on Hyper-V
+    for (const g of xen.guests) expect(g.mechanism[0]!.stealNs, g.profile).toBeGreaterThan(0);
+    expect(kvm.guests[1]!.mechanism[0]!.stealNs).toBeDefined();
+    expect(kvm.guests[2]!.mechanism[0]!.stealNs).toBeUndefined();
+  });
+
+  it("kernbench --steal-accounting rq: a guest's user + system time leaves its steal out", async () => {
+    const args = ["--host", "cpus=4", "--backend", "kvm-pv", "--vcpus", "4", "--other-vcpus", "4"];
+    const tick = await kernbenchJson(args);
+    const rq = await kernbenchJson([...args, "--steal-accounting", "rq"]);
+    const cpu = (o: GuestsJson) => o.stats!.user.mean + o.stats!.system.mean;
+    expect(rq.stealAccounting).toBe("rq");
+    expect(tick.mechanism[0]!.stealNs!).toBeGreaterThan(0);
+    expect(cpu(tick)).toBeGreaterThan(cpu(rq) + 0.5 * (tick.mechanism[0]!.stealNs! / 1e9));
   });
 
   it("kernbench --vms/--guest: usage errors exit 2 with a JSON error, before any build", async () => {
@@ -203,6 +217,7 @@ describe("large hosts and overcommitted guests", () => {
       [["--guest", "vcpus=2,colour=red"], /colour/],
       [["--guest", "vcpus=2,backend=kvm-pv", "--xen-host", "shim-ipi"], /Xen PV guest/],
       [["--guest", "vcpus=2,backend=invlpgb"], /v6\.15/],
+      [["--vcpus", "2", "--steal-accounting", "virt"], /--steal-accounting.*none, tick, rq/],
     ];
     for (const [args, message] of cases) {
       const io = captureIO();
@@ -243,9 +258,12 @@ interface GuestsJson {
       framesInUse: number;
       tablesFreedRcu: number;
       shimFlushes?: number;
+      stealNs?: number;
     }[];
   }[];
-  mechanism: { hostPreemptions?: number }[];
+  stealAccounting?: string;
+  stats?: { user: { mean: number }; system: { mean: number } };
+  mechanism: { hostPreemptions?: number; stealNs?: number }[];
 }
 
 /** `mmulab kernbench … --json` with a short build, one run, in this process. */

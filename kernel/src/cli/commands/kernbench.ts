@@ -12,6 +12,7 @@ import {
 } from "../../experiments/kernbench.js";
 import { MAX_OTHER_VCPUS } from "../../hw/host.js";
 import { MAX_GUEST_VCPUS, parseGuestSpec } from "../../system/build.js";
+import { STEAL_ACCOUNTING } from "../../sched/scheduler.js";
 import type { HostProfile } from "../../workloads/hosts.js";
 import { meanStd, KERNBENCH_FIELDS, type MeanStd } from "../../experiments/kernbench-stats.js";
 import { availableParallelism } from "node:os";
@@ -115,7 +116,7 @@ export const kernbenchCommand: Command = {
   name: "kernbench",
   summary: "simulate kernbench builds (make -j N) or the seed's whole kernbench table",
   usage: [
-    `Usage: ${PROGRAM} kernbench --host H [-j N] [--backend B] [--vcpus V] [--other-vcpus K] [--vms N | --guest SPEC …] [--xen-host X] [--rcu-table-free on|off|no-shortcut] [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
+    `Usage: ${PROGRAM} kernbench --host H [-j N] [--backend B] [--vcpus V] [--other-vcpus K] [--vms N | --guest SPEC …] [--xen-host X] [--steal-accounting A] [--rcu-table-free on|off|no-shortcut] [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
     `       ${PROGRAM} kernbench --seed-table [--runs R] [--seed S] [--workers W] [--scale F] [--json]`,
     "",
     "Runs a simulated `make -j N` of a Linux kernel on a host profile and prints what kernbench",
@@ -144,6 +145,10 @@ export const kernbenchCommand: Command = {
     `  --xen-host X        with --backend xen-pv: ${XEN_PV_HOSTS.join(", ")} (default xen):`,
     "                      Xen on bare metal, a PV shim whose flush IPIs its pCPUs, or a",
     "                      Xen 4.14+ shim that asks L0 (HVMOP_flush_tlbs)",
+    `  --steal-accounting A  in a guest: ${STEAL_ACCOUNTING.join(", ")} — what the guest kernel does`,
+    "                      with the time its vCPUs wait for the host (default tick on KVM and",
+    "                      Xen, none with hyperv; rq: CONFIG_PARAVIRT_TIME_ACCOUNTING, the",
+    "                      runtime without steal; docs/model.md)",
     "  --rcu-table-free X  on (v4.14 as posted), off (v4.13; default), or no-shortcut",
     "                      (--host, -j, --backend and --rcu-table-free are not for --seed-table)",
     "  --runs R            builds, 1 … 100 (default 5)",
@@ -162,6 +167,7 @@ export const kernbenchCommand: Command = {
       vms: { type: "string" },
       guest: { type: "string", multiple: true },
       "xen-host": { type: "string" },
+      "steal-accounting": { type: "string" },
       jobs: { type: "string", short: "j" },
       "rcu-table-free": { type: "string" },
       runs: { type: "string" },
@@ -186,6 +192,7 @@ export const kernbenchCommand: Command = {
           "vms",
           "guest",
           "xen-host",
+          "steal-accounting",
           "rcu-table-free",
         ],
         "with --seed-table",
@@ -204,6 +211,11 @@ export const kernbenchCommand: Command = {
     const host = hostProfile(hostText);
     const backend = choiceFlag(values.backend, "backend", BACKEND_NAMES);
     const xenPvHost = choiceFlag(values["xen-host"], "xen-host", XEN_PV_HOSTS);
+    const stealAccounting = choiceFlag(
+      values["steal-accounting"],
+      "steal-accounting",
+      STEAL_ACCOUNTING,
+    );
     const vcpus =
       values.vcpus === undefined
         ? undefined
@@ -253,6 +265,7 @@ export const kernbenchCommand: Command = {
         seed: seed + i,
         scale,
         ...(xenPvHost !== undefined ? { backendOptions: { xenPvHost } } : {}),
+        ...(stealAccounting !== undefined ? { stealAccounting } : {}),
       })),
       // build processes by default: parallel runs, and the build's tuned heap (buildProcessFlags)
       workers ?? Math.min(runs, availableParallelism()),
@@ -276,6 +289,7 @@ export const kernbenchCommand: Command = {
       ...(host.name === "custom" ? { hostSpec: hostSpecSummary(host) } : {}),
       ...(backend !== undefined ? { backend } : {}),
       ...(xenPvHost !== undefined ? { xenHost: xenPvHost } : {}),
+      ...(stealAccounting !== undefined ? { stealAccounting } : {}),
       ...(vcpus !== undefined ? { vcpus } : {}),
       ...(otherVcpus !== undefined ? { otherVcpus } : {}),
       ...(vms !== undefined ? { vms } : {}),

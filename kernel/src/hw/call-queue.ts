@@ -71,7 +71,9 @@ export class CallQueue {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i]!;
       masks[base + (t >>> 5)]! |= 1 << (t & 31);
-      if (pending[t]++ === 0) {
+      const was = pending[t]!;
+      pending[t] = was + 1;
+      if (was === 0) {
         this.firstPending[t] = seq;
         needIpi.push(t);
       }

@@ -81,6 +81,9 @@ export class MmapOverlapError extends MmulabError {
  * lock's signal and re-checks when it is released, and only a running waiter can take it. (That
  * lets readers pass a waiting writer, which the rwsem-xadd kernels of v4.x did not do; left as
  * it was so that the microworkload and kernbench results stand — see docs/model.md.)
+ * Known defect (traced 2026-12-08, docs/model.md, the xen-kernel-build bullet): the waiter takes
+ * the lock as soon as its spin returns, without re-checking, and one release wakes every waiter
+ * whose condition holds, so several writers can enter together; a fix is proposed, not made.
  */
 
 /** struct rwsem_waiter. */

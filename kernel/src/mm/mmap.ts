@@ -81,9 +81,10 @@ export class MmapOverlapError extends MmulabError {
  * lock's signal and re-checks when it is released, and only a running waiter can take it. (That
  * lets readers pass a waiting writer, which the rwsem-xadd kernels of v4.x did not do; left as
  * it was so that the microworkload and kernbench results stand — see docs/model.md.)
- * Known defect (traced 2026-12-08, docs/model.md, the xen-kernel-build bullet): the waiter takes
- * the lock as soon as its spin returns, without re-checking, and one release wakes every waiter
- * whose condition holds, so several writers can enter together; a fix is proposed, not made.
+ * One release resumes every waiter whose condition held at that moment, so each re-checks the
+ * lock before taking it: the first takes it, the others spin again. (Until 2026-12-08 they did
+ * not, and several writers could enter together: docs/model.md, "mmap_sem in the older
+ * profiles".)
  */
 
 /** struct rwsem_waiter. */
@@ -129,7 +130,8 @@ function rwsemWaitTimeout(k: Kernel): number {
 /** down_read(&mm->mmap_sem). */
 export function* down_read(k: Kernel, cpu: Cpu, mm: MmStruct): Kfn<void> {
   if (!stealing(k)) {
-    yield spin(k.mmapSemSignal, () => !mm.mmapSemWriter);
+    // every spinner whose condition holds at a release resumes: re-check before taking it
+    while (mm.mmapSemWriter) yield spin(k.mmapSemSignal, () => !mm.mmapSemWriter);
     mm.mmapSemReaders++;
     return;
   }
@@ -168,7 +170,8 @@ function rwsem_try_write_lock(k: Kernel, mm: MmStruct, w: RwsemWaiter): boolean 
 /** down_write(&mm->mmap_sem). */
 export function* down_write(k: Kernel, cpu: Cpu, mm: MmStruct): Kfn<void> {
   if (!stealing(k)) {
-    yield spin(k.mmapSemSignal, () => !mm.mmapSemWriter && mm.mmapSemReaders === 0);
+    while (mm.mmapSemWriter || mm.mmapSemReaders !== 0)
+      yield spin(k.mmapSemSignal, () => !mm.mmapSemWriter && mm.mmapSemReaders === 0);
     mm.mmapSemWriter = true;
     return;
   }

@@ -17,12 +17,12 @@ as arch/x86/Makefile's libs-y and drivers-y put them in v4.13 and 6.1 alike.
 Output: [name, objects, [subdirs...]] nested lists, subdirectories in the order make reached them.
 """
 import json
-import os
 import re
 import sys
 
+import kbuild_dirs
+
 PREPARE = ("scripts", "arch/x86/tools", "tools")
-TOP_LEVEL = {"arch/x86/lib", "arch/x86/pci", "arch/x86/power", "arch/x86/video"}
 
 
 def main(log: str) -> None:
@@ -38,22 +38,10 @@ def main(log: str) -> None:
     ds = set(dirs)
 
     def parent(d: str) -> str:
-        if d in TOP_LEVEL:
-            return "."
-        p = d
-        while "/" in p:
-            p = p.rsplit("/", 1)[0]
-            if p in ds:
-                return p
-        return "."
+        return kbuild_dirs.parent(d, ds)
 
     def owner(o: str) -> str | None:
-        p = os.path.dirname(o)
-        while p:
-            if p in ds:
-                return p
-            p = p.rsplit("/", 1)[0] if "/" in p else ""
-        return None
+        return kbuild_dirs.owner(o, ds)
 
     count = {d: 0 for d in dirs}
     for o in sorted(set(objs)):

@@ -7,6 +7,8 @@ import re
 import statistics
 import sys
 
+import kbuild_dirs
+
 out, wrapper = sys.argv[1], float(sys.argv[2])
 total: dict[str, float] = {}
 for f in glob.glob(os.path.join(out, "m.*")):
@@ -19,25 +21,14 @@ for f in glob.glob(os.path.join(out, "m.*")):
 prepare = ("scripts", "arch/x86/tools")
 tools = ("", ".", "x", "fixdep", "objtool", "libsubcmd")  # x: the wrapper's own runs
 dirs = {d for d in total if d not in tools and not d.startswith(prepare)}
-top = {"arch/x86/lib", "arch/x86/pci", "arch/x86/power", "arch/x86/video"}
 
 
 def parent(d: str) -> str:
-    p = d
-    while "/" in p and d not in top:
-        p = p.rsplit("/", 1)[0]
-        if p in dirs:
-            return p
-    return "."
+    return kbuild_dirs.parent(d, dirs)
 
 
 def owner(o: str) -> str | None:
-    p = os.path.dirname(o)
-    while p:
-        if p in dirs:
-            return p
-        p = p.rsplit("/", 1)[0] if "/" in p else ""
-    return None
+    return kbuild_dirs.owner(o, dirs)
 
 
 kids = collections.defaultdict(list)
